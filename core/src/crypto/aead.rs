@@ -1,0 +1,220 @@
+//! AES-256-GCM with 96-bit nonces and 128-bit tags, over one of two engines.
+//!
+//! The default engine is aws-lc-rs; the cargo feature `pure-rust` selects
+//! RustCrypto `aes-gcm` instead. Both produce byte-identical output and run
+//! the same Wycheproof vectors.
+
+use std::fmt;
+
+/// AES-256 key length in bytes.
+pub const KEY_LEN: usize = 32;
+/// GCM nonce length in bytes.
+pub const NONCE_LEN: usize = 12;
+/// GCM tag length in bytes.
+pub const TAG_LEN: usize = 16;
+
+/// Authentication failed (wrong key, wrong nonce, wrong AAD or modified data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenError;
+
+/// An AES-256-GCM key schedule. The expanded key is wiped when dropped.
+pub struct Aes256Gcm {
+    inner: engine::Key,
+}
+
+impl fmt::Debug for Aes256Gcm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Aes256Gcm([REDACTED])")
+    }
+}
+
+impl Aes256Gcm {
+    /// Expands a 256-bit key.
+    pub fn new(key: &[u8; KEY_LEN]) -> Self {
+        Self {
+            inner: engine::Key::new(key),
+        }
+    }
+
+    /// Name of the engine compiled in ("aws-lc-rs" or "rustcrypto").
+    pub fn engine_name() -> &'static str {
+        engine::NAME
+    }
+
+    /// Encrypts `buf` in place and returns the tag.
+    pub fn seal_in_place(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
+        self.inner.seal_in_place(nonce, aad, buf)
+    }
+
+    /// Encrypts `plaintext` into `out`, which must be exactly
+    /// `plaintext.len() + TAG_LEN` bytes: ciphertext followed by the tag.
+    ///
+    /// # Panics
+    /// If `out` has the wrong length (a programming error).
+    pub fn seal_into(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8], out: &mut [u8]) {
+        assert_eq!(out.len(), plaintext.len() + TAG_LEN, "seal_into: output length");
+        self.inner.seal_into(nonce, aad, plaintext, out);
+    }
+
+    /// Decrypts `ct_and_tag` (ciphertext followed by the tag) in place and
+    /// returns the plaintext length. On failure the buffer's contents are
+    /// unspecified and must not be used.
+    pub fn open_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        ct_and_tag: &mut [u8],
+    ) -> Result<usize, OpenError> {
+        if ct_and_tag.len() < TAG_LEN {
+            return Err(OpenError);
+        }
+        self.inner.open_in_place(nonce, aad, ct_and_tag)?;
+        Ok(ct_and_tag.len() - TAG_LEN)
+    }
+
+    /// Decrypts `ct_and_tag` into `out` (exactly `ct_and_tag.len() - TAG_LEN`
+    /// bytes). On failure `out` is zeroed.
+    pub fn open_into(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        ct_and_tag: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), OpenError> {
+        if ct_and_tag.len() < TAG_LEN || out.len() != ct_and_tag.len() - TAG_LEN {
+            return Err(OpenError);
+        }
+        let result = self.inner.open_into(nonce, aad, ct_and_tag, out);
+        if result.is_err() {
+            out.fill(0);
+        }
+        result
+    }
+}
+
+#[cfg(not(feature = "pure-rust"))]
+mod engine {
+    use super::{KEY_LEN, NONCE_LEN, OpenError, TAG_LEN};
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+
+    pub const NAME: &str = "aws-lc-rs";
+
+    pub struct Key(LessSafeKey);
+
+    impl Key {
+        pub fn new(key: &[u8; KEY_LEN]) -> Self {
+            let unbound = UnboundKey::new(&AES_256_GCM, key).expect("AES-256 key length is fixed");
+            Key(LessSafeKey::new(unbound))
+        }
+
+        pub fn seal_in_place(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
+            let tag = self
+                .0
+                .seal_in_place_separate_tag(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), buf)
+                .expect("AES-GCM input below the 64 GiB limit");
+            tag.as_ref().try_into().expect("16-byte tag")
+        }
+
+        pub fn seal_into(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8], out: &mut [u8]) {
+            let (ct, tag) = out.split_at_mut(plaintext.len());
+            self.0
+                .seal_out_of_place_scatter(
+                    Nonce::assume_unique_for_key(*nonce),
+                    Aad::from(aad),
+                    plaintext,
+                    ct,
+                    &[],
+                    tag,
+                )
+                .expect("AES-GCM input below the 64 GiB limit");
+        }
+
+        pub fn open_in_place(
+            &self,
+            nonce: &[u8; NONCE_LEN],
+            aad: &[u8],
+            ct_and_tag: &mut [u8],
+        ) -> Result<(), OpenError> {
+            self.0
+                .open_in_place(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), ct_and_tag)
+                .map(|_| ())
+                .map_err(|_| OpenError)
+        }
+
+        pub fn open_into(
+            &self,
+            nonce: &[u8; NONCE_LEN],
+            aad: &[u8],
+            ct_and_tag: &[u8],
+            out: &mut [u8],
+        ) -> Result<(), OpenError> {
+            let (ct, tag) = ct_and_tag.split_at(ct_and_tag.len() - TAG_LEN);
+            self.0
+                .open_separate_gather(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), ct, tag, out)
+                .map_err(|_| OpenError)
+        }
+    }
+}
+
+#[cfg(feature = "pure-rust")]
+mod engine {
+    use super::{KEY_LEN, NONCE_LEN, OpenError, TAG_LEN};
+    use aes_gcm::aead::inout::InOutBuf;
+    use aes_gcm::aead::{AeadInOut, KeyInit};
+
+    pub const NAME: &str = "rustcrypto";
+
+    pub struct Key(aes_gcm::Aes256Gcm);
+
+    impl Key {
+        pub fn new(key: &[u8; KEY_LEN]) -> Self {
+            Key(aes_gcm::Aes256Gcm::new(key.into()))
+        }
+
+        pub fn seal_in_place(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
+            let tag = self
+                .0
+                .encrypt_inout_detached(nonce.into(), aad, buf.into())
+                .expect("AES-GCM input below the 64 GiB limit");
+            tag.into()
+        }
+
+        pub fn seal_into(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8], out: &mut [u8]) {
+            let (ct, tag_out) = out.split_at_mut(plaintext.len());
+            let buf = InOutBuf::new(plaintext, ct).expect("equal lengths");
+            let tag = self
+                .0
+                .encrypt_inout_detached(nonce.into(), aad, buf)
+                .expect("AES-GCM input below the 64 GiB limit");
+            tag_out.copy_from_slice(&tag);
+        }
+
+        pub fn open_in_place(
+            &self,
+            nonce: &[u8; NONCE_LEN],
+            aad: &[u8],
+            ct_and_tag: &mut [u8],
+        ) -> Result<(), OpenError> {
+            let (ct, tag) = ct_and_tag.split_at_mut(ct_and_tag.len() - TAG_LEN);
+            let tag: [u8; TAG_LEN] = (&*tag).try_into().expect("16-byte tag");
+            self.0
+                .decrypt_inout_detached(nonce.into(), aad, ct.into(), (&tag).into())
+                .map_err(|_| OpenError)
+        }
+
+        pub fn open_into(
+            &self,
+            nonce: &[u8; NONCE_LEN],
+            aad: &[u8],
+            ct_and_tag: &[u8],
+            out: &mut [u8],
+        ) -> Result<(), OpenError> {
+            let (ct, tag) = ct_and_tag.split_at(ct_and_tag.len() - TAG_LEN);
+            let tag: [u8; TAG_LEN] = tag.try_into().expect("16-byte tag");
+            let buf = InOutBuf::new(ct, out).map_err(|_| OpenError)?;
+            self.0
+                .decrypt_inout_detached(nonce.into(), aad, buf, (&tag).into())
+                .map_err(|_| OpenError)
+        }
+    }
+}

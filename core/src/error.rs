@@ -1,0 +1,219 @@
+//! The one error type of the strongroom core.
+//!
+//! Every variant names a specific, actionable condition; none carries secret
+//! material. [`Error::kind`] groups variants into the stable classes that the
+//! command line maps to exit codes and the C API to status numbers.
+
+use std::path::PathBuf;
+
+/// Result alias for the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Broad class of an error, stable across releases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Operating-system I/O failure.
+    Io,
+    /// The input is not well-formed (bad magic, malformed header, truncation).
+    Format,
+    /// Authentication failed: the data was modified or belongs elsewhere.
+    Integrity,
+    /// No usable key: wrong passphrase, wrong keyring, unknown or retired version.
+    Key,
+    /// A request was refused as unsafe or invalid (caps, bad arguments).
+    Usage,
+    /// A file or keyring already exists, or is locked by another process.
+    Conflict,
+    /// The caller cancelled the operation.
+    Cancelled,
+}
+
+/// Everything that can go wrong in the strongroom core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// I/O failure from the operating system.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+
+    // ---- format ----
+    /// The data does not start with the expected magic bytes.
+    #[error("not a strongroom {what} (bad magic bytes)")]
+    BadMagic {
+        /// "encrypted file" or "keyring".
+        what: &'static str,
+    },
+    /// The format version is not one this build understands.
+    #[error("unsupported {what} format version {version}")]
+    UnsupportedVersion {
+        /// "encrypted file" or "keyring".
+        what: &'static str,
+        /// The version byte found.
+        version: u8,
+    },
+    /// The cipher suite byte is unknown.
+    #[error("unsupported cipher suite {0}")]
+    UnsupportedSuite(u8),
+    /// A header or keyring field is malformed; the string names the field.
+    #[error("malformed {what}: {detail}")]
+    Malformed {
+        /// "file header", "keyring", "stanza" ...
+        what: &'static str,
+        /// Which field and why.
+        detail: String,
+    },
+    /// The input ended before the format said it would (header, chunk,
+    /// or the mandatory short final chunk is missing).
+    #[error("truncated input: {0}")]
+    Truncated(&'static str),
+    /// Bytes follow the end of the encrypted payload.
+    #[error("trailing data after the final chunk")]
+    TrailingData,
+
+    // ---- integrity ----
+    /// The header MAC does not verify: the header was modified.
+    #[error("header authentication failed (the file header was modified)")]
+    HeaderMacMismatch,
+    /// The payload key commitment does not match: wrong key, wrong context
+    /// or a modified salt/commitment.
+    #[error("payload key commitment mismatch (wrong key or modified file start)")]
+    CommitmentMismatch,
+    /// A chunk failed authentication (modified, reordered, truncated chunk).
+    #[error("chunk {index} failed authentication (modified, reordered or truncated data)")]
+    ChunkAuthFailed {
+        /// Zero-based chunk index.
+        index: u64,
+    },
+    /// A wrapped key failed to unwrap although its protector matched,
+    /// which means the stanza itself was modified.
+    #[error("the wrapped key in a {protector} stanza failed authentication (stanza modified)")]
+    StanzaAuthFailed {
+        /// "keyring" or "passphrase".
+        protector: &'static str,
+    },
+    /// The keyring file failed authentication (modified or corrupted).
+    #[error("keyring authentication failed (the keyring file was modified or corrupted)")]
+    KeyringCorrupt,
+
+    // ---- keys ----
+    /// None of the offered identities can open any stanza of the file.
+    #[error("no matching key: this file is for {wanted}, and none of the offered keys fits")]
+    NoMatchingKey {
+        /// Human summary of the file's protectors (no secrets).
+        wanted: String,
+    },
+    /// The passphrase is wrong.
+    #[error("wrong passphrase")]
+    WrongPassphrase,
+    /// The recovery key is wrong (it is well-formed but opens nothing).
+    #[error("wrong recovery key")]
+    WrongRecoveryKey,
+    /// The recovery key text is mistyped (bad characters, length or checksum).
+    #[error("invalid recovery key: {0}")]
+    InvalidRecoveryKey(&'static str),
+    /// The keyring has no such key version.
+    #[error("key version {0} does not exist in this keyring")]
+    UnknownKeyVersion(u32),
+    /// The key version exists but may not be used for this operation.
+    #[error("key version {version} is {status} and cannot be used to {operation}")]
+    KeyVersionUnusable {
+        /// The version number.
+        version: u32,
+        /// Its status ("disabled", "destroyed", "decrypt-only").
+        status: &'static str,
+        /// "encrypt" or "decrypt".
+        operation: &'static str,
+    },
+    /// The file was encrypted to a different keyring.
+    #[error("this file belongs to another keyring")]
+    WrongKeyring,
+
+    // ---- usage ----
+    /// KDF parameters outside the documented bounds; refused before any work.
+    #[error("Argon2id parameters refused: {0}")]
+    KdfParams(String),
+    /// An argument is invalid; the string says which and why.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The message would exceed the format's maximum length.
+    #[error("message too long for the format")]
+    MessageTooLong,
+
+    // ---- conflicts ----
+    /// The destination exists and will not be overwritten.
+    #[error("{} already exists; refusing to overwrite it", .0.display())]
+    AlreadyExists(PathBuf),
+    /// Another process holds the keyring lock.
+    #[error("keyring {} is locked by another process", .0.display())]
+    Locked(PathBuf),
+
+    /// The operation was cancelled by the caller.
+    #[error("operation cancelled")]
+    Cancelled,
+}
+
+impl Error {
+    /// The stable class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        use Error::*;
+        match self {
+            Io(_) => ErrorKind::Io,
+            BadMagic { .. }
+            | UnsupportedVersion { .. }
+            | UnsupportedSuite(_)
+            | Malformed { .. }
+            | Truncated(_)
+            | TrailingData => ErrorKind::Format,
+            HeaderMacMismatch
+            | CommitmentMismatch
+            | ChunkAuthFailed { .. }
+            | StanzaAuthFailed { .. }
+            | KeyringCorrupt => ErrorKind::Integrity,
+            NoMatchingKey { .. }
+            | WrongPassphrase
+            | WrongRecoveryKey
+            | InvalidRecoveryKey(_)
+            | UnknownKeyVersion(_)
+            | KeyVersionUnusable { .. }
+            | WrongKeyring => ErrorKind::Key,
+            KdfParams(_) | InvalidArgument(_) | MessageTooLong => ErrorKind::Usage,
+            AlreadyExists(_) | Locked(_) => ErrorKind::Conflict,
+            Cancelled => ErrorKind::Cancelled,
+        }
+    }
+
+    pub(crate) fn malformed(what: &'static str, detail: impl Into<String>) -> Self {
+        Error::Malformed {
+            what,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Io(io) => io,
+            other => {
+                let kind = match other.kind() {
+                    ErrorKind::Format | ErrorKind::Integrity => std::io::ErrorKind::InvalidData,
+                    ErrorKind::Cancelled => std::io::ErrorKind::Interrupted,
+                    _ => std::io::ErrorKind::Other,
+                };
+                std::io::Error::new(kind, other)
+            }
+        }
+    }
+}
+
+/// Recovers a strongroom [`Error`] that travelled through `std::io::Error`
+/// (from a `Read`/`Write` implementation), or wraps a plain I/O error.
+pub fn from_io(e: std::io::Error) -> Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+        let inner = e.into_inner().expect("checked above");
+        *inner.downcast::<Error>().expect("checked above")
+    } else {
+        Error::Io(e)
+    }
+}

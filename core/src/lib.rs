@@ -1,0 +1,17 @@
+//! strongroom: encryption of files and database fields, with keys handled
+//! properly.
+//!
+//! - [`chunked`]: the C2SP chunked encryption payload (Cobblestone-256).
+//! - [`file`]: the strongroom file container (header, recipients, payload).
+//! - [`keyring`]: keyrings, key versions, passphrases and recovery keys.
+//! - [`crypto`]: the primitives (AES-256-GCM engines, HKDF, HMAC).
+#![forbid(unsafe_code)]
+
+pub mod chunked;
+pub mod crypto;
+pub mod error;
+pub mod passphrase;
+pub mod secret;
+
+pub use error::{Error, ErrorKind, Result};
+pub use secret::{Passphrase, SecretKey};

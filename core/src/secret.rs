@@ -1,0 +1,106 @@
+//! Secret byte containers: zeroized on drop, redacted in `Debug`, no `Clone`.
+
+use std::fmt;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// A 256-bit secret key. Its bytes are wiped when it is dropped and never
+/// appear in `Debug` output. Reading the raw bytes is crate-internal.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct SecretKey(Box<[u8; 32]>);
+
+impl SecretKey {
+    /// A fresh key from the OS random generator.
+    pub fn random() -> Self {
+        let mut key = Self(Box::new([0u8; 32]));
+        crate::crypto::random::fill(&mut key.0[..]);
+        key
+    }
+
+    /// Takes ownership of `bytes`; the caller's copy is wiped.
+    pub fn from_array(mut bytes: [u8; 32]) -> Self {
+        let key = Self(Box::new(bytes));
+        bytes.zeroize();
+        key
+    }
+
+    /// Copies a 32-byte slice; `None` for any other length.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        let arr: &[u8; 32] = bytes.try_into().ok()?;
+        Some(Self(Box::new(*arr)))
+    }
+
+    /// The raw key bytes, for use inside the crate only.
+    pub(crate) fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The raw key bytes. Dangerous: the caller becomes responsible for not
+    /// leaking or persisting them; meant for test vectors and FFI key import.
+    pub fn dangerous_expose_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// A copy that is independently zeroized (explicit, never implicit).
+    pub(crate) fn duplicate(&self) -> Self {
+        Self(Box::new(*self.0))
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey([REDACTED])")
+    }
+}
+
+/// A passphrase. Wiped on drop and redacted in `Debug`.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct Passphrase(String);
+
+impl Passphrase {
+    /// Wraps a passphrase. Trailing `\r\n`/`\n` is not stripped here; the
+    /// input helpers in the command line do that.
+    pub fn new(s: String) -> Self {
+        Self(s)
+    }
+
+    /// The passphrase bytes, for key derivation only.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// True for the empty passphrase (always refused when protecting data).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for Passphrase {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+impl fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Passphrase([REDACTED])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_is_redacted() {
+        let k = SecretKey::from_array([0x41; 32]);
+        let p = Passphrase::from("hunter2-secret");
+        assert_eq!(format!("{k:?}"), "SecretKey([REDACTED])");
+        assert!(!format!("{p:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn from_slice_checks_length() {
+        assert!(SecretKey::from_slice(&[0; 31]).is_none());
+        assert_eq!(SecretKey::from_slice(&[7; 32]).unwrap().expose(), &[7; 32]);
+    }
+}
