@@ -1,1 +1,44 @@
-//! chunked
+//! C2SP chunked encryption (<https://c2sp.org/chunked-encryption>),
+//! Cobblestone-256 instantiation: AES-256-GCM, HKDF-SHA-512, 16 KiB chunks.
+//!
+//! Layout of a message: `salt (24) || commitment (32) || chunk 0 || ... ||
+//! final chunk`, each chunk being AES-256-GCM ciphertext plus a 16-byte tag.
+//! Every chunk but the last holds exactly 16 KiB of plaintext; the last holds
+//! less (possibly nothing), which is what marks the end of the message.
+//!
+//! - [`ChunkedWriter`]: streaming encryption (`Write` + [`ChunkedWriter::finish`]).
+//! - [`ChunkedReader`]: streaming decryption (`Read`).
+//! - [`ChunkedSeekReader`]: random-access decryption (`Read + Seek`).
+//!
+//! The commitment is checked before any chunk is decrypted, and no plaintext
+//! leaves a chunk before that chunk authenticates.
+
+mod key;
+mod layout;
+mod parallel;
+mod reader;
+mod seek;
+mod writer;
+
+pub use key::PayloadKey;
+pub use layout::{ciphertext_len, plaintext_len};
+pub use reader::ChunkedReader;
+pub use seek::ChunkedSeekReader;
+pub use writer::ChunkedWriter;
+
+use crate::crypto::TAG_LEN;
+
+/// Plaintext bytes per full chunk.
+pub const CHUNK_SIZE: usize = 16 * 1024;
+/// Ciphertext bytes per full chunk (plaintext plus tag).
+pub const ENCRYPTED_CHUNK_SIZE: usize = CHUNK_SIZE + TAG_LEN;
+/// Salt length.
+pub const SALT_LEN: usize = 24;
+/// Key commitment length.
+pub const COMMITMENT_LEN: usize = 32;
+/// Length of the `salt || commitment` prefix.
+pub const PREFIX_LEN: usize = SALT_LEN + COMMITMENT_LEN;
+/// Largest number of chunks in one message (2^38).
+pub const MAX_CHUNKS: u64 = 1 << 38;
+/// Chunks processed together in one parallel batch by the streaming types.
+pub(crate) const BATCH_CHUNKS: usize = 128;

@@ -1,0 +1,179 @@
+//! Streaming decryption.
+
+use super::key::PayloadKey;
+use super::parallel::open_full_chunks;
+use super::writer::batch_chunks;
+use super::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, MAX_CHUNKS, PREFIX_LEN};
+use crate::crypto::TAG_LEN;
+use crate::error::{Error, Result};
+use std::io::{self, Read};
+
+/// Why a stream stopped; kept so that every later read fails the same way.
+#[derive(Debug, Clone, Copy)]
+enum Failure {
+    ChunkAuth(u64),
+    Truncated(&'static str),
+    TooLong,
+}
+
+impl Failure {
+    fn to_error(self) -> Error {
+        match self {
+            Failure::ChunkAuth(index) => Error::ChunkAuthFailed { index },
+            Failure::Truncated(what) => Error::Truncated(what),
+            Failure::TooLong => Error::MessageTooLong,
+        }
+    }
+
+    fn from_error(e: &Error) -> Self {
+        match e {
+            Error::ChunkAuthFailed { index } => Failure::ChunkAuth(*index),
+            Error::Truncated(what) => Failure::Truncated(what),
+            _ => Failure::TooLong,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Reading,
+    Done,
+    Failed(Failure),
+}
+
+/// Decrypts a chunked message read from `R`.
+///
+/// Plaintext is released one authenticated chunk at a time (chunks are
+/// opened in parallel batches). `read` returns `Ok(0)` only after the short
+/// final chunk has authenticated; a truncated, extended or modified message
+/// yields an error (an `io::Error` wrapping [`Error`], see
+/// [`crate::error::from_io`]) and every later read yields it again.
+pub struct ChunkedReader<R: Read> {
+    inner: R,
+    key: PayloadKey,
+    ct: Vec<u8>,
+    pt: Vec<u8>,
+    pos: usize,
+    avail: usize,
+    next_chunk: u64,
+    state: State,
+}
+
+impl<R: Read> ChunkedReader<R> {
+    /// Reads the prefix and checks the key commitment; no chunk is decrypted
+    /// before it matches.
+    pub fn new(mut inner: R, input_key: &[u8], context: &[u8]) -> Result<Self> {
+        let mut prefix = [0u8; PREFIX_LEN];
+        inner.read_exact(&mut prefix).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => Error::Truncated("payload shorter than its 56-byte prefix"),
+            _ => Error::Io(e),
+        })?;
+        let key = PayloadKey::open_prefix(input_key, &prefix, context)?;
+        Ok(Self::from_key(inner, key))
+    }
+
+    /// Raw-mode reader positioned at chunk 0 (no prefix). Hazmat, for vectors.
+    #[doc(hidden)]
+    pub fn from_key(inner: R, key: PayloadKey) -> Self {
+        let batch = batch_chunks();
+        Self {
+            inner,
+            key,
+            ct: vec![0u8; batch * ENCRYPTED_CHUNK_SIZE],
+            pt: vec![0u8; batch * CHUNK_SIZE],
+            pos: 0,
+            avail: 0,
+            next_chunk: 0,
+            state: State::Reading,
+        }
+    }
+
+    /// Fills the ciphertext buffer; returns (bytes, reached end of input).
+    fn fill(&mut self) -> io::Result<(usize, bool)> {
+        let mut len = 0;
+        while len < self.ct.len() {
+            match self.inner.read(&mut self.ct[len..]) {
+                Ok(0) => return Ok((len, true)),
+                Ok(n) => len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((len, false))
+    }
+
+    fn refill(&mut self) -> io::Result<()> {
+        self.pos = 0;
+        self.avail = 0;
+        let (len, eof) = self.fill()?;
+        let full = len / ENCRYPTED_CHUNK_SIZE;
+        let last = len % ENCRYPTED_CHUNK_SIZE;
+        if self.next_chunk + full as u64 >= MAX_CHUNKS {
+            self.state = State::Failed(Failure::TooLong);
+            return Ok(());
+        }
+        let (good, err) = open_full_chunks(
+            &self.key,
+            self.next_chunk,
+            &self.ct[..full * ENCRYPTED_CHUNK_SIZE],
+            &mut self.pt[..full * CHUNK_SIZE],
+        );
+        self.avail = good * CHUNK_SIZE;
+        self.next_chunk += good as u64;
+        if let Some(e) = err {
+            self.state = State::Failed(Failure::from_error(&e));
+            return Ok(());
+        }
+        if !eof {
+            return Ok(());
+        }
+        if last == 0 {
+            self.state = State::Failed(Failure::Truncated("the short final chunk is missing"));
+        } else if last < TAG_LEN {
+            self.state = State::Failed(Failure::Truncated("final chunk shorter than its tag"));
+        } else {
+            let start = full * ENCRYPTED_CHUNK_SIZE;
+            let out_len = last - TAG_LEN;
+            // `pt` has room: `last` < one encrypted chunk, and a failed
+            // final chunk releases nothing of itself.
+            let (ct, pt) = (
+                &self.ct[start..start + last],
+                &mut self.pt[self.avail..self.avail + out_len],
+            );
+            match self.key.open_chunk(self.next_chunk, ct, pt) {
+                Ok(()) => {
+                    self.avail += out_len;
+                    self.state = State::Done;
+                }
+                Err(e) => self.state = State::Failed(Failure::from_error(&e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of plaintext bytes released so far plus those buffered.
+    pub fn chunks_authenticated(&self) -> u64 {
+        self.next_chunk
+    }
+}
+
+impl<R: Read> Read for ChunkedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.pos < self.avail {
+                let n = buf.len().min(self.avail - self.pos);
+                buf[..n].copy_from_slice(&self.pt[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            match self.state {
+                State::Done => return Ok(0),
+                State::Failed(f) => return Err(f.to_error().into()),
+                State::Reading => self.refill()?,
+            }
+            if buf.is_empty() {
+                return Ok(0);
+            }
+        }
+    }
+}
