@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::secret::{Passphrase, SecretKey};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, AssociatedData, ParamsBuilder, Version};
 
 /// Salt length for every Argon2id use in strongroom.
 pub const SALT_LEN: usize = 16;
@@ -95,14 +95,42 @@ impl Default for KdfParams {
 }
 
 /// Raw Argon2id with no bounds check beyond the algorithm's own (used by
-/// [`KdfParams::derive`] and by the RFC 9106 vector test).
+/// [`KdfParams::derive`]).
 pub(crate) fn argon2id_raw(password: &[u8], salt: &[u8], params: KdfParams) -> Result<SecretKey> {
-    let p = Params::new(params.memory_kib, params.iterations, params.parallelism, Some(32))
-        .map_err(|e| Error::KdfParams(e.to_string()))?;
+    argon2id_keyed(password, salt, &[], &[], params)
+}
+
+/// Argon2id (version 0x13, 32-byte tag) with the optional secret key `K` and
+/// associated data `X` of RFC 9106, section 3.1. strongroom always passes
+/// both empty (through [`argon2id_raw`]); the RFC 9106 section 5.3 vector
+/// sets both, so the vector test goes through this same function.
+fn argon2id_keyed(
+    password: &[u8],
+    salt: &[u8],
+    secret: &[u8],
+    associated_data: &[u8],
+    params: KdfParams,
+) -> Result<SecretKey> {
+    let kdf_err = |e: argon2::Error| Error::KdfParams(e.to_string());
+    let mut builder = ParamsBuilder::new();
+    builder
+        .m_cost(params.memory_kib)
+        .t_cost(params.iterations)
+        .p_cost(params.parallelism)
+        .output_len(32);
+    if !associated_data.is_empty() {
+        builder.data(AssociatedData::new(associated_data).map_err(kdf_err)?);
+    }
+    let p = builder.build().map_err(kdf_err)?;
+    let argon = if secret.is_empty() {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, p)
+    } else {
+        Argon2::new_with_secret(secret, Algorithm::Argon2id, Version::V0x13, p).map_err(kdf_err)?
+    };
     let mut out = [0u8; 32];
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, p)
+    argon
         .hash_password_into(password, salt, &mut out)
-        .map_err(|e| Error::KdfParams(e.to_string()))?;
+        .map_err(kdf_err)?;
     Ok(SecretKey::from_array(out))
 }
 
@@ -154,6 +182,68 @@ mod tests {
             parallelism: 0,
         };
         assert!(matches!(lanes.validate(), Err(Error::KdfParams(m)) if m.contains("parallelism")));
+    }
+
+    /// The Argon2id vector of RFC 9106, section 5.3, as stored in
+    /// `testdata/argon2/rfc9106.json` (hex-encoded byte strings).
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Rfc9106Vector {
+        algorithm: String,
+        version: u32,
+        memory_kib: u32,
+        iterations: u32,
+        parallelism: u32,
+        tag_length: usize,
+        password: String,
+        salt: String,
+        secret: String,
+        associated_data: String,
+        tag: String,
+    }
+
+    #[test]
+    fn rfc9106_argon2id_vector() {
+        let v: Rfc9106Vector =
+            serde_json::from_str(include_str!("../../testdata/argon2/rfc9106.json")).unwrap();
+        assert_eq!(v.algorithm, "Argon2id");
+        assert_eq!(v.version, 0x13, "argon2id_keyed implements version 0x13 only");
+        assert_eq!(v.tag_length, 32, "argon2id_keyed produces 32-byte tags only");
+        let hex = |s: &str| hex::decode(s).unwrap();
+        let (password, salt, secret, ad) = (
+            hex(&v.password),
+            hex(&v.salt),
+            hex(&v.secret),
+            hex(&v.associated_data),
+        );
+        // Guard against a mangled JSON file: these are the RFC's inputs.
+        assert_eq!(password, [0x01; 32]);
+        assert_eq!(salt, [0x02; 16]);
+        assert_eq!(secret, [0x03; 8]);
+        assert_eq!(ad, [0x04; 12]);
+        let params = KdfParams {
+            memory_kib: v.memory_kib,
+            iterations: v.iterations,
+            parallelism: v.parallelism,
+        };
+        let tag = argon2id_keyed(&password, &salt, &secret, &ad, params).unwrap();
+        assert_eq!(hex::encode(tag.expose()), v.tag);
+
+        // Both extra inputs take part in the hash: dropping either changes
+        // the tag, so the vector really exercises the secret and the AD.
+        let no_secret = argon2id_keyed(&password, &salt, &[], &ad, params).unwrap();
+        let no_ad = argon2id_keyed(&password, &salt, &secret, &[], params).unwrap();
+        assert_ne!(hex::encode(no_secret.expose()), v.tag);
+        assert_ne!(hex::encode(no_ad.expose()), v.tag);
+        // With both left empty (as argon2id_raw does), the result is plain
+        // Argon2id: the same as the argon2 crate without secret or AD.
+        let raw = argon2id_raw(&password, &salt, params).unwrap();
+        let plain_params = argon2::Params::new(v.memory_kib, v.iterations, v.parallelism, Some(32)).unwrap();
+        let mut plain = [0u8; 32];
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, plain_params)
+            .hash_password_into(&password, &salt, &mut plain)
+            .unwrap();
+        assert_eq!(raw.expose(), &plain);
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub enum Hash {
 
 impl Hash {
     /// Output length in bytes.
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(self) -> usize {
         match self {
             Hash::Sha256 => 32,
