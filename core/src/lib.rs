@@ -10,6 +10,7 @@
 pub mod chunked;
 pub mod crypto;
 pub mod error;
+pub mod keyring;
 pub mod passphrase;
 pub mod secret;
 

@@ -1,0 +1,381 @@
+//! The keyring file format, version 1 (all integers big-endian):
+//!
+//! ```text
+//! header (clear, authenticated as the AAD of the body)
+//!   magic "SRKEYRNG" (8) | version 0x01 (1) | keyring id (16) | generation (u64)
+//!   | next protector id (u32) | protector count n (u8, 1..=32) | n stanzas
+//!   | body nonce (12) | body length L (u32) | header checksum (32)
+//! body
+//!   AES-256-GCM ciphertext of the version table, then the tag (L bytes in all)
+//! ```
+//!
+//! The header checksum is HMAC-SHA-256 keyed with a public label over the
+//! header bytes before it: it catches accidental corruption before any
+//! Argon2id work, so a damaged header is not reported as a wrong passphrase.
+//! Authenticity comes from the body tag, whose key derives from the master
+//! key and whose AAD is the whole header. `docs/spec/keyring.md` gives every
+//! field.
+
+use super::protector::{
+    KIND_PASSPHRASE, KIND_RECOVERY_KEY, PASSPHRASE_STANZA_LEN, Stanza, StanzaKind, WRAPPED_LEN,
+};
+use super::version::{KeyStatus, KeyVersionInfo, MAX_VERSIONS, VersionEntry, Versions};
+use crate::crypto::kdf::{ct_eq, derive_key32, hmac_sha256};
+use crate::crypto::{Aes256Gcm, NONCE_LEN, TAG_LEN};
+use crate::error::{Error, Result};
+use crate::passphrase::{KdfParams, SALT_LEN};
+use crate::secret::SecretKey;
+use zeroize::Zeroizing;
+
+/// First eight bytes of every keyring file.
+pub(crate) const MAGIC: [u8; 8] = *b"SRKEYRNG";
+/// The format version this build reads and writes.
+pub(crate) const VERSION: u8 = 1;
+/// Length of the public keyring id.
+pub(crate) const ID_LEN: usize = 16;
+/// Most protectors a keyring may hold.
+pub(crate) const MAX_PROTECTORS: usize = 32;
+/// Encoded length of one version entry in the body.
+pub(crate) const ENTRY_LEN: usize = 4 + 1 + 8 + 8 + 32;
+/// Length of the header checksum.
+pub(crate) const CHECKSUM_LEN: usize = 32;
+/// Fixed header fields before the stanzas.
+pub(crate) const FIXED_PREFIX_LEN: usize = MAGIC.len() + 1 + ID_LEN + 8 + 4 + 1;
+/// Fixed header fields after the stanzas.
+pub(crate) const FIXED_SUFFIX_LEN: usize = NONCE_LEN + 4 + CHECKSUM_LEN;
+/// Largest body: count, the maximum number of entries, and the tag.
+pub(crate) const MAX_BODY_LEN: usize = 4 + MAX_VERSIONS * ENTRY_LEN + TAG_LEN;
+/// Largest keyring file accepted.
+pub(crate) const MAX_FILE_LEN: usize =
+    FIXED_PREFIX_LEN + MAX_PROTECTORS * PASSPHRASE_STANZA_LEN + FIXED_SUFFIX_LEN + MAX_BODY_LEN;
+
+/// HKDF label of the body encryption key (input: the master key).
+pub(crate) const LABEL_BODY: &[u8] = b"strongroom/v1/keyring/body";
+/// HMAC key of the header checksum (a public constant, not a secret).
+pub(crate) const LABEL_HEADER_CHECKSUM: &[u8] = b"strongroom/v1/keyring/header-checksum";
+
+const WHAT: &str = "keyring";
+
+/// The clear header of a keyring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub id: [u8; ID_LEN],
+    pub generation: u64,
+    pub next_protector_id: u32,
+    pub stanzas: Vec<Stanza>,
+    pub body_nonce: [u8; NONCE_LEN],
+}
+
+/// A parsed keyring file whose header checksum and lengths are verified.
+pub(crate) struct Parsed<'a> {
+    pub header: Header,
+    /// The whole clear header: the AAD of the body.
+    pub aad: &'a [u8],
+    /// Body ciphertext followed by the tag.
+    pub body: &'a [u8],
+}
+
+/// Bounds-checked big-endian reader.
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    what: &'static str,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(n).ok_or(Error::Truncated(self.what))?;
+        let s = self.buf.get(self.pos..end).ok_or(Error::Truncated(self.what))?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let s = self.take(N)?;
+        s.try_into().map_err(|_| Error::Truncated(self.what))
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+}
+
+/// Key of the body AEAD: HKDF-SHA-256(master, salt = keyring id, LABEL_BODY).
+pub(crate) fn body_key(master: &SecretKey, id: &[u8; ID_LEN]) -> SecretKey {
+    derive_key32(master.expose(), id, LABEL_BODY)
+}
+
+/// HMAC-SHA-256 under the public checksum label.
+pub(crate) fn header_checksum(header_without_checksum: &[u8]) -> [u8; CHECKSUM_LEN] {
+    hmac_sha256(LABEL_HEADER_CHECKSUM, &[header_without_checksum])
+}
+
+/// Parses the header, verifies its checksum and its fields, and checks that
+/// the body has exactly the announced length. No key is needed.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
+    let lead = bytes.len().min(MAGIC.len());
+    if bytes.get(..lead) != MAGIC.get(..lead) {
+        return Err(Error::BadMagic { what: WHAT });
+    }
+    let mut r = Reader {
+        buf: bytes,
+        pos: 0,
+        what: "keyring header",
+    };
+    r.take(MAGIC.len())?;
+    let version = r.u8()?;
+    if version != VERSION {
+        return Err(Error::UnsupportedVersion { what: WHAT, version });
+    }
+    let id: [u8; ID_LEN] = r.array()?;
+    let generation = r.u64()?;
+    let next_protector_id = r.u32()?;
+    let count = usize::from(r.u8()?);
+    if count == 0 || count > MAX_PROTECTORS {
+        return Err(Error::malformed(
+            WHAT,
+            format!("protector count {count} outside 1..={MAX_PROTECTORS}"),
+        ));
+    }
+    let mut stanzas = Vec::with_capacity(count);
+    for _ in 0..count {
+        stanzas.push(parse_stanza(&mut r)?);
+    }
+    let body_nonce: [u8; NONCE_LEN] = r.array()?;
+    let body_len = r.u32()?;
+    let checked_len = r.pos;
+    let stored_checksum: [u8; CHECKSUM_LEN] = r.array()?;
+    let header_len = r.pos;
+    let checked = bytes
+        .get(..checked_len)
+        .ok_or(Error::Truncated("keyring header"))?;
+    if !ct_eq(&stored_checksum, &header_checksum(checked)) {
+        return Err(Error::KeyringCorrupt);
+    }
+
+    check_stanzas(&stanzas, next_protector_id)?;
+    let body_len = usize::try_from(body_len).unwrap_or(usize::MAX);
+    if !(4 + ENTRY_LEN + TAG_LEN..=MAX_BODY_LEN).contains(&body_len) {
+        return Err(Error::malformed(
+            WHAT,
+            format!("body length {body_len} out of range"),
+        ));
+    }
+    let (aad, rest) = bytes
+        .split_at_checked(header_len)
+        .ok_or(Error::Truncated("keyring header"))?;
+    if rest.len() < body_len {
+        return Err(Error::Truncated("keyring body"));
+    }
+    if rest.len() > body_len {
+        return Err(Error::malformed(WHAT, "trailing bytes after the body"));
+    }
+    Ok(Parsed {
+        header: Header {
+            id,
+            generation,
+            next_protector_id,
+            stanzas,
+            body_nonce,
+        },
+        aad,
+        body: rest,
+    })
+}
+
+fn parse_stanza(r: &mut Reader<'_>) -> Result<Stanza> {
+    let id = r.u32()?;
+    let kind = r.u8()?;
+    let created_at = r.u64()?;
+    let kind = match kind {
+        KIND_PASSPHRASE => {
+            let params = KdfParams {
+                memory_kib: r.u32()?,
+                iterations: r.u32()?,
+                parallelism: r.u32()?,
+            };
+            StanzaKind::Passphrase {
+                params,
+                salt: r.array::<SALT_LEN>()?,
+            }
+        }
+        KIND_RECOVERY_KEY => StanzaKind::RecoveryKey {
+            salt: r.array::<SALT_LEN>()?,
+        },
+        other => return Err(Error::malformed(WHAT, format!("unknown protector kind {other}"))),
+    };
+    let nonce: [u8; NONCE_LEN] = r.array()?;
+    let wrapped: [u8; WRAPPED_LEN] = r.array()?;
+    Ok(Stanza {
+        id,
+        created_at,
+        kind,
+        nonce,
+        wrapped,
+    })
+}
+
+/// Ids unique and below the next id; Argon2id parameters within bounds.
+fn check_stanzas(stanzas: &[Stanza], next_protector_id: u32) -> Result<()> {
+    for (i, s) in stanzas.iter().enumerate() {
+        if s.id == 0 || s.id >= next_protector_id {
+            return Err(Error::malformed(
+                WHAT,
+                format!("protector id {} outside 1..{next_protector_id}", s.id),
+            ));
+        }
+        if stanzas.iter().take(i).any(|o| o.id == s.id) {
+            return Err(Error::malformed(WHAT, format!("duplicate protector id {}", s.id)));
+        }
+        if let StanzaKind::Passphrase { params, .. } = &s.kind {
+            params.validate()?;
+        }
+    }
+    Ok(())
+}
+
+/// Authenticates and decrypts the body with the master key, then parses the
+/// version table.
+pub(crate) fn open_body(parsed: &Parsed<'_>, master: &SecretKey) -> Result<Versions> {
+    let key = body_key(master, &parsed.header.id);
+    let mut buf = Zeroizing::new(parsed.body.to_vec());
+    let len = Aes256Gcm::new(key.expose())
+        .open_in_place(&parsed.header.body_nonce, parsed.aad, &mut buf)
+        .map_err(|_| Error::KeyringCorrupt)?;
+    let plain = buf.get(..len).ok_or(Error::KeyringCorrupt)?;
+    parse_versions(plain)
+}
+
+fn parse_versions(plain: &[u8]) -> Result<Versions> {
+    let mut r = Reader {
+        buf: plain,
+        pos: 0,
+        what: "keyring body",
+    };
+    let count = usize::try_from(r.u32()?).unwrap_or(usize::MAX);
+    if count == 0 || count > MAX_VERSIONS {
+        return Err(Error::malformed(
+            WHAT,
+            format!("version count {count} outside 1..={MAX_VERSIONS}"),
+        ));
+    }
+    if plain.len() != 4 + count * ENTRY_LEN {
+        return Err(Error::malformed(
+            WHAT,
+            "body length does not match the version count",
+        ));
+    }
+    let mut entries: Vec<VersionEntry> = Vec::with_capacity(count);
+    let mut previous = 0u32;
+    let mut primaries = 0usize;
+    for _ in 0..count {
+        let version = r.u32()?;
+        let code = r.u8()?;
+        let created_at = r.u64()?;
+        let status_changed_at = r.u64()?;
+        let material = r.take(32)?;
+        if version <= previous {
+            return Err(Error::malformed(
+                WHAT,
+                "key versions are not strictly ascending from 1",
+            ));
+        }
+        previous = version;
+        let status = KeyStatus::from_code(code).ok_or_else(|| {
+            Error::malformed(WHAT, format!("unknown status {code} of key version {version}"))
+        })?;
+        let material = if status == KeyStatus::Destroyed {
+            if material.iter().any(|&b| b != 0) {
+                return Err(Error::malformed(
+                    WHAT,
+                    format!("destroyed key version {version} still holds key material"),
+                ));
+            }
+            None
+        } else {
+            Some(SecretKey::from_slice(material).ok_or(Error::Truncated("keyring body"))?)
+        };
+        if status == KeyStatus::Primary {
+            primaries += 1;
+        }
+        entries.push(VersionEntry {
+            info: KeyVersionInfo {
+                version,
+                status,
+                created_at,
+                status_changed_at,
+            },
+            material,
+        });
+    }
+    if primaries != 1 {
+        return Err(Error::malformed(
+            WHAT,
+            format!("{primaries} primary key versions (exactly one required)"),
+        ));
+    }
+    Ok(Versions(entries))
+}
+
+/// Serialises a keyring: header with checksum, then the body sealed under the
+/// master key with `header.body_nonce`.
+pub(crate) fn encode(header: &Header, versions: &Versions, master: &SecretKey) -> Result<Vec<u8>> {
+    let n_stanzas = header.stanzas.len();
+    if n_stanzas == 0 || n_stanzas > MAX_PROTECTORS {
+        return Err(Error::InvalidArgument(format!(
+            "a keyring holds 1 to {MAX_PROTECTORS} protectors, not {n_stanzas}"
+        )));
+    }
+    let n_versions = versions.0.len();
+    if n_versions == 0 || n_versions > MAX_VERSIONS {
+        return Err(Error::InvalidArgument(format!(
+            "a keyring holds 1 to {MAX_VERSIONS} key versions, not {n_versions}"
+        )));
+    }
+
+    let mut plain: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(4 + n_versions * ENTRY_LEN));
+    plain.extend_from_slice(&u32::try_from(n_versions).unwrap_or(u32::MAX).to_be_bytes());
+    for e in &versions.0 {
+        plain.extend_from_slice(&e.info.version.to_be_bytes());
+        plain.push(e.info.status.code());
+        plain.extend_from_slice(&e.info.created_at.to_be_bytes());
+        plain.extend_from_slice(&e.info.status_changed_at.to_be_bytes());
+        match &e.material {
+            Some(m) => plain.extend_from_slice(m.expose()),
+            None => plain.extend_from_slice(&[0u8; 32]),
+        }
+    }
+    let body_len = u32::try_from(plain.len() + TAG_LEN)
+        .map_err(|_| Error::InvalidArgument("keyring body too large".into()))?;
+
+    let mut out = Vec::with_capacity(
+        FIXED_PREFIX_LEN + n_stanzas * PASSPHRASE_STANZA_LEN + FIXED_SUFFIX_LEN + plain.len() + TAG_LEN,
+    );
+    out.extend_from_slice(&MAGIC);
+    out.push(VERSION);
+    out.extend_from_slice(&header.id);
+    out.extend_from_slice(&header.generation.to_be_bytes());
+    out.extend_from_slice(&header.next_protector_id.to_be_bytes());
+    out.push(u8::try_from(n_stanzas).unwrap_or(u8::MAX));
+    for s in &header.stanzas {
+        s.encode(&mut out);
+    }
+    out.extend_from_slice(&header.body_nonce);
+    out.extend_from_slice(&body_len.to_be_bytes());
+    let checksum = header_checksum(&out);
+    out.extend_from_slice(&checksum);
+
+    let key = body_key(master, &header.id);
+    let tag = Aes256Gcm::new(key.expose()).seal_in_place(&header.body_nonce, &out, &mut plain);
+    out.extend_from_slice(&plain);
+    out.extend_from_slice(&tag);
+    Ok(out)
+}

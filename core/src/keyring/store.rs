@@ -1,0 +1,169 @@
+//! Keyring file I/O: bounded reads, atomic writes (temp file in the same
+//! directory, fsync, rename, fsync of the directory) and the sidecar lock.
+
+use super::format::MAX_FILE_LEN;
+use crate::error::{Error, Result};
+use std::ffi::OsString;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a mutation waits for another process's lock by default.
+pub(crate) const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause between lock attempts.
+const LOCK_RETRY: Duration = Duration::from_millis(10);
+
+/// Reads a keyring file, refusing anything larger than the format allows.
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
+    let file = File::open(path)?;
+    let mut buf = Vec::new();
+    file.take(MAX_FILE_LEN as u64 + 1).read_to_end(&mut buf)?;
+    if buf.len() > MAX_FILE_LEN {
+        return Err(Error::malformed(
+            "keyring",
+            format!("file larger than the {MAX_FILE_LEN}-byte maximum"),
+        ));
+    }
+    Ok(buf)
+}
+
+/// Whether [`write_atomic`] may replace an existing file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriteMode {
+    /// Fail with [`Error::AlreadyExists`] if the path exists (even if it
+    /// appears between our check and the rename).
+    CreateNew,
+    /// Atomically replace the existing file.
+    Replace,
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Writes `bytes` to `path` atomically with mode 0600. The temporary file
+/// lives in the same directory and is removed on any error.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: WriteMode) -> Result<()> {
+    let dir = parent_dir(path);
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::InvalidArgument(format!("{} is not a file path", path.display())))?;
+    let mut prefix = OsString::from(".");
+    prefix.push(name);
+    prefix.push(".");
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Before any byte is written; fchmod is not subject to the umask.
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    #[cfg(test)]
+    fault::check()?;
+    match mode {
+        WriteMode::CreateNew => {
+            tmp.persist_noclobber(path).map_err(|e| {
+                if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                    Error::AlreadyExists(path.to_path_buf())
+                } else {
+                    Error::Io(e.error)
+                }
+                // `e.file` is dropped here, which deletes the temporary file.
+            })?;
+        }
+        WriteMode::Replace => {
+            tmp.persist(path).map_err(|e| Error::Io(e.error))?;
+        }
+    }
+    sync_dir(dir)
+}
+
+/// Makes the rename durable.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// Directories cannot be opened for syncing on this platform.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// The sidecar lock file of a keyring: `<path>.lock`.
+pub(crate) fn lock_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_os_string();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+/// An exclusive lock on a keyring's sidecar file, released on drop.
+#[derive(Debug)]
+pub(crate) struct LockGuard {
+    _file: File,
+}
+
+/// Takes the exclusive lock of the keyring at `path`, retrying until
+/// `timeout` has passed, then failing with [`Error::Locked`]. The lock file
+/// is never deleted: deleting it would let two processes lock different
+/// files of the same name.
+pub(crate) fn lock(path: &Path, timeout: Duration) -> Result<LockGuard> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(lock_path(path))?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(LockGuard { _file: file }),
+            Err(TryLockError::WouldBlock) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(Error::Locked(path.to_path_buf()));
+                }
+                std::thread::sleep(LOCK_RETRY.min(deadline - now));
+            }
+            Err(TryLockError::Error(e)) => return Err(Error::Io(e)),
+        }
+    }
+}
+
+/// Test-only fault injection: makes the next atomic write on this thread
+/// fail after its temporary file was written and synced.
+#[cfg(test)]
+pub(crate) mod fault {
+    use std::cell::Cell;
+
+    thread_local! {
+        static FAIL_NEXT_WRITE: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Arms the fault for the next write on this thread.
+    pub(crate) fn fail_next_write() {
+        FAIL_NEXT_WRITE.with(|f| f.set(true));
+    }
+
+    /// Fails (once) if armed.
+    pub(super) fn check() -> std::io::Result<()> {
+        if FAIL_NEXT_WRITE.with(|f| f.replace(false)) {
+            return Err(std::io::Error::other("injected write failure"));
+        }
+        Ok(())
+    }
+}
