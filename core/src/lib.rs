@@ -7,9 +7,11 @@
 //! - [`crypto`]: the primitives (AES-256-GCM engines, HKDF, HMAC).
 #![forbid(unsafe_code)]
 
+mod atomic;
 pub mod chunked;
 pub mod crypto;
 pub mod error;
+pub mod file;
 pub mod keyring;
 pub mod passphrase;
 pub mod secret;

@@ -40,10 +40,6 @@ impl SecretKey {
         &self.0
     }
 
-    /// A copy that is independently zeroized (explicit, never implicit).
-    pub(crate) fn duplicate(&self) -> Self {
-        Self(Box::new(*self.0))
-    }
 }
 
 impl fmt::Debug for SecretKey {

@@ -1,0 +1,31 @@
+//! The strongroom encrypted file container.
+//!
+//! `header (core, stanzas, MAC) || Cobblestone-256 payload`. A random 256-bit
+//! file key is the payload's input key and the header's immutable core is
+//! its context; stanzas wrap the file key for each recipient; the header
+//! MAC, keyed from the file key, covers every header byte. See docs/SPEC.md.
+//!
+//! - Streaming: [`Encryptor`] (`Write` + `finish`), [`Decryptor`] (`Read`),
+//!   [`SeekableDecryptor`] (`Read + Seek`).
+//! - Whole files, using every core and writing atomically:
+//!   [`encrypt_file`], [`decrypt_file`].
+//! - Without touching the payload: [`rewrap_file`], [`inspect`].
+
+#[doc(hidden)]
+pub mod example;
+mod header;
+mod info;
+mod readahead;
+mod recipients;
+mod rewrap;
+mod stanza;
+mod stream;
+mod whole;
+
+pub use header::{CORE_LEN, Core, FILE_ID_LEN, Header, MAC_LEN, MAGIC, MAX_STANZA_BODY, MAX_STANZAS, RawStanza, VERSION};
+pub use info::{FileInfo, inspect, inspect_path};
+pub use recipients::{Identity, Recipient};
+pub use rewrap::{Rewrap, rewrap_file};
+pub use stanza::{KIND_KEYRING, KIND_PASSPHRASE, StanzaInfo};
+pub use stream::{Decryptor, Encryptor, SeekableDecryptor};
+pub use whole::{FileOptions, decrypt_file, encrypt_file};

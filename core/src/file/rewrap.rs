@@ -1,0 +1,98 @@
+//! Changing who can open a file without touching its payload.
+
+use super::header::{Header, RawStanza};
+use super::info::FileInfo;
+use super::recipients::{Identity, Recipient, unwrap_file_key, wrap_one};
+use super::stanza::{self, KIND_KEYRING, KIND_PASSPHRASE, StanzaInfo};
+use crate::atomic::AtomicFile;
+use crate::error::{Error, Result};
+use crate::keyring::Keyring;
+use crate::passphrase::KdfParams;
+use crate::secret::{Passphrase, SecretKey};
+use std::fs::File;
+use std::io::{self, Seek, SeekFrom};
+use std::path::Path;
+
+/// What a rewrap changes. Stanzas not named here are kept as they are.
+#[derive(Debug, Default)]
+pub struct Rewrap<'a> {
+    /// Replace this keyring's stanzas with one for its current primary
+    /// version (adds the keyring if the file had none of its stanzas).
+    pub keyring: Option<&'a Keyring>,
+    /// Remove the stanzas of every keyring.
+    pub remove_keyrings: bool,
+    /// Add one passphrase stanza per entry.
+    pub add_passphrases: Vec<(&'a Passphrase, KdfParams)>,
+    /// Remove the passphrase stanzas that these passphrases open; each must
+    /// open at least one, or the rewrap fails with [`Error::WrongPassphrase`].
+    pub remove_passphrases: Vec<&'a Passphrase>,
+    /// Remove every passphrase stanza.
+    pub remove_all_passphrases: bool,
+}
+
+/// Rewrites the stanzas and the header MAC of the file at `path` as `plan`
+/// says, after opening it with `identities`. The payload bytes are copied
+/// unchanged; the file is replaced atomically and keeps its permissions.
+pub fn rewrap_file(path: &Path, identities: &[Identity<'_>], plan: &Rewrap<'_>) -> Result<FileInfo> {
+    let mut input = File::open(path)?;
+    let header = Header::read_from(&mut input)?;
+    let file_key = unwrap_file_key(&header, identities)?;
+    let stanzas = new_stanzas(&header, &file_key, plan)?;
+    let new_header = Header::build(header.core, stanzas, &file_key)?;
+
+    let mut out = AtomicFile::create(path, true)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        out.set_mode(input.metadata()?.permissions().mode() & 0o7777)?;
+    }
+    io::Write::write_all(out.file(), &new_header.to_bytes())?;
+    input.seek(SeekFrom::Start(header.encoded_len() as u64))?;
+    let payload_len = io::copy(&mut input, out.file())?;
+    out.commit()?;
+    FileInfo::from_header(&new_header, Some(payload_len))
+}
+
+fn new_stanzas(header: &Header, file_key: &SecretKey, plan: &Rewrap<'_>) -> Result<Vec<RawStanza>> {
+    let core = header.core.to_bytes();
+    let mut removed_by = vec![false; plan.remove_passphrases.len()];
+    let mut keep = Vec::new();
+    for raw in &header.stanzas {
+        let parsed = stanza::parse(raw)?;
+        let drop = match &parsed.info {
+            StanzaInfo::Keyring { keyring_id, .. } => {
+                plan.remove_keyrings || plan.keyring.is_some_and(|k| k.id() == *keyring_id)
+            }
+            StanzaInfo::Passphrase { params } => {
+                let mut opened = false;
+                for (i, pass) in plan.remove_passphrases.iter().enumerate() {
+                    let salt = parsed.salt.expect("passphrase stanza has a salt");
+                    let kek = params.derive(pass, &salt)?;
+                    if stanza::unwrap(&core, KIND_PASSPHRASE, &parsed, &kek).is_some() {
+                        removed_by[i] = true;
+                        opened = true;
+                    }
+                }
+                plan.remove_all_passphrases || opened
+            }
+            StanzaInfo::Unknown { .. } => false,
+        };
+        if !drop {
+            keep.push(raw.clone());
+        }
+    }
+    if removed_by.iter().any(|r| !r) {
+        return Err(Error::WrongPassphrase);
+    }
+    if let Some(kr) = plan.keyring {
+        keep.push(wrap_one(&core, &Recipient::Keyring(kr), file_key)?);
+    }
+    for (pass, params) in &plan.add_passphrases {
+        keep.push(wrap_one(&core, &Recipient::Passphrase(pass, *params), file_key)?);
+    }
+    let usable = keep.iter().filter(|s| s.kind == KIND_KEYRING || s.kind == KIND_PASSPHRASE).count();
+    if usable == 0 {
+        return Err(Error::InvalidArgument("the rewrap would leave no way to open the file".into()));
+    }
+    Ok(keep)
+}

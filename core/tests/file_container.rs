@@ -1,0 +1,273 @@
+//! The file container end to end: round trips at every chunk boundary,
+//! recipients, rewrap, atomic output, progress and cancellation, and one
+//! stream larger than 4 GiB.
+
+mod common;
+
+use std::fs;
+use std::io::{Cursor, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use strongroom::file::{
+    Decryptor, Encryptor, FileOptions, Identity, Recipient, Rewrap, SeekableDecryptor, StanzaInfo, decrypt_file,
+    encrypt_file, inspect, inspect_path, rewrap_file,
+};
+use strongroom::keyring::Keyring;
+use strongroom::passphrase::KdfParams;
+use strongroom::{Error, Passphrase};
+
+/// Cheap Argon2id parameters (the floor) to keep tests fast.
+const FAST: KdfParams = KdfParams { memory_kib: 8192, iterations: 1, parallelism: 1 };
+
+fn data(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u32).wrapping_mul(2654435761).to_be_bytes()[1] ^ seed).collect()
+}
+
+fn encrypt_bytes(plain: &[u8], recipients: &[Recipient<'_>]) -> Vec<u8> {
+    let mut enc = Encryptor::new(Vec::new(), recipients).unwrap();
+    enc.write_all(plain).unwrap();
+    enc.finish().unwrap()
+}
+
+fn decrypt_bytes(ct: &[u8], identities: &[Identity<'_>]) -> Result<Vec<u8>, Error> {
+    let mut dec = Decryptor::new(ct, identities)?;
+    let mut out = Vec::new();
+    dec.read_to_end(&mut out).map_err(strongroom::error::from_io)?;
+    Ok(out)
+}
+
+fn dir_names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    v.sort();
+    v
+}
+
+fn new_keyring(dir: &Path) -> Keyring {
+    Keyring::create(&dir.join("keys.srk"), &Passphrase::from("keyring pass"), FAST).unwrap()
+}
+
+#[test]
+fn round_trips_at_chunk_boundaries() {
+    let pass = Passphrase::from("correct horse");
+    let sizes = [0usize, 1, 15, 16, 16383, 16384, 16385, 32767, 32768, 32769, 49152, 100_000, 5 * 16384 + 7];
+    for &n in &sizes {
+        let plain = data(n, n as u8);
+        let ct = encrypt_bytes(&plain, &[Recipient::Passphrase(&pass, FAST)]);
+        let id = [Identity::Passphrase(&pass)];
+        assert_eq!(decrypt_bytes(&ct, &id).unwrap(), plain, "streaming, {n} bytes");
+        let mut seek = SeekableDecryptor::new(Cursor::new(&ct), &id).unwrap();
+        assert_eq!(seek.authenticated_len().unwrap(), n as u64);
+        let mut all = Vec::new();
+        seek.seek(SeekFrom::Start(0)).unwrap();
+        seek.read_to_end(&mut all).unwrap();
+        assert_eq!(all, plain, "seekable, {n} bytes");
+        if n > 10 {
+            seek.seek(SeekFrom::End(-10)).unwrap();
+            let mut tail = [0u8; 10];
+            seek.read_exact(&mut tail).unwrap();
+            assert_eq!(tail, plain[n - 10..]);
+        }
+        let info = inspect(Cursor::new(&ct)).unwrap();
+        assert_eq!(info.plaintext_len, Some(n as u64));
+    }
+}
+
+#[test]
+fn whole_file_round_trip_and_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let kr = new_keyring(dir.path());
+    let escrow = Passphrase::from("escrow passphrase");
+    let src = dir.path().join("plain.bin");
+    let plain = data(3 * 1024 * 1024 + 12345, 7);
+    fs::write(&src, &plain).unwrap();
+    let enc = dir.path().join("plain.bin.srf");
+    let info = encrypt_file(&src, &enc, &[Recipient::Keyring(&kr), Recipient::Passphrase(&escrow, FAST)], &FileOptions::default())
+        .unwrap();
+    assert_eq!(info.plaintext_len, Some(plain.len() as u64));
+    assert_eq!(info.stanzas.len(), 2);
+    assert!(matches!(info.stanzas[0], StanzaInfo::Keyring { key_version: 1, .. }));
+    assert!(matches!(info.stanzas[1], StanzaInfo::Passphrase { params } if params == FAST));
+    assert_eq!(inspect_path(&enc).unwrap(), info);
+    for (name, id) in [("keyring", Identity::Keyring(&kr)), ("escrow", Identity::Passphrase(&escrow))] {
+        let out = dir.path().join(format!("out-{name}"));
+        let n = decrypt_file(&enc, &out, &[id], &FileOptions::default()).unwrap();
+        assert_eq!(n, plain.len() as u64);
+        assert_eq!(fs::read(&out).unwrap(), plain);
+    }
+}
+
+#[test]
+fn wrong_keys_give_specific_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let kr = new_keyring(dir.path());
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = new_keyring(other_dir.path());
+    let pass = Passphrase::from("right");
+    let ct = encrypt_bytes(b"secret", &[Recipient::Keyring(&kr)]);
+    assert!(matches!(decrypt_bytes(&ct, &[Identity::Keyring(&other)]), Err(Error::WrongKeyring)));
+    assert!(matches!(decrypt_bytes(&ct, &[Identity::Passphrase(&pass)]), Err(Error::NoMatchingKey { .. })));
+    let ct = encrypt_bytes(b"secret", &[Recipient::Passphrase(&pass, FAST)]);
+    assert!(matches!(decrypt_bytes(&ct, &[Identity::Passphrase(&Passphrase::from("wrong"))]), Err(Error::WrongPassphrase)));
+    assert!(matches!(decrypt_bytes(&ct, &[]), Err(Error::InvalidArgument(_))));
+    assert!(matches!(Encryptor::new(Vec::new(), &[]), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn rewrap_keeps_payload_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut kr = new_keyring(dir.path());
+    let path = dir.path().join("doc.srf");
+    let plain = data(70_000, 3);
+    fs::write(&path, encrypt_bytes(&plain, &[Recipient::Keyring(&kr)])).unwrap();
+    let payload = |p: &Path| {
+        let info = inspect_path(p).unwrap();
+        fs::read(p).unwrap()[info.header_len as usize..].to_vec()
+    };
+    let before = payload(&path);
+
+    // Rotate: new primary version, rewrap to it, retire the old one.
+    let v2 = kr.add_key(true).unwrap();
+    let info = rewrap_file(&path, &[Identity::Keyring(&kr)], &Rewrap { keyring: Some(&kr), ..Default::default() }).unwrap();
+    assert!(matches!(info.stanzas[..], [StanzaInfo::Keyring { key_version, .. }] if key_version == v2));
+    assert_eq!(payload(&path), before, "payload must be byte-identical after rewrap");
+    kr.disable(1).unwrap();
+    assert_eq!(decrypt_bytes(&fs::read(&path).unwrap(), &[Identity::Keyring(&kr)]).unwrap(), plain);
+
+    // Add, then remove, an escrow passphrase.
+    let escrow = Passphrase::from("escrow");
+    rewrap_file(&path, &[Identity::Keyring(&kr)], &Rewrap { add_passphrases: vec![(&escrow, FAST)], ..Default::default() })
+        .unwrap();
+    assert_eq!(payload(&path), before);
+    assert_eq!(decrypt_bytes(&fs::read(&path).unwrap(), &[Identity::Passphrase(&escrow)]).unwrap(), plain);
+    let wrong = Passphrase::from("not the escrow");
+    let err = rewrap_file(&path, &[Identity::Keyring(&kr)], &Rewrap { remove_passphrases: vec![&wrong], ..Default::default() })
+        .unwrap_err();
+    assert!(matches!(err, Error::WrongPassphrase), "{err}");
+    rewrap_file(&path, &[Identity::Keyring(&kr)], &Rewrap { remove_passphrases: vec![&escrow], ..Default::default() })
+        .unwrap();
+    assert!(matches!(decrypt_bytes(&fs::read(&path).unwrap(), &[Identity::Passphrase(&escrow)]), Err(Error::NoMatchingKey { .. })));
+    assert_eq!(payload(&path), before);
+
+    // Removing the last way in is refused and changes nothing.
+    let snapshot = fs::read(&path).unwrap();
+    let err = rewrap_file(&path, &[Identity::Keyring(&kr)], &Rewrap { remove_keyrings: true, ..Default::default() }).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), snapshot);
+    assert!(dir_names(dir.path()).iter().all(|n| !n.ends_with(".tmp")), "no temporary file left");
+}
+
+#[test]
+fn failed_decrypt_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = Passphrase::from("p");
+    let src = dir.path().join("in.srf");
+    let mut ct = encrypt_bytes(&data(100_000, 1), &[Recipient::Passphrase(&pass, FAST)]);
+    let last = ct.len() - 1;
+    ct[last] ^= 1; // final chunk's tag
+    fs::write(&src, &ct).unwrap();
+    let out = dir.path().join("out.bin");
+    let err = decrypt_file(&src, &out, &[Identity::Passphrase(&pass)], &FileOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::ChunkAuthFailed { index: 6 }), "{err}");
+    assert!(!out.exists());
+    assert_eq!(dir_names(dir.path()), vec!["in.srf"]);
+    assert_eq!(fs::read(&src).unwrap(), ct, "source untouched");
+}
+
+#[test]
+fn existing_destination_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = Passphrase::from("p");
+    let src = dir.path().join("a");
+    let dst = dir.path().join("b");
+    fs::write(&src, b"data").unwrap();
+    fs::write(&dst, b"precious").unwrap();
+    let err = encrypt_file(&src, &dst, &[Recipient::Passphrase(&pass, FAST)], &FileOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::AlreadyExists(_)), "{err}");
+    assert_eq!(fs::read(&dst).unwrap(), b"precious");
+    let same = encrypt_file(&src, &src, &[Recipient::Passphrase(&pass, FAST)], &FileOptions { overwrite: true, ..Default::default() });
+    assert!(matches!(same, Err(Error::InvalidArgument(_))));
+    let opts = FileOptions { overwrite: true, ..Default::default() };
+    encrypt_file(&src, &dst, &[Recipient::Passphrase(&pass, FAST)], &opts).unwrap();
+    assert_ne!(fs::read(&dst).unwrap(), b"precious");
+}
+
+#[test]
+fn progress_and_cancellation() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = Passphrase::from("p");
+    let src = dir.path().join("big");
+    fs::write(&src, data(10 << 20, 9)).unwrap();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let record = |done: u64, total: u64| seen.lock().unwrap().push((done, total));
+    let opts = FileOptions { progress: Some(&record), ..Default::default() };
+    encrypt_file(&src, &dir.path().join("big.srf"), &[Recipient::Passphrase(&pass, FAST)], &opts).unwrap();
+    let seen = seen.into_inner().unwrap();
+    assert!(seen.len() >= 3, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "monotonic");
+    assert_eq!(*seen.last().unwrap(), (10 << 20, 10 << 20));
+
+    let cancel = AtomicBool::new(false);
+    let stop_midway = |done: u64, _total: u64| {
+        if done > 0 {
+            cancel.store(true, Ordering::Relaxed)
+        }
+    };
+    let opts = FileOptions { progress: Some(&stop_midway), cancel: Some(&cancel), ..Default::default() };
+    let out = dir.path().join("cancelled.srf");
+    let err = encrypt_file(&src, &out, &[Recipient::Passphrase(&pass, FAST)], &opts).unwrap_err();
+    assert!(matches!(err, Error::Cancelled), "{err}");
+    assert!(!out.exists());
+    cancel.store(false, Ordering::Relaxed);
+    let out = dir.path().join("cancelled.bin");
+    let err = decrypt_file(&dir.path().join("big.srf"), &out, &[Identity::Passphrase(&pass)], &opts).unwrap_err();
+    assert!(matches!(err, Error::Cancelled), "{err}");
+    assert_eq!(dir_names(dir.path()), vec!["big", "big.srf"]);
+}
+
+/// SplitMix64: a fast generator to produce and re-produce test data.
+fn fill(buf: &mut [u8], offset: u64) {
+    for (i, word) in buf.chunks_mut(8).enumerate() {
+        let mut z = (offset / 8 + i as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        let bytes = (z ^ (z >> 31)).to_le_bytes();
+        word.copy_from_slice(&bytes[..word.len()]);
+    }
+}
+
+#[test]
+fn stream_larger_than_4_gib() {
+    const LEN: u64 = (4 << 30) + (1 << 20) + 3;
+    const BLOCK: usize = 1 << 20;
+    let pass = Passphrase::from("big stream");
+    let (reader, writer) = std::io::pipe().unwrap();
+    let producer = std::thread::spawn(move || {
+        let pass = Passphrase::from("big stream");
+        let mut enc = Encryptor::new(std::io::BufWriter::with_capacity(1 << 20, writer), &[Recipient::Passphrase(&pass, FAST)]).unwrap();
+        let mut buf = vec![0u8; BLOCK];
+        let mut off = 0u64;
+        while off < LEN {
+            let n = (LEN - off).min(BLOCK as u64) as usize;
+            fill(&mut buf[..n], off);
+            enc.write_all(&buf[..n]).unwrap();
+            off += n as u64;
+        }
+        enc.finish().unwrap().flush().unwrap();
+    });
+    let mut dec = Decryptor::new(std::io::BufReader::with_capacity(1 << 20, reader), &[Identity::Passphrase(&pass)]).unwrap();
+    let (mut got, mut want) = (vec![0u8; BLOCK], vec![0u8; BLOCK]);
+    let mut off = 0u64;
+    loop {
+        let n = dec.read(&mut got).unwrap();
+        if n == 0 {
+            break;
+        }
+        fill(&mut want[..n], off);
+        // `fill` is word-based: every read but the last is a multiple of 16 KiB.
+        assert_eq!(off % 8, 0);
+        assert!(got[..n] == want[..n], "plaintext differs at offset {off}");
+        off += n as u64;
+    }
+    producer.join().unwrap();
+    assert_eq!(off, LEN);
+}
