@@ -2,8 +2,8 @@
 //! directory, fsync, rename, fsync of the directory) and the sidecar lock.
 
 use super::format::MAX_FILE_LEN;
+use crate::atomic::AtomicFile;
 use crate::error::{Error, Result};
-use std::ffi::OsString;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -38,68 +38,17 @@ pub(crate) enum WriteMode {
     Replace,
 }
 
-/// The directory holding `path` (`.` for a bare file name).
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// Writes `bytes` to `path` atomically with mode 0600. The temporary file
-/// lives in the same directory and is removed on any error.
+/// Writes `bytes` to `path` atomically with mode 0600 (see
+/// [`crate::atomic::AtomicFile`]): the temporary file lives in the same
+/// directory and is removed on any error.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: WriteMode) -> Result<()> {
-    let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::InvalidArgument(format!("{} is not a file path", path.display())))?;
-    let mut prefix = OsString::from(".");
-    prefix.push(name);
-    prefix.push(".");
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
+    let mut out = AtomicFile::create(path, mode == WriteMode::Replace)?;
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // Before any byte is written; fchmod is not subject to the umask.
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
+    out.set_mode(0o600)?;
+    out.file().write_all(bytes)?;
     #[cfg(test)]
     fault::check()?;
-    match mode {
-        WriteMode::CreateNew => {
-            tmp.persist_noclobber(path).map_err(|e| {
-                if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                    Error::AlreadyExists(path.to_path_buf())
-                } else {
-                    Error::Io(e.error)
-                }
-                // `e.file` is dropped here, which deletes the temporary file.
-            })?;
-        }
-        WriteMode::Replace => {
-            tmp.persist(path).map_err(|e| Error::Io(e.error))?;
-        }
-    }
-    sync_dir(dir)
-}
-
-/// Makes the rename durable.
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)?.sync_all()?;
-    Ok(())
-}
-
-/// Directories cannot be opened for syncing on this platform.
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> Result<()> {
-    Ok(())
+    out.commit()
 }
 
 /// The sidecar lock file of a keyring: `<path>.lock`.
