@@ -75,7 +75,22 @@ impl<R: Read> ChunkedReader<R> {
     /// Raw-mode reader positioned at chunk 0 (no prefix). Hazmat, for vectors.
     #[doc(hidden)]
     pub fn from_key(inner: R, key: PayloadKey) -> Self {
-        let batch = batch_chunks();
+        Self::with_batch(inner, key, batch_chunks())
+    }
+
+    /// Sets how many chunks are read and opened together (at least 1).
+    /// Larger batches suit whole-file work; the default suits streams.
+    pub(crate) fn set_batch_chunks(&mut self, chunks: usize) {
+        let chunks = chunks.max(1);
+        self.ct = vec![0u8; chunks * ENCRYPTED_CHUNK_SIZE];
+        let mut pt = vec![0u8; chunks * CHUNK_SIZE];
+        pt[..self.avail - self.pos].copy_from_slice(&self.pt[self.pos..self.avail]);
+        self.avail -= self.pos;
+        self.pos = 0;
+        self.pt = pt;
+    }
+
+    fn with_batch(inner: R, key: PayloadKey, batch: usize) -> Self {
         Self {
             inner,
             key,
@@ -151,9 +166,31 @@ impl<R: Read> ChunkedReader<R> {
         Ok(())
     }
 
-    /// Number of plaintext bytes released so far plus those buffered.
+    /// Number of chunks authenticated so far.
     pub fn chunks_authenticated(&self) -> u64 {
         self.next_chunk
+    }
+
+    /// Moves the next run of authenticated plaintext into `spare` without
+    /// copying it (the buffers are swapped) and returns its length; `Ok(0)`
+    /// only at the authenticated end of the message. Errors as for `read`.
+    pub(crate) fn swap_batch(&mut self, spare: &mut Vec<u8>) -> io::Result<usize> {
+        while self.pos == self.avail {
+            match self.state {
+                State::Done => return Ok(0),
+                State::Failed(f) => return Err(f.to_error().into()),
+                State::Reading => self.refill()?,
+            }
+        }
+        spare.resize(self.pt.len(), 0);
+        std::mem::swap(&mut self.pt, spare);
+        let (pos, avail) = (self.pos, self.avail);
+        self.pos = 0;
+        self.avail = 0;
+        if pos > 0 {
+            spare.copy_within(pos..avail, 0);
+        }
+        Ok(avail - pos)
     }
 }
 

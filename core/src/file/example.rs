@@ -13,7 +13,11 @@ pub const PASSPHRASE: &str = "correct horse battery staple";
 /// Plaintext of the example file.
 pub const PLAINTEXT: &[u8] = b"Hello, strongroom!\n";
 /// Argon2id parameters of the example (the floor, to keep it quick).
-pub const PARAMS: KdfParams = KdfParams { memory_kib: 8192, iterations: 1, parallelism: 1 };
+pub const PARAMS: KdfParams = KdfParams {
+    memory_kib: 8192,
+    iterations: 1,
+    parallelism: 1,
+};
 
 /// Every fixed input of the example.
 #[derive(Debug, Clone, Copy)]
@@ -36,15 +40,31 @@ pub fn inputs() -> Inputs {
     for (i, b) in file_key.iter_mut().enumerate() {
         *b = i as u8;
     }
-    Inputs { file_key, file_id: [0x10; 16], argon2_salt: [0x20; 16], wrap_nonce: [0x30; 12], payload_salt: [0x40; 24] }
+    Inputs {
+        file_key,
+        file_id: [0x10; 16],
+        argon2_salt: [0x20; 16],
+        wrap_nonce: [0x30; 12],
+        payload_salt: [0x40; 24],
+    }
 }
 
 /// Builds the example file: one passphrase stanza, payload [`PLAINTEXT`].
 #[doc(hidden)]
 pub fn spec_example() -> Result<Vec<u8>> {
-    let Inputs { file_key: key_bytes, file_id, argon2_salt: argon_salt, wrap_nonce: nonce, payload_salt } = inputs();
+    let Inputs {
+        file_key: key_bytes,
+        file_id,
+        argon2_salt: argon_salt,
+        wrap_nonce: nonce,
+        payload_salt,
+    } = inputs();
     let file_key = SecretKey::from_array(key_bytes);
-    let core = Core { version: VERSION, suite: SUITE_COBBLESTONE_256, file_id };
+    let core = Core {
+        version: VERSION,
+        suite: SUITE_COBBLESTONE_256,
+        file_id,
+    };
     let kek = PARAMS.derive(&Passphrase::from(PASSPHRASE), &argon_salt)?;
     let stanza = wrap_with_nonce(
         &core.to_bytes(),

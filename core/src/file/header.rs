@@ -45,7 +45,11 @@ pub struct Core {
 impl Core {
     /// A new core with a random file id.
     pub fn new_random() -> Self {
-        Self { version: VERSION, suite: SUITE_COBBLESTONE_256, file_id: crate::crypto::random::array() }
+        Self {
+            version: VERSION,
+            suite: SUITE_COBBLESTONE_256,
+            file_id: crate::crypto::random::array(),
+        }
     }
 
     /// The 26 encoded bytes (also the payload context).
@@ -106,7 +110,12 @@ impl Header {
             bytes.extend_from_slice(&s.body);
         }
         let mac = hmac_sha256(mac_key(file_key).expose(), &[&bytes]);
-        Ok(Self { core, stanzas, mac, authenticated: bytes })
+        Ok(Self {
+            core,
+            stanzas,
+            mac,
+            authenticated: bytes,
+        })
     }
 
     /// Total encoded length, MAC included.
@@ -124,7 +133,11 @@ impl Header {
     /// Checks the MAC under `file_key` in constant time.
     pub(crate) fn verify_mac(&self, file_key: &SecretKey) -> Result<()> {
         let expected = hmac_sha256(mac_key(file_key).expose(), &[&self.authenticated]);
-        if ct_eq(&expected, &self.mac) { Ok(()) } else { Err(Error::HeaderMacMismatch) }
+        if ct_eq(&expected, &self.mac) {
+            Ok(())
+        } else {
+            Err(Error::HeaderMacMismatch)
+        }
     }
 
     /// Parses a header from `r`, reading exactly its bytes and no more.
@@ -134,7 +147,9 @@ impl Header {
         let mut magic = [0u8; 8];
         read_header_bytes(&mut r, &mut magic, "magic")?;
         if magic != MAGIC {
-            return Err(Error::BadMagic { what: "encrypted file" });
+            return Err(Error::BadMagic {
+                what: "encrypted file",
+            });
         }
         bytes.extend_from_slice(&magic);
         let mut rest = [0u8; 2 + FILE_ID_LEN];
@@ -142,7 +157,10 @@ impl Header {
         bytes.extend_from_slice(&rest);
         let (version, suite) = (rest[0], rest[1]);
         if version != VERSION {
-            return Err(Error::UnsupportedVersion { what: "encrypted file", version });
+            return Err(Error::UnsupportedVersion {
+                what: "encrypted file",
+                version,
+            });
         }
         if suite != SUITE_COBBLESTONE_256 {
             return Err(Error::UnsupportedSuite(suite));
@@ -153,7 +171,10 @@ impl Header {
         bytes.extend_from_slice(&count);
         let count = u16::from_be_bytes(count) as usize;
         if count == 0 || count > MAX_STANZAS {
-            return Err(Error::malformed("file header", format!("stanza count {count} outside 1..={MAX_STANZAS}")));
+            return Err(Error::malformed(
+                "file header",
+                format!("stanza count {count} outside 1..={MAX_STANZAS}"),
+            ));
         }
         let mut stanzas = Vec::with_capacity(count);
         for _ in 0..count {
@@ -161,7 +182,10 @@ impl Header {
             read_header_bytes(&mut r, &mut head, "stanza")?;
             let len = u16::from_be_bytes([head[1], head[2]]) as usize;
             if len > MAX_STANZA_BODY {
-                return Err(Error::malformed("file header", format!("stanza body of {len} bytes exceeds {MAX_STANZA_BODY}")));
+                return Err(Error::malformed(
+                    "file header",
+                    format!("stanza body of {len} bytes exceeds {MAX_STANZA_BODY}"),
+                ));
             }
             let mut body = vec![0u8; len];
             read_header_bytes(&mut r, &mut body, "stanza body")?;
@@ -171,7 +195,16 @@ impl Header {
         }
         let mut mac = [0u8; MAC_LEN];
         read_header_bytes(&mut r, &mut mac, "header MAC")?;
-        Ok(Self { core: Core { version, suite, file_id }, stanzas, mac, authenticated: bytes })
+        Ok(Self {
+            core: Core {
+                version,
+                suite,
+                file_id,
+            },
+            stanzas,
+            mac,
+            authenticated: bytes,
+        })
     }
 }
 

@@ -30,8 +30,11 @@ pub struct FileInfo {
 
 impl FileInfo {
     pub(crate) fn from_header(header: &Header, payload_len: Option<u64>) -> Result<Self> {
-        let stanzas =
-            header.stanzas.iter().map(|s| stanza::parse(s).map(|p| p.info)).collect::<Result<Vec<_>>>()?;
+        let stanzas = header
+            .stanzas
+            .iter()
+            .map(|s| stanza::parse(s).map(|p| p.info))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             format_version: header.core.version,
             suite: "cobblestone-256",

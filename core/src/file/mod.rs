@@ -22,7 +22,9 @@ mod stanza;
 mod stream;
 mod whole;
 
-pub use header::{CORE_LEN, Core, FILE_ID_LEN, Header, MAC_LEN, MAGIC, MAX_STANZA_BODY, MAX_STANZAS, RawStanza, VERSION};
+pub use header::{
+    CORE_LEN, Core, FILE_ID_LEN, Header, MAC_LEN, MAGIC, MAX_STANZA_BODY, MAX_STANZAS, RawStanza, VERSION,
+};
 pub use info::{FileInfo, inspect, inspect_path};
 pub use recipients::{Identity, Recipient};
 pub use rewrap::{Rewrap, rewrap_file};

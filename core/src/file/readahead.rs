@@ -48,7 +48,14 @@ impl ReadAhead {
                 }
             }
         });
-        Self { blocks, recycle, current: Vec::new(), pos: 0, done: false, thread: Some(thread) }
+        Self {
+            blocks,
+            recycle,
+            current: Vec::new(),
+            pos: 0,
+            done: false,
+            thread: Some(thread),
+        }
     }
 }
 
@@ -82,33 +89,6 @@ impl ReadAhead {
                 Ok(None)
             }
         }
-    }
-}
-
-impl Read for ReadAhead {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.current.len() {
-            if self.done || out.is_empty() {
-                return Ok(0);
-            }
-            match self.blocks.recv() {
-                Ok(Ok(block)) if block.is_empty() => self.done = true,
-                Ok(Ok(block)) => {
-                    let old = std::mem::replace(&mut self.current, block);
-                    let _ = self.recycle.try_send(old);
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => {
-                    self.done = true;
-                    return Err(e);
-                }
-                Err(_) => self.done = true,
-            }
-        }
-        let n = out.len().min(self.current.len() - self.pos);
-        out[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
     }
 }
 

@@ -29,14 +29,24 @@ pub enum Identity<'a> {
 }
 
 /// Wraps `file_key` for every recipient.
-pub(crate) fn wrap_for(core: &[u8; CORE_LEN], recipients: &[Recipient<'_>], file_key: &SecretKey) -> Result<Vec<RawStanza>> {
+pub(crate) fn wrap_for(
+    core: &[u8; CORE_LEN],
+    recipients: &[Recipient<'_>],
+    file_key: &SecretKey,
+) -> Result<Vec<RawStanza>> {
     if recipients.is_empty() {
-        return Err(Error::InvalidArgument("at least one recipient (keyring or passphrase) is required".into()));
+        return Err(Error::InvalidArgument(
+            "at least one recipient (keyring or passphrase) is required".into(),
+        ));
     }
     recipients.iter().map(|r| wrap_one(core, r, file_key)).collect()
 }
 
-pub(crate) fn wrap_one(core: &[u8; CORE_LEN], recipient: &Recipient<'_>, file_key: &SecretKey) -> Result<RawStanza> {
+pub(crate) fn wrap_one(
+    core: &[u8; CORE_LEN],
+    recipient: &Recipient<'_>,
+    file_key: &SecretKey,
+) -> Result<RawStanza> {
     Ok(match *recipient {
         Recipient::Keyring(kr) => {
             let version = kr.primary_version();
@@ -76,15 +86,27 @@ impl Failures {
 /// verifies the header MAC with it.
 pub(crate) fn unwrap_file_key(header: &Header, identities: &[Identity<'_>]) -> Result<SecretKey> {
     if identities.is_empty() {
-        return Err(Error::InvalidArgument("no key offered: give a keyring or a passphrase".into()));
+        return Err(Error::InvalidArgument(
+            "no key offered: give a keyring or a passphrase".into(),
+        ));
     }
     let core = header.core.to_bytes();
-    let parsed = header.stanzas.iter().map(stanza::parse).collect::<Result<Vec<_>>>()?;
+    let parsed = header
+        .stanzas
+        .iter()
+        .map(stanza::parse)
+        .collect::<Result<Vec<_>>>()?;
     let mut failures = Failures::default();
     for identity in identities {
         for (raw, p) in header.stanzas.iter().zip(&parsed) {
             let kek = match (identity, &p.info) {
-                (Identity::Keyring(kr), StanzaInfo::Keyring { keyring_id, key_version }) => {
+                (
+                    Identity::Keyring(kr),
+                    StanzaInfo::Keyring {
+                        keyring_id,
+                        key_version,
+                    },
+                ) => {
                     if *keyring_id != kr.id() {
                         failures.note(Error::WrongKeyring);
                         continue;
@@ -114,7 +136,9 @@ pub(crate) fn unwrap_file_key(header: &Header, identities: &[Identity<'_>]) -> R
                     header.verify_mac(&file_key)?;
                     return Ok(file_key);
                 }
-                None if raw.kind == KIND_KEYRING => failures.note(Error::StanzaAuthFailed { protector: "keyring" }),
+                None if raw.kind == KIND_KEYRING => {
+                    failures.note(Error::StanzaAuthFailed { protector: "keyring" })
+                }
                 None => {
                     debug_assert_eq!(raw.kind, KIND_PASSPHRASE);
                     failures.note(Error::WrongPassphrase)
@@ -122,7 +146,12 @@ pub(crate) fn unwrap_file_key(header: &Header, identities: &[Identity<'_>]) -> R
             }
         }
     }
-    Err(failures.best.map(|(_, e)| e).unwrap_or_else(|| Error::NoMatchingKey { wanted: describe(&parsed) }))
+    Err(failures
+        .best
+        .map(|(_, e)| e)
+        .unwrap_or_else(|| Error::NoMatchingKey {
+            wanted: describe(&parsed),
+        }))
 }
 
 fn describe(parsed: &[stanza::Parsed<'_>]) -> String {

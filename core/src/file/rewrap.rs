@@ -90,9 +90,14 @@ fn new_stanzas(header: &Header, file_key: &SecretKey, plan: &Rewrap<'_>) -> Resu
     for (pass, params) in &plan.add_passphrases {
         keep.push(wrap_one(&core, &Recipient::Passphrase(pass, *params), file_key)?);
     }
-    let usable = keep.iter().filter(|s| s.kind == KIND_KEYRING || s.kind == KIND_PASSPHRASE).count();
+    let usable = keep
+        .iter()
+        .filter(|s| s.kind == KIND_KEYRING || s.kind == KIND_PASSPHRASE)
+        .count();
     if usable == 0 {
-        return Err(Error::InvalidArgument("the rewrap would leave no way to open the file".into()));
+        return Err(Error::InvalidArgument(
+            "the rewrap would leave no way to open the file".into(),
+        ));
     }
     Ok(keep)
 }

@@ -76,7 +76,10 @@ pub(crate) fn parse(raw: &RawStanza) -> Result<Parsed<'_>> {
         KIND_PASSPHRASE => PASSPHRASE_PARAMS_LEN,
         kind => {
             return Ok(Parsed {
-                info: StanzaInfo::Unknown { kind, body_len: raw.body.len() },
+                info: StanzaInfo::Unknown {
+                    kind,
+                    body_len: raw.body.len(),
+                },
                 salt: None,
                 params: &[],
                 nonce: [0; NONCE_LEN],
@@ -88,19 +91,40 @@ pub(crate) fn parse(raw: &RawStanza) -> Result<Parsed<'_>> {
     if b.len() != params_len + NONCE_LEN + WRAPPED_LEN {
         return Err(Error::malformed(
             "stanza",
-            format!("kind {} body is {} bytes, expected {}", raw.kind, b.len(), params_len + NONCE_LEN + WRAPPED_LEN),
+            format!(
+                "kind {} body is {} bytes, expected {}",
+                raw.kind,
+                b.len(),
+                params_len + NONCE_LEN + WRAPPED_LEN
+            ),
         ));
     }
     let (params, rest) = b.split_at(params_len);
     let (nonce, wrapped) = rest.split_at(NONCE_LEN);
     let (info, salt) = if raw.kind == KIND_KEYRING {
-        let info = StanzaInfo::Keyring { keyring_id: params[..16].try_into().expect("16"), key_version: be_u32(&params[16..20]) };
+        let info = StanzaInfo::Keyring {
+            keyring_id: params[..16].try_into().expect("16"),
+            key_version: be_u32(&params[16..20]),
+        };
         (info, None)
     } else {
-        let kdf = KdfParams { memory_kib: be_u32(&params[0..4]), iterations: be_u32(&params[4..8]), parallelism: be_u32(&params[8..12]) };
-        (StanzaInfo::Passphrase { params: kdf }, Some(params[12..].try_into().expect("16")))
+        let kdf = KdfParams {
+            memory_kib: be_u32(&params[0..4]),
+            iterations: be_u32(&params[4..8]),
+            parallelism: be_u32(&params[8..12]),
+        };
+        (
+            StanzaInfo::Passphrase { params: kdf },
+            Some(params[12..].try_into().expect("16")),
+        )
     };
-    Ok(Parsed { info, salt, params, nonce: nonce.try_into().expect("12"), wrapped })
+    Ok(Parsed {
+        info,
+        salt,
+        params,
+        nonce: nonce.try_into().expect("12"),
+        wrapped,
+    })
 }
 
 fn aad(core: &[u8; CORE_LEN], kind: u8, params: &[u8]) -> Vec<u8> {
@@ -111,7 +135,13 @@ fn aad(core: &[u8; CORE_LEN], kind: u8, params: &[u8]) -> Vec<u8> {
     aad
 }
 
-fn wrap(core: &[u8; CORE_LEN], kind: u8, params: Vec<u8>, kek: &SecretKey, file_key: &SecretKey) -> RawStanza {
+fn wrap(
+    core: &[u8; CORE_LEN],
+    kind: u8,
+    params: Vec<u8>,
+    kek: &SecretKey,
+    file_key: &SecretKey,
+) -> RawStanza {
     wrap_with_nonce(core, kind, params, kek, file_key, random::array())
 }
 
@@ -125,7 +155,12 @@ pub(crate) fn wrap_with_nonce(
     nonce: [u8; NONCE_LEN],
 ) -> RawStanza {
     let mut wrapped = [0u8; WRAPPED_LEN];
-    Aes256Gcm::new(kek.expose()).seal_into(&nonce, &aad(core, kind, &params), file_key.expose(), &mut wrapped);
+    Aes256Gcm::new(kek.expose()).seal_into(
+        &nonce,
+        &aad(core, kind, &params),
+        file_key.expose(),
+        &mut wrapped,
+    );
     let mut body = params;
     body.extend_from_slice(&nonce);
     body.extend_from_slice(&wrapped);
@@ -153,7 +188,13 @@ pub(crate) fn wrap_passphrase(
     kek: &SecretKey,
     file_key: &SecretKey,
 ) -> RawStanza {
-    wrap(core, KIND_PASSPHRASE, passphrase_params(params, salt), kek, file_key)
+    wrap(
+        core,
+        KIND_PASSPHRASE,
+        passphrase_params(params, salt),
+        kek,
+        file_key,
+    )
 }
 
 /// The parameter bytes of a passphrase stanza.
@@ -167,10 +208,20 @@ pub(crate) fn passphrase_params(params: KdfParams, salt: &[u8; SALT_LEN]) -> Vec
 }
 
 /// Unwraps the file key from a parsed stanza; `None` if `kek` does not open it.
-pub(crate) fn unwrap(core: &[u8; CORE_LEN], kind: u8, parsed: &Parsed<'_>, kek: &SecretKey) -> Option<SecretKey> {
+pub(crate) fn unwrap(
+    core: &[u8; CORE_LEN],
+    kind: u8,
+    parsed: &Parsed<'_>,
+    kek: &SecretKey,
+) -> Option<SecretKey> {
     let mut out = [0u8; 32];
     Aes256Gcm::new(kek.expose())
-        .open_into(&parsed.nonce, &aad(core, kind, parsed.params), parsed.wrapped, &mut out)
+        .open_into(
+            &parsed.nonce,
+            &aad(core, kind, parsed.params),
+            parsed.wrapped,
+            &mut out,
+        )
         .ok()?;
     Some(SecretKey::from_array(out))
 }

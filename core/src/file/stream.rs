@@ -70,6 +70,16 @@ impl<R: Read> Decryptor<R> {
     pub fn header(&self) -> &Header {
         &self.header
     }
+
+    /// See [`ChunkedReader::swap_batch`].
+    pub(crate) fn swap_batch(&mut self, spare: &mut Vec<u8>) -> io::Result<usize> {
+        self.inner.swap_batch(spare)
+    }
+
+    /// See [`ChunkedReader::set_batch_chunks`].
+    pub(crate) fn set_batch_chunks(&mut self, chunks: usize) {
+        self.inner.set_batch_chunks(chunks)
+    }
 }
 
 impl<R: Read> Read for Decryptor<R> {

@@ -6,11 +6,13 @@ use super::readahead::ReadAhead;
 use super::recipients::{Identity, Recipient};
 use super::stream::{Decryptor, Encryptor};
 use crate::atomic::AtomicFile;
+use crate::chunked::CHUNK_SIZE;
 use crate::error::{Error, Result, from_io};
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
 
 /// Size of each read and write: a whole number of 16 KiB chunks.
 const BLOCK: usize = 4 << 20;
@@ -53,7 +55,9 @@ fn refuse_same_file(src: &Path, dst: &Path) -> Result<()> {
     if let (Ok(a), Ok(b)) = (src.canonicalize(), dst.canonicalize())
         && a == b
     {
-        return Err(Error::InvalidArgument("source and destination are the same file".into()));
+        return Err(Error::InvalidArgument(
+            "source and destination are the same file".into(),
+        ));
     }
     Ok(())
 }
@@ -61,7 +65,12 @@ fn refuse_same_file(src: &Path, dst: &Path) -> Result<()> {
 /// Encrypts `src` to `dst` for `recipients`, using every core. `dst` appears
 /// only when complete; on any error (or cancellation) it does not exist and
 /// no temporary file is left.
-pub fn encrypt_file(src: &Path, dst: &Path, recipients: &[Recipient<'_>], opts: &FileOptions<'_>) -> Result<FileInfo> {
+pub fn encrypt_file(
+    src: &Path,
+    dst: &Path,
+    recipients: &[Recipient<'_>],
+    opts: &FileOptions<'_>,
+) -> Result<FileInfo> {
     refuse_same_file(src, dst)?;
     let input = File::open(src)?;
     let total = input.metadata()?.len();
@@ -86,38 +95,54 @@ pub fn encrypt_file(src: &Path, dst: &Path, recipients: &[Recipient<'_>], opts: 
 /// `dst` appears only after the whole file (final chunk included)
 /// authenticated; on any error it does not exist and no temporary file is
 /// left. Returns the number of plaintext bytes.
-pub fn decrypt_file(src: &Path, dst: &Path, identities: &[Identity<'_>], opts: &FileOptions<'_>) -> Result<u64> {
+///
+/// The calling thread reads and decrypts (on all cores) while a second
+/// thread writes; plaintext buffers move between them without copying.
+pub fn decrypt_file(
+    src: &Path,
+    dst: &Path,
+    identities: &[Identity<'_>],
+    opts: &FileOptions<'_>,
+) -> Result<u64> {
     refuse_same_file(src, dst)?;
     let input = File::open(src)?;
     let total = input.metadata()?.len();
-    let mut dec = Decryptor::new(ReadAhead::new(input, BLOCK), identities)?;
+    let mut dec = Decryptor::new(input, identities)?;
+    dec.set_batch_chunks(BLOCK / CHUNK_SIZE);
     let mut out = AtomicFile::create(dst, opts.overwrite)?;
-    let mut buf = vec![0u8; BLOCK];
-    let mut done = 0u64;
     opts.tick(0, total)?;
-    loop {
-        let n = read_full(&mut dec, &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        out.file().write_all(&buf[..n])?;
-        done += n as u64;
-        opts.tick(done, total.max(done))?;
-    }
+    let done = std::thread::scope(|scope| -> Result<u64> {
+        let (full_tx, full_rx) = sync_channel::<(Vec<u8>, usize)>(2);
+        let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(4);
+        let file = out.file();
+        let writer = scope.spawn(move || -> std::io::Result<()> {
+            for (buf, n) in full_rx {
+                file.write_all(&buf[..n])?;
+                let _ = empty_tx.try_send(buf);
+            }
+            Ok(())
+        });
+        let mut done = 0u64;
+        let produced = (|| -> Result<()> {
+            loop {
+                let mut spare = empty_rx.try_recv().unwrap_or_default();
+                let n = dec.swap_batch(&mut spare).map_err(from_io)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                done += n as u64;
+                if full_tx.send((spare, n)).is_err() {
+                    return Ok(()); // the writer failed; its error is reported below
+                }
+                opts.tick(done, total.max(done))?;
+            }
+        })();
+        drop(full_tx);
+        let written = writer.join().expect("the writer thread does not panic");
+        produced?;
+        written?;
+        Ok(done)
+    })?;
     out.commit()?;
     Ok(done)
-}
-
-/// Reads until `buf` is full or the input ends.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
-    let mut len = 0;
-    while len < buf.len() {
-        match r.read(&mut buf[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(from_io(e)),
-        }
-    }
-    Ok(len)
 }
