@@ -1,0 +1,384 @@
+//! The command-line grammar (clap derive).
+//!
+//! Secrets never appear here: every secret option names a *source* (an
+//! environment variable, a file or a file descriptor), never the secret.
+
+use crate::exit;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Encrypt files with keyrings and passphrases, and manage keyrings.
+#[derive(Debug, Parser)]
+#[command(
+    name = "strongroom",
+    version,
+    about = "Encrypt files with keyrings and passphrases, and manage keyrings",
+    long_about = "Encrypt files with keyrings and passphrases, and manage keyrings.\n\n\
+        Secrets are never taken from the command line: passphrases come from an environment \
+        variable, a file, a file descriptor or a terminal prompt. Start with `strongroom demo`.",
+    after_help = exit::EXIT_CODES_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted by every command.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Keyring file [default: $XDG_CONFIG_HOME/strongroom/keyring.srk or ~/.config/strongroom/keyring.srk]
+    #[arg(long, global = true, env = "STRONGROOM_KEYRING", value_name = "PATH")]
+    pub keyring: Option<PathBuf>,
+    /// Print one JSON object on stdout (errors as JSON on stderr)
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only results and errors
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Never show a progress bar
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and manage the keyring (key versions, passphrases, recovery key)
+    #[command(subcommand)]
+    Keyring(KeyringCommand),
+    /// Encrypt a file (or standard input) to the keyring and/or a passphrase
+    Encrypt(EncryptArgs),
+    /// Decrypt a file (or standard input) with the keyring or a passphrase
+    #[command(after_help = DECRYPT_AFTER_HELP)]
+    Decrypt(DecryptArgs),
+    /// Change who can open an encrypted file without re-encrypting its payload
+    Rewrap(RewrapArgs),
+    /// Show an encrypted file's header (needs no key)
+    Inspect(InspectArgs),
+    /// Run a self-contained demonstration in a fresh folder (no prompts)
+    Demo(DemoArgs),
+}
+
+/// Extra help of `decrypt`.
+const DECRYPT_AFTER_HELP: &str = "\
+Output:
+  To a file (the default), the plaintext appears only after the whole input
+  authenticated; on any error no output file (and no temporary file) is left.
+  To standard output (-o -), plaintext is released chunk by authenticated
+  chunk (16 KiB): a truncated or modified input stops the stream part-way and
+  the command exits non-zero (4 or 5), so always check the exit status.
+
+Keys:
+  The keyring is used if it exists and the file has a stanza for it. A
+  passphrase is asked for only when the file has a passphrase stanza and no
+  keyring stanza matched, or when --passphrase is given (then the keyring is
+  not used).";
+
+/// Where the keyring's own secret comes from (to unlock, or to set at init).
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Keyring secret (one of)")]
+pub struct UnlockArgs {
+    /// Read the keyring passphrase from this environment variable [default: STRONGROOM_KEYRING_PASSPHRASE if set, else prompt]
+    #[arg(long, value_name = "VAR")]
+    pub keyring_passphrase_env: Option<String>,
+    /// Read the keyring passphrase from this file (one trailing newline is stripped)
+    #[arg(long, value_name = "PATH")]
+    pub keyring_passphrase_file: Option<PathBuf>,
+    /// Read the keyring passphrase from this open file descriptor (unix)
+    #[arg(long, value_name = "N")]
+    pub keyring_passphrase_fd: Option<u32>,
+    /// Unlock the keyring with the recovery key in this file
+    #[arg(long, value_name = "PATH")]
+    pub recovery_key_file: Option<PathBuf>,
+    /// Unlock the keyring with the recovery key in this environment variable
+    #[arg(long, value_name = "VAR")]
+    pub recovery_key_env: Option<String>,
+}
+
+/// Where a file passphrase comes from.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "File passphrase source")]
+pub struct PassphraseSourceArgs {
+    /// Read the passphrase from this environment variable (implies --passphrase) [default: STRONGROOM_PASSPHRASE if set, else prompt]
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+    /// Read the passphrase from this file; one trailing newline is stripped (implies --passphrase)
+    #[arg(long, value_name = "PATH")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Read the passphrase from this open file descriptor, e.g. 0 for stdin (implies --passphrase)
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+}
+
+/// Where a new passphrase (one being added) comes from.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "New passphrase source")]
+pub struct NewPassphraseSourceArgs {
+    /// Read the new passphrase from this environment variable [default: STRONGROOM_NEW_PASSPHRASE if set, else prompt twice]
+    #[arg(long, value_name = "VAR")]
+    pub new_passphrase_env: Option<String>,
+    /// Read the new passphrase from this file (one trailing newline is stripped)
+    #[arg(long, value_name = "PATH")]
+    pub new_passphrase_file: Option<PathBuf>,
+    /// Read the new passphrase from this open file descriptor
+    #[arg(long, value_name = "N")]
+    pub new_passphrase_fd: Option<u32>,
+}
+
+/// Argon2id cost of a passphrase being set.
+#[derive(Debug, Args, Clone, Copy)]
+#[command(next_help_heading = "Argon2id cost of a passphrase being set")]
+pub struct KdfArgs {
+    /// Argon2id memory in MiB (minimum 8, maximum 2048)
+    #[arg(long, value_name = "MIB", default_value_t = strongroom::passphrase::KdfParams::DEFAULT.memory_kib / 1024)]
+    pub argon2_memory_mib: u32,
+    /// Argon2id passes over memory (1 to 16)
+    #[arg(long, value_name = "T", default_value_t = strongroom::passphrase::KdfParams::DEFAULT.iterations)]
+    pub argon2_time: u32,
+    /// Argon2id lanes (1 to 16)
+    #[arg(long, value_name = "P", default_value_t = strongroom::passphrase::KdfParams::DEFAULT.parallelism)]
+    pub argon2_lanes: u32,
+}
+
+/// `strongroom keyring ...`
+#[derive(Debug, Subcommand)]
+pub enum KeyringCommand {
+    /// Create a new keyring protected by a passphrase (never overwrites)
+    Init(KeyringInitArgs),
+    /// Show key versions (status, timestamps) and protectors
+    List(UnlockOnly),
+    /// Add a key version (decrypt-only unless --promote)
+    AddKey(AddKeyArgs),
+    /// Make a version primary (the previous primary becomes decrypt-only)
+    Promote(VersionArg),
+    /// Stop a decrypt-only version from decrypting (reversible with `enable`)
+    Disable(VersionArg),
+    /// Make a disabled version decrypt-only again
+    Enable(VersionArg),
+    /// Irreversibly wipe a version's key (requires --yes)
+    Destroy(DestroyArgs),
+    /// Add another passphrase that unlocks the keyring
+    AddPassphrase(AddPassphraseArgs),
+    /// Remove a protector (passphrase or recovery key) by its id (see `keyring list`)
+    #[command(alias = "remove-protector")]
+    RemovePassphrase(RemoveProtectorArgs),
+    /// Create a recovery key (replacing existing ones) and print it once
+    RecoveryKey(RecoveryKeyArgs),
+}
+
+/// Commands that only need the keyring unlocked.
+#[derive(Debug, Args)]
+pub struct UnlockOnly {
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// `keyring init`
+#[derive(Debug, Args)]
+pub struct KeyringInitArgs {
+    /// Where the new keyring's passphrase comes from.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+    /// Argon2id cost of the keyring passphrase.
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+}
+
+/// `keyring add-key`
+#[derive(Debug, Args)]
+pub struct AddKeyArgs {
+    /// Make the new version primary at once
+    #[arg(long)]
+    pub promote: bool,
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// A command taking one key version.
+#[derive(Debug, Args)]
+pub struct VersionArg {
+    /// Key version number
+    #[arg(value_name = "VERSION")]
+    pub key_version: u32,
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// `keyring destroy`
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Key version number
+    #[arg(value_name = "VERSION")]
+    pub key_version: u32,
+    /// Confirm: files encrypted only to this version become undecryptable, forever
+    #[arg(long)]
+    pub yes: bool,
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// `keyring add-passphrase`
+#[derive(Debug, Args)]
+pub struct AddPassphraseArgs {
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+    /// Where the passphrase to add comes from.
+    #[command(flatten)]
+    pub new: NewPassphraseSourceArgs,
+    /// Argon2id cost of the new passphrase.
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+}
+
+/// `keyring remove-passphrase`
+#[derive(Debug, Args)]
+pub struct RemoveProtectorArgs {
+    /// Protector id, as shown by `keyring list`
+    #[arg(value_name = "ID")]
+    pub id: u32,
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// `keyring recovery-key`
+#[derive(Debug, Args)]
+pub struct RecoveryKeyArgs {
+    /// Keep the existing recovery keys valid (default: replace them)
+    #[arg(long)]
+    pub keep_existing: bool,
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// `encrypt`
+#[derive(Debug, Args)]
+pub struct EncryptArgs {
+    /// File to encrypt, or - for standard input
+    #[arg(value_name = "INPUT", default_value = "-")]
+    pub input: PathBuf,
+    /// Output file, or - for standard output [default: INPUT.srf; stdout for stdin]
+    #[arg(short, long, value_name = "OUTPUT")]
+    pub output: Option<PathBuf>,
+    /// Also encrypt to a passphrase (asked twice on a terminal)
+    #[arg(long)]
+    pub passphrase: bool,
+    /// Do not encrypt to the keyring, even if one exists
+    #[arg(long)]
+    pub no_keyring: bool,
+    /// Replace the output file if it exists
+    #[arg(long, short)]
+    pub force: bool,
+    /// Where the passphrase comes from.
+    #[command(flatten)]
+    pub pass: PassphraseSourceArgs,
+    /// Argon2id cost of the passphrase.
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// `decrypt`
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    /// File to decrypt, or - for standard input
+    #[arg(value_name = "INPUT", default_value = "-")]
+    pub input: PathBuf,
+    /// Output file, or - for standard output [default: INPUT without .srf; stdout for stdin]
+    #[arg(short, long, value_name = "OUTPUT")]
+    pub output: Option<PathBuf>,
+    /// Decrypt with a passphrase (the keyring is then not used)
+    #[arg(long)]
+    pub passphrase: bool,
+    /// Do not use the keyring, even if one exists
+    #[arg(long)]
+    pub no_keyring: bool,
+    /// Replace the output file if it exists
+    #[arg(long, short)]
+    pub force: bool,
+    /// Where the passphrase comes from.
+    #[command(flatten)]
+    pub pass: PassphraseSourceArgs,
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// `rewrap`
+#[derive(Debug, Args)]
+pub struct RewrapArgs {
+    /// Encrypted file to rewrap in place (replaced atomically)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Re-wrap the keyring stanza for the keyring's current primary version (adds it if missing)
+    #[arg(long, conflicts_with = "remove_keyring")]
+    pub to_primary: bool,
+    /// Add a passphrase (from the --new-passphrase-* sources, or prompted twice)
+    #[arg(long)]
+    pub add_passphrase: bool,
+    /// Remove the passphrase stanza(s) that the passphrase from the --passphrase-* sources opens
+    #[arg(long, conflicts_with = "remove_all_passphrases")]
+    pub remove_passphrase: bool,
+    /// Remove every passphrase stanza
+    #[arg(long)]
+    pub remove_all_passphrases: bool,
+    /// Remove every keyring stanza
+    #[arg(long)]
+    pub remove_keyring: bool,
+    /// Open the file with a passphrase (the keyring is then not used to open it)
+    #[arg(long)]
+    pub passphrase: bool,
+    /// Where the current passphrase comes from.
+    #[command(flatten)]
+    pub pass: PassphraseSourceArgs,
+    /// Where the added passphrase comes from.
+    #[command(flatten)]
+    pub new: NewPassphraseSourceArgs,
+    /// Argon2id cost of the added passphrase.
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// `inspect`
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Encrypted file, or - for standard input
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// `demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder to create and work in (must not exist or be empty) [default: ./strongroom-demo-<unix time>]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,283 @@
+//! The commands, one module each, and what they share: the keyring path,
+//! Argon2id options, atomic output files and the copy loop of pipes.
+
+pub mod decrypt;
+pub mod demo;
+pub mod encrypt;
+pub mod inspect;
+pub mod keyring;
+pub mod rewrap;
+
+use crate::args::{Cli, Command, KdfArgs, UnlockArgs};
+use crate::cancel::CancelGuard;
+use crate::exit::{usage, usage_hint};
+use crate::output::Output;
+use anyhow::{Context, Result};
+use indicatif::ProgressBar;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use strongroom::file::{FileInfo, StanzaInfo};
+use strongroom::keyring::{KeyStatus, Keyring};
+use strongroom::passphrase::KdfParams;
+use tempfile::NamedTempFile;
+
+/// Runs the parsed command line.
+pub fn run(cli: &Cli, out: &Output) -> Result<()> {
+    let ctx = Ctx {
+        out,
+        keyring: cli.global.keyring.clone(),
+    };
+    match &cli.command {
+        Command::Keyring(cmd) => keyring::run(&ctx, cmd),
+        Command::Encrypt(a) => encrypt::run(&ctx, a),
+        Command::Decrypt(a) => decrypt::run(&ctx, a),
+        Command::Rewrap(a) => rewrap::run(&ctx, a),
+        Command::Inspect(a) => inspect::run(&ctx, a),
+        Command::Demo(a) => demo::run(&ctx, a),
+    }
+}
+
+/// What every command may need.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    /// Where results go.
+    pub out: &'a Output,
+    keyring: Option<PathBuf>,
+}
+
+/// The default keyring path: `$XDG_CONFIG_HOME/strongroom/keyring.srk`,
+/// else `~/.config/strongroom/keyring.srk` (`%APPDATA%` on Windows).
+pub fn default_keyring_path() -> Option<PathBuf> {
+    let non_empty = |v: &str| std::env::var_os(v).filter(|s| !s.is_empty()).map(PathBuf::from);
+    let base = non_empty("XDG_CONFIG_HOME")
+        .filter(|p| p.is_absolute())
+        .or_else(|| non_empty("HOME").map(|h| h.join(".config")))
+        .or_else(|| non_empty("APPDATA"))?;
+    Some(base.join("strongroom").join("keyring.srk"))
+}
+
+impl Ctx<'_> {
+    /// The configured keyring path.
+    pub fn keyring_path(&self) -> Result<PathBuf> {
+        match &self.keyring {
+            Some(p) => Ok(p.clone()),
+            None => default_keyring_path().ok_or_else(|| {
+                usage_hint(
+                    "cannot find the default keyring location (no XDG_CONFIG_HOME or HOME)",
+                    "give the keyring path with --keyring PATH or STRONGROOM_KEYRING",
+                )
+            }),
+        }
+    }
+
+    /// The keyring path if a keyring exists there.
+    pub fn existing_keyring(&self) -> Result<Option<PathBuf>> {
+        let path = self.keyring_path()?;
+        Ok(path.exists().then_some(path))
+    }
+
+    /// Unlocks the configured keyring, which must exist.
+    pub fn open_keyring(&self, unlock: &UnlockArgs) -> Result<Keyring> {
+        let path = self.keyring_path()?;
+        if !path.exists() {
+            return Err(usage_hint(
+                format!("no keyring at {}", path.display()),
+                "create one with `strongroom keyring init`, or select one with --keyring PATH",
+            ));
+        }
+        let secret = unlock.unlock(&path)?;
+        Keyring::open(&path, &secret).with_context(|| format!("cannot unlock keyring {}", path.display()))
+    }
+}
+
+/// Argon2id parameters from the options, checked against the library's
+/// bounds before any secret is asked for.
+pub fn kdf_params(a: &KdfArgs) -> Result<KdfParams> {
+    let memory_kib = a.argon2_memory_mib.checked_mul(1024).ok_or_else(|| {
+        usage(format!(
+            "--argon2-memory-mib {} is too large",
+            a.argon2_memory_mib
+        ))
+    })?;
+    let params = KdfParams {
+        memory_kib,
+        iterations: a.argon2_time,
+        parallelism: a.argon2_lanes,
+    };
+    params.validate()?;
+    Ok(params)
+}
+
+/// `-` (standard input or output) or a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// Standard input or output.
+    Std,
+    /// A file.
+    Path(PathBuf),
+}
+
+impl Place {
+    /// Interprets `-` as [`Place::Std`].
+    pub fn from(p: &Path) -> Place {
+        if p.as_os_str() == "-" {
+            Place::Std
+        } else {
+            Place::Path(p.to_path_buf())
+        }
+    }
+
+    /// For messages and JSON.
+    pub fn display(&self, std_name: &str) -> String {
+        match self {
+            Place::Std => std_name.to_string(),
+            Place::Path(p) => p.display().to_string(),
+        }
+    }
+
+    /// The JSON value: the path, or null for standard input/output.
+    pub fn json(&self) -> serde_json::Value {
+        match self {
+            Place::Std => serde_json::Value::Null,
+            Place::Path(p) => serde_json::Value::String(p.display().to_string()),
+        }
+    }
+}
+
+/// Fails with the core's "already exists" error (exit code 7) if `dest`
+/// exists and `force` is off; checked before asking for any secret.
+pub fn refuse_existing(dest: &Path, force: bool) -> Result<()> {
+    if !force && dest.symlink_metadata().is_ok() {
+        return Err(strongroom::Error::AlreadyExists(dest.to_path_buf()).into());
+    }
+    Ok(())
+}
+
+/// An output file written through a temporary file in the same folder and
+/// renamed into place on [`commit`](Self::commit); dropped uncommitted, it
+/// leaves nothing behind. (The core's own helper is private; this one
+/// mirrors it for outputs fed from pipes.)
+#[derive(Debug)]
+pub struct AtomicOut {
+    tmp: NamedTempFile,
+    dest: PathBuf,
+    overwrite: bool,
+}
+
+impl AtomicOut {
+    /// Starts writing `dest` (mode 0600 on unix until renamed).
+    pub fn create(dest: &Path, overwrite: bool) -> Result<Self> {
+        refuse_existing(dest, overwrite)?;
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".strongroom-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(strongroom::Error::Io)
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        Ok(Self {
+            tmp,
+            dest: dest.to_path_buf(),
+            overwrite,
+        })
+    }
+
+    /// The temporary file.
+    pub fn file(&mut self) -> &mut File {
+        self.tmp.as_file_mut()
+    }
+
+    /// Flushes to disk and renames into place; without overwrite, never
+    /// replaces a file that appeared meanwhile.
+    pub fn commit(self) -> Result<()> {
+        self.tmp.as_file().sync_all().map_err(strongroom::Error::Io)?;
+        let result = if self.overwrite {
+            self.tmp.persist(&self.dest)
+        } else {
+            self.tmp.persist_noclobber(&self.dest)
+        };
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(strongroom::Error::AlreadyExists(self.dest).into())
+            }
+            Err(e) => {
+                Err(strongroom::Error::Io(e.error)).context(format!("cannot write {}", self.dest.display()))
+            }
+        }
+    }
+}
+
+/// Copies `reader` to `writer` until the end, checking for cancellation
+/// between blocks. Errors that carry a core error (authentication, format)
+/// come out as that error. Returns the number of bytes copied.
+pub fn copy_loop(
+    mut reader: impl Read,
+    mut writer: impl Write,
+    cancel: &CancelGuard,
+    bar: Option<&ProgressBar>,
+) -> Result<u64, strongroom::Error> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        cancel.check()?;
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(strongroom::error::from_io(e)),
+        };
+        writer.write_all(&buf[..n]).map_err(strongroom::error::from_io)?;
+        total += n as u64;
+        if let Some(bar) = bar {
+            bar.set_position(total);
+        }
+    }
+    writer.flush().map_err(strongroom::error::from_io)?;
+    Ok(total)
+}
+
+/// Whether `kr` holds a usable (primary or decrypt-only) key for one of the
+/// file's keyring stanzas.
+pub fn keyring_opens(kr: &Keyring, info: &FileInfo) -> bool {
+    let versions = kr.versions();
+    info.stanzas.iter().any(|s| match s {
+        StanzaInfo::Keyring {
+            keyring_id,
+            key_version,
+        } => {
+            *keyring_id == kr.id()
+                && versions.iter().any(|v| {
+                    v.version == *key_version
+                        && matches!(v.status, KeyStatus::Primary | KeyStatus::DecryptOnly)
+                })
+        }
+        _ => false,
+    })
+}
+
+/// Whether the file has a keyring stanza.
+pub fn has_keyring_stanza(info: &FileInfo) -> bool {
+    info.stanzas
+        .iter()
+        .any(|s| matches!(s, StanzaInfo::Keyring { .. }))
+}
+
+/// Whether the file has a passphrase stanza.
+pub fn has_passphrase_stanza(info: &FileInfo) -> bool {
+    info.stanzas
+        .iter()
+        .any(|s| matches!(s, StanzaInfo::Passphrase { .. }))
+}
+
+/// A progress callback for the core's whole-file functions.
+pub fn progress_fn(bar: &ProgressBar) -> impl Fn(u64, u64) + Sync + '_ {
+    move |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    }
+}

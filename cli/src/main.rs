@@ -1,0 +1,62 @@
+//! The `strongroom` command: keyrings, file encryption, inspection, demo.
+//!
+//! `anyhow` is used only here, at the edge; every failure is classified
+//! into an exit code by [`exit::classify`] from the core error in its chain.
+
+mod args;
+mod cancel;
+mod commands;
+mod exit;
+mod output;
+mod secrets;
+
+use clap::Parser;
+use clap::error::ErrorKind as ClapKind;
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let wants_json = std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            if wants_json && !matches!(e.kind(), ClapKind::DisplayHelp | ClapKind::DisplayVersion) {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or("invalid arguments");
+                let message = first.strip_prefix("error: ").unwrap_or(first);
+                print_json_error(exit::Class::Usage, message);
+                return ExitCode::from(exit::Class::Usage.code());
+            }
+            // clap prints help/version with code 0 and usage errors with 2.
+            e.exit();
+        }
+    };
+    let out = output::Output::new(&cli.global);
+    match commands::run(&cli, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let (class, hint) = exit::classify(&err);
+            let message = format!("{err:#}");
+            if out.is_json() {
+                print_json_error(class, &message);
+            } else {
+                let mut stderr = std::io::stderr().lock();
+                let _ = writeln!(stderr, "strongroom: error: {message}");
+                if let Some(hint) = hint {
+                    let _ = writeln!(stderr, "strongroom: hint: {hint}");
+                }
+            }
+            ExitCode::from(class.code())
+        }
+    }
+}
+
+fn print_json_error(class: exit::Class, message: &str) {
+    let value = serde_json::json!({
+        "error": {"kind": class.name(), "message": message, "exit_code": class.code()}
+    });
+    let _ = writeln!(std::io::stderr().lock(), "{value}");
+}

@@ -1,0 +1,390 @@
+//! Where secrets come from: environment variables, files, file
+//! descriptors, or a terminal prompt without echo. Never the command line.
+//!
+//! Secrets are held only in [`Zeroizing`] strings and [`Passphrase`]s.
+//! Exactly one trailing `\n` or `\r\n` is stripped from file and descriptor
+//! input; nothing else is trimmed.
+
+use crate::args::{NewPassphraseSourceArgs, PassphraseSourceArgs, UnlockArgs};
+use crate::exit::{usage, usage_hint};
+use anyhow::{Context, Result};
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use strongroom::Passphrase;
+use strongroom::keyring::{RecoveryKey, Unlock};
+use zeroize::Zeroizing;
+
+/// Default environment variable of the keyring passphrase.
+pub const ENV_KEYRING_PASSPHRASE: &str = "STRONGROOM_KEYRING_PASSPHRASE";
+/// Default environment variable of a file passphrase.
+pub const ENV_PASSPHRASE: &str = "STRONGROOM_PASSPHRASE";
+/// Default environment variable of a passphrase being added.
+pub const ENV_NEW_PASSPHRASE: &str = "STRONGROOM_NEW_PASSPHRASE";
+
+/// Largest secret read from a file or descriptor.
+const MAX_SECRET_LEN: u64 = 64 * 1024;
+
+/// One place a secret can be read from.
+#[derive(Debug, Clone)]
+enum Source {
+    Env(String),
+    File(PathBuf),
+    Fd(u32),
+}
+
+impl Source {
+    fn describe(&self) -> String {
+        match self {
+            Source::Env(v) => format!("environment variable {v}"),
+            Source::File(p) => format!("file {}", p.display()),
+            Source::Fd(n) => format!("file descriptor {n}"),
+        }
+    }
+}
+
+/// Whether a secret being read is new (asked twice, never empty) or
+/// existing (asked once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Existing,
+    New,
+}
+
+/// Picks the one configured source among `options` (flag name, source);
+/// more than one is a usage error.
+fn single(options: Vec<(&str, Option<Source>)>) -> Result<Option<Source>> {
+    let given: Vec<_> = options
+        .into_iter()
+        .filter_map(|(name, s)| s.map(|s| (name, s)))
+        .collect();
+    match given.len() {
+        0 => Ok(None),
+        1 => Ok(given.into_iter().next().map(|(_, s)| s)),
+        _ => {
+            let names: Vec<_> = given.iter().map(|(n, _)| format!("--{n}")).collect();
+            Err(usage(format!("give only one of {}", names.join(", "))))
+        }
+    }
+}
+
+/// Removes exactly one trailing "\n" or "\r\n".
+fn strip_one_newline(s: &mut Zeroizing<String>) {
+    if s.ends_with("\r\n") {
+        let len = s.len() - 2;
+        s.truncate(len);
+    } else if s.ends_with('\n') {
+        let len = s.len() - 1;
+        s.truncate(len);
+    }
+}
+
+/// Reads a whole (small) secret from `reader`, as UTF-8, newline stripped.
+fn read_secret(mut reader: impl Read, what: &str) -> Result<Zeroizing<String>> {
+    let mut bytes = Zeroizing::new(Vec::with_capacity(1024));
+    (&mut reader)
+        .take(MAX_SECRET_LEN + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read the secret from {what}"))?;
+    if bytes.len() as u64 > MAX_SECRET_LEN {
+        return Err(usage(format!(
+            "the secret in {what} is longer than {MAX_SECRET_LEN} bytes"
+        )));
+    }
+    let text = String::from_utf8(std::mem::take(&mut *bytes)).map_err(|e| {
+        // Wipe the rejected bytes too.
+        let mut raw = Zeroizing::new(e.into_bytes());
+        raw.fill(0);
+        usage(format!("the secret in {what} is not valid UTF-8"))
+    })?;
+    let mut text = Zeroizing::new(text);
+    strip_one_newline(&mut text);
+    Ok(text)
+}
+
+/// Opens file descriptor `n` without unsafe code, through `/dev/fd/N`.
+fn open_fd(n: u32) -> Result<std::fs::File> {
+    if cfg!(unix) {
+        let path = format!("/dev/fd/{n}");
+        std::fs::File::open(&path).with_context(|| format!("cannot open file descriptor {n} ({path})"))
+    } else {
+        Err(usage(
+            "reading secrets from a file descriptor is supported on unix only",
+        ))
+    }
+}
+
+fn read_source(source: &Source) -> Result<Zeroizing<String>> {
+    match source {
+        Source::Env(var) => match std::env::var(var) {
+            Ok(v) => Ok(Zeroizing::new(v)),
+            Err(std::env::VarError::NotPresent) => {
+                Err(usage(format!("environment variable {var} is not set")))
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(usage(format!("environment variable {var} is not valid UTF-8")))
+            }
+        },
+        Source::File(path) => {
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open secret file {}", path.display()))?;
+            read_secret(file, &source.describe())
+        }
+        Source::Fd(n) => read_secret(open_fd(*n)?, &source.describe()),
+    }
+}
+
+/// Whether a person can be asked on a terminal: standard input or standard
+/// error is a terminal, and the controlling terminal can be opened.
+pub fn terminal_available() -> bool {
+    let interactive = std::io::stdin().is_terminal() || std::io::stderr().is_terminal();
+    if !interactive {
+        return false;
+    }
+    if cfg!(unix) {
+        std::fs::File::open("/dev/tty").is_ok()
+    } else {
+        true
+    }
+}
+
+fn prompt_once(prompt: &str) -> Result<Zeroizing<String>> {
+    let s = rpassword::prompt_password(prompt).context("cannot read from the terminal")?;
+    Ok(Zeroizing::new(s))
+}
+
+/// Asks on the terminal; for a new secret, twice and never empty.
+fn prompt(prompt: &str, purpose: Purpose) -> Result<Zeroizing<String>> {
+    if purpose == Purpose::Existing {
+        return prompt_once(&format!("{prompt}: "));
+    }
+    for _ in 0..3 {
+        let first = prompt_once(&format!("{prompt}: "))?;
+        if first.is_empty() {
+            eprintln!("strongroom: the passphrase must not be empty");
+            continue;
+        }
+        let second = prompt_once("Repeat it: ")?;
+        if *first == *second {
+            return Ok(first);
+        }
+        eprintln!("strongroom: the two entries differ; try again");
+    }
+    Err(usage("no passphrase confirmed after three attempts"))
+}
+
+/// Gets a secret from the chosen source, else the default environment
+/// variable, else the terminal.
+fn obtain(
+    source: Option<Source>,
+    default_env: &str,
+    prompt_text: &str,
+    purpose: Purpose,
+    options_hint: &str,
+) -> Result<Zeroizing<String>> {
+    let secret = if let Some(source) = source {
+        read_source(&source)?
+    } else if std::env::var_os(default_env).is_some() {
+        read_source(&Source::Env(default_env.to_string()))?
+    } else if terminal_available() {
+        prompt(prompt_text, purpose)?
+    } else {
+        return Err(usage_hint(
+            format!("{prompt_text}: no source was given and there is no terminal to ask on"),
+            format!("use {options_hint}, or set {default_env}"),
+        ));
+    };
+    if purpose == Purpose::New && secret.is_empty() {
+        return Err(usage("the passphrase must not be empty"));
+    }
+    Ok(secret)
+}
+
+fn passphrase(secret: Zeroizing<String>) -> Passphrase {
+    let mut secret = secret;
+    Passphrase::new(std::mem::take(&mut *secret))
+}
+
+impl UnlockArgs {
+    fn passphrase_source(&self) -> Result<Option<Source>> {
+        single(vec![
+            (
+                "keyring-passphrase-env",
+                self.keyring_passphrase_env.clone().map(Source::Env),
+            ),
+            (
+                "keyring-passphrase-file",
+                self.keyring_passphrase_file.clone().map(Source::File),
+            ),
+            (
+                "keyring-passphrase-fd",
+                self.keyring_passphrase_fd.map(Source::Fd),
+            ),
+        ])
+    }
+
+    fn recovery_source(&self) -> Option<Source> {
+        self.recovery_key_file
+            .clone()
+            .map(Source::File)
+            .or_else(|| self.recovery_key_env.clone().map(Source::Env))
+    }
+
+    fn check_exclusive(&self) -> Result<()> {
+        let count = [
+            self.keyring_passphrase_env.is_some(),
+            self.keyring_passphrase_file.is_some(),
+            self.keyring_passphrase_fd.is_some(),
+            self.recovery_key_file.is_some(),
+            self.recovery_key_env.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if count > 1 {
+            return Err(usage(
+                "give only one keyring secret source (--keyring-passphrase-env/-file/-fd, --recovery-key-file/-env)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether any source of this group reads standard input.
+    pub fn uses_stdin(&self) -> bool {
+        self.keyring_passphrase_fd == Some(0)
+    }
+
+    /// The secret that unlocks the keyring at `path`.
+    pub fn unlock(&self, path: &Path) -> Result<Unlock> {
+        self.check_exclusive()?;
+        if let Some(source) = self.recovery_source() {
+            let text = read_source(&source)?;
+            return Ok(Unlock::RecoveryKey(RecoveryKey::parse(&text)?));
+        }
+        let secret = obtain(
+            self.passphrase_source()?,
+            ENV_KEYRING_PASSPHRASE,
+            &format!("Passphrase of keyring {}", path.display()),
+            Purpose::Existing,
+            "--keyring-passphrase-env VAR, --keyring-passphrase-file PATH, --keyring-passphrase-fd N \
+             or --recovery-key-file PATH",
+        )?;
+        Ok(Unlock::Passphrase(passphrase(secret)))
+    }
+
+    /// The passphrase of a keyring being created.
+    pub fn new_keyring_passphrase(&self, path: &Path) -> Result<Passphrase> {
+        self.check_exclusive()?;
+        if self.recovery_source().is_some() {
+            return Err(usage_hint(
+                "a new keyring is protected by a passphrase, not a recovery key",
+                "create the keyring first, then run `strongroom keyring recovery-key`",
+            ));
+        }
+        let secret = obtain(
+            self.passphrase_source()?,
+            ENV_KEYRING_PASSPHRASE,
+            &format!("New passphrase for keyring {}", path.display()),
+            Purpose::New,
+            "--keyring-passphrase-env VAR, --keyring-passphrase-file PATH or --keyring-passphrase-fd N",
+        )?;
+        Ok(passphrase(secret))
+    }
+}
+
+impl PassphraseSourceArgs {
+    fn source(&self) -> Result<Option<Source>> {
+        single(vec![
+            ("passphrase-env", self.passphrase_env.clone().map(Source::Env)),
+            ("passphrase-file", self.passphrase_file.clone().map(Source::File)),
+            ("passphrase-fd", self.passphrase_fd.map(Source::Fd)),
+        ])
+    }
+
+    /// Whether a source was named explicitly (which implies --passphrase).
+    pub fn any(&self) -> bool {
+        self.passphrase_env.is_some() || self.passphrase_file.is_some() || self.passphrase_fd.is_some()
+    }
+
+    /// Whether any source of this group reads standard input.
+    pub fn uses_stdin(&self) -> bool {
+        self.passphrase_fd == Some(0)
+    }
+
+    /// A passphrase to encrypt to (asked twice on a terminal, never empty).
+    pub fn new_passphrase(&self) -> Result<Passphrase> {
+        self.get(Purpose::New, "New passphrase for the file")
+    }
+
+    /// A passphrase that should open an existing file.
+    pub fn existing_passphrase(&self, what: &str) -> Result<Passphrase> {
+        self.get(Purpose::Existing, what)
+    }
+
+    fn get(&self, purpose: Purpose, prompt_text: &str) -> Result<Passphrase> {
+        let secret = obtain(
+            self.source()?,
+            ENV_PASSPHRASE,
+            prompt_text,
+            purpose,
+            "--passphrase-env VAR, --passphrase-file PATH or --passphrase-fd N",
+        )?;
+        Ok(passphrase(secret))
+    }
+}
+
+impl NewPassphraseSourceArgs {
+    /// Whether any source of this group reads standard input.
+    pub fn uses_stdin(&self) -> bool {
+        self.new_passphrase_fd == Some(0)
+    }
+
+    /// The passphrase being added (asked twice on a terminal, never empty).
+    pub fn get(&self, prompt_text: &str) -> Result<Passphrase> {
+        let source = single(vec![
+            (
+                "new-passphrase-env",
+                self.new_passphrase_env.clone().map(Source::Env),
+            ),
+            (
+                "new-passphrase-file",
+                self.new_passphrase_file.clone().map(Source::File),
+            ),
+            ("new-passphrase-fd", self.new_passphrase_fd.map(Source::Fd)),
+        ])?;
+        let secret = obtain(
+            source,
+            ENV_NEW_PASSPHRASE,
+            prompt_text,
+            Purpose::New,
+            "--new-passphrase-env VAR, --new-passphrase-file PATH or --new-passphrase-fd N",
+        )?;
+        Ok(passphrase(secret))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_exactly_one_newline() {
+        for (input, want) in [
+            ("pass\n", "pass"),
+            ("pass\r\n", "pass"),
+            ("pass\n\n", "pass\n"),
+            ("pass", "pass"),
+            (" pass \n", " pass "),
+            ("\n", ""),
+        ] {
+            let got = read_secret(input.as_bytes(), "test").unwrap();
+            assert_eq!(got.as_str(), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_non_utf8_and_huge() {
+        assert!(read_secret(&[0xff, 0xfe][..], "test").is_err());
+        let big = vec![b'a'; MAX_SECRET_LEN as usize + 1];
+        assert!(read_secret(&big[..], "test").is_err());
+    }
+}

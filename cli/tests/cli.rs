@@ -1,0 +1,860 @@
+//! End-to-end tests of the `strongroom` binary: every command, secret
+//! sources, pipes, JSON output and each exit-code class.
+
+mod helpers;
+
+use helpers::*;
+use serde_json::Value;
+
+fn with_fast<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    v.extend(FAST);
+    v
+}
+
+// ---------------------------------------------------------------- help
+
+#[test]
+fn help_lists_exit_codes() {
+    let w = World::new();
+    let out = w.run(["--help"]);
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    for line in [
+        "0  success",
+        "1  internal",
+        "2  usage",
+        "3  I/O",
+        "4  format",
+        "5  integrity",
+        "6  key",
+        "7  conflict",
+        "8  cancelled",
+    ] {
+        assert!(text.contains(line), "--help lacks {line:?}:\n{text}");
+    }
+    for cmd in ["keyring", "encrypt", "decrypt", "rewrap", "inspect", "demo"] {
+        assert!(text.contains(cmd), "--help lacks the {cmd} command");
+    }
+    let out = w.run(["decrypt", "--help"]);
+    assert_code(&out, 0);
+    assert!(stdout(&out).contains("chunk by authenticated"));
+}
+
+// ---------------------------------------------------------------- keyring
+
+#[test]
+fn keyring_lifecycle() {
+    let w = World::new();
+    let out = w.run(with_fast(&["--json", "keyring", "init"]));
+    assert_code(&out, 0);
+    let init = json(&out);
+    assert_eq!(init["command"], "keyring init");
+    assert_eq!(init["primary_version"], 1);
+    assert_eq!(init["path"], w.keyring().display().to_string());
+    assert_eq!(init["keyring_id"].as_str().unwrap().len(), 32);
+    assert!(w.keyring().exists());
+
+    // init refuses to overwrite (conflict).
+    let before = std::fs::read(w.keyring()).unwrap();
+    let out = w.run(with_fast(&["keyring", "init"]));
+    assert_code(&out, 7);
+    assert_eq!(std::fs::read(w.keyring()).unwrap(), before);
+
+    let out = w.run(["--json", "keyring", "add-key"]);
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["version"], 2);
+    assert_eq!(json(&out)["status"], "decrypt-only");
+    let out = w.run(["--json", "keyring", "add-key", "--promote"]);
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["version"], 3);
+    assert_eq!(json(&out)["primary_version"], 3);
+    let out = w.run(["--json", "keyring", "promote", "2"]);
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["primary_version"], 2);
+    let out = w.run(["--json", "keyring", "disable", "1"]);
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["status"], "disabled");
+    let out = w.run(["--json", "keyring", "enable", "1"]);
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["status"], "decrypt-only");
+
+    // destroy needs --yes, and refuses the primary.
+    let out = w.run(["keyring", "destroy", "1"]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("irreversible"), "{}", stderr(&out));
+    let out = w.run(["keyring", "destroy", "2", "--yes"]);
+    assert_code(&out, 2);
+    let out = w.run(["--json", "keyring", "destroy", "1", "--yes"]);
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["status"], "destroyed");
+    let out = w.run(["keyring", "promote", "99"]);
+    assert_code(&out, 6);
+
+    let out = w.run(["--json", "keyring", "list"]);
+    assert_code(&out, 0);
+    let list = json(&out);
+    assert_eq!(list["keyring_id"], init["keyring_id"]);
+    assert_eq!(list["primary_version"], 2);
+    let statuses: Vec<&str> = list["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["destroyed", "primary", "decrypt-only"]);
+    let created = list["versions"][0]["created_at"].as_str().unwrap();
+    assert!(
+        created.len() == 20 && created.ends_with('Z') && created.as_bytes()[10] == b'T',
+        "{created}"
+    );
+    assert_eq!(list["protectors"][0]["kind"], "passphrase");
+    assert_eq!(list["protectors"][0]["argon2id"]["memory_kib"], 8192);
+
+    // Human listing too.
+    let out = w.run(["keyring", "list"]);
+    assert_code(&out, 0);
+    assert!(stdout(&out).contains("primary") && stdout(&out).contains("destroyed"));
+
+    // A second passphrase, then remove the first one.
+    let mut c = w.cmd(with_fast(&[
+        "--json",
+        "keyring",
+        "add-passphrase",
+        "--new-passphrase-env",
+        "NEWPASS",
+    ]));
+    let out = c
+        .env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
+        .env("NEWPASS", "second passphrase")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let added = json(&out)["protector_id"].as_u64().unwrap();
+    assert_eq!(added, 2);
+    let out = w
+        .cmd(["keyring", "list", "--keyring-passphrase-env", "P2"])
+        .env("P2", "second passphrase")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let out = w.run(["--json", "keyring", "remove-passphrase", "1"]);
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["removed_protector_id"], 1);
+    assert_eq!(json(&out)["protectors"].as_array().unwrap().len(), 1);
+    // The removed passphrase no longer unlocks; the remaining one does.
+    let out = w.run(["keyring", "list"]);
+    assert_code(&out, 6);
+    assert!(stderr(&out).contains("wrong passphrase"), "{}", stderr(&out));
+    // The last protector cannot be removed.
+    let out = w
+        .cmd(["keyring", "remove-passphrase", "2"])
+        .env("STRONGROOM_KEYRING_PASSPHRASE", "second passphrase")
+        .output()
+        .unwrap();
+    assert_code(&out, 2);
+}
+
+#[test]
+fn recovery_key_unlocks_and_replaces() {
+    let w = World::new();
+    w.init_keyring();
+    let out = w.run(["--json", "keyring", "recovery-key"]);
+    assert_code(&out, 0);
+    let v = json(&out);
+    let key = v["recovery_key"].as_str().unwrap().to_string();
+    assert!(key.starts_with("SRRK-"), "{key}");
+    assert_eq!(v["replaced_protector_ids"], Value::Array(vec![]));
+    let first_id = v["protector_id"].clone();
+    let rk = w.write("recovery.txt", format!("{key}\n").as_bytes());
+
+    // Open the keyring with the recovery key alone.
+    let out = w
+        .cmd(["--json", "keyring", "list", "--recovery-key-file"])
+        .arg(&rk)
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let listed = json(&out);
+    let kinds: Vec<&str> = listed["protectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["passphrase", "recovery-key"]);
+    // Recover: add a new passphrase with only the recovery key.
+    let out = w
+        .cmd(with_fast(&[
+            "keyring",
+            "add-passphrase",
+            "--recovery-key-file",
+            "recovery.txt",
+            "--new-passphrase-env",
+            "NP",
+        ]))
+        .env("NP", "recovered passphrase")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+
+    // Human mode prints the key once, with the warning.
+    let out = w.run(["keyring", "recovery-key"]);
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    assert!(text.contains("SRRK-") && text.contains("Write it down"), "{text}");
+    assert!(text.contains("no longer works"), "{text}");
+    // The first key was replaced: it now fails as a key error.
+    let out = w
+        .cmd(["keyring", "list", "--recovery-key-file", "recovery.txt"])
+        .output()
+        .unwrap();
+    assert_code(&out, 6);
+    // A mistyped key is a key error too, with a hint.
+    w.write("typo.txt", key.replacen('-', "-Z", 1).as_bytes());
+    let out = w
+        .cmd(["keyring", "list", "--recovery-key-file", "typo.txt"])
+        .output()
+        .unwrap();
+    assert_code(&out, 6);
+    let _ = first_id;
+
+    // --quiet prints just the key, ready to be stored in a file.
+    let out = w.run(["-q", "keyring", "recovery-key"]);
+    assert_code(&out, 0);
+    w.write("rk2.txt", &out.stdout);
+    let out = w
+        .cmd(["keyring", "list", "--recovery-key-file", "rk2.txt"])
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+}
+
+// ---------------------------------------------------------------- encrypt / decrypt
+
+#[test]
+fn round_trip_with_keyring() {
+    let w = World::new();
+    let id = w.init_keyring();
+    let plain = data(200_000, 1);
+    w.write("report.pdf", &plain);
+    let out = w.run(["--json", "encrypt", "report.pdf"]);
+    assert_code(&out, 0);
+    let v = json(&out);
+    assert_eq!(v["command"], "encrypt");
+    assert_eq!(v["output"], "report.pdf.srf");
+    assert_eq!(v["plaintext_len"], 200_000);
+    assert_eq!(v["file"]["stanzas"][0]["kind"], "keyring");
+    assert_eq!(v["file"]["stanzas"][0]["keyring_id"], id.as_str());
+    assert_eq!(v["file"]["stanzas"][0]["key_version"], 1);
+
+    // Output exists: conflict without --force.
+    let out = w.run(["encrypt", "report.pdf"]);
+    assert_code(&out, 7);
+    assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
+    let out = w.run(["encrypt", "--force", "report.pdf"]);
+    assert_code(&out, 0);
+
+    std::fs::remove_file(w.path("report.pdf")).unwrap();
+    let out = w.run(["--json", "decrypt", "report.pdf.srf"]);
+    assert_code(&out, 0);
+    let v = json(&out);
+    assert_eq!(v["output"], "report.pdf");
+    assert_eq!(v["plaintext_len"], 200_000);
+    assert_eq!(v["keys_offered"], serde_json::json!(["keyring"]));
+    assert_eq!(w.read("report.pdf"), plain);
+    let out = w.run(["decrypt", "report.pdf.srf"]);
+    assert_code(&out, 7);
+    let out = w.run(["decrypt", "report.pdf.srf", "-o", "copy.pdf"]);
+    assert_code(&out, 0);
+    assert_eq!(w.read("copy.pdf"), plain);
+}
+
+#[test]
+fn passphrase_from_env_file_and_fd() {
+    let w = World::new();
+    let plain = data(70_000, 2);
+    w.write("notes.txt", &plain);
+    // No keyring exists: a passphrase only, from an environment variable.
+    let out = w
+        .cmd(with_fast(&[
+            "--json",
+            "encrypt",
+            "--passphrase",
+            "--passphrase-env",
+            "MYPASS",
+            "notes.txt",
+        ]))
+        .env("MYPASS", "horse battery staple")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let v = json(&out);
+    assert_eq!(v["file"]["stanzas"].as_array().unwrap().len(), 1);
+    assert_eq!(v["file"]["stanzas"][0]["kind"], "passphrase");
+    assert_eq!(v["file"]["stanzas"][0]["argon2id"]["iterations"], 1);
+
+    // From a file with one trailing newline (stripped).
+    w.write("pass.txt", b"horse battery staple\n");
+    let out = w
+        .cmd([
+            "decrypt",
+            "--passphrase-file",
+            "pass.txt",
+            "notes.txt.srf",
+            "-o",
+            "a.txt",
+        ])
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(w.read("a.txt"), plain);
+    // CRLF too; but two newlines are part of the passphrase.
+    w.write("pass-crlf.txt", b"horse battery staple\r\n");
+    let out = w
+        .cmd([
+            "decrypt",
+            "--passphrase-file",
+            "pass-crlf.txt",
+            "notes.txt.srf",
+            "-o",
+            "b.txt",
+        ])
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    w.write("pass-2nl.txt", b"horse battery staple\n\n");
+    let out = w
+        .cmd([
+            "decrypt",
+            "--passphrase-file",
+            "pass-2nl.txt",
+            "notes.txt.srf",
+            "-o",
+            "c.txt",
+        ])
+        .output()
+        .unwrap();
+    assert_code(&out, 6);
+
+    // From file descriptor 0 (the input is a file, so stdin is free).
+    let mut c = w.cmd(["decrypt", "--passphrase-fd", "0", "notes.txt.srf", "-o", "d.txt"]);
+    c.stdin(std::process::Stdio::piped());
+    let out = run_with_input(c, b"horse battery staple\n");
+    assert_code(&out, 0);
+    assert_eq!(w.read("d.txt"), plain);
+
+    // The default variable STRONGROOM_PASSPHRASE, asked for only because
+    // the file has a passphrase stanza.
+    let out = w
+        .cmd(["decrypt", "notes.txt.srf", "-o", "e.txt"])
+        .env("STRONGROOM_PASSPHRASE", "horse battery staple")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(w.read("e.txt"), plain);
+
+    // Encrypting with --passphrase-fd 0 as well.
+    let mut c = w.cmd(with_fast(&[
+        "encrypt",
+        "--passphrase-fd",
+        "0",
+        "notes.txt",
+        "-o",
+        "fd.srf",
+    ]));
+    c.stdin(std::process::Stdio::piped());
+    let out = run_with_input(c, b"from fd\n");
+    assert_code(&out, 0);
+    let out = w
+        .cmd(["decrypt", "fd.srf", "-o", "f.txt", "--passphrase-env", "P"])
+        .env("P", "from fd")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(w.read("f.txt"), plain);
+}
+
+#[test]
+fn keyring_and_escrow_passphrase() {
+    let w = World::new();
+    w.init_keyring();
+    let plain = data(50_000, 3);
+    w.write("db.dump", &plain);
+    let out = w
+        .cmd(with_fast(&["encrypt", "--passphrase", "db.dump"]))
+        .env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
+        .env("STRONGROOM_PASSPHRASE", "escrow")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    // The keyring opens it without asking for the passphrase: no
+    // passphrase source is given and there is no terminal.
+    let out = w.run(["decrypt", "db.dump.srf", "-o", "k.dump"]);
+    assert_code(&out, 0);
+    assert_eq!(w.read("k.dump"), plain);
+    // Without the keyring, the escrow passphrase opens it.
+    let out = w
+        .cmd(["decrypt", "--no-keyring", "db.dump.srf", "-o", "p.dump"])
+        .env("STRONGROOM_PASSPHRASE", "escrow")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(w.read("p.dump"), plain);
+    // --passphrase uses only the passphrase (the keyring stays locked).
+    let out = w
+        .cmd(["decrypt", "--passphrase", "db.dump.srf", "-o", "q.dump"])
+        .env("STRONGROOM_PASSPHRASE", "escrow")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+}
+
+#[test]
+fn pipes_stdin_to_stdout() {
+    let w = World::new();
+    w.init_keyring();
+    let plain = data(300_000, 4);
+    let out = w.run_stdin(["encrypt"], &plain);
+    assert_code(&out, 0);
+    let ct = out.stdout.clone();
+    assert!(ct.starts_with(b"\x89SRF"), "not an encrypted file on stdout");
+    let out = w.run_stdin(["decrypt"], &ct);
+    assert_code(&out, 0);
+    assert_eq!(out.stdout, plain);
+    // Explicit dashes, file to stdout and stdin to file.
+    w.write("p.bin", &plain);
+    let out = w.run(["encrypt", "p.bin", "-o", "-"]);
+    assert_code(&out, 0);
+    assert_eq!(&out.stdout[..4], b"\x89SRF");
+    let out = w.run_stdin(["decrypt", "-", "-o", "from-pipe.bin"], &out.stdout);
+    assert_code(&out, 0);
+    assert_eq!(w.read("from-pipe.bin"), plain);
+    let out = w.run_stdin(["encrypt", "-", "-o", "piped.srf"], &plain);
+    assert_code(&out, 0);
+    let out = w.run(["decrypt", "piped.srf", "-o", "-"]);
+    assert_code(&out, 0);
+    assert_eq!(out.stdout, plain);
+    // With --json and data on stdout, the report goes to stderr.
+    let out = w.run_stdin(["--json", "decrypt"], &ct);
+    assert_code(&out, 0);
+    assert_eq!(out.stdout, plain);
+    let report: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(report["plaintext_len"], 300_000);
+    // Inspect from a pipe.
+    let out = w.run_stdin(["--json", "inspect", "-"], &ct);
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["plaintext_len"], 300_000);
+    assert_eq!(json(&out)["path"], Value::Null);
+}
+
+#[test]
+fn truncated_or_modified_pipe_exits_non_zero() {
+    let w = World::new();
+    w.init_keyring();
+    let plain = data(100_000, 5);
+    let ct = w.run_stdin(["encrypt"], &plain).stdout;
+    let mut bad = ct.clone();
+    let n = bad.len();
+    bad[n - 100] ^= 0x40;
+    let out = w.run_stdin(["decrypt"], &bad);
+    assert_code(&out, 5);
+    assert!(out.stdout.len() < plain.len());
+    let out = w.run_stdin(["decrypt"], &ct[..ct.len() - 10]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(matches!(out.status.code(), Some(4) | Some(5)), "{:?}", out.status);
+}
+
+// ---------------------------------------------------------------- exit codes
+
+#[test]
+fn exit_code_format_for_foreign_file() {
+    let w = World::new();
+    w.init_keyring();
+    w.write("plain.srf", b"this is just text, not an encrypted file");
+    let out = w.run(["decrypt", "plain.srf"]);
+    assert_code(&out, 4);
+    assert!(stderr(&out).contains("strongroom: error:"), "{}", stderr(&out));
+    let out = w.run(["--json", "inspect", "plain.srf"]);
+    assert_code(&out, 4);
+    let e = json_error(&out);
+    assert_eq!(e["error"]["kind"], "format");
+    assert_eq!(e["error"]["exit_code"], 4);
+    assert!(!w.path("plain").exists());
+}
+
+#[test]
+fn exit_code_integrity_leaves_nothing_behind() {
+    let w = World::new();
+    w.init_keyring();
+    w.write("big.bin", &data(500_000, 6));
+    assert_code(&w.run(["encrypt", "big.bin"]), 0);
+    let mut ct = w.read("big.bin.srf");
+    let mid = ct.len() / 2;
+    ct[mid] ^= 0x01;
+    w.write("tampered.srf", &ct);
+    let before = w.names();
+    let out = w.run(["--json", "decrypt", "tampered.srf", "-o", "out.bin"]);
+    assert_code(&out, 5);
+    assert_eq!(json_error(&out)["error"]["kind"], "integrity");
+    assert!(!w.path("out.bin").exists());
+    assert_eq!(w.names(), before, "no output and no temporary file may remain");
+    // Same from a pipe into a file.
+    let out = w.run_stdin(["decrypt", "-", "-o", "out2.bin"], &ct);
+    assert_code(&out, 5);
+    assert_eq!(w.names(), before);
+}
+
+#[test]
+fn exit_code_key_for_wrong_passphrase() {
+    let w = World::new();
+    w.write("x.txt", b"secret");
+    let out = w
+        .cmd(with_fast(&["encrypt", "--passphrase-env", "P", "x.txt"]))
+        .env("P", "right")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let before = w.names();
+    let out = w
+        .cmd(["decrypt", "x.txt.srf", "-o", "y.txt", "--passphrase-env", "P"])
+        .env("P", "wrong")
+        .output()
+        .unwrap();
+    assert_code(&out, 6);
+    assert!(stderr(&out).contains("wrong passphrase"));
+    assert!(stderr(&out).contains("hint:"));
+    assert_eq!(w.names(), before);
+    // Wrong keyring passphrase.
+    w.init_keyring();
+    let out = w
+        .cmd(["keyring", "list"])
+        .env("STRONGROOM_KEYRING_PASSPHRASE", "nope")
+        .output()
+        .unwrap();
+    assert_code(&out, 6);
+    // The file is for a passphrase; another keyring does not fit.
+    let out = w.run(["decrypt", "x.txt.srf", "-o", "z.txt", "--no-keyring"]);
+    assert_code(&out, 2); // a passphrase is needed and no source/terminal
+}
+
+#[test]
+fn exit_code_key_for_another_keyring() {
+    let a = World::new();
+    a.init_keyring();
+    a.write("f", b"for keyring A");
+    assert_code(&a.run(["encrypt", "f"]), 0);
+    let b = World::new();
+    b.init_keyring();
+    std::fs::copy(a.path("f.srf"), b.path("f.srf")).unwrap();
+    let out = b.run(["decrypt", "f.srf"]);
+    assert_code(&out, 6);
+    assert!(stderr(&out).contains("another keyring"), "{}", stderr(&out));
+}
+
+#[test]
+fn exit_code_usage() {
+    let w = World::new();
+    // clap's own errors.
+    assert_code(&w.run(["encrypt", "--no-such-option"]), 2);
+    assert_code(&w.run(["keyring", "promote", "not-a-number"]), 2);
+    assert_code(&w.run(["frobnicate"]), 2);
+    let out = w.run(["--json", "encrypt", "--bogus"]);
+    assert_code(&out, 2);
+    assert_eq!(json_error(&out)["error"]["kind"], "usage");
+    assert_eq!(json_error(&out)["error"]["exit_code"], 2);
+    // A passphrase is needed but no source is given and there is no terminal.
+    w.write("a.txt", b"a");
+    let out = w
+        .cmd(with_fast(&["encrypt", "--passphrase", "a.txt"]))
+        .output()
+        .unwrap();
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("--passphrase-env"), "{}", stderr(&out));
+    let out = w.cmd(with_fast(&["--json", "keyring", "init"])).output().unwrap();
+    assert_code(&out, 2);
+    assert!(
+        json_error(&out)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no terminal")
+    );
+    // Nothing to encrypt to.
+    let out = w.run(["encrypt", "a.txt"]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("keyring init"), "{}", stderr(&out));
+    // Argon2id below the floor is refused before any work.
+    let out = w
+        .cmd([
+            "encrypt",
+            "--passphrase-env",
+            "P",
+            "--argon2-memory-mib",
+            "1",
+            "a.txt",
+        ])
+        .env("P", "p")
+        .output()
+        .unwrap();
+    assert_code(&out, 2);
+    // An empty new passphrase is refused.
+    let out = w
+        .cmd(with_fast(&["encrypt", "--passphrase-env", "P", "a.txt"]))
+        .env("P", "")
+        .output()
+        .unwrap();
+    assert_code(&out, 2);
+    // No output name can be derived.
+    w.write("b.bin", b"b");
+    assert_code(&w.run(["decrypt", "b.bin"]), 2);
+    // Two sources for one secret.
+    let out = w.run([
+        "keyring",
+        "list",
+        "--keyring-passphrase-env",
+        "A",
+        "--keyring-passphrase-file",
+        "x",
+    ]);
+    assert_code(&out, 2);
+    // Keyring commands without a keyring.
+    let out = w.run(["keyring", "list"]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("no keyring"), "{}", stderr(&out));
+    // rewrap with nothing to do.
+    assert_code(&w.run(["rewrap", "b.bin"]), 2);
+}
+
+// ---------------------------------------------------------------- rewrap, inspect
+
+fn payload(w: &World, name: &str) -> Vec<u8> {
+    let out = w.run(["--json", "inspect", name]);
+    assert_code(&out, 0);
+    let header_len = json(&out)["header_len"].as_u64().unwrap() as usize;
+    w.read(name)[header_len..].to_vec()
+}
+
+#[test]
+fn rewrap_to_new_primary_keeps_payload() {
+    let w = World::new();
+    let id = w.init_keyring();
+    let plain = data(120_000, 7);
+    w.write("doc", &plain);
+    assert_code(&w.run(["encrypt", "doc"]), 0);
+    let before = payload(&w, "doc.srf");
+
+    assert_code(&w.run(["keyring", "add-key", "--promote"]), 0);
+    let out = w.run(["--json", "rewrap", "doc.srf", "--to-primary"]);
+    assert_code(&out, 0);
+    let v = json(&out);
+    assert_eq!(v["before"]["stanzas"][0]["key_version"], 1);
+    assert_eq!(v["file"]["stanzas"][0]["key_version"], 2);
+    let out = w.run(["--json", "inspect", "doc.srf"]);
+    let info = json(&out);
+    assert_eq!(info["stanzas"].as_array().unwrap().len(), 1);
+    assert_eq!(info["stanzas"][0]["keyring_id"], id.as_str());
+    assert_eq!(info["stanzas"][0]["key_version"], 2);
+    assert_eq!(payload(&w, "doc.srf"), before, "payload bytes must not change");
+
+    // Retire version 1: the rewrapped file still opens.
+    assert_code(&w.run(["keyring", "disable", "1"]), 0);
+    assert_code(&w.run(["decrypt", "doc.srf", "-o", "doc.out"]), 0);
+    assert_eq!(w.read("doc.out"), plain);
+
+    // Add an escrow passphrase, open with it alone, then remove it.
+    let out = w
+        .cmd(with_fast(&[
+            "rewrap",
+            "doc.srf",
+            "--add-passphrase",
+            "--new-passphrase-env",
+            "E",
+        ]))
+        .env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
+        .env("E", "escrow")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(payload(&w, "doc.srf"), before);
+    let out = w
+        .cmd(["decrypt", "--passphrase-env", "E", "doc.srf", "-o", "e.out"])
+        .env("E", "escrow")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    // Removing with a wrong passphrase is a key error and changes nothing.
+    let snapshot = w.read("doc.srf");
+    let out = w
+        .cmd([
+            "rewrap",
+            "doc.srf",
+            "--remove-passphrase",
+            "--passphrase-env",
+            "E",
+        ])
+        .env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
+        .env("E", "not escrow")
+        .output()
+        .unwrap();
+    assert_code(&out, 6);
+    assert_eq!(w.read("doc.srf"), snapshot);
+    let out = w
+        .cmd([
+            "--json",
+            "rewrap",
+            "doc.srf",
+            "--remove-passphrase",
+            "--passphrase-env",
+            "E",
+        ])
+        .env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
+        .env("E", "escrow")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["file"]["stanzas"].as_array().unwrap().len(), 1);
+    // Removing the last way in is refused.
+    assert_code(&w.run(["rewrap", "doc.srf", "--remove-keyring"]), 2);
+    assert_eq!(payload(&w, "doc.srf"), before);
+}
+
+#[test]
+fn inspect_needs_no_keys() {
+    let w = World::new();
+    let id = w.init_keyring();
+    w.write("x", &data(40_000, 8));
+    let out = w
+        .cmd(with_fast(&["encrypt", "--passphrase-env", "P", "x"]))
+        .env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
+        .env("P", "p")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    // No secret in the environment, and the keyring moved away.
+    std::fs::rename(w.keyring(), w.path("elsewhere.srk")).unwrap();
+    let out = w.cmd(["--json", "inspect", "x.srf"]).output().unwrap();
+    assert_code(&out, 0);
+    let v = json(&out);
+    assert_eq!(v["command"], "inspect");
+    assert_eq!(v["format_version"], 1);
+    assert_eq!(v["suite"], "cobblestone-256");
+    assert_eq!(v["file_id"].as_str().unwrap().len(), 32);
+    assert_eq!(v["plaintext_len"], 40_000);
+    assert!(v["header_len"].as_u64().unwrap() > 0);
+    assert!(v["payload_len"].as_u64().unwrap() > 40_000);
+    assert_eq!(v["stanzas"][0]["kind"], "keyring");
+    assert_eq!(v["stanzas"][0]["keyring_id"], id.as_str());
+    assert_eq!(v["stanzas"][1]["kind"], "passphrase");
+    assert_eq!(v["stanzas"][1]["argon2id"]["memory_kib"], 8192);
+    let out = w.cmd(["inspect", "x.srf"]).output().unwrap();
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("cobblestone-256") && text.contains("key version 1") && text.contains("Argon2id 8 MiB"),
+        "{text}"
+    );
+}
+
+// ---------------------------------------------------------------- demo
+
+#[test]
+fn demo_runs_and_produces_its_files() {
+    let w = World::new();
+    let dir = w.path("demo");
+    let out = w.cmd(["demo", "--dir"]).arg(&dir).output().unwrap();
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    assert!(text.lines().count() <= 40, "demo output should be short:\n{text}");
+    for name in [
+        "keyring.srk",
+        "keyring-passphrase.txt",
+        "escrow-passphrase.txt",
+        "documents.tar",
+        "documents.tar.srf",
+        "documents.decrypted.tar",
+        "documents.tampered.tar.srf",
+    ] {
+        let p = dir.join(name);
+        let len = std::fs::metadata(&p)
+            .unwrap_or_else(|_| panic!("{name} missing"))
+            .len();
+        assert!(text.contains(name), "the summary should list {name}:\n{text}");
+        assert!(
+            text.contains(&format!("({len} bytes)")),
+            "the summary should give {name}'s size:\n{text}"
+        );
+    }
+    assert!(!dir.join("documents.tampered.decrypted.tar").exists());
+    assert!(!names_in(&dir).iter().any(|n| n.ends_with(".tmp")));
+    assert_eq!(
+        std::fs::read(dir.join("documents.tar")).unwrap(),
+        std::fs::read(dir.join("documents.decrypted.tar")).unwrap()
+    );
+    let tar_len = std::fs::metadata(dir.join("documents.tar")).unwrap().len();
+    assert!(tar_len > 1 << 20, "a few MiB of documents, got {tar_len}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("keyring-passphrase.txt"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The demo's keyring opens with the saved passphrase.
+    let out = w
+        .cmd(["--json", "--keyring"])
+        .arg(dir.join("keyring.srk"))
+        .args(["keyring", "list", "--keyring-passphrase-file"])
+        .arg(dir.join("keyring-passphrase.txt"))
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    // A non-empty folder is refused.
+    let out = w.cmd(["demo", "--dir"]).arg(&dir).output().unwrap();
+    assert_code(&out, 2);
+}
+
+// ---------------------------------------------------------------- cancellation
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_cancels_cleanly() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    let w = World::new();
+    let mut c = w.cmd(with_fast(&[
+        "encrypt",
+        "--passphrase-env",
+        "P",
+        "-",
+        "-o",
+        "out.srf",
+    ]));
+    c.env("P", "p").stdin(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&data(1 << 20, 9)).unwrap();
+    // The temporary output appears once the signal handlers are installed.
+    let start = Instant::now();
+    while !w.names().iter().any(|n| n.ends_with(".tmp")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no temporary output appeared"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(100));
+    // More input wakes the copy loop, which sees the flag.
+    let _ = stdin.write_all(&data(1 << 20, 10));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_code(&out, 8);
+    assert!(stderr(&out).contains("cancelled"), "{}", stderr(&out));
+    assert!(w.names().is_empty(), "nothing may remain: {:?}", w.names());
+}
