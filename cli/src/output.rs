@@ -173,6 +173,7 @@ pub fn stanza_json(s: &StanzaInfo) -> Value {
         StanzaInfo::Unknown { kind, body_len } => {
             json!({"kind": "unknown", "kind_byte": kind, "body_len": body_len})
         }
+        other => json!({"kind": other.kind_name()}),
     }
 }
 
@@ -194,6 +195,7 @@ pub fn stanza_text(s: &StanzaInfo) -> String {
         StanzaInfo::Unknown { kind, body_len } => {
             format!("unknown protector kind {kind} ({body_len} bytes, ignored)")
         }
+        other => other.kind_name().to_string(),
     }
 }
 

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
 /// A file being written that will appear at `dest` only on commit.
-pub(crate) struct AtomicFile {
+#[derive(Debug)]
+pub struct AtomicFile {
     tmp: NamedTempFile,
     dest: PathBuf,
     overwrite: bool,
@@ -29,33 +30,46 @@ impl AtomicFile {
     /// Starts writing `dest`. Fails at once with [`Error::AlreadyExists`] if
     /// `dest` exists and `overwrite` is false. The temporary file has mode
     /// 0600 on Unix.
-    pub(crate) fn create(dest: &Path, overwrite: bool) -> Result<Self> {
+    pub fn create(dest: &Path, overwrite: bool) -> Result<Self> {
         if !overwrite && dest.symlink_metadata().is_ok() {
             return Err(Error::AlreadyExists(dest.to_path_buf()));
         }
-        let tmp = tempfile::Builder::new().prefix(".strongroom-").suffix(".tmp").tempfile_in(parent_dir(dest))?;
-        Ok(Self { tmp, dest: dest.to_path_buf(), overwrite })
+        let tmp = tempfile::Builder::new()
+            .prefix(".strongroom-")
+            .suffix(".tmp")
+            .tempfile_in(parent_dir(dest))?;
+        Ok(Self {
+            tmp,
+            dest: dest.to_path_buf(),
+            overwrite,
+        })
     }
 
     /// The temporary file to write to.
-    pub(crate) fn file(&mut self) -> &mut File {
+    pub fn file(&mut self) -> &mut File {
         self.tmp.as_file_mut()
     }
 
     /// Sets the permission bits the final file will have.
     #[cfg(unix)]
-    pub(crate) fn set_mode(&self, mode: u32) -> Result<()> {
+    pub fn set_mode(&self, mode: u32) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
-        self.tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+        self.tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
         Ok(())
     }
 
     /// Flushes to disk and moves the file into place. Without `overwrite`,
     /// an existing destination (even one created meanwhile) is never replaced.
-    pub(crate) fn commit(self) -> Result<()> {
+    pub fn commit(self) -> Result<()> {
         self.tmp.as_file().sync_all()?;
         let dest = self.dest;
-        let persisted = if self.overwrite { self.tmp.persist(&dest) } else { self.tmp.persist_noclobber(&dest) };
+        let persisted = if self.overwrite {
+            self.tmp.persist(&dest)
+        } else {
+            self.tmp.persist_noclobber(&dest)
+        };
         persisted.map_err(|e| {
             if e.error.kind() == io::ErrorKind::AlreadyExists {
                 Error::AlreadyExists(dest.clone())
@@ -82,8 +96,10 @@ mod tests {
     use std::io::Write;
 
     fn entries(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> =
-            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         v.sort();
         v
     }
@@ -110,7 +126,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out");
         std::fs::write(&dest, b"keep").unwrap();
-        assert!(matches!(AtomicFile::create(&dest, false), Err(Error::AlreadyExists(_))));
+        assert!(matches!(
+            AtomicFile::create(&dest, false),
+            Err(Error::AlreadyExists(_))
+        ));
         // Destination appearing after creation is not replaced either.
         let other = dir.path().join("late");
         let f = AtomicFile::create(&other, false).unwrap();

@@ -3,11 +3,13 @@
 //!
 //! - [`chunked`]: the C2SP chunked encryption payload (Cobblestone-256).
 //! - [`file`]: the strongroom file container (header, recipients, payload).
+//! - [`field`]: field-level encryption of database values (random,
+//!   deterministic, blind indexes).
 //! - [`keyring`]: keyrings, key versions, passphrases and recovery keys.
 //! - [`crypto`]: the primitives (AES-256-GCM engines, HKDF, HMAC).
 #![forbid(unsafe_code)]
 
-mod atomic;
+pub mod atomic;
 pub mod chunked;
 pub mod crypto;
 pub mod error;

@@ -3,8 +3,8 @@
 //! file or chunk by authenticated chunk to a pipe.
 
 use super::{
-    AtomicOut, Ctx, Place, copy_loop, has_keyring_stanza, has_passphrase_stanza, keyring_opens, progress_fn,
-    refuse_existing,
+    Ctx, Place, copy_loop, has_keyring_stanza, has_passphrase_stanza, has_stanza_for_keyring, keyring_opens,
+    progress_fn, refuse_existing,
 };
 use crate::args::DecryptArgs;
 use crate::cancel::CancelGuard;
@@ -106,7 +106,7 @@ pub fn run(ctx: &Ctx<'_>, a: &DecryptArgs) -> Result<()> {
         }
         (_, Place::Path(dst)) => {
             let dec = Decryptor::new(reader, &identities)?;
-            let mut out = AtomicOut::create(dst, a.force)?;
+            let mut out = strongroom::atomic::AtomicFile::create(dst, a.force)?;
             let n = copy_loop(dec, BufWriter::with_capacity(1 << 20, out.file()), &cancel, None)?;
             out.commit()?;
             n
@@ -163,7 +163,14 @@ impl Keys {
             });
         }
         let mut keyring = None;
-        if !a.no_keyring && has_keyring_stanza(info) && ctx.existing_keyring()?.is_some() {
+        let configured = if a.no_keyring {
+            None
+        } else {
+            ctx.existing_keyring()?
+        };
+        if let Some(path) = &configured
+            && has_stanza_for_keyring(info, path)?
+        {
             keyring = Some(ctx.open_keyring(&a.unlock)?);
         }
         let keyring_fits = keyring.as_ref().is_some_and(|k| keyring_opens(k, info));
@@ -173,6 +180,9 @@ impl Keys {
             None
         };
         if keyring.is_none() && passphrase.is_none() {
+            if configured.is_some() && has_keyring_stanza(info) {
+                return Err(strongroom::Error::WrongKeyring.into());
+            }
             return Err(strongroom::Error::NoMatchingKey {
                 wanted: recipients_summary(info),
             }

@@ -1,7 +1,7 @@
 //! `strongroom encrypt`: to the keyring's primary version and/or a
 //! passphrase; files in parallel and atomically, pipes as a stream.
 
-use super::{AtomicOut, Ctx, Place, copy_loop, kdf_params, progress_fn, refuse_existing};
+use super::{Ctx, Place, copy_loop, kdf_params, progress_fn, refuse_existing};
 use crate::args::EncryptArgs;
 use crate::cancel::CancelGuard;
 use crate::exit::{usage, usage_hint};
@@ -157,7 +157,7 @@ fn stream(
             (header, n)
         }
         Place::Path(dst) => {
-            let mut out = AtomicOut::create(dst, force)?;
+            let mut out = strongroom::atomic::AtomicFile::create(dst, force)?;
             let mut enc = Encryptor::new(BufWriter::with_capacity(1 << 20, out.file()), recipients)?;
             let n = copy_loop(reader, &mut enc, cancel, bar.as_ref())?;
             let header = enc.header().clone();

@@ -164,6 +164,7 @@ fn list(ctx: &Ctx<'_>, kr: &Keyring) {
                 params.parallelism
             ),
             ProtectorKind::RecoveryKey => "recovery key".to_string(),
+            _ => "another kind of protector".to_string(),
         };
         out.always(format!(
             "  {:>4}  {kind:<38}  added {}",
@@ -198,6 +199,7 @@ fn protectors_json(kr: &Keyring) -> Vec<Value> {
                 "argon2id": {"memory_kib": params.memory_kib, "iterations": params.iterations, "parallelism": params.parallelism},
             }),
             ProtectorKind::RecoveryKey => json!({"id": p.id, "kind": "recovery-key", "created_at": iso8601(p.created_at)}),
+            _ => json!({"id": p.id, "kind": "other", "created_at": iso8601(p.created_at)}),
         })
         .collect()
 }

@@ -14,13 +14,11 @@ use crate::exit::{usage, usage_hint};
 use crate::output::Output;
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
-use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use strongroom::file::{FileInfo, StanzaInfo};
 use strongroom::keyring::{KeyStatus, Keyring};
 use strongroom::passphrase::KdfParams;
-use tempfile::NamedTempFile;
 
 /// Runs the parsed command line.
 pub fn run(cli: &Cli, out: &Output) -> Result<()> {
@@ -154,64 +152,6 @@ pub fn refuse_existing(dest: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
-/// An output file written through a temporary file in the same folder and
-/// renamed into place on [`commit`](Self::commit); dropped uncommitted, it
-/// leaves nothing behind. (The core's own helper is private; this one
-/// mirrors it for outputs fed from pipes.)
-#[derive(Debug)]
-pub struct AtomicOut {
-    tmp: NamedTempFile,
-    dest: PathBuf,
-    overwrite: bool,
-}
-
-impl AtomicOut {
-    /// Starts writing `dest` (mode 0600 on unix until renamed).
-    pub fn create(dest: &Path, overwrite: bool) -> Result<Self> {
-        refuse_existing(dest, overwrite)?;
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let tmp = tempfile::Builder::new()
-            .prefix(".strongroom-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(strongroom::Error::Io)
-            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-        Ok(Self {
-            tmp,
-            dest: dest.to_path_buf(),
-            overwrite,
-        })
-    }
-
-    /// The temporary file.
-    pub fn file(&mut self) -> &mut File {
-        self.tmp.as_file_mut()
-    }
-
-    /// Flushes to disk and renames into place; without overwrite, never
-    /// replaces a file that appeared meanwhile.
-    pub fn commit(self) -> Result<()> {
-        self.tmp.as_file().sync_all().map_err(strongroom::Error::Io)?;
-        let result = if self.overwrite {
-            self.tmp.persist(&self.dest)
-        } else {
-            self.tmp.persist_noclobber(&self.dest)
-        };
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
-                Err(strongroom::Error::AlreadyExists(self.dest).into())
-            }
-            Err(e) => {
-                Err(strongroom::Error::Io(e.error)).context(format!("cannot write {}", self.dest.display()))
-            }
-        }
-    }
-}
-
 /// Copies `reader` to `writer` until the end, checking for cancellation
 /// between blocks. Errors that carry a core error (authentication, format)
 /// come out as that error. Returns the number of bytes copied.
@@ -265,6 +205,16 @@ pub fn has_keyring_stanza(info: &FileInfo) -> bool {
     info.stanzas
         .iter()
         .any(|s| matches!(s, StanzaInfo::Keyring { .. }))
+}
+
+/// Whether the file has a stanza for the keyring at `path`, read from the
+/// keyring's public header without unlocking it.
+pub fn has_stanza_for_keyring(info: &FileInfo, path: &Path) -> Result<bool> {
+    let id = Keyring::peek_id(path)?;
+    Ok(info
+        .stanzas
+        .iter()
+        .any(|s| matches!(s, StanzaInfo::Keyring { keyring_id, .. } if *keyring_id == id)))
 }
 
 /// Whether the file has a passphrase stanza.

@@ -2,7 +2,7 @@
 //! passphrases) by rewriting its header only; the payload is copied
 //! byte for byte and the file is replaced atomically.
 
-use super::{Ctx, has_keyring_stanza, has_passphrase_stanza, kdf_params, keyring_opens};
+use super::{Ctx, has_passphrase_stanza, has_stanza_for_keyring, kdf_params, keyring_opens};
 use crate::args::RewrapArgs;
 use crate::exit::{usage, usage_hint};
 use crate::output::{file_info_json, recipients_summary};
@@ -37,7 +37,10 @@ pub fn run(ctx: &Ctx<'_>, a: &RewrapArgs) -> Result<()> {
     // The keyring: needed for --to-primary, and used to open the file when
     // it has a keyring stanza (unless --passphrase says to open with one).
     let passphrase_open = a.passphrase || a.pass.any();
-    let opens_file = !passphrase_open && has_keyring_stanza(&before) && ctx.existing_keyring()?.is_some();
+    let opens_file = match ctx.existing_keyring()? {
+        Some(path) if !passphrase_open => has_stanza_for_keyring(&before, &path)?,
+        _ => false,
+    };
     let keyring = if a.to_primary || opens_file {
         Some(ctx.open_keyring(&a.unlock)?)
     } else {

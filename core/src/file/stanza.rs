@@ -23,6 +23,7 @@ const PASSPHRASE_PARAMS_LEN: usize = 12 + SALT_LEN;
 
 /// What a stanza says, without any secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StanzaInfo {
     /// Wrapped under a keyring key version.
     Keyring {

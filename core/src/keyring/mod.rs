@@ -150,6 +150,15 @@ impl Keyring {
         })
     }
 
+    /// Reads a keyring file's public identifier without unlocking it (the
+    /// header is parsed and its checksum checked; nothing is authenticated).
+    /// Lets a caller see whether a file was encrypted to this keyring
+    /// before asking anyone for a passphrase.
+    pub fn peek_id(path: &Path) -> Result<[u8; 16]> {
+        let bytes = store::read(path)?;
+        Ok(format::parse(&bytes)?.header.id)
+    }
+
     /// The keyring's random 128-bit identifier (public, not secret).
     pub fn id(&self) -> [u8; 16] {
         self.header.id

@@ -30,6 +30,7 @@ pub(crate) const RECOVERY_STANZA_LEN: usize = 4 + 1 + 8 + SALT_LEN + NONCE_LEN +
 
 /// What kind of secret a protector takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProtectorKind {
     /// A passphrase stretched with Argon2id under these parameters.
     Passphrase {

@@ -1023,3 +1023,16 @@ const EXAMPLE_V4_KEYS: [&str; 4] = [
     "452450a3027e5440d973502a30a7dede93ec5fdc8ae8ca706df9215357a741fe",
 ];
 const EXAMPLE_V3_FIELD_KEY: &str = "0da403fd39c84e8282596a792de0cef1ad7a752106488081a08bde0db7b82e4f";
+
+#[test]
+fn peek_id_needs_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("peek.keyring");
+    let ring = Keyring::create(&path, &pass(), FAST).unwrap();
+    assert_eq!(Keyring::peek_id(&path).unwrap(), ring.id());
+    std::fs::write(dir.path().join("junk"), b"not a keyring").unwrap();
+    assert!(matches!(
+        Keyring::peek_id(&dir.path().join("junk")),
+        Err(Error::BadMagic { .. }) | Err(Error::Truncated(_))
+    ));
+}
