@@ -9,18 +9,24 @@ use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use strongroom::file::{
-    Decryptor, Encryptor, FileOptions, Identity, Recipient, Rewrap, SeekableDecryptor, StanzaInfo, decrypt_file,
-    encrypt_file, inspect, inspect_path, rewrap_file,
+    Decryptor, Encryptor, FileOptions, Identity, Recipient, Rewrap, SeekableDecryptor, StanzaInfo,
+    decrypt_file, encrypt_file, inspect, inspect_path, rewrap_file,
 };
 use strongroom::keyring::Keyring;
 use strongroom::passphrase::KdfParams;
 use strongroom::{Error, Passphrase};
 
 /// Cheap Argon2id parameters (the floor) to keep tests fast.
-const FAST: KdfParams = KdfParams { memory_kib: 8192, iterations: 1, parallelism: 1 };
+const FAST: KdfParams = KdfParams {
+    memory_kib: 8192,
+    iterations: 1,
+    parallelism: 1,
+};
 
 fn data(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u32).wrapping_mul(2654435761).to_be_bytes()[1] ^ seed).collect()
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2654435761).to_be_bytes()[1] ^ seed)
+        .collect()
 }
 
 fn encrypt_bytes(plain: &[u8], recipients: &[Recipient<'_>]) -> Vec<u8> {
@@ -37,7 +43,10 @@ fn decrypt_bytes(ct: &[u8], identities: &[Identity<'_>]) -> Result<Vec<u8>, Erro
 }
 
 fn dir_names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     v.sort();
     v
 }
@@ -49,7 +58,21 @@ fn new_keyring(dir: &Path) -> Keyring {
 #[test]
 fn round_trips_at_chunk_boundaries() {
     let pass = Passphrase::from("correct horse");
-    let sizes = [0usize, 1, 15, 16, 16383, 16384, 16385, 32767, 32768, 32769, 49152, 100_000, 5 * 16384 + 7];
+    let sizes = [
+        0usize,
+        1,
+        15,
+        16,
+        16383,
+        16384,
+        16385,
+        32767,
+        32768,
+        32769,
+        49152,
+        100_000,
+        5 * 16384 + 7,
+    ];
     for &n in &sizes {
         let plain = data(n, n as u8);
         let ct = encrypt_bytes(&plain, &[Recipient::Passphrase(&pass, FAST)]);
@@ -81,14 +104,25 @@ fn whole_file_round_trip_and_inspect() {
     let plain = data(3 * 1024 * 1024 + 12345, 7);
     fs::write(&src, &plain).unwrap();
     let enc = dir.path().join("plain.bin.srf");
-    let info = encrypt_file(&src, &enc, &[Recipient::Keyring(&kr), Recipient::Passphrase(&escrow, FAST)], &FileOptions::default())
-        .unwrap();
+    let info = encrypt_file(
+        &src,
+        &enc,
+        &[Recipient::Keyring(&kr), Recipient::Passphrase(&escrow, FAST)],
+        &FileOptions::default(),
+    )
+    .unwrap();
     assert_eq!(info.plaintext_len, Some(plain.len() as u64));
     assert_eq!(info.stanzas.len(), 2);
-    assert!(matches!(info.stanzas[0], StanzaInfo::Keyring { key_version: 1, .. }));
+    assert!(matches!(
+        info.stanzas[0],
+        StanzaInfo::Keyring { key_version: 1, .. }
+    ));
     assert!(matches!(info.stanzas[1], StanzaInfo::Passphrase { params } if params == FAST));
     assert_eq!(inspect_path(&enc).unwrap(), info);
-    for (name, id) in [("keyring", Identity::Keyring(&kr)), ("escrow", Identity::Passphrase(&escrow))] {
+    for (name, id) in [
+        ("keyring", Identity::Keyring(&kr)),
+        ("escrow", Identity::Passphrase(&escrow)),
+    ] {
         let out = dir.path().join(format!("out-{name}"));
         let n = decrypt_file(&enc, &out, &[id], &FileOptions::default()).unwrap();
         assert_eq!(n, plain.len() as u64);
@@ -104,12 +138,24 @@ fn wrong_keys_give_specific_errors() {
     let other = new_keyring(other_dir.path());
     let pass = Passphrase::from("right");
     let ct = encrypt_bytes(b"secret", &[Recipient::Keyring(&kr)]);
-    assert!(matches!(decrypt_bytes(&ct, &[Identity::Keyring(&other)]), Err(Error::WrongKeyring)));
-    assert!(matches!(decrypt_bytes(&ct, &[Identity::Passphrase(&pass)]), Err(Error::NoMatchingKey { .. })));
+    assert!(matches!(
+        decrypt_bytes(&ct, &[Identity::Keyring(&other)]),
+        Err(Error::WrongKeyring)
+    ));
+    assert!(matches!(
+        decrypt_bytes(&ct, &[Identity::Passphrase(&pass)]),
+        Err(Error::NoMatchingKey { .. })
+    ));
     let ct = encrypt_bytes(b"secret", &[Recipient::Passphrase(&pass, FAST)]);
-    assert!(matches!(decrypt_bytes(&ct, &[Identity::Passphrase(&Passphrase::from("wrong"))]), Err(Error::WrongPassphrase)));
+    assert!(matches!(
+        decrypt_bytes(&ct, &[Identity::Passphrase(&Passphrase::from("wrong"))]),
+        Err(Error::WrongPassphrase)
+    ));
     assert!(matches!(decrypt_bytes(&ct, &[]), Err(Error::InvalidArgument(_))));
-    assert!(matches!(Encryptor::new(Vec::new(), &[]), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        Encryptor::new(Vec::new(), &[]),
+        Err(Error::InvalidArgument(_))
+    ));
 }
 
 #[test]
@@ -127,33 +173,86 @@ fn rewrap_keeps_payload_bytes() {
 
     // Rotate: new primary version, rewrap to it, retire the old one.
     let v2 = kr.add_key(true).unwrap();
-    let info = rewrap_file(&path, &[Identity::Keyring(&kr)], &Rewrap { keyring: Some(&kr), ..Default::default() }).unwrap();
+    let info = rewrap_file(
+        &path,
+        &[Identity::Keyring(&kr)],
+        &Rewrap {
+            keyring: Some(&kr),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert!(matches!(info.stanzas[..], [StanzaInfo::Keyring { key_version, .. }] if key_version == v2));
-    assert_eq!(payload(&path), before, "payload must be byte-identical after rewrap");
+    assert_eq!(
+        payload(&path),
+        before,
+        "payload must be byte-identical after rewrap"
+    );
     kr.disable(1).unwrap();
-    assert_eq!(decrypt_bytes(&fs::read(&path).unwrap(), &[Identity::Keyring(&kr)]).unwrap(), plain);
+    assert_eq!(
+        decrypt_bytes(&fs::read(&path).unwrap(), &[Identity::Keyring(&kr)]).unwrap(),
+        plain
+    );
 
     // Add, then remove, an escrow passphrase.
     let escrow = Passphrase::from("escrow");
-    rewrap_file(&path, &[Identity::Keyring(&kr)], &Rewrap { add_passphrases: vec![(&escrow, FAST)], ..Default::default() })
-        .unwrap();
+    rewrap_file(
+        &path,
+        &[Identity::Keyring(&kr)],
+        &Rewrap {
+            add_passphrases: vec![(&escrow, FAST)],
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(payload(&path), before);
-    assert_eq!(decrypt_bytes(&fs::read(&path).unwrap(), &[Identity::Passphrase(&escrow)]).unwrap(), plain);
+    assert_eq!(
+        decrypt_bytes(&fs::read(&path).unwrap(), &[Identity::Passphrase(&escrow)]).unwrap(),
+        plain
+    );
     let wrong = Passphrase::from("not the escrow");
-    let err = rewrap_file(&path, &[Identity::Keyring(&kr)], &Rewrap { remove_passphrases: vec![&wrong], ..Default::default() })
-        .unwrap_err();
+    let err = rewrap_file(
+        &path,
+        &[Identity::Keyring(&kr)],
+        &Rewrap {
+            remove_passphrases: vec![&wrong],
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::WrongPassphrase), "{err}");
-    rewrap_file(&path, &[Identity::Keyring(&kr)], &Rewrap { remove_passphrases: vec![&escrow], ..Default::default() })
-        .unwrap();
-    assert!(matches!(decrypt_bytes(&fs::read(&path).unwrap(), &[Identity::Passphrase(&escrow)]), Err(Error::NoMatchingKey { .. })));
+    rewrap_file(
+        &path,
+        &[Identity::Keyring(&kr)],
+        &Rewrap {
+            remove_passphrases: vec![&escrow],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        decrypt_bytes(&fs::read(&path).unwrap(), &[Identity::Passphrase(&escrow)]),
+        Err(Error::NoMatchingKey { .. })
+    ));
     assert_eq!(payload(&path), before);
 
     // Removing the last way in is refused and changes nothing.
     let snapshot = fs::read(&path).unwrap();
-    let err = rewrap_file(&path, &[Identity::Keyring(&kr)], &Rewrap { remove_keyrings: true, ..Default::default() }).unwrap_err();
+    let err = rewrap_file(
+        &path,
+        &[Identity::Keyring(&kr)],
+        &Rewrap {
+            remove_keyrings: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
     assert_eq!(fs::read(&path).unwrap(), snapshot);
-    assert!(dir_names(dir.path()).iter().all(|n| !n.ends_with(".tmp")), "no temporary file left");
+    assert!(
+        dir_names(dir.path()).iter().all(|n| !n.ends_with(".tmp")),
+        "no temporary file left"
+    );
 }
 
 #[test]
@@ -166,7 +265,13 @@ fn failed_decrypt_leaves_nothing() {
     ct[last] ^= 1; // final chunk's tag
     fs::write(&src, &ct).unwrap();
     let out = dir.path().join("out.bin");
-    let err = decrypt_file(&src, &out, &[Identity::Passphrase(&pass)], &FileOptions::default()).unwrap_err();
+    let err = decrypt_file(
+        &src,
+        &out,
+        &[Identity::Passphrase(&pass)],
+        &FileOptions::default(),
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::ChunkAuthFailed { index: 6 }), "{err}");
     assert!(!out.exists());
     assert_eq!(dir_names(dir.path()), vec!["in.srf"]);
@@ -181,12 +286,29 @@ fn existing_destination_is_refused() {
     let dst = dir.path().join("b");
     fs::write(&src, b"data").unwrap();
     fs::write(&dst, b"precious").unwrap();
-    let err = encrypt_file(&src, &dst, &[Recipient::Passphrase(&pass, FAST)], &FileOptions::default()).unwrap_err();
+    let err = encrypt_file(
+        &src,
+        &dst,
+        &[Recipient::Passphrase(&pass, FAST)],
+        &FileOptions::default(),
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::AlreadyExists(_)), "{err}");
     assert_eq!(fs::read(&dst).unwrap(), b"precious");
-    let same = encrypt_file(&src, &src, &[Recipient::Passphrase(&pass, FAST)], &FileOptions { overwrite: true, ..Default::default() });
+    let same = encrypt_file(
+        &src,
+        &src,
+        &[Recipient::Passphrase(&pass, FAST)],
+        &FileOptions {
+            overwrite: true,
+            ..Default::default()
+        },
+    );
     assert!(matches!(same, Err(Error::InvalidArgument(_))));
-    let opts = FileOptions { overwrite: true, ..Default::default() };
+    let opts = FileOptions {
+        overwrite: true,
+        ..Default::default()
+    };
     encrypt_file(&src, &dst, &[Recipient::Passphrase(&pass, FAST)], &opts).unwrap();
     assert_ne!(fs::read(&dst).unwrap(), b"precious");
 }
@@ -199,8 +321,17 @@ fn progress_and_cancellation() {
     fs::write(&src, data(10 << 20, 9)).unwrap();
     let seen = std::sync::Mutex::new(Vec::new());
     let record = |done: u64, total: u64| seen.lock().unwrap().push((done, total));
-    let opts = FileOptions { progress: Some(&record), ..Default::default() };
-    encrypt_file(&src, &dir.path().join("big.srf"), &[Recipient::Passphrase(&pass, FAST)], &opts).unwrap();
+    let opts = FileOptions {
+        progress: Some(&record),
+        ..Default::default()
+    };
+    encrypt_file(
+        &src,
+        &dir.path().join("big.srf"),
+        &[Recipient::Passphrase(&pass, FAST)],
+        &opts,
+    )
+    .unwrap();
     let seen = seen.into_inner().unwrap();
     assert!(seen.len() >= 3, "{seen:?}");
     assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "monotonic");
@@ -212,14 +343,24 @@ fn progress_and_cancellation() {
             cancel.store(true, Ordering::Relaxed)
         }
     };
-    let opts = FileOptions { progress: Some(&stop_midway), cancel: Some(&cancel), ..Default::default() };
+    let opts = FileOptions {
+        progress: Some(&stop_midway),
+        cancel: Some(&cancel),
+        ..Default::default()
+    };
     let out = dir.path().join("cancelled.srf");
     let err = encrypt_file(&src, &out, &[Recipient::Passphrase(&pass, FAST)], &opts).unwrap_err();
     assert!(matches!(err, Error::Cancelled), "{err}");
     assert!(!out.exists());
     cancel.store(false, Ordering::Relaxed);
     let out = dir.path().join("cancelled.bin");
-    let err = decrypt_file(&dir.path().join("big.srf"), &out, &[Identity::Passphrase(&pass)], &opts).unwrap_err();
+    let err = decrypt_file(
+        &dir.path().join("big.srf"),
+        &out,
+        &[Identity::Passphrase(&pass)],
+        &opts,
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::Cancelled), "{err}");
     assert_eq!(dir_names(dir.path()), vec!["big", "big.srf"]);
 }
@@ -243,7 +384,11 @@ fn stream_larger_than_4_gib() {
     let (reader, writer) = std::io::pipe().unwrap();
     let producer = std::thread::spawn(move || {
         let pass = Passphrase::from("big stream");
-        let mut enc = Encryptor::new(std::io::BufWriter::with_capacity(1 << 20, writer), &[Recipient::Passphrase(&pass, FAST)]).unwrap();
+        let mut enc = Encryptor::new(
+            std::io::BufWriter::with_capacity(1 << 20, writer),
+            &[Recipient::Passphrase(&pass, FAST)],
+        )
+        .unwrap();
         let mut buf = vec![0u8; BLOCK];
         let mut off = 0u64;
         while off < LEN {
@@ -254,7 +399,11 @@ fn stream_larger_than_4_gib() {
         }
         enc.finish().unwrap().flush().unwrap();
     });
-    let mut dec = Decryptor::new(std::io::BufReader::with_capacity(1 << 20, reader), &[Identity::Passphrase(&pass)]).unwrap();
+    let mut dec = Decryptor::new(
+        std::io::BufReader::with_capacity(1 << 20, reader),
+        &[Identity::Passphrase(&pass)],
+    )
+    .unwrap();
     let (mut got, mut want) = (vec![0u8; BLOCK], vec![0u8; BLOCK]);
     let mut off = 0u64;
     loop {

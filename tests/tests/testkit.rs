@@ -61,12 +61,29 @@ fn manifest_matches_plaintext_and_has_every_region() {
     assert_eq!(m.plaintext_sha256, hex::encode(Sha256::digest(plaintext())));
     let names: Vec<&str> = m.cases.iter().map(|c| c.file.as_str()).collect();
     for required in [
-        "flip_magic", "flip_version", "flip_file_id", "flip_stanza_wrapped_key", "flip_header_mac", "flip_payload_salt",
-        "flip_payload_commitment", "flip_chunk0_body", "flip_chunk0_tag", "flip_final_tag", "trunc_after_chunk0",
-        "swap_chunks", "duplicate_chunk", "trailing_garbage", "wrong_keyring", "wrong_passphrase", "kdf_memory_100gib",
+        "flip_magic",
+        "flip_version",
+        "flip_file_id",
+        "flip_stanza_wrapped_key",
+        "flip_header_mac",
+        "flip_payload_salt",
+        "flip_payload_commitment",
+        "flip_chunk0_body",
+        "flip_chunk0_tag",
+        "flip_final_tag",
+        "trunc_after_chunk0",
+        "swap_chunks",
+        "duplicate_chunk",
+        "trailing_garbage",
+        "wrong_keyring",
+        "wrong_passphrase",
+        "kdf_memory_100gib",
         "unknown_version",
     ] {
-        assert!(names.contains(&format!("{required}.srf").as_str()), "testkit lacks {required}");
+        assert!(
+            names.contains(&format!("{required}.srf").as_str()),
+            "testkit lacks {required}"
+        );
     }
     assert!(m.cases.len() >= 50, "{} cases", m.cases.len());
 }
@@ -81,12 +98,28 @@ fn streaming_reader() {
         let mut released = Vec::new();
         let result = Decryptor::new(&bytes[..], &id)
             .and_then(|mut d| d.read_to_end(&mut released).map_err(strongroom::error::from_io));
-        assert_eq!(outcome(result), case.expect, "{}: {}", case.file, case.description);
+        assert_eq!(
+            outcome(result),
+            case.expect,
+            "{}: {}",
+            case.file,
+            case.description
+        );
         if case.expect == "ok" {
             assert_eq!(released, plain, "{}", case.file);
         } else {
-            assert!(case.partial_plaintext || released.is_empty(), "{}: released {} bytes", case.file, released.len());
-            assert_eq!(released, plain[..released.len()], "{}: released bytes are not a prefix", case.file);
+            assert!(
+                case.partial_plaintext || released.is_empty(),
+                "{}: released {} bytes",
+                case.file,
+                released.len()
+            );
+            assert_eq!(
+                released,
+                plain[..released.len()],
+                "{}: released bytes are not a prefix",
+                case.file
+            );
         }
     }
 }
@@ -100,7 +133,13 @@ fn seekable_reader() {
         let mut out = Vec::new();
         let result = SeekableDecryptor::new(Cursor::new(&bytes), &id)
             .and_then(|mut d| d.read_to_end(&mut out).map_err(strongroom::error::from_io));
-        assert_eq!(outcome(result), case.expect, "{}: {}", case.file, case.description);
+        assert_eq!(
+            outcome(result),
+            case.expect,
+            "{}: {}",
+            case.file,
+            case.description
+        );
     }
 }
 
@@ -114,7 +153,12 @@ fn decrypt_file_leaves_nothing_on_error() {
         let dst = dir.path().join("out");
         let result = decrypt_file(&src, &dst, &[o.identity(case.opener)], &FileOptions::default());
         assert_eq!(outcome(result), case.expect, "{}", case.file);
-        assert_eq!(std::fs::read(&src).unwrap(), before, "{}: source changed", case.file);
+        assert_eq!(
+            std::fs::read(&src).unwrap(),
+            before,
+            "{}: source changed",
+            case.file
+        );
         if case.expect == "ok" {
             assert_eq!(std::fs::read(&dst).unwrap(), plaintext());
             std::fs::remove_file(&dst).unwrap();
