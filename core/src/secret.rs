@@ -39,7 +39,6 @@ impl SecretKey {
     pub fn dangerous_expose_bytes(&self) -> &[u8; 32] {
         &self.0
     }
-
 }
 
 impl fmt::Debug for SecretKey {
