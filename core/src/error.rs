@@ -129,6 +129,20 @@ pub enum Error {
     #[error("this file belongs to another keyring")]
     WrongKeyring,
 
+    // ---- fields ----
+    /// A field token failed authentication: it belongs to another table,
+    /// column or row (or another keyring), or it was modified.
+    #[error("field token failed authentication (another table, column or row, or a modified token)")]
+    FieldAuthFailed,
+    /// A field value has another type than the column's.
+    #[error("field type mismatch: the column holds {expected} values, found {found}")]
+    FieldType {
+        /// The column's type name ("text", "int", ...).
+        expected: &'static str,
+        /// The type name of the value or token.
+        found: &'static str,
+    },
+
     // ---- usage ----
     /// KDF parameters outside the documented bounds; refused before any work.
     #[error("Argon2id parameters refused: {0}")]
@@ -169,7 +183,8 @@ impl Error {
             | CommitmentMismatch
             | ChunkAuthFailed { .. }
             | StanzaAuthFailed { .. }
-            | KeyringCorrupt => ErrorKind::Integrity,
+            | KeyringCorrupt
+            | FieldAuthFailed => ErrorKind::Integrity,
             NoMatchingKey { .. }
             | WrongPassphrase
             | WrongRecoveryKey
@@ -177,7 +192,7 @@ impl Error {
             | UnknownKeyVersion(_)
             | KeyVersionUnusable { .. }
             | WrongKeyring => ErrorKind::Key,
-            KdfParams(_) | InvalidArgument(_) | MessageTooLong => ErrorKind::Usage,
+            KdfParams(_) | InvalidArgument(_) | MessageTooLong | FieldType { .. } => ErrorKind::Usage,
             AlreadyExists(_) | Locked(_) => ErrorKind::Conflict,
             Cancelled => ErrorKind::Cancelled,
         }

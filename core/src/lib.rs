@@ -13,6 +13,7 @@ pub mod atomic;
 pub mod chunked;
 pub mod crypto;
 pub mod error;
+pub mod field;
 pub mod file;
 pub mod keyring;
 pub mod passphrase;

@@ -1,0 +1,664 @@
+//! [`FieldCipher`]: one column's encryption, decryption, blind index and
+//! rotation, with every key schedule prepared once.
+
+use super::blind::{BlindIndexSpec, IndexTerm};
+use super::context::{check_name, check_row, encode_names, write_aad};
+use super::keys::{ColumnKeys, PurposeKeys, SlotState, Slots, VersionSlot};
+use super::normalize::Normalizer;
+use super::siv::SIV_LEN;
+use super::token::{self, HEADER_LEN, Suite, Token, TokenInfo};
+use super::value::{self, NULL_TAG, Value, ValueType};
+use super::xaes::XNONCE_LEN;
+use crate::crypto::{TAG_LEN, random};
+use crate::error::{Error, Result};
+use crate::keyring::{KeyStatus, Keyring};
+use std::fmt;
+use zeroize::Zeroizing;
+
+/// How a column is encrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Mode {
+    /// XAES-256-GCM with a random nonce: equal values give unrelated tokens.
+    #[default]
+    Random,
+    /// AES-SIV: equal values in the same column and key version give equal
+    /// tokens, so the database can look them up and enforce uniqueness. It
+    /// reveals which rows hold equal values.
+    Deterministic,
+}
+
+impl Mode {
+    /// The token suite of this mode.
+    pub fn suite(self) -> Suite {
+        match self {
+            Mode::Random => Suite::Xaes256Gcm,
+            Mode::Deterministic => Suite::Aes256Siv,
+        }
+    }
+}
+
+/// The settings of one encrypted column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ColumnSpec {
+    /// The one type the column holds.
+    pub value_type: ValueType,
+    /// Random (default) or deterministic encryption.
+    pub mode: Mode,
+    /// Encrypt SQL NULL as a token indistinguishable by length from a value
+    /// (instead of leaving NULL in the database).
+    pub hide_null: bool,
+    /// An optional blind index next to the token.
+    pub blind_index: Option<BlindIndexSpec>,
+}
+
+impl ColumnSpec {
+    /// A random-mode column of `value_type`, NULL kept as NULL, no index.
+    pub fn new(value_type: ValueType) -> Self {
+        Self {
+            value_type,
+            mode: Mode::Random,
+            hide_null: false,
+            blind_index: None,
+        }
+    }
+
+    /// The same spec in deterministic mode.
+    pub fn deterministic(self) -> Self {
+        Self {
+            mode: Mode::Deterministic,
+            ..self
+        }
+    }
+
+    /// The same spec with NULL encrypted as a value.
+    pub fn hide_null(self) -> Self {
+        Self {
+            hide_null: true,
+            ..self
+        }
+    }
+
+    /// The same spec with a blind index of `len` bytes.
+    pub fn with_blind_index(self, len: usize, normalizer: Normalizer) -> Self {
+        Self {
+            blind_index: Some(BlindIndexSpec::new(len, normalizer)),
+            ..self
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        if let Some(bi) = &self.blind_index {
+            bi.check()?;
+            if bi.normalizer != Normalizer::None && self.value_type != ValueType::Text {
+                return Err(Error::InvalidArgument(format!(
+                    "the {} normaliser applies to text columns only",
+                    bi.normalizer.name()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Encrypts, decrypts and indexes the values of one column.
+///
+/// Built from a keyring (or from raw purpose keys) and a column's names and
+/// [`ColumnSpec`]; it derives and expands the column keys of every usable
+/// key version once, then serves any number of calls from any number of
+/// threads (`&self`). It is a snapshot: after the keyring changes (a new
+/// primary, a disabled version), build a new one.
+///
+/// ```
+/// use strongroom::field::{ColumnSpec, FieldCipher, PurposeKeys, Value, ValueType};
+/// use strongroom::SecretKey;
+///
+/// let keys = PurposeKeys {
+///     field: SecretKey::random(),
+///     deterministic: SecretKey::random(),
+///     blind_index: SecretKey::random(),
+/// };
+/// let spec = ColumnSpec::new(ValueType::Text);
+/// let cipher = FieldCipher::with_keys("users", "email", spec, 1, vec![(1, keys)])?;
+/// let token = cipher.encrypt(Some(&Value::from("alice@example.com")), Some(b"row-17"))?.unwrap();
+/// let back = cipher.decrypt(token.as_bytes(), Some(b"row-17"))?.unwrap();
+/// assert_eq!(back.as_str(), Some("alice@example.com"));
+/// # Ok::<(), strongroom::Error>(())
+/// ```
+pub struct FieldCipher {
+    table: String,
+    column: String,
+    spec: ColumnSpec,
+    /// `u32be(len(table)) || table || u32be(len(column)) || column`.
+    names: Vec<u8>,
+    primary: u32,
+    slots: Slots,
+}
+
+impl fmt::Debug for FieldCipher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let versions: Vec<u32> = self.slots.usable().map(|(v, _)| v).collect();
+        f.debug_struct("FieldCipher")
+            .field("table", &self.table)
+            .field("column", &self.column)
+            .field("spec", &self.spec)
+            .field("primary", &self.primary)
+            .field("usable_versions", &versions)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The key a random-mode token is sealed with.
+#[derive(Clone, Copy)]
+pub(crate) enum RandomKey<'a> {
+    /// The column's XAES key: derive per token.
+    Column(&'a super::xaes::Xaes256Gcm),
+    /// A key already derived for the nonce prefix, and optionally the
+    /// pre-absorbed AAD shared by every token of a batch.
+    Derived(
+        &'a super::xaes::DerivedKey,
+        Option<&'a crate::crypto::gcm_short::AadState>,
+    ),
+}
+
+/// Largest AAD kept on the stack.
+const STACK_AAD: usize = 256;
+
+impl FieldCipher {
+    /// A cipher for `table.column` with the keys of every primary and
+    /// decrypt-only version of `ring`. Disabled and destroyed versions are
+    /// remembered so that their tokens fail with
+    /// [`Error::KeyVersionUnusable`].
+    pub fn new(ring: &Keyring, table: &str, column: &str, spec: ColumnSpec) -> Result<FieldCipher> {
+        let mut keys = Vec::new();
+        let mut unusable = Vec::new();
+        for info in ring.versions() {
+            match info.status {
+                KeyStatus::Primary | KeyStatus::DecryptOnly => {
+                    keys.push((info.version, PurposeKeys::from_keyring(ring, info.version)?));
+                }
+                status => unusable.push((info.version, status)),
+            }
+        }
+        Self::build(table, column, spec, ring.primary_version(), keys, unusable)
+    }
+
+    /// A cipher from raw purpose keys: `keys` lists every usable version
+    /// and must include `primary`. Other versions are unknown to it.
+    pub fn with_keys(
+        table: &str,
+        column: &str,
+        spec: ColumnSpec,
+        primary: u32,
+        keys: Vec<(u32, PurposeKeys)>,
+    ) -> Result<FieldCipher> {
+        Self::build(table, column, spec, primary, keys, Vec::new())
+    }
+
+    fn build(
+        table: &str,
+        column: &str,
+        spec: ColumnSpec,
+        primary: u32,
+        keys: Vec<(u32, PurposeKeys)>,
+        unusable: Vec<(u32, KeyStatus)>,
+    ) -> Result<FieldCipher> {
+        check_name("table", table)?;
+        check_name("column", column)?;
+        spec.check()?;
+        let names = encode_names(table, column);
+        let with_blind = spec.blind_index.is_some();
+        let mut slots: Vec<VersionSlot> = keys
+            .iter()
+            .map(|(version, k)| VersionSlot {
+                version: *version,
+                state: SlotState::Usable(Box::new(ColumnKeys::derive(k, &names, with_blind))),
+            })
+            .collect();
+        slots.extend(unusable.into_iter().map(|(version, status)| VersionSlot {
+            version,
+            state: SlotState::Unusable(status),
+        }));
+        slots.sort_by_key(|s| s.version);
+        if slots.windows(2).any(|w| w[0].version == w[1].version) {
+            return Err(Error::InvalidArgument("a key version is listed twice".into()));
+        }
+        let slots = Slots(slots);
+        if !slots.usable().any(|(v, _)| v == primary) {
+            return Err(Error::InvalidArgument(format!(
+                "the primary key version {primary} has no keys"
+            )));
+        }
+        Ok(FieldCipher {
+            table: table.to_owned(),
+            column: column.to_owned(),
+            spec,
+            names,
+            primary,
+            slots,
+        })
+    }
+
+    /// The logical table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The logical column name.
+    pub fn column(&self) -> &str {
+        &self.column
+    }
+
+    /// The column settings.
+    pub fn spec(&self) -> &ColumnSpec {
+        &self.spec
+    }
+
+    /// The key version new tokens are encrypted under.
+    pub fn primary_version(&self) -> u32 {
+        self.primary
+    }
+
+    /// Usable key versions (primary and decrypt-only), highest first.
+    pub fn usable_versions(&self) -> Vec<u32> {
+        self.slots.usable().map(|(v, _)| v).collect()
+    }
+
+    /// The header of tokens this cipher writes now (column suite, primary
+    /// version): rows whose token does not start with it need a rewrap.
+    /// [`TokenInfo::text_prefix`] gives the text-form equivalent.
+    pub fn current_token_info(&self) -> TokenInfo {
+        TokenInfo {
+            version: token::TOKEN_VERSION,
+            suite: self.spec.mode.suite(),
+            key_version: self.primary,
+        }
+    }
+
+    fn primary_keys(&self) -> &ColumnKeys {
+        self.slots.get(self.primary).expect("checked when built")
+    }
+
+    /// Runs `f` on the AAD of a token with `header` in this column and `row`.
+    #[inline]
+    pub(crate) fn with_aad<R>(
+        &self,
+        header: &[u8; HEADER_LEN],
+        row: Option<&[u8]>,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> R {
+        let len = HEADER_LEN + self.names.len() + 5 + row.map_or(0, <[u8]>::len);
+        if len <= STACK_AAD {
+            let mut buf = [0u8; STACK_AAD];
+            let mut n = 0;
+            let mut put = |b: &[u8]| {
+                buf[n..n + b.len()].copy_from_slice(b);
+                n += b.len();
+            };
+            put(header);
+            put(&self.names);
+            match row {
+                None => put(&[0]),
+                Some(r) => {
+                    put(&[1]);
+                    put(&(r.len() as u32).to_be_bytes());
+                    put(r);
+                }
+            }
+            f(&buf[..n])
+        } else {
+            let mut buf = Vec::with_capacity(len);
+            write_aad(&mut buf, header, &self.names, row);
+            f(&buf)
+        }
+    }
+
+    /// Checks a value and row for encryption into this column.
+    pub(crate) fn check_input(&self, value: Option<&Value>, row: Option<&[u8]>) -> Result<()> {
+        if let Some(v) = value {
+            value::check_type(v, self.spec.value_type)?;
+        }
+        check_row(row)?;
+        if row.is_some() && self.spec.mode == Mode::Deterministic {
+            return Err(Error::InvalidArgument(
+                "a deterministic column cannot bind a row key: equal values would no longer give equal tokens".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Encrypts `value` for this column and `row`.
+    ///
+    /// `None` (SQL NULL) gives `Ok(None)`, no token, unless the column
+    /// hides NULL. A value of another type than the column's gives
+    /// [`Error::FieldType`]; a row key in a deterministic column gives
+    /// [`Error::InvalidArgument`].
+    pub fn encrypt(&self, value: Option<&Value>, row: Option<&[u8]>) -> Result<Option<Token>> {
+        self.check_input(value, row)?;
+        if value.is_none() && !self.spec.hide_null {
+            return Ok(None);
+        }
+        let keys = self.primary_keys();
+        Ok(Some(match self.spec.mode {
+            Mode::Random => {
+                let mut nonce = [0u8; XNONCE_LEN];
+                random::fill_fast(&mut nonce);
+                let len = self.plaintext_len(value);
+                self.seal_random(
+                    RandomKey::Column(&keys.xaes),
+                    self.primary,
+                    &nonce,
+                    row,
+                    len,
+                    |buf| self.encode(value, buf),
+                )
+            }
+            Mode::Deterministic => {
+                let len = self.plaintext_len(value);
+                self.seal_siv(keys, self.primary, len, |buf| self.encode(value, buf))
+            }
+        }))
+    }
+
+    /// Appends the plaintext encoding of `value` (or a hidden NULL).
+    #[inline]
+    pub(crate) fn encode(&self, value: Option<&Value>, buf: &mut Vec<u8>) {
+        match value {
+            Some(v) => v.encode_into(buf),
+            None => value::encode_null_into(self.spec.value_type, buf),
+        }
+    }
+
+    fn plaintext_len(&self, value: Option<&Value>) -> usize {
+        value::encoded_len(value, self.spec.value_type)
+    }
+
+    /// Builds a random-mode token with `key` and `nonce`.
+    #[inline]
+    pub(crate) fn seal_random(
+        &self,
+        key: RandomKey<'_>,
+        version: u32,
+        nonce: &[u8; XNONCE_LEN],
+        row: Option<&[u8]>,
+        plaintext_len: usize,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> Token {
+        let header = token::header(Suite::Xaes256Gcm, version);
+        let start = HEADER_LEN + XNONCE_LEN;
+        // Exact capacity: the buffer never reallocates, so no stray copy of
+        // the plaintext is left in freed memory.
+        let mut buf = Vec::with_capacity(start + plaintext_len + TAG_LEN);
+        buf.extend_from_slice(&header);
+        buf.extend_from_slice(nonce);
+        write(&mut buf);
+        debug_assert_eq!(buf.len(), start + plaintext_len);
+        let gcm_nonce: &[u8; 12] = nonce[12..].try_into().expect("12 bytes");
+        let pre = match key {
+            RandomKey::Derived(g, Some(state)) => g.seal_short_with(state, gcm_nonce, &mut buf[start..]),
+            _ => None,
+        };
+        let tag = match (pre, key) {
+            (Some(tag), _) => tag,
+            (None, RandomKey::Derived(g, _)) => self.with_aad(&header, row, |aad| {
+                g.seal_in_place(gcm_nonce, aad, &mut buf[start..])
+            }),
+            (None, RandomKey::Column(x)) => {
+                self.with_aad(&header, row, |aad| x.seal_in_place(nonce, aad, &mut buf[start..]))
+            }
+        };
+        buf.extend_from_slice(&tag);
+        Token::from_trusted(buf)
+    }
+
+    /// Builds a deterministic token (never bound to a row).
+    pub(crate) fn seal_siv(
+        &self,
+        keys: &ColumnKeys,
+        version: u32,
+        plaintext_len: usize,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> Token {
+        let header = token::header(Suite::Aes256Siv, version);
+        let start = HEADER_LEN + SIV_LEN;
+        let mut buf = Vec::with_capacity(start + plaintext_len);
+        buf.extend_from_slice(&header);
+        buf.extend_from_slice(&[0u8; SIV_LEN]);
+        write(&mut buf);
+        debug_assert_eq!(buf.len(), start + plaintext_len);
+        let siv = self.with_aad(&header, None, |aad| {
+            keys.siv.seal_in_place(aad, &mut buf[start..])
+        });
+        buf[HEADER_LEN..start].copy_from_slice(&siv);
+        Token::from_trusted(buf)
+    }
+
+    /// Authenticates and decrypts a binary token; returns the raw plaintext
+    /// (`tag || body`), checked to be of the column type or a hidden NULL.
+    pub(crate) fn open_raw(
+        &self,
+        token: &[u8],
+        row: Option<&[u8]>,
+    ) -> Result<(TokenInfo, Zeroizing<Vec<u8>>)> {
+        let info = token::inspect(token)?;
+        let keys = self.slots.get(info.key_version)?;
+        let header: &[u8; HEADER_LEN] = token[..HEADER_LEN].try_into().expect("6 bytes");
+        let plaintext = match info.suite {
+            Suite::Xaes256Gcm => {
+                let nonce: &[u8; XNONCE_LEN] =
+                    token[HEADER_LEN..HEADER_LEN + XNONCE_LEN].try_into().expect("24");
+                let ct = &token[HEADER_LEN + XNONCE_LEN..];
+                let mut out = Zeroizing::new(vec![0u8; ct.len() - TAG_LEN]);
+                self.with_aad(header, row, |aad| keys.xaes.open_into(nonce, aad, ct, &mut out))
+                    .map_err(|_| Error::FieldAuthFailed)?;
+                out
+            }
+            Suite::Aes256Siv => self.open_siv(keys, token)?,
+        };
+        self.check_tag(&plaintext)?;
+        Ok((info, plaintext))
+    }
+
+    /// Opens a deterministic token; these never bind a row key.
+    pub(crate) fn open_siv(&self, keys: &ColumnKeys, token: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let header: &[u8; HEADER_LEN] = token[..HEADER_LEN].try_into().expect("6 bytes");
+        let siv: &[u8; SIV_LEN] = token[HEADER_LEN..HEADER_LEN + SIV_LEN]
+            .try_into()
+            .expect("16 bytes");
+        let mut out = Zeroizing::new(token[HEADER_LEN + SIV_LEN..].to_vec());
+        self.with_aad(header, None, |aad| keys.siv.open_in_place(aad, siv, &mut out))
+            .map_err(|_| Error::FieldAuthFailed)?;
+        Ok(out)
+    }
+
+    /// Checks the type tag of an authenticated plaintext.
+    pub(crate) fn check_tag(&self, plaintext: &[u8]) -> Result<()> {
+        let expected = self.spec.value_type;
+        match plaintext.first() {
+            Some(&NULL_TAG) => Ok(()),
+            Some(&t) if t == expected.tag() => Ok(()),
+            Some(&t) => Err(Error::FieldType {
+                expected: expected.name(),
+                found: ValueType::from_tag(t).map_or("unknown", ValueType::name),
+            }),
+            None => Err(Error::malformed("field value", "empty plaintext")),
+        }
+    }
+
+    /// Decodes an authenticated plaintext into a value.
+    pub(crate) fn decode(&self, mut plaintext: Zeroizing<Vec<u8>>) -> Result<Option<Value>> {
+        value::decode(std::mem::take(&mut *plaintext), self.spec.value_type)
+    }
+
+    /// Decrypts a binary token of this column and `row`.
+    ///
+    /// Returns `None` for a hidden NULL. Errors: [`Error::FieldAuthFailed`]
+    /// (another table, column or row, another keyring, or a modified
+    /// token); [`Error::UnknownKeyVersion`] or
+    /// [`Error::KeyVersionUnusable`]; [`Error::Truncated`],
+    /// [`Error::UnsupportedVersion`] or [`Error::UnsupportedSuite`] for a
+    /// damaged header; [`Error::FieldType`] if the token holds another type.
+    /// Tokens of either suite decrypt, whatever the column's mode;
+    /// deterministic tokens never bind a row, so `row` is ignored for them.
+    pub fn decrypt(&self, token: &[u8], row: Option<&[u8]>) -> Result<Option<Value>> {
+        let (_, plaintext) = self.open_raw(token, row)?;
+        self.decode(plaintext)
+    }
+
+    /// Decrypts the text form of a token (see [`Token::from_text`]).
+    pub fn decrypt_text(&self, text: &str, row: Option<&[u8]>) -> Result<Option<Value>> {
+        let bytes = token::decode_text(text)?;
+        self.decrypt(&bytes, row)
+    }
+
+    pub(crate) fn blind_spec(&self) -> Result<&BlindIndexSpec> {
+        self.spec.blind_index.as_ref().ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "column {}.{} has no blind index",
+                self.table, self.column
+            ))
+        })
+    }
+
+    /// The blind index term of `value` under the primary version, to store
+    /// next to its token. `None` (SQL NULL) gives `Ok(None)` unless the
+    /// column hides NULL.
+    pub fn index(&self, value: Option<&Value>) -> Result<Option<IndexTerm>> {
+        let spec = self.blind_spec()?;
+        if let Some(v) = value {
+            value::check_type(v, self.spec.value_type)?;
+        }
+        if value.is_none() && !self.spec.hide_null {
+            return Ok(None);
+        }
+        Ok(Some(self.term(self.primary_keys(), spec, value, self.primary)))
+    }
+
+    pub(crate) fn term(
+        &self,
+        keys: &ColumnKeys,
+        spec: &BlindIndexSpec,
+        value: Option<&Value>,
+        version: u32,
+    ) -> IndexTerm {
+        keys.blind
+            .as_ref()
+            .expect("derived when the column has an index")
+            .term(spec, self.spec.value_type, value, version)
+    }
+
+    /// The index terms of `value` under every usable key version, primary
+    /// first then newest to oldest: search with `index_column IN (...)`
+    /// while a table is being re-indexed after a rotation.
+    pub fn lookup_terms(&self, value: Option<&Value>) -> Result<Vec<IndexTerm>> {
+        let spec = self.blind_spec()?;
+        if let Some(v) = value {
+            value::check_type(v, self.spec.value_type)?;
+        }
+        if value.is_none() && !self.spec.hide_null {
+            return Ok(Vec::new());
+        }
+        let mut terms = vec![self.term(self.primary_keys(), spec, value, self.primary)];
+        for (v, keys) in self.slots.usable().filter(|(v, _)| *v != self.primary) {
+            terms.push(self.term(keys, spec, value, v));
+        }
+        Ok(terms)
+    }
+
+    /// The deterministic tokens of `value` under every usable key version,
+    /// primary first: search with `column IN (...)` while a table is being
+    /// re-encrypted after a rotation. Deterministic columns only.
+    pub fn lookup_tokens(&self, value: Option<&Value>) -> Result<Vec<Token>> {
+        if self.spec.mode != Mode::Deterministic {
+            return Err(Error::InvalidArgument(
+                "random-mode tokens cannot be looked up; add a blind index to the column".into(),
+            ));
+        }
+        self.check_input(value, None)?;
+        if value.is_none() && !self.spec.hide_null {
+            return Ok(Vec::new());
+        }
+        let len = self.plaintext_len(value);
+        let mut tokens =
+            vec![self.seal_siv(self.primary_keys(), self.primary, len, |b| self.encode(value, b))];
+        for (v, keys) in self.slots.usable().filter(|(v, _)| *v != self.primary) {
+            tokens.push(self.seal_siv(keys, v, len, |b| self.encode(value, b)));
+        }
+        Ok(tokens)
+    }
+
+    /// Whether `token` is on another key version or suite than the ones
+    /// this cipher writes (reads the header only).
+    pub fn needs_rewrap(&self, token: &[u8]) -> Result<bool> {
+        let info = token::inspect(token)?;
+        Ok(info.key_version != self.primary || info.suite != self.spec.mode.suite())
+    }
+
+    /// Re-encrypts `token` under the primary version and the column's
+    /// mode, without returning the plaintext (it is wiped). A token that is
+    /// already current is authenticated and returned unchanged.
+    pub fn rewrap(&self, token: &[u8], row: Option<&[u8]>) -> Result<Token> {
+        let (info, plaintext) = self.open_raw(token, row)?;
+        if info.key_version == self.primary && info.suite == self.spec.mode.suite() {
+            return Ok(Token::from_trusted(token.to_vec()));
+        }
+        self.reseal(&plaintext, row)
+    }
+
+    /// Like [`FieldCipher::rewrap`], and also returns the blind index term
+    /// under the primary version (`None` for a hidden NULL in a column that
+    /// does not index NULL, or a column without index).
+    pub fn rewrap_with_index(&self, token: &[u8], row: Option<&[u8]>) -> Result<(Token, Option<IndexTerm>)> {
+        let (info, plaintext) = self.open_raw(token, row)?;
+        let new = if info.key_version == self.primary && info.suite == self.spec.mode.suite() {
+            Token::from_trusted(token.to_vec())
+        } else {
+            self.reseal(&plaintext, row)?
+        };
+        let term = match &self.spec.blind_index {
+            None => None,
+            Some(spec) => {
+                let value = self.decode(plaintext)?;
+                match (&value, self.spec.hide_null) {
+                    (None, false) => None,
+                    _ => Some(self.term(self.primary_keys(), spec, value.as_ref(), self.primary)),
+                }
+            }
+        };
+        Ok((new, term))
+    }
+
+    /// Encrypts an authenticated raw plaintext under the primary version.
+    fn reseal(&self, plaintext: &[u8], row: Option<&[u8]>) -> Result<Token> {
+        let keys = self.primary_keys();
+        let len = plaintext.len();
+        let write = |buf: &mut Vec<u8>| buf.extend_from_slice(plaintext);
+        Ok(match self.spec.mode {
+            Mode::Random => {
+                let mut nonce = [0u8; XNONCE_LEN];
+                random::fill_fast(&mut nonce);
+                self.seal_random(
+                    RandomKey::Column(&keys.xaes),
+                    self.primary,
+                    &nonce,
+                    row,
+                    len,
+                    write,
+                )
+            }
+            // A deterministic token never binds a row.
+            Mode::Deterministic => self.seal_siv(keys, self.primary, len, write),
+        })
+    }
+
+    pub(crate) fn keys_for(&self, version: u32) -> Result<&ColumnKeys> {
+        self.slots.get(version)
+    }
+
+    pub(crate) fn primary_column_keys(&self) -> &ColumnKeys {
+        self.primary_keys()
+    }
+
+    pub(crate) fn plaintext_len_of(&self, value: Option<&Value>) -> usize {
+        self.plaintext_len(value)
+    }
+}
