@@ -19,7 +19,7 @@
 //! base64url) whose header can be read without a key ([`inspect`],
 //! [`TokenInfo`]).
 //!
-//! The byte-level format is in `docs/field-spec-draft.md`, the user guide
+//! The byte-level format is in `docs/SPEC.md section 5`, the user guide
 //! (what each mode reveals, sizing an index, rotation) in `docs/FIELDS.md`.
 
 mod batch;
