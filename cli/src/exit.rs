@@ -184,7 +184,9 @@ fn hint_for(e: &strongroom::Error) -> Option<String> {
         E::KeyringCorrupt => "the keyring file was modified or corrupted; restore it from a backup".to_string(),
         E::BadMagic { what: "encrypted file" } => "this is not a strongroom encrypted file".to_string(),
         E::Truncated(_) => "the file is incomplete (interrupted copy or download?)".to_string(),
-        E::KdfParams(_) => "see --argon2-memory-mib, --argon2-time and --argon2-lanes".to_string(),
+                E::KdfParams(_) => {
+            "the file or keyring asks for Argon2id work beyond the documented caps (docs/SPEC.md); it is damaged or crafted".to_string()
+        }
         _ => return None,
     };
     Some(hint)

@@ -80,7 +80,9 @@ fn strip_one_newline(s: &mut Zeroizing<String>) {
 
 /// Reads a whole (small) secret from `reader`, as UTF-8, newline stripped.
 fn read_secret(mut reader: impl Read, what: &str) -> Result<Zeroizing<String>> {
-    let mut bytes = Zeroizing::new(Vec::with_capacity(1024));
+    // One allocation of the maximum size, so no partly filled buffer is
+    // ever reallocated (and freed unwiped) while reading.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_SECRET_LEN as usize + 1));
     (&mut reader)
         .take(MAX_SECRET_LEN + 1)
         .read_to_end(&mut bytes)

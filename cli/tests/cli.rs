@@ -810,9 +810,9 @@ fn demo_runs_and_produces_its_files() {
         .output()
         .unwrap();
     assert_code(&out, 0);
-    // A non-empty folder is refused.
+    // A non-empty folder is refused (a conflict, like any existing output).
     let out = w.cmd(["demo", "--dir"]).arg(&dir).output().unwrap();
-    assert_code(&out, 2);
+    assert_code(&out, 7);
 }
 
 // ---------------------------------------------------------------- cancellation

@@ -30,19 +30,36 @@ impl AtomicFile {
     /// Starts writing `dest`. Fails at once with [`Error::AlreadyExists`] if
     /// `dest` exists and `overwrite` is false. The temporary file has mode
     /// 0600 on Unix.
+    ///
+    /// A destination that is a symbolic link is resolved first, so the file
+    /// it points to is the one replaced. A destination that exists but is
+    /// not a regular file (a directory, a FIFO, a device) is refused with
+    /// [`Error::InvalidArgument`].
     pub fn create(dest: &Path, overwrite: bool) -> Result<Self> {
-        if !overwrite && dest.symlink_metadata().is_ok() {
-            return Err(Error::AlreadyExists(dest.to_path_buf()));
+        let dest = resolve_link(dest);
+        if let Ok(meta) = dest.metadata() {
+            if !meta.is_file() {
+                return Err(Error::InvalidArgument(format!(
+                    "{} exists and is not a regular file",
+                    dest.display()
+                )));
+            }
+            if !overwrite {
+                return Err(Error::AlreadyExists(dest));
+            }
         }
+        let dir = parent_dir(&dest);
         let tmp = tempfile::Builder::new()
             .prefix(".strongroom-")
             .suffix(".tmp")
-            .tempfile_in(parent_dir(dest))?;
-        Ok(Self {
-            tmp,
-            dest: dest.to_path_buf(),
-            overwrite,
-        })
+            .tempfile_in(dir)
+            .map_err(|e| {
+                Error::Io(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot create a file in {}: {e}", dir.display()),
+                ))
+            })?;
+        Ok(Self { tmp, dest, overwrite })
     }
 
     /// The temporary file to write to.
@@ -78,6 +95,21 @@ impl AtomicFile {
             }
         })?;
         sync_dir(parent_dir(&dest))
+    }
+}
+
+/// The path a symbolic link finally points to (`path` itself if it is not
+/// a link, or if the link cannot be resolved).
+pub fn resolve_link(path: &Path) -> PathBuf {
+    match path.symlink_metadata() {
+        Ok(meta) if meta.file_type().is_symlink() => match path.canonicalize() {
+            Ok(target) => target,
+            // A dangling link: resolve its folder and keep its target name.
+            Err(_) => std::fs::read_link(path)
+                .map(|t| parent_dir(path).join(t))
+                .unwrap_or_else(|_| path.to_path_buf()),
+        },
+        _ => path.to_path_buf(),
     }
 }
 
@@ -119,6 +151,32 @@ mod tests {
         g.file().write_all(b"x").unwrap();
         drop(g);
         assert_eq!(entries(dir.path()), vec!["out".to_string()]);
+    }
+
+    #[test]
+    fn follows_links_and_refuses_non_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::write(&real, b"old").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let mut f = AtomicFile::create(&link, true).unwrap();
+        f.file().write_all(b"new").unwrap();
+        f.commit().unwrap();
+        assert!(
+            link.symlink_metadata().unwrap().file_type().is_symlink(),
+            "the link stays a link"
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        assert!(
+            matches!(AtomicFile::create(&sub, true), Err(Error::InvalidArgument(m)) if m.contains("not a regular file"))
+        );
+        let missing = dir.path().join("no/such/folder/out");
+        assert!(
+            matches!(AtomicFile::create(&missing, false), Err(Error::Io(e)) if e.to_string().contains("no/such/folder"))
+        );
     }
 
     #[test]

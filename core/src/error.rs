@@ -15,13 +15,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum ErrorKind {
     /// Operating-system I/O failure.
     Io,
-    /// The input is not well-formed (bad magic, malformed header, truncation).
+    /// The input is not well-formed (bad magic, malformed header, truncation,
+    /// Argon2id parameters beyond the caps).
     Format,
     /// Authentication failed: the data was modified or belongs elsewhere.
     Integrity,
     /// No usable key: wrong passphrase, wrong keyring, unknown or retired version.
     Key,
-    /// A request was refused as unsafe or invalid (caps, bad arguments).
+    /// A request was refused as invalid (bad arguments, wrong value type).
     Usage,
     /// A file or keyring already exists, or is locked by another process.
     Conflict,
@@ -34,7 +35,7 @@ pub enum ErrorKind {
 #[non_exhaustive]
 pub enum Error {
     /// I/O failure from the operating system.
-    #[error("I/O error: {0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 
     // ---- format ----
@@ -144,7 +145,9 @@ pub enum Error {
     },
 
     // ---- usage ----
-    /// KDF parameters outside the documented bounds; refused before any work.
+    /// Argon2id parameters outside the documented bounds, refused before any
+    /// work. Classed as [`ErrorKind::Format`]: found in a file or keyring,
+    /// they mean a crafted or damaged input.
     #[error("Argon2id parameters refused: {0}")]
     KdfParams(String),
     /// An argument is invalid; the string says which and why.
@@ -173,7 +176,8 @@ impl Error {
         use Error::*;
         match self {
             Io(_) => ErrorKind::Io,
-            BadMagic { .. }
+            KdfParams(_)
+            | BadMagic { .. }
             | UnsupportedVersion { .. }
             | UnsupportedSuite(_)
             | Malformed { .. }
@@ -192,7 +196,7 @@ impl Error {
             | UnknownKeyVersion(_)
             | KeyVersionUnusable { .. }
             | WrongKeyring => ErrorKind::Key,
-            KdfParams(_) | InvalidArgument(_) | MessageTooLong | FieldType { .. } => ErrorKind::Usage,
+            InvalidArgument(_) | MessageTooLong | FieldType { .. } => ErrorKind::Usage,
             AlreadyExists(_) | Locked(_) => ErrorKind::Conflict,
             Cancelled => ErrorKind::Cancelled,
         }
@@ -213,7 +217,7 @@ impl From<Error> for std::io::Error {
             other => {
                 let kind = match other.kind() {
                     ErrorKind::Format | ErrorKind::Integrity => std::io::ErrorKind::InvalidData,
-                    ErrorKind::Cancelled => std::io::ErrorKind::Interrupted,
+                    // Not `Interrupted`: readers and writers retry on that.
                     _ => std::io::ErrorKind::Other,
                 };
                 std::io::Error::new(kind, other)

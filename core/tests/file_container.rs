@@ -180,6 +180,7 @@ fn rewrap_keeps_payload_bytes() {
             keyring: Some(&kr),
             ..Default::default()
         },
+        &FileOptions::default(),
     )
     .unwrap();
     assert!(matches!(info.stanzas[..], [StanzaInfo::Keyring { key_version, .. }] if key_version == v2));
@@ -203,6 +204,7 @@ fn rewrap_keeps_payload_bytes() {
             add_passphrases: vec![(&escrow, FAST)],
             ..Default::default()
         },
+        &FileOptions::default(),
     )
     .unwrap();
     assert_eq!(payload(&path), before);
@@ -218,6 +220,7 @@ fn rewrap_keeps_payload_bytes() {
             remove_passphrases: vec![&wrong],
             ..Default::default()
         },
+        &FileOptions::default(),
     )
     .unwrap_err();
     assert!(matches!(err, Error::WrongPassphrase), "{err}");
@@ -228,6 +231,7 @@ fn rewrap_keeps_payload_bytes() {
             remove_passphrases: vec![&escrow],
             ..Default::default()
         },
+        &FileOptions::default(),
     )
     .unwrap();
     assert!(matches!(
@@ -245,6 +249,7 @@ fn rewrap_keeps_payload_bytes() {
             remove_keyrings: true,
             ..Default::default()
         },
+        &FileOptions::default(),
     )
     .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
@@ -419,4 +424,146 @@ fn stream_larger_than_4_gib() {
     }
     producer.join().unwrap();
     assert_eq!(off, LEN);
+}
+
+#[test]
+fn rewrap_follows_symlinks_refuses_hard_links_and_cancels_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = Passphrase::from("p");
+    let extra = Passphrase::from("escrow");
+    let real = dir.path().join("real.srf");
+    fs::write(
+        &real,
+        encrypt_bytes(&data(200_000, 5), &[Recipient::Passphrase(&pass, FAST)]),
+    )
+    .unwrap();
+    let link = dir.path().join("link.srf");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let add = Rewrap {
+        add_passphrases: vec![(&extra, FAST)],
+        ..Default::default()
+    };
+    rewrap_file(
+        &link,
+        &[Identity::Passphrase(&pass)],
+        &add,
+        &FileOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        link.symlink_metadata().unwrap().file_type().is_symlink(),
+        "the link is still a link"
+    );
+    assert_eq!(
+        inspect_path(&real).unwrap().stanzas.len(),
+        2,
+        "the real file was rewrapped"
+    );
+
+    let hard = dir.path().join("hard.srf");
+    fs::hard_link(&real, &hard).unwrap();
+    let before = fs::read(&real).unwrap();
+    let err = rewrap_file(
+        &hard,
+        &[Identity::Passphrase(&pass)],
+        &add,
+        &FileOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidArgument(ref m) if m.contains("hard links")),
+        "{err}"
+    );
+    assert_eq!(fs::read(&real).unwrap(), before);
+    fs::remove_file(&hard).unwrap();
+
+    let cancel = AtomicBool::new(true);
+    let opts = FileOptions {
+        cancel: Some(&cancel),
+        ..Default::default()
+    };
+    let err = rewrap_file(&real, &[Identity::Passphrase(&pass)], &add, &opts).unwrap_err();
+    assert!(matches!(err, Error::Cancelled), "{err}");
+    assert_eq!(fs::read(&real).unwrap(), before);
+    assert_eq!(dir_names(dir.path()), vec!["link.srf", "real.srf"]);
+}
+
+#[test]
+fn passphrase_stanzas_are_limited_before_any_argon2_work() {
+    let passes: Vec<Passphrase> = (0..5)
+        .map(|i| Passphrase::from(format!("p{i}").as_str()))
+        .collect();
+    let five: Vec<Recipient<'_>> = passes.iter().map(|p| Recipient::Passphrase(p, FAST)).collect();
+    assert!(matches!(
+        Encryptor::new(Vec::new(), &five),
+        Err(Error::InvalidArgument(_))
+    ));
+
+    // A crafted header with five copies of a passphrase stanza demanding
+    // the maximum work is refused before a single Argon2id run.
+    let one = encrypt_bytes(b"x", &[Recipient::Passphrase(&passes[0], FAST)]);
+    let stanza_len = 3 + 88;
+    let mut stanza = one[28..28 + stanza_len].to_vec();
+    stanza[3..7].copy_from_slice(&KdfParams::MAX_MEMORY_KIB.to_be_bytes());
+    stanza[7..11].copy_from_slice(&KdfParams::MAX_ITERATIONS.to_be_bytes());
+    let mut crafted = one[..26].to_vec();
+    crafted.extend_from_slice(&5u16.to_be_bytes());
+    for _ in 0..5 {
+        crafted.extend_from_slice(&stanza);
+    }
+    crafted.extend_from_slice(&one[28 + stanza_len..]);
+    let started = std::time::Instant::now();
+    let err = decrypt_bytes(&crafted, &[Identity::Passphrase(&passes[0])]).unwrap_err();
+    assert!(
+        matches!(err, Error::Malformed { ref detail, .. } if detail.contains("passphrase stanzas")),
+        "{err}"
+    );
+    // Not a speed target: five maximal Argon2id runs would take minutes.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn destination_must_be_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = Passphrase::from("p");
+    let src = dir.path().join("a");
+    fs::write(&src, b"data").unwrap();
+    let sub = dir.path().join("sub");
+    fs::create_dir(&sub).unwrap();
+    let opts = FileOptions {
+        overwrite: true,
+        ..Default::default()
+    };
+    let err = encrypt_file(&src, &sub, &[Recipient::Passphrase(&pass, FAST)], &opts).unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidArgument(ref m) if m.contains("not a regular file")),
+        "{err}"
+    );
+    assert_eq!(dir_names(dir.path()), vec!["a", "sub"]);
+}
+
+#[test]
+fn decrypt_progress_counts_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = Passphrase::from("p");
+    let src = dir.path().join("in.srf");
+    fs::write(
+        &src,
+        encrypt_bytes(&data(9 << 20, 2), &[Recipient::Passphrase(&pass, FAST)]),
+    )
+    .unwrap();
+    let last = std::sync::Mutex::new((0, 0));
+    let record = |done: u64, total: u64| *last.lock().unwrap() = (done, total);
+    let opts = FileOptions {
+        progress: Some(&record),
+        ..Default::default()
+    };
+    decrypt_file(
+        &src,
+        &dir.path().join("out"),
+        &[Identity::Passphrase(&pass)],
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(*last.lock().unwrap(), (9 << 20, 9 << 20));
 }

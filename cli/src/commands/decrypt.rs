@@ -169,9 +169,17 @@ impl Keys {
             ctx.existing_keyring()?
         };
         if let Some(path) = &configured
-            && has_stanza_for_keyring(info, path)?
+            && has_keyring_stanza(info)
         {
-            keyring = Some(ctx.open_keyring(&a.unlock)?);
+            match has_stanza_for_keyring(info, path) {
+                Ok(true) => keyring = Some(ctx.open_keyring(&a.unlock)?),
+                Ok(false) => {}
+                // An unreadable keyring must not block a passphrase.
+                Err(e) if has_pass => ctx
+                    .out
+                    .note(format!("ignoring the keyring {}: {e:#}", path.display())),
+                Err(e) => return Err(e.context(format!("cannot read the keyring {}", path.display()))),
+            }
         }
         let keyring_fits = keyring.as_ref().is_some_and(|k| keyring_opens(k, info));
         let passphrase = if !keyring_fits && has_pass {

@@ -4,7 +4,6 @@
 //! that is refused.
 
 use super::Ctx;
-use crate::exit::usage_hint;
 use crate::output::{file_info_json, file_info_lines, size};
 use anyhow::{Context, Result, bail};
 use serde_json::json;
@@ -192,10 +191,10 @@ fn prepare_dir(dir: &Path) -> Result<()> {
     if dir.exists() {
         let empty = dir.is_dir() && fs::read_dir(dir).map_err(strongroom::Error::Io)?.next().is_none();
         if !empty {
-            return Err(usage_hint(
-                format!("{} already exists and is not an empty folder", dir.display()),
-                "give a new folder with --dir DIR",
-            ));
+            return Err(
+                anyhow::Error::new(strongroom::Error::AlreadyExists(dir.to_path_buf()))
+                    .context("the demo needs a new or empty folder; give one with --dir DIR"),
+            );
         }
         return Ok(());
     }

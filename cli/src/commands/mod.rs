@@ -103,7 +103,7 @@ pub fn kdf_params(a: &KdfArgs) -> Result<KdfParams> {
         iterations: a.argon2_time,
         parallelism: a.argon2_lanes,
     };
-    params.validate()?;
+    params.validate().map_err(|e| usage(e.to_string()))?;
     Ok(params)
 }
 

@@ -2,13 +2,14 @@
 //! passphrases) by rewriting its header only; the payload is copied
 //! byte for byte and the file is replaced atomically.
 
-use super::{Ctx, has_passphrase_stanza, has_stanza_for_keyring, kdf_params, keyring_opens};
+use super::{Ctx, has_passphrase_stanza, has_stanza_for_keyring, kdf_params, keyring_opens, progress_fn};
 use crate::args::RewrapArgs;
+use crate::cancel::CancelGuard;
 use crate::exit::{usage, usage_hint};
 use crate::output::{file_info_json, recipients_summary};
 use anyhow::{Context, Result};
 use serde_json::json;
-use strongroom::file::{Identity, Rewrap, inspect_path, rewrap_file};
+use strongroom::file::{FileOptions, Identity, Rewrap, inspect_path, rewrap_file};
 
 /// Runs `rewrap`.
 pub fn run(ctx: &Ctx<'_>, a: &RewrapArgs) -> Result<()> {
@@ -88,8 +89,21 @@ pub fn run(ctx: &Ctx<'_>, a: &RewrapArgs) -> Result<()> {
             None => return Err(usage("--remove-passphrase needs the passphrase to remove")),
         }
     }
-    let after = rewrap_file(&a.file, &identities, &plan)
-        .with_context(|| format!("cannot rewrap {}", a.file.display()))?;
+    let cancel = CancelGuard::install();
+    let total = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
+    let bar = ctx.out.progress("rewrapping", total);
+    let progress = bar.as_ref().map(progress_fn);
+    let opts = FileOptions {
+        overwrite: true,
+        progress: progress.as_ref().map(|p| p as &(dyn Fn(u64, u64) + Sync)),
+        cancel: Some(cancel.flag()),
+    };
+    let result = rewrap_file(&a.file, &identities, &plan, &opts);
+    drop(progress);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let after = result.with_context(|| format!("cannot rewrap {}", a.file.display()))?;
 
     ctx.out.json(json!({
         "command": "rewrap",

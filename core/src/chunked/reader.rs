@@ -14,6 +14,7 @@ enum Failure {
     ChunkAuth(u64),
     Truncated(&'static str),
     TooLong,
+    Io(io::ErrorKind),
 }
 
 impl Failure {
@@ -22,6 +23,10 @@ impl Failure {
             Failure::ChunkAuth(index) => Error::ChunkAuthFailed { index },
             Failure::Truncated(what) => Error::Truncated(what),
             Failure::TooLong => Error::MessageTooLong,
+            Failure::Io(kind) => Error::Io(io::Error::new(
+                kind,
+                "an earlier read of the encrypted input failed",
+            )),
         }
     }
 
@@ -120,7 +125,9 @@ impl<R: Read> ChunkedReader<R> {
     fn refill(&mut self) -> io::Result<()> {
         self.pos = 0;
         self.avail = 0;
-        let (len, eof) = self.fill()?;
+        let (len, eof) = self
+            .fill()
+            .inspect_err(|e| self.state = State::Failed(Failure::Io(e.kind())))?;
         let full = len / ENCRYPTED_CHUNK_SIZE;
         let last = len % ENCRYPTED_CHUNK_SIZE;
         if self.next_chunk + full as u64 >= MAX_CHUNKS {
@@ -211,6 +218,63 @@ impl<R: Read> Read for ChunkedReader<R> {
             if buf.is_empty() {
                 return Ok(0);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunked::ChunkedWriter;
+    use std::io::Write;
+
+    /// Yields `data`, but fails once when `fail_at` bytes have been read.
+    struct Flaky {
+        data: Vec<u8>,
+        pos: usize,
+        fail_at: usize,
+        failed: bool,
+    }
+
+    impl Read for Flaky {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if !self.failed && self.pos >= self.fail_at {
+                self.failed = true;
+                return Err(io::Error::new(io::ErrorKind::ConnectionReset, "network dropped"));
+            }
+            let end = (self.pos + buf.len()).min(self.data.len()).min(if self.failed {
+                usize::MAX
+            } else {
+                self.fail_at
+            });
+            let n = end - self.pos;
+            buf[..n].copy_from_slice(&self.data[self.pos..end]);
+            self.pos = end;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn io_errors_are_sticky() {
+        let key = [9u8; 32];
+        let mut w = ChunkedWriter::new(Vec::new(), &key, b"").unwrap();
+        w.write_all(&vec![1u8; 5 * CHUNK_SIZE]).unwrap();
+        let ct = w.finish().unwrap();
+        let flaky = Flaky {
+            data: ct,
+            pos: 0,
+            fail_at: PREFIX_LEN + 1000,
+            failed: false,
+        };
+        let mut r = ChunkedReader::new(flaky, &key, b"").unwrap();
+        let mut buf = vec![0u8; 4096];
+        let first = r.read(&mut buf).unwrap_err();
+        assert_eq!(first.kind(), io::ErrorKind::ConnectionReset);
+        // The input now "works" again, but the stream lost its place: every
+        // later read must fail rather than resume at the wrong offset.
+        for _ in 0..3 {
+            let again = r.read(&mut buf).unwrap_err();
+            assert_eq!(again.kind(), io::ErrorKind::ConnectionReset);
         }
     }
 }

@@ -63,7 +63,6 @@ pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
 /// HMAC-SHA-256 with the key already absorbed: each MAC costs two
 /// compression functions less than [`hmac_sha256`]. The prepared state is
 /// key-equivalent; it is wiped on drop and redacted in `Debug`.
-#[derive(Clone)]
 pub struct HmacSha256Key(Hmac<Sha256>);
 
 impl HmacSha256Key {

@@ -25,6 +25,10 @@ pub const CORE_LEN: usize = MAGIC.len() + 2 + FILE_ID_LEN;
 pub const MAC_LEN: usize = 32;
 /// Most stanzas a header may carry.
 pub const MAX_STANZAS: usize = 64;
+/// Most passphrase stanzas a file may carry: each costs an Argon2id run
+/// when a passphrase is tried, so this bounds the work a crafted file can
+/// demand to this many times the per-stanza cap.
+pub const MAX_PASSPHRASE_STANZAS: usize = 4;
 /// Largest stanza body accepted.
 pub const MAX_STANZA_BODY: usize = 1024;
 
@@ -93,6 +97,15 @@ pub(crate) fn mac_key(file_key: &SecretKey) -> SecretKey {
 impl Header {
     /// Encodes a header for `core` and `stanzas`, computing the MAC.
     pub(crate) fn build(core: Core, stanzas: Vec<RawStanza>, file_key: &SecretKey) -> Result<Self> {
+        let passphrases = stanzas
+            .iter()
+            .filter(|s| s.kind == super::stanza::KIND_PASSPHRASE)
+            .count();
+        if passphrases > MAX_PASSPHRASE_STANZAS {
+            return Err(Error::InvalidArgument(format!(
+                "a file takes at most {MAX_PASSPHRASE_STANZAS} passphrases, not {passphrases}"
+            )));
+        }
         if stanzas.is_empty() || stanzas.len() > MAX_STANZAS {
             return Err(Error::InvalidArgument(format!(
                 "a file needs between 1 and {MAX_STANZAS} recipients, not {}",

@@ -23,7 +23,8 @@ mod stream;
 mod whole;
 
 pub use header::{
-    CORE_LEN, Core, FILE_ID_LEN, Header, MAC_LEN, MAGIC, MAX_STANZA_BODY, MAX_STANZAS, RawStanza, VERSION,
+    CORE_LEN, Core, FILE_ID_LEN, Header, MAC_LEN, MAGIC, MAX_PASSPHRASE_STANZAS, MAX_STANZA_BODY,
+    MAX_STANZAS, RawStanza, VERSION,
 };
 pub use info::{FileInfo, inspect, inspect_path};
 pub use recipients::{Identity, Recipient};

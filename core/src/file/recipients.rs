@@ -1,7 +1,7 @@
 //! Who can open a file: recipients (when encrypting) and identities (when
 //! decrypting), and the wrapping and unwrapping of the file key.
 
-use super::header::{CORE_LEN, Header, RawStanza};
+use super::header::{CORE_LEN, Header, MAX_PASSPHRASE_STANZAS, RawStanza};
 use super::stanza::{self, KIND_KEYRING, KIND_PASSPHRASE, StanzaInfo};
 use crate::crypto::random;
 use crate::error::{Error, Result};
@@ -96,6 +96,9 @@ pub(crate) fn unwrap_file_key(header: &Header, identities: &[Identity<'_>]) -> R
         .iter()
         .map(stanza::parse)
         .collect::<Result<Vec<_>>>()?;
+    if identities.iter().any(|i| matches!(i, Identity::Passphrase(_))) {
+        check_passphrase_work(&parsed)?;
+    }
     let mut failures = Failures::default();
     for identity in identities {
         for (raw, p) in header.stanzas.iter().zip(&parsed) {
@@ -152,6 +155,28 @@ pub(crate) fn unwrap_file_key(header: &Header, identities: &[Identity<'_>]) -> R
         .unwrap_or_else(|| Error::NoMatchingKey {
             wanted: describe(&parsed),
         }))
+}
+
+/// Before any Argon2id run: at most [`MAX_PASSPHRASE_STANZAS`] passphrase
+/// stanzas, and every one within the parameter bounds.
+fn check_passphrase_work(parsed: &[stanza::Parsed<'_>]) -> Result<()> {
+    let params: Vec<&KdfParams> = parsed
+        .iter()
+        .filter_map(|p| match &p.info {
+            StanzaInfo::Passphrase { params } => Some(params),
+            _ => None,
+        })
+        .collect();
+    if params.len() > MAX_PASSPHRASE_STANZAS {
+        return Err(Error::malformed(
+            "file header",
+            format!(
+                "{} passphrase stanzas; at most {MAX_PASSPHRASE_STANZAS} are allowed",
+                params.len()
+            ),
+        ));
+    }
+    params.iter().try_for_each(|p| p.validate())
 }
 
 fn describe(parsed: &[stanza::Parsed<'_>]) -> String {

@@ -4,13 +4,14 @@ use super::header::{Header, RawStanza};
 use super::info::FileInfo;
 use super::recipients::{Identity, Recipient, unwrap_file_key, wrap_one};
 use super::stanza::{self, KIND_KEYRING, KIND_PASSPHRASE, StanzaInfo};
-use crate::atomic::AtomicFile;
+use super::whole::FileOptions;
+use crate::atomic::{AtomicFile, resolve_link};
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
 use crate::passphrase::KdfParams;
 use crate::secret::{Passphrase, SecretKey};
 use std::fs::File;
-use std::io::{self, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// What a rewrap changes. Stanzas not named here are kept as they are.
@@ -33,8 +34,16 @@ pub struct Rewrap<'a> {
 /// Rewrites the stanzas and the header MAC of the file at `path` as `plan`
 /// says, after opening it with `identities`. The payload bytes are copied
 /// unchanged; the file is replaced atomically and keeps its permissions.
-pub fn rewrap_file(path: &Path, identities: &[Identity<'_>], plan: &Rewrap<'_>) -> Result<FileInfo> {
+pub fn rewrap_file(
+    path: &Path,
+    identities: &[Identity<'_>],
+    plan: &Rewrap<'_>,
+    opts: &FileOptions<'_>,
+) -> Result<FileInfo> {
+    // Through a symbolic link, rewrap the file it points to.
+    let path = &resolve_link(path);
     let mut input = File::open(path)?;
+    refuse_hard_links(path, &input)?;
     let header = Header::read_from(&mut input)?;
     let file_key = unwrap_file_key(&header, identities)?;
     let stanzas = new_stanzas(&header, &file_key, plan)?;
@@ -46,11 +55,51 @@ pub fn rewrap_file(path: &Path, identities: &[Identity<'_>], plan: &Rewrap<'_>) 
         use std::os::unix::fs::PermissionsExt;
         out.set_mode(input.metadata()?.permissions().mode() & 0o7777)?;
     }
-    io::Write::write_all(out.file(), &new_header.to_bytes())?;
+    out.file().write_all(&new_header.to_bytes())?;
     input.seek(SeekFrom::Start(header.encoded_len() as u64))?;
-    let payload_len = io::copy(&mut input, out.file())?;
+    let total = input
+        .metadata()?
+        .len()
+        .saturating_sub(header.encoded_len() as u64);
+    let payload_len = copy_payload(&mut input, out.file(), total, opts)?;
     out.commit()?;
     FileInfo::from_header(&new_header, Some(payload_len))
+}
+
+/// A rewrap replaces the file under one name; other hard links would keep
+/// the old header (and so could stay openable by a removed protector).
+fn refuse_hard_links(path: &Path, file: &File) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let links = file.metadata()?.nlink();
+        if links > 1 {
+            return Err(Error::InvalidArgument(format!(
+                "{} has {links} hard links; a rewrap would change only this one, so it is refused (copy the file first)",
+                path.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, file);
+    Ok(())
+}
+
+/// Copies the payload unchanged, reporting progress and honouring cancellation.
+fn copy_payload(input: &mut File, out: &mut File, total: u64, opts: &FileOptions<'_>) -> Result<u64> {
+    let mut buf = vec![0u8; 4 << 20];
+    let mut done = 0u64;
+    loop {
+        opts.tick(done, total.max(done))?;
+        let n = match input.read(&mut buf) {
+            Ok(0) => return Ok(done),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        out.write_all(&buf[..n])?;
+        done += n as u64;
+    }
 }
 
 fn new_stanzas(header: &Header, file_key: &SecretKey, plan: &Rewrap<'_>) -> Result<Vec<RawStanza>> {

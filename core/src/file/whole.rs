@@ -40,7 +40,7 @@ impl std::fmt::Debug for FileOptions<'_> {
 }
 
 impl FileOptions<'_> {
-    fn tick(&self, done: u64, total: u64) -> Result<()> {
+    pub(crate) fn tick(&self, done: u64, total: u64) -> Result<()> {
         if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(Error::Cancelled);
         }
@@ -108,6 +108,9 @@ pub fn decrypt_file(
     let input = File::open(src)?;
     let total = input.metadata()?.len();
     let mut dec = Decryptor::new(input, identities)?;
+    // Progress counts plaintext bytes, so the total is the plaintext length.
+    let payload = total.saturating_sub(dec.header().encoded_len() as u64);
+    let total = crate::chunked::plaintext_len(payload).unwrap_or(total);
     dec.set_batch_chunks(BLOCK / CHUNK_SIZE);
     let mut out = AtomicFile::create(dst, opts.overwrite)?;
     opts.tick(0, total)?;

@@ -1,4 +1,4 @@
-//! The worked example of `docs/spec/keyring.md`: every random input fixed,
+//! The worked example of `docs/SPEC.md` section 4: every random input fixed,
 //! so the exact bytes can be reproduced by an independent implementation.
 
 use super::format::{self, Header};

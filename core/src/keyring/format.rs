@@ -13,7 +13,7 @@
 //! header bytes before it: it catches accidental corruption before any
 //! Argon2id work, so a damaged header is not reported as a wrong passphrase.
 //! Authenticity comes from the body tag, whose key derives from the master
-//! key and whose AAD is the whole header. `docs/spec/keyring.md` gives every
+//! key and whose AAD is the whole header. `docs/SPEC.md` section 4 gives every
 //! field.
 
 use super::protector::{

@@ -11,7 +11,7 @@
 //!   sidecar `<path>.lock` against the current file on disk, so concurrent
 //!   processes never lose each other's changes.
 //!
-//! The byte-level format is in `docs/spec/keyring.md`.
+//! The byte-level format is in `docs/SPEC.md` section 4.
 //!
 //! ```no_run
 //! use strongroom::keyring::{Keyring, KeyUse, Purpose, Unlock};
@@ -89,6 +89,7 @@ impl Keyring {
     /// being written) this fails with [`Error::AlreadyExists`] and leaves the
     /// existing file untouched.
     pub fn create(path: &Path, passphrase: &Passphrase, params: KdfParams) -> Result<Keyring> {
+        let path = &crate::atomic::resolve_link(path);
         params.validate()?;
         if passphrase.is_empty() {
             return Err(Error::InvalidArgument("the passphrase is empty".into()));
@@ -137,6 +138,8 @@ impl Keyring {
     /// [`Error::WrongRecoveryKey`]; a modified file gives
     /// [`Error::KeyringCorrupt`] or a format error.
     pub fn open(path: &Path, unlock: &Unlock) -> Result<Keyring> {
+        // Through a symbolic link, work on (and lock) the file it points to.
+        let path = &crate::atomic::resolve_link(path);
         let bytes = store::read(path)?;
         let parsed = format::parse(&bytes)?;
         let master = protector::unlock_master(&parsed.header.id, &parsed.header.stanzas, unlock)?;

@@ -1036,3 +1036,19 @@ fn peek_id_needs_no_secret() {
         Err(Error::BadMagic { .. }) | Err(Error::Truncated(_))
     ));
 }
+
+#[test]
+fn changes_through_a_symlink_reach_the_real_keyring() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.keyring");
+    Keyring::create(&real, &pass(), FAST).unwrap();
+    let link = dir.path().join("link.keyring");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let mut via_link = Keyring::open(&link, &Unlock::Passphrase(pass())).unwrap();
+    let v2 = via_link.add_key(true).unwrap();
+    via_link.destroy(1).unwrap();
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    let direct = Keyring::open(&real, &Unlock::Passphrase(pass())).unwrap();
+    assert_eq!(direct.primary_version(), v2);
+    assert_eq!(direct.versions()[0].status, KeyStatus::Destroyed);
+}
