@@ -539,6 +539,61 @@ fn exit_code_key_for_wrong_passphrase() {
 }
 
 #[test]
+fn exit_code_format_for_excessive_kdf_in_file() {
+    let w = World::new();
+    w.write("x.txt", b"secret");
+    let out = w
+        .cmd(with_fast(&["encrypt", "--passphrase-env", "P", "x.txt"]))
+        .env("P", "right")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    // Patch the passphrase stanza's Argon2id memory to 100 GiB.
+    let mut bytes = w.read("x.txt.srf");
+    bytes[31..35].copy_from_slice(&(100u32 << 20).to_be_bytes());
+    w.write("x.txt.srf", &bytes);
+    let out = w
+        .cmd(["decrypt", "x.txt.srf", "-o", "y.txt", "--passphrase-env", "P"])
+        .env("P", "right")
+        .output()
+        .unwrap();
+    assert_code(&out, 4);
+    assert!(
+        stderr(&out).contains("beyond the documented caps"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!w.path("y.txt").exists());
+}
+
+#[test]
+fn unreadable_keyring_does_not_block_a_passphrase_file() {
+    let w = World::new();
+    w.write("x.txt", b"secret");
+    let out = w
+        .cmd(with_fast(&[
+            "encrypt",
+            "--no-keyring",
+            "--passphrase-env",
+            "P",
+            "x.txt",
+        ]))
+        .env("P", "right")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    std::fs::create_dir_all(w.keyring().parent().unwrap()).unwrap();
+    std::fs::write(w.keyring(), b"not a keyring at all").unwrap();
+    let out = w
+        .cmd(["decrypt", "x.txt.srf", "-o", "y.txt", "--passphrase-env", "P"])
+        .env("P", "right")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(w.read("y.txt"), b"secret");
+}
+
+#[test]
 fn exit_code_key_for_another_keyring() {
     let a = World::new();
     a.init_keyring();
