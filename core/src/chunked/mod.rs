@@ -17,12 +17,14 @@ mod key;
 mod layout;
 mod parallel;
 mod reader;
+mod sealer;
 mod seek;
 mod writer;
 
 pub use key::PayloadKey;
 pub use layout::{ciphertext_len, plaintext_len};
 pub use reader::ChunkedReader;
+pub(crate) use sealer::Sealer;
 pub use seek::ChunkedSeekReader;
 pub use writer::ChunkedWriter;
 

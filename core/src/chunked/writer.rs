@@ -1,9 +1,8 @@
 //! Streaming encryption.
 
-use super::key::PayloadKey;
-use super::parallel::seal_full_chunks;
-use super::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, MAX_CHUNKS, PREFIX_LEN, SALT_LEN};
-use crate::crypto::{TAG_LEN, random};
+use super::sealer::Sealer;
+use super::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, SALT_LEN};
+use crate::crypto::random;
 use crate::error::{Error, Result};
 use std::io::{self, Write};
 
@@ -18,10 +17,9 @@ pub(crate) fn batch_chunks() -> usize {
 /// is never written and readers will report the message as truncated.
 pub struct ChunkedWriter<W: Write> {
     inner: W,
-    key: PayloadKey,
+    sealer: Sealer,
     staged: Vec<u8>,
     out: Vec<u8>,
-    next_chunk: u64,
     batch: usize,
     poisoned: bool,
 }
@@ -37,34 +35,27 @@ impl<W: Write> ChunkedWriter<W> {
     /// repeat under one input key; this exists for test vectors.
     #[doc(hidden)]
     pub fn with_salt(mut inner: W, input_key: &[u8], salt: &[u8; SALT_LEN], context: &[u8]) -> Result<Self> {
-        let (key, commitment) = PayloadKey::derive(input_key, salt, context)?;
-        let mut prefix = [0u8; PREFIX_LEN];
-        prefix[..SALT_LEN].copy_from_slice(salt);
-        prefix[SALT_LEN..].copy_from_slice(&commitment);
+        let (sealer, prefix) = Sealer::new(input_key, salt, context)?;
         inner.write_all(&prefix)?;
         let batch = batch_chunks();
         Ok(Self {
             inner,
-            key,
+            sealer,
             staged: Vec::with_capacity(batch * CHUNK_SIZE),
-            out: vec![0u8; batch * ENCRYPTED_CHUNK_SIZE],
-            next_chunk: 0,
+            out: Vec::with_capacity(batch * ENCRYPTED_CHUNK_SIZE),
             batch,
             poisoned: false,
         })
     }
 
-    /// Seals `count` full chunks taken from `plaintext` and writes them.
+    /// Seals full chunks taken from `plaintext` and writes them.
     fn seal_and_write(&mut self, plaintext: &[u8]) -> io::Result<()> {
-        let count = plaintext.len() / CHUNK_SIZE;
-        if self.next_chunk + count as u64 >= MAX_CHUNKS {
-            self.poisoned = true;
-            return Err(Error::MessageTooLong.into());
-        }
-        let out = &mut self.out[..count * ENCRYPTED_CHUNK_SIZE];
-        seal_full_chunks(&self.key, self.next_chunk, plaintext, out);
-        self.next_chunk += count as u64;
-        let result = self.inner.write_all(out);
+        self.out.clear();
+        let result = self
+            .sealer
+            .seal_full(plaintext, &mut self.out)
+            .map_err(io::Error::from)
+            .and_then(|()| self.inner.write_all(&self.out));
         if result.is_err() {
             self.poisoned = true;
         }
@@ -84,18 +75,13 @@ impl<W: Write> ChunkedWriter<W> {
         if full > 0 {
             self.seal_and_write(&staged[..full])?;
         }
-        let tail = &staged[full..];
-        if self.next_chunk >= MAX_CHUNKS {
-            return Err(Error::MessageTooLong);
-        }
-        let out = &mut self.out[..tail.len() + TAG_LEN];
-        self.key.seal_chunk(self.next_chunk, tail, out);
-        self.inner.write_all(out)?;
+        self.out.clear();
+        self.sealer.seal_final(&staged[full..], &mut self.out)?;
+        self.inner.write_all(&self.out)?;
         self.inner.flush()?;
         Ok(self.inner)
     }
 }
-
 impl<W: Write> Write for ChunkedWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.poisoned {

@@ -15,7 +15,6 @@
 pub mod example;
 mod header;
 mod info;
-mod readahead;
 mod recipients;
 mod rewrap;
 mod stanza;

@@ -7,6 +7,15 @@ use crate::error::Result;
 use crate::secret::SecretKey;
 use std::io::{self, Read, Seek, Write};
 
+/// A fresh file key and core, and the header that wraps the key for every
+/// recipient.
+pub(crate) fn new_header(recipients: &[Recipient<'_>]) -> Result<(Header, SecretKey)> {
+    let core = Core::new_random();
+    let file_key = SecretKey::random();
+    let stanzas = wrap_for(&core.to_bytes(), recipients, &file_key)?;
+    Ok((Header::build(core, stanzas, &file_key)?, file_key))
+}
+
 /// Encrypts a stream: writes the header at once, then the payload as data
 /// is written. Call [`finish`](Self::finish) at the end, or the file is
 /// truncated (and readers will say so).
@@ -18,10 +27,8 @@ pub struct Encryptor<W: Write> {
 impl<W: Write> Encryptor<W> {
     /// Wraps a fresh file key for every recipient and writes the header.
     pub fn new(mut output: W, recipients: &[Recipient<'_>]) -> Result<Self> {
-        let core = Core::new_random();
-        let file_key = SecretKey::random();
-        let stanzas = wrap_for(&core.to_bytes(), recipients, &file_key)?;
-        let header = Header::build(core, stanzas, &file_key)?;
+        let (header, file_key) = new_header(recipients)?;
+        let core = header.core;
         output.write_all(&header.to_bytes())?;
         let inner = ChunkedWriter::new(output, file_key.expose(), &core.to_bytes())?;
         Ok(Self { inner, header })

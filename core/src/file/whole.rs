@@ -2,14 +2,14 @@
 //! output, progress reporting and cancellation.
 
 use super::info::FileInfo;
-use super::readahead::ReadAhead;
 use super::recipients::{Identity, Recipient};
-use super::stream::{Decryptor, Encryptor};
+use super::stream::{Decryptor, new_header};
 use crate::atomic::AtomicFile;
-use crate::chunked::CHUNK_SIZE;
+use crate::chunked::{CHUNK_SIZE, PREFIX_LEN, Sealer};
+use crate::crypto::random;
 use crate::error::{Error, Result, from_io};
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
@@ -62,7 +62,8 @@ fn refuse_same_file(src: &Path, dst: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Encrypts `src` to `dst` for `recipients`, using every core. `dst` appears
+/// Encrypts `src` to `dst` for `recipients`, using every core (the calling
+/// thread reads and seals; a second thread writes). `dst` appears
 /// only when complete; on any error (or cancellation) it does not exist and
 /// no temporary file is left.
 pub fn encrypt_file(
@@ -72,23 +73,80 @@ pub fn encrypt_file(
     opts: &FileOptions<'_>,
 ) -> Result<FileInfo> {
     refuse_same_file(src, dst)?;
-    let input = File::open(src)?;
+    let mut input = File::open(src)?;
     let total = input.metadata()?.len();
     let mut out = AtomicFile::create(dst, opts.overwrite)?;
-    let mut reader = ReadAhead::new(input, BLOCK);
-    let mut enc = Encryptor::new(out.file(), recipients)?;
-    let mut done = 0u64;
+    let (header, file_key) = new_header(recipients)?;
+    let (sealer, prefix) = Sealer::new(file_key.expose(), &random::array(), &header.core.to_bytes())?;
+    drop(file_key);
+    out.file().write_all(&header.to_bytes())?;
+    out.file().write_all(&prefix)?;
     opts.tick(0, total)?;
-    while let Some(block) = reader.next_block()? {
-        enc.write_all(block).map_err(from_io)?;
-        done += block.len() as u64;
-        opts.tick(done, total.max(done))?;
-    }
-    let header = enc.header().clone();
-    let file = enc.finish()?;
-    let payload_len = file.metadata()?.len() - header.encoded_len() as u64;
+    let file = out.file();
+    let payload_len = std::thread::scope(|scope| -> Result<u64> {
+        let (full_tx, full_rx) = sync_channel::<Vec<u8>>(2);
+        let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(4);
+        let writer = scope.spawn(move || -> std::io::Result<()> {
+            for buf in full_rx {
+                file.write_all(&buf)?;
+                let _ = empty_tx.try_send(buf);
+            }
+            Ok(())
+        });
+        let produced = (|| -> Result<u64> {
+            let mut sealer = Some(sealer);
+            let mut plain = vec![0u8; BLOCK];
+            let (mut done, mut sealed) = (0u64, PREFIX_LEN as u64);
+            loop {
+                let n = read_full(&mut input, &mut plain)?;
+                let full = n / CHUNK_SIZE * CHUNK_SIZE;
+                let mut buf = empty_rx.try_recv().unwrap_or_default();
+                buf.clear();
+                let last = n < BLOCK;
+                match (last, sealer.take()) {
+                    (false, Some(mut s)) => {
+                        s.seal_full(&plain[..n], &mut buf)?;
+                        sealer = Some(s);
+                    }
+                    (true, Some(mut s)) => {
+                        s.seal_full(&plain[..full], &mut buf)?;
+                        s.seal_final(&plain[full..n], &mut buf)?;
+                    }
+                    (_, None) => unreachable!("the sealer is taken only by the last block"),
+                }
+                done += n as u64;
+                sealed += buf.len() as u64;
+                if full_tx.send(buf).is_err() {
+                    return Ok(sealed); // the writer failed; its error is reported below
+                }
+                opts.tick(done, total.max(done))?;
+                if last {
+                    return Ok(sealed);
+                }
+            }
+        })();
+        drop(full_tx);
+        let written = writer.join().expect("the writer thread does not panic");
+        let sealed = produced?;
+        written?;
+        Ok(sealed)
+    })?;
     out.commit()?;
     FileInfo::from_header(&header, Some(payload_len))
+}
+
+/// Reads until `buf` is full or the input ends.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
+    let mut len = 0;
+    while len < buf.len() {
+        match r.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(len)
 }
 
 /// Decrypts `src` to `dst`. Chunks are authenticated as they are read, and

@@ -1,0 +1,58 @@
+//! Sealing a message batch by batch into caller-owned buffers: the engine
+//! under [`super::ChunkedWriter`] and the whole-file pipeline.
+
+use super::key::PayloadKey;
+use super::parallel::seal_full_chunks;
+use super::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, MAX_CHUNKS, PREFIX_LEN, SALT_LEN};
+use crate::crypto::TAG_LEN;
+use crate::error::{Error, Result};
+
+/// The encrypting half of a message: chunk counter and key.
+pub(crate) struct Sealer {
+    key: PayloadKey,
+    next_chunk: u64,
+}
+
+impl Sealer {
+    /// Derives the message key; returns the sealer and the 56-byte prefix
+    /// (salt and commitment) that starts the message.
+    pub(crate) fn new(
+        input_key: &[u8],
+        salt: &[u8; SALT_LEN],
+        context: &[u8],
+    ) -> Result<(Self, [u8; PREFIX_LEN])> {
+        let (key, commitment) = PayloadKey::derive(input_key, salt, context)?;
+        let mut prefix = [0u8; PREFIX_LEN];
+        prefix[..SALT_LEN].copy_from_slice(salt);
+        prefix[SALT_LEN..].copy_from_slice(&commitment);
+        Ok((Self { key, next_chunk: 0 }, prefix))
+    }
+
+    /// Seals `plaintext`, a whole number of full chunks, appending the
+    /// ciphertext to `out`. Uses every core for large batches.
+    pub(crate) fn seal_full(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        debug_assert_eq!(plaintext.len() % CHUNK_SIZE, 0);
+        let count = plaintext.len() / CHUNK_SIZE;
+        if self.next_chunk + count as u64 >= MAX_CHUNKS {
+            return Err(Error::MessageTooLong);
+        }
+        let start = out.len();
+        out.resize(start + count * ENCRYPTED_CHUNK_SIZE, 0);
+        seal_full_chunks(&self.key, self.next_chunk, plaintext, &mut out[start..]);
+        self.next_chunk += count as u64;
+        Ok(())
+    }
+
+    /// Seals the short final chunk (`tail` < 16 KiB, possibly empty),
+    /// appending it to `out`. The message is complete after this.
+    pub(crate) fn seal_final(self, tail: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        debug_assert!(tail.len() < CHUNK_SIZE);
+        if self.next_chunk >= MAX_CHUNKS {
+            return Err(Error::MessageTooLong);
+        }
+        let start = out.len();
+        out.resize(start + tail.len() + TAG_LEN, 0);
+        self.key.seal_chunk(self.next_chunk, tail, &mut out[start..]);
+        Ok(())
+    }
+}
