@@ -1,0 +1,158 @@
+//! `field`: field-level encryption of 32-byte values.
+//!
+//! - `field-random/...`: random mode (XAES-256-GCM, fresh 24-byte nonce),
+//!   single calls (`encrypt`, `decrypt`) and the batch API
+//!   (`encrypt_batch`, `decrypt_batch`) over 16 384 values in rayon pools
+//!   of one (`1t`) and two (`2t`) threads.
+//! - `field-deterministic/...`: deterministic mode (AES-SIV), the same cases.
+//! - `field-blind-index/...`: `index` of a 32-byte text value with the
+//!   `none` and `trim-lowercase` normalisers, single and batched.
+//! - `xaes-256-gcm/...`: the bare construction on 33 bytes (the plaintext
+//!   of a 32-byte value), with a fixed nonce: the floor under random mode.
+//!
+//! Throughput is in values (elements) per second. Targets (issue):
+//! random ≥ 2 M single calls/s on one core and ≥ 6 M values/s per core in
+//! batches (1.7x with two cores), deterministic ≥ 1 M/s per core, blind
+//! index ≥ 3 M/s per core.
+//!
+//! Run: `cargo bench -p strongroom-benches --bench field`.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rayon::{ThreadPool, ThreadPoolBuilder};
+use std::hint::black_box;
+use std::time::Duration;
+use strongroom::SecretKey;
+use strongroom::field::xaes::Xaes256Gcm;
+use strongroom::field::{ColumnSpec, FieldCipher, Normalizer, PurposeKeys, Value, ValueType};
+
+/// Values per batch call.
+const BATCH: usize = 16_384;
+
+fn cipher(spec: ColumnSpec) -> FieldCipher {
+    let keys = PurposeKeys {
+        field: SecretKey::from_array([0x11; 32]),
+        deterministic: SecretKey::from_array([0x22; 32]),
+        blind_index: SecretKey::from_array([0x33; 32]),
+    };
+    FieldCipher::with_keys("users", "email", spec, 1, vec![(1, keys)]).expect("field cipher")
+}
+
+fn pools() -> Vec<(&'static str, ThreadPool)> {
+    [("1t", 1), ("2t", 2)]
+        .into_iter()
+        .map(|(name, n)| {
+            let pool = ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .expect("build a rayon pool");
+            (name, pool)
+        })
+        .collect()
+}
+
+fn value32() -> Value {
+    Value::Bytes(vec![0x5a; 32])
+}
+
+fn text32() -> Value {
+    Value::Text("alice.example.user@example.com.x".into())
+}
+
+fn modes(c: &mut Criterion) {
+    let pools = pools();
+    let batch: Vec<Option<Value>> = (0..BATCH).map(|_| Some(value32())).collect();
+    for (name, spec) in [
+        ("field-random", ColumnSpec::new(ValueType::Bytes)),
+        (
+            "field-deterministic",
+            ColumnSpec::new(ValueType::Bytes).deterministic(),
+        ),
+    ] {
+        let cipher = cipher(spec);
+        let value = value32();
+        let token = cipher
+            .encrypt(Some(&value), None)
+            .expect("encrypt")
+            .expect("token");
+        let tokens = cipher.encrypt_batch(&batch, None).expect("encrypt batch");
+
+        let mut group = c.benchmark_group(name);
+        group
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3));
+        group.throughput(Throughput::Elements(1));
+        group.bench_function("encrypt/single", |b| {
+            b.iter(|| black_box(cipher.encrypt(Some(black_box(&value)), None).expect("encrypt")))
+        });
+        group.bench_function("decrypt/single", |b| {
+            b.iter(|| {
+                black_box(
+                    cipher
+                        .decrypt(black_box(token.as_bytes()), None)
+                        .expect("decrypt"),
+                )
+            })
+        });
+        group.throughput(Throughput::Elements(BATCH as u64));
+        for (threads, pool) in &pools {
+            group.bench_function(format!("encrypt/batch/{threads}"), |b| {
+                b.iter(|| {
+                    pool.install(|| black_box(cipher.encrypt_batch(black_box(&batch), None).expect("batch")))
+                })
+            });
+            group.bench_function(format!("decrypt/batch/{threads}"), |b| {
+                b.iter(|| {
+                    pool.install(|| black_box(cipher.decrypt_batch(black_box(&tokens), None).expect("batch")))
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+fn blind_index(c: &mut Criterion) {
+    let pools = pools();
+    let texts: Vec<Option<Value>> = (0..BATCH).map(|_| Some(text32())).collect();
+    let value = text32();
+    let mut group = c.benchmark_group("field-blind-index");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for norm in [Normalizer::None, Normalizer::TrimLowercase] {
+        let cipher = cipher(ColumnSpec::new(ValueType::Text).with_blind_index(16, norm));
+        group.throughput(Throughput::Elements(1));
+        group.bench_function(format!("index/{}/single", norm.name()), |b| {
+            b.iter(|| black_box(cipher.index(Some(black_box(&value))).expect("index")))
+        });
+        group.throughput(Throughput::Elements(BATCH as u64));
+        for (threads, pool) in &pools {
+            group.bench_function(format!("index/{}/batch/{threads}", norm.name()), |b| {
+                b.iter(|| pool.install(|| black_box(cipher.index_batch(black_box(&texts)).expect("index"))))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn xaes(c: &mut Criterion) {
+    let x = Xaes256Gcm::new(&[0x42; 32]);
+    let nonce = [7u8; 24];
+    let aad = [1u8; 25];
+    let mut buf = [0x5a_u8; 33];
+    let mut group = c.benchmark_group("xaes-256-gcm");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("seal/33B", |b| {
+        b.iter(|| black_box(x.seal_in_place(black_box(&nonce), &aad, black_box(&mut buf))))
+    });
+    let derived = x.derive(&[7u8; 12]);
+    group.bench_function("seal/33B/derived-key-reused", |b| {
+        b.iter(|| black_box(derived.seal_in_place(black_box(&[9u8; 12]), &aad, black_box(&mut buf))))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, modes, blind_index, xaes);
+criterion_main!(benches);

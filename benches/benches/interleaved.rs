@@ -1,0 +1,244 @@
+//! `interleaved`: the `stream_encrypt` cases timed round-robin, for a shared
+//! and noisy machine.
+//!
+//! Criterion measures one case after another, so a burst of load from
+//! another process lands on whichever case runs at that moment, and a
+//! two-thread case that shares the machine with a compiler measures one
+//! core. Here every round runs every case once (the order rotates between
+//! rounds), and each case's time is compared with the raw aws-lc-rs peer
+//! (and its one-thread twin) *of the same round*. The table gives the
+//! median time, and the median of those per-round ratios, which load that
+//! comes and goes affects far less.
+//!
+//! `raw-aws-lc/seal-batched-512k/2t` seals in fork-join batches of 32
+//! chunks, as the streaming types do with two threads: it isolates the cost
+//! of that batching from the rest of the streaming code.
+//!
+//! Settings: `STRONGROOM_INTERLEAVED_MIB` (message size, default 256) and
+//! `STRONGROOM_INTERLEAVED_ROUNDS` (default 15).
+//!
+//! Run: `cargo bench -p strongroom-benches --bench interleaved`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use strongroom::chunked::CHUNK_SIZE;
+use strongroom::crypto::{Aes256Gcm, TAG_LEN};
+use strongroom_benches::stream::{self as s, KEY};
+use strongroom_benches::{IO_BLOCK, MIB, parse_mib, patterned, size_label};
+
+/// One timed case: its name and a closure that runs it once and returns
+/// the time to count.
+type Case<'a> = (String, Box<dyn FnMut() -> Duration + 'a>);
+
+/// Chunks per parallel batch of the streaming types with two threads
+/// (`strongroom::chunked::writer::batch_chunks`: 16 per thread).
+const BATCH_CHUNKS: usize = 32;
+const BATCH: usize = BATCH_CHUNKS * CHUNK_SIZE;
+
+fn timed(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(default)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+fn main() {
+    let size = std::env::var("STRONGROOM_INTERLEAVED_MIB")
+        .ok()
+        .and_then(|v| parse_mib(&v))
+        .unwrap_or(256 * MIB);
+    let rounds = env_number("STRONGROOM_INTERLEAVED_ROUNDS", 15);
+    let engine = Aes256Gcm::engine_name();
+    let chunks = size.div_ceil(CHUNK_SIZE);
+    let pools = s::pools();
+    let (_, one) = &pools[0];
+    let (_, two) = &pools[1];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ring = s::bench_keyring(dir.path());
+
+    let plaintext = patterned(size);
+    let key = s::aws_key();
+    let engine_key = Aes256Gcm::new(&KEY);
+    let mut seal_work = plaintext.clone();
+    let mut seal_tags = vec![[0u8; TAG_LEN]; chunks];
+    let mut raw_ct = plaintext.clone();
+    let mut open_tags = vec![[0u8; TAG_LEN]; chunks];
+    s::raw_seal(&key, &mut raw_ct, &mut open_tags);
+    let mut open_work = raw_ct.clone();
+    let payload = s::payload_of(&plaintext);
+    let file = s::file_of(&ring, &plaintext);
+    let mut out = payload.clone();
+    let mut buf = vec![0u8; IO_BLOCK];
+
+    // Every closure borrows its own buffers mutably, so each case that
+    // writes gets a buffer of its own.
+    let mut seal_work2 = plaintext.clone();
+    let mut seal_tags2 = vec![[0u8; TAG_LEN]; chunks];
+    let mut seal_work3 = plaintext.clone();
+    let mut seal_tags3 = vec![[0u8; TAG_LEN]; chunks];
+    let mut engine_work = plaintext.clone();
+    let mut buf2 = buf.clone();
+    let mut buf3 = buf.clone();
+    let mut buf4 = buf.clone();
+    let mut buf5 = buf.clone();
+    let mut out2 = out.clone();
+    let (pt, ring, payload, file) = (&plaintext, &ring, &payload, &file);
+    let (raw_ct, open_tags) = (&raw_ct, &open_tags);
+    let mut open_work2 = open_work.clone();
+
+    let mut encrypt: Vec<Case<'_>> = vec![
+        (
+            "raw-aws-lc/seal-in-place-16k/1t".into(),
+            Box::new(|| timed(|| s::raw_seal(&key, &mut seal_work, &mut seal_tags))),
+        ),
+        (
+            "raw-aws-lc/seal-in-place-16k/2t".into(),
+            Box::new(|| timed(|| two.install(|| s::raw_seal_par(&key, &mut seal_work2, &mut seal_tags2)))),
+        ),
+        (
+            "raw-aws-lc/seal-batched-512k/2t".into(),
+            Box::new(|| {
+                timed(|| {
+                    two.install(|| {
+                        for (b, batch) in seal_work3.chunks_mut(BATCH).enumerate() {
+                            let tags = &mut seal_tags3[b * BATCH_CHUNKS..];
+                            s::raw_seal_par(&key, batch, &mut tags[..batch.len().div_ceil(CHUNK_SIZE)]);
+                        }
+                    })
+                })
+            }),
+        ),
+        (
+            "engine-raw/seal-in-place-16k/1t".into(),
+            Box::new(|| timed(|| s::engine_seal(&engine_key, &mut engine_work))),
+        ),
+        (
+            "strongroom/chunked-writer-sink/1t".into(),
+            Box::new(|| timed(|| one.install(|| s::writer_sink(pt)))),
+        ),
+        (
+            "strongroom/chunked-writer-sink/2t".into(),
+            Box::new(|| timed(|| two.install(|| s::writer_sink(pt)))),
+        ),
+        (
+            "strongroom/chunked-writer-vec/1t".into(),
+            Box::new(|| timed(|| one.install(|| s::writer_vec(pt, &mut out)))),
+        ),
+        (
+            "strongroom/chunked-writer-vec/2t".into(),
+            Box::new(|| timed(|| two.install(|| s::writer_vec(pt, &mut out2)))),
+        ),
+        (
+            "strongroom/file-encryptor-sink/1t".into(),
+            Box::new(|| timed(|| one.install(|| s::encryptor_sink(ring, pt)))),
+        ),
+        (
+            "strongroom/file-encryptor-sink/2t".into(),
+            Box::new(|| timed(|| two.install(|| s::encryptor_sink(ring, pt)))),
+        ),
+    ];
+    let mut decrypt: Vec<Case<'_>> = vec![
+        (
+            "raw-aws-lc/open-in-place-16k/1t".into(),
+            Box::new(|| {
+                open_work.copy_from_slice(raw_ct);
+                timed(|| s::raw_open(&key, &mut open_work, open_tags))
+            }),
+        ),
+        (
+            "raw-aws-lc/open-in-place-16k/2t".into(),
+            Box::new(|| {
+                open_work2.copy_from_slice(raw_ct);
+                timed(|| two.install(|| s::raw_open_par(&key, &mut open_work2, open_tags)))
+            }),
+        ),
+        (
+            "strongroom/chunked-reader/1t".into(),
+            Box::new(|| timed(|| assert_eq!(one.install(|| s::reader(payload, &mut buf)), size))),
+        ),
+        (
+            "strongroom/chunked-reader/2t".into(),
+            Box::new(|| timed(|| assert_eq!(two.install(|| s::reader(payload, &mut buf2)), size))),
+        ),
+        (
+            "strongroom/file-decryptor/1t".into(),
+            Box::new(|| timed(|| assert_eq!(one.install(|| s::decryptor(ring, file, &mut buf3)), size))),
+        ),
+        (
+            "strongroom/file-decryptor/2t".into(),
+            Box::new(|| timed(|| assert_eq!(two.install(|| s::decryptor(ring, file, &mut buf4)), size))),
+        ),
+        (
+            "strongroom/chunked-seek-reader/1t".into(),
+            Box::new(|| timed(|| assert_eq!(s::seek_reader(payload, &mut buf5), size))),
+        ),
+    ];
+
+    println!(
+        "interleaved: {} message, {rounds} rounds (+1 warm-up), strongroom engine {engine}, {} CPUs",
+        size_label(size),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    for (title, cases) in [("encrypt", &mut encrypt), ("decrypt", &mut decrypt)] {
+        let n = cases.len();
+        let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); n];
+        for round in 0..=rounds {
+            for k in 0..n {
+                let i = (k + round) % n;
+                let t = (cases[i].1)().as_secs_f64();
+                if round > 0 {
+                    times[i].push(t);
+                }
+            }
+        }
+        let names: Vec<&str> = cases.iter().map(|(name, _)| name.as_str()).collect();
+        let index: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        let peer = 0; // the raw 1t peer is the first case of each list
+        println!(
+            "\n### {title}-{}-{engine} (interleaved, median of {rounds} rounds)\n",
+            size_label(size)
+        );
+        println!(
+            "Peer: `{}`; ratios are medians of per-round ratios. GB/s = 10^9 bytes/s.\n",
+            names[peer]
+        );
+        println!("| case | median time | GB/s | vs peer | 2t / 1t |");
+        println!("|---|---:|---:|---:|---:|");
+        for (i, name) in names.iter().enumerate() {
+            let mut own = times[i].clone();
+            let med = median(&mut own);
+            let mut vs_peer: Vec<f64> = times[peer].iter().zip(&times[i]).map(|(p, t)| p / t).collect();
+            let scaling = name
+                .strip_suffix("/2t")
+                .and_then(|stem| index.get(format!("{stem}/1t").as_str()))
+                .map(|&j| {
+                    let mut r: Vec<f64> = times[j].iter().zip(&times[i]).map(|(a, b)| a / b).collect();
+                    format!("{:.2}", median(&mut r))
+                })
+                .unwrap_or_default();
+            println!(
+                "| `{name}` | {:.1} ms | {:.2} | {:.2} | {scaling} |",
+                med * 1e3,
+                size as f64 / med / 1e9,
+                median(&mut vs_peer)
+            );
+        }
+    }
+}
