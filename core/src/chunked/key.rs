@@ -79,6 +79,20 @@ impl PayloadKey {
         Ok(key)
     }
 
+    /// Reads the prefix from `input` and opens it as [`open_prefix`](Self::open_prefix) does.
+    pub(crate) fn read_prefix(
+        input: &mut impl std::io::Read,
+        input_key: &[u8],
+        context: &[u8],
+    ) -> Result<Self> {
+        let mut prefix = [0u8; PREFIX_LEN];
+        input.read_exact(&mut prefix).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => Error::Truncated("payload shorter than its 56-byte prefix"),
+            _ => Error::Io(e),
+        })?;
+        Self::open_prefix(input_key, &prefix, context)
+    }
+
     /// Raw mode (hazmat): a caller-supplied AEAD key and base nonce, with no
     /// salt, no commitment and no key commitment. Both must be uniformly
     /// random and never reused. Exists for the raw-mode test vectors.

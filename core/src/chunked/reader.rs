@@ -3,7 +3,7 @@
 use super::key::PayloadKey;
 use super::parallel::open_full_chunks;
 use super::writer::batch_chunks;
-use super::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, MAX_CHUNKS, PREFIX_LEN};
+use super::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, MAX_CHUNKS};
 use crate::crypto::TAG_LEN;
 use crate::error::{Error, Result};
 use std::io::{self, Read};
@@ -68,12 +68,7 @@ impl<R: Read> ChunkedReader<R> {
     /// Reads the prefix and checks the key commitment; no chunk is decrypted
     /// before it matches.
     pub fn new(mut inner: R, input_key: &[u8], context: &[u8]) -> Result<Self> {
-        let mut prefix = [0u8; PREFIX_LEN];
-        inner.read_exact(&mut prefix).map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof => Error::Truncated("payload shorter than its 56-byte prefix"),
-            _ => Error::Io(e),
-        })?;
-        let key = PayloadKey::open_prefix(input_key, &prefix, context)?;
+        let key = PayloadKey::read_prefix(&mut inner, input_key, context)?;
         Ok(Self::from_key(inner, key))
     }
 
@@ -225,7 +220,7 @@ impl<R: Read> Read for ChunkedReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chunked::ChunkedWriter;
+    use crate::chunked::{ChunkedWriter, PREFIX_LEN};
     use std::io::Write;
 
     /// Yields `data`, but fails once when `fail_at` bytes have been read.

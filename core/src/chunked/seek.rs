@@ -36,12 +36,7 @@ impl<R: Read + Seek> ChunkedSeekReader<R> {
     /// the ciphertext length; decrypts nothing yet.
     pub fn new(mut inner: R, input_key: &[u8], context: &[u8]) -> Result<Self> {
         let start = inner.stream_position()?;
-        let mut prefix = [0u8; PREFIX_LEN];
-        inner.read_exact(&mut prefix).map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof => Error::Truncated("payload shorter than its 56-byte prefix"),
-            _ => Error::Io(e),
-        })?;
-        let key = PayloadKey::open_prefix(input_key, &prefix, context)?;
+        let key = PayloadKey::read_prefix(&mut inner, input_key, context)?;
         let end = inner.seek(SeekFrom::End(0))?;
         Self::with_key(inner, key, start + PREFIX_LEN as u64, end)
     }
