@@ -42,5 +42,20 @@ pub const COMMITMENT_LEN: usize = 32;
 pub const PREFIX_LEN: usize = SALT_LEN + COMMITMENT_LEN;
 /// Largest number of chunks in one message (2^38).
 pub const MAX_CHUNKS: u64 = 1 << 38;
+/// Reads until `buf` is full or the input ends; returns the bytes read
+/// (fewer than `buf.len()` only at the end of the input).
+pub(crate) fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut len = 0;
+    while len < buf.len() {
+        match r.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(len)
+}
+
 /// Chunks processed together in one parallel batch by the streaming types.
 pub(crate) const BATCH_CHUNKS: usize = 128;

@@ -3,7 +3,7 @@
 use super::key::PayloadKey;
 use super::parallel::open_full_chunks;
 use super::writer::batch_chunks;
-use super::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, MAX_CHUNKS};
+use super::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, MAX_CHUNKS, read_full};
 use crate::crypto::TAG_LEN;
 use crate::error::{Error, Result};
 use std::io::{self, Read};
@@ -105,16 +105,8 @@ impl<R: Read> ChunkedReader<R> {
 
     /// Fills the ciphertext buffer; returns (bytes, reached end of input).
     fn fill(&mut self) -> io::Result<(usize, bool)> {
-        let mut len = 0;
-        while len < self.ct.len() {
-            match self.inner.read(&mut self.ct[len..]) {
-                Ok(0) => return Ok((len, true)),
-                Ok(n) => len += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok((len, false))
+        let len = read_full(&mut self.inner, &mut self.ct)?;
+        Ok((len, len < self.ct.len()))
     }
 
     fn refill(&mut self) -> io::Result<()> {

@@ -5,14 +5,14 @@ use super::info::FileInfo;
 use super::recipients::{Identity, Recipient};
 use super::stream::{Decryptor, new_header};
 use crate::atomic::AtomicFile;
-use crate::chunked::{CHUNK_SIZE, PREFIX_LEN, Sealer};
+use crate::chunked::{CHUNK_SIZE, PREFIX_LEN, Sealer, read_full};
 use crate::crypto::random;
 use crate::error::{Error, Result, from_io};
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Size of each read and write: a whole number of 16 KiB chunks.
 const BLOCK: usize = 4 << 20;
@@ -77,83 +77,36 @@ pub fn encrypt_file(
     let total = input.metadata()?.len();
     let mut out = AtomicFile::create(dst, opts.overwrite)?;
     let (header, file_key) = new_header(recipients)?;
-    let (sealer, prefix) = Sealer::new(file_key.expose(), &random::array(), &header.core.to_bytes())?;
+    let (mut sealer, prefix) = Sealer::new(file_key.expose(), &random::array(), &header.core.to_bytes())?;
     drop(file_key);
     out.file().write_all(&header.to_bytes())?;
     out.file().write_all(&prefix)?;
     opts.tick(0, total)?;
-    let file = out.file();
-    let payload_len = std::thread::scope(|scope| -> Result<u64> {
-        let (full_tx, full_rx) = sync_channel::<Vec<u8>>(2);
-        let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(4);
-        let writer = scope.spawn(move || -> std::io::Result<()> {
-            for buf in full_rx {
-                write_in_pieces(file, &buf)?;
-                let _ = empty_tx.try_send(buf);
-            }
-            Ok(())
-        });
-        let produced = (|| -> Result<u64> {
-            let mut sealer = Some(sealer);
-            let mut plain = vec![0u8; BLOCK];
-            let (mut done, mut sealed) = (0u64, PREFIX_LEN as u64);
-            loop {
-                let n = read_full(&mut input, &mut plain)?;
+    let payload_len = write_behind(out.file(), |batches| {
+        let mut plain = vec![0u8; BLOCK];
+        let (mut done, mut sealed) = (0u64, PREFIX_LEN as u64);
+        loop {
+            let n = read_full(&mut input, &mut plain)?;
+            let mut buf = batches.spare();
+            buf.clear();
+            if n < BLOCK {
+                // The short final chunk ends the message (it may be empty).
                 let full = n / CHUNK_SIZE * CHUNK_SIZE;
-                let mut buf = empty_rx.try_recv().unwrap_or_default();
-                buf.clear();
-                let last = n < BLOCK;
-                match (last, sealer.take()) {
-                    (false, Some(mut s)) => {
-                        s.seal_full(&plain[..n], &mut buf)?;
-                        sealer = Some(s);
-                    }
-                    (true, Some(mut s)) => {
-                        s.seal_full(&plain[..full], &mut buf)?;
-                        s.seal_final(&plain[full..n], &mut buf)?;
-                    }
-                    (_, None) => unreachable!("the sealer is taken only by the last block"),
-                }
-                done += n as u64;
+                sealer.seal_full(&plain[..full], &mut buf)?;
+                sealer.seal_final(&plain[full..n], &mut buf)?;
                 sealed += buf.len() as u64;
-                if full_tx.send(buf).is_err() {
-                    return Ok(sealed); // the writer failed; its error is reported below
-                }
-                opts.tick(done, total.max(done))?;
-                if last {
-                    return Ok(sealed);
-                }
+                batches.hand_over(buf, n as u64, &mut done, total, opts)?;
+                return Ok(sealed);
             }
-        })();
-        drop(full_tx);
-        let written = writer.join().expect("the writer thread does not panic");
-        let sealed = produced?;
-        written?;
-        Ok(sealed)
+            sealer.seal_full(&plain, &mut buf)?;
+            sealed += buf.len() as u64;
+            if !batches.hand_over(buf, n as u64, &mut done, total, opts)? {
+                return Ok(sealed); // the writer failed; its error is reported
+            }
+        }
     })?;
     out.commit()?;
     FileInfo::from_header(&header, Some(payload_len))
-}
-
-/// Writes `data` in pieces of at most 512 KiB: on some virtual machines,
-/// single large writes into memory the host has reclaimed are several times
-/// slower (measured in benches/README.md).
-fn write_in_pieces(file: &mut File, data: &[u8]) -> std::io::Result<()> {
-    data.chunks(512 << 10).try_for_each(|piece| file.write_all(piece))
-}
-
-/// Reads until `buf` is full or the input ends.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
-    let mut len = 0;
-    while len < buf.len() {
-        match r.read(&mut buf[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(len)
 }
 
 /// Decrypts `src` to `dst`. Chunks are authenticated as they are read, and
@@ -179,38 +132,82 @@ pub fn decrypt_file(
     dec.set_batch_chunks(BLOCK / CHUNK_SIZE);
     let mut out = AtomicFile::create(dst, opts.overwrite)?;
     opts.tick(0, total)?;
-    let done = std::thread::scope(|scope| -> Result<u64> {
-        let (full_tx, full_rx) = sync_channel::<(Vec<u8>, usize)>(2);
-        let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(4);
-        let file = out.file();
+    let done = write_behind(out.file(), |batches| {
+        let mut done = 0u64;
+        loop {
+            let mut buf = batches.spare();
+            let n = dec.swap_batch(&mut buf).map_err(from_io)?;
+            buf.truncate(n);
+            if n == 0 || !batches.hand_over(buf, n as u64, &mut done, total, opts)? {
+                return Ok(done);
+            }
+        }
+    })?;
+    out.commit()?;
+    Ok(done)
+}
+
+/// The producing side of [`write_behind`].
+struct Batches {
+    full: SyncSender<Vec<u8>>,
+    empty: Receiver<Vec<u8>>,
+}
+
+impl Batches {
+    /// A buffer from an earlier batch when one is free (its contents are
+    /// stale), else a new empty one.
+    fn spare(&self) -> Vec<u8> {
+        self.empty.try_recv().unwrap_or_default()
+    }
+
+    /// Hands `buf` to the writer, counts `input_bytes` as done and reports
+    /// progress (or cancellation). `Ok(false)` if the writer has stopped;
+    /// its error is returned by [`write_behind`].
+    fn hand_over(
+        &self,
+        buf: Vec<u8>,
+        input_bytes: u64,
+        done: &mut u64,
+        total: u64,
+        opts: &FileOptions<'_>,
+    ) -> Result<bool> {
+        *done += input_bytes;
+        if self.full.send(buf).is_err() {
+            return Ok(false);
+        }
+        opts.tick(*done, total.max(*done))?;
+        Ok(true)
+    }
+}
+
+/// Runs `produce` on the calling thread while a second thread writes the
+/// buffers it hands over to `file`, in order, and returns emptied buffers
+/// for reuse. A write error takes precedence over the producer's result
+/// only when the producer itself succeeded.
+fn write_behind<T>(file: &mut File, produce: impl FnOnce(&Batches) -> Result<T>) -> Result<T> {
+    std::thread::scope(|scope| {
+        let (full, full_rx) = sync_channel::<Vec<u8>>(2);
+        let (empty_tx, empty) = sync_channel::<Vec<u8>>(4);
         let writer = scope.spawn(move || -> std::io::Result<()> {
-            for (buf, n) in full_rx {
-                write_in_pieces(file, &buf[..n])?;
+            for buf in full_rx {
+                write_in_pieces(file, &buf)?;
                 let _ = empty_tx.try_send(buf);
             }
             Ok(())
         });
-        let mut done = 0u64;
-        let produced = (|| -> Result<()> {
-            loop {
-                let mut spare = empty_rx.try_recv().unwrap_or_default();
-                let n = dec.swap_batch(&mut spare).map_err(from_io)?;
-                if n == 0 {
-                    return Ok(());
-                }
-                done += n as u64;
-                if full_tx.send((spare, n)).is_err() {
-                    return Ok(()); // the writer failed; its error is reported below
-                }
-                opts.tick(done, total.max(done))?;
-            }
-        })();
-        drop(full_tx);
+        let batches = Batches { full, empty };
+        let produced = produce(&batches);
+        drop(batches);
         let written = writer.join().expect("the writer thread does not panic");
-        produced?;
+        let value = produced?;
         written?;
-        Ok(done)
-    })?;
-    out.commit()?;
-    Ok(done)
+        Ok(value)
+    })
+}
+
+/// Writes `data` in pieces of at most 512 KiB: on some virtual machines,
+/// single large writes into memory the host has reclaimed are several times
+/// slower (measured in benches/README.md).
+fn write_in_pieces(file: &mut File, data: &[u8]) -> std::io::Result<()> {
+    data.chunks(512 << 10).try_for_each(|piece| file.write_all(piece))
 }
