@@ -17,7 +17,7 @@
 
 mod common;
 
-use common::{Expected, hex_bytes, load_json, load_wycheproof};
+use common::{AeadGroup, Expected, hex_bytes, load_json, load_wycheproof};
 use serde::Deserialize;
 use sha3::Shake128;
 use sha3::digest::{ExtendableOutput, Update, XofReader};
@@ -132,34 +132,6 @@ fn xaes_accumulated_1m() {
 }
 
 // ------------------------------------------------ AES-256-GCM (ShortGcm)
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AeadGroup {
-    key_size: usize,
-    iv_size: usize,
-    tag_size: usize,
-    tests: Vec<AeadCase>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AeadCase {
-    tc_id: u32,
-    #[serde(deserialize_with = "hex_bytes")]
-    key: Vec<u8>,
-    #[serde(deserialize_with = "hex_bytes")]
-    iv: Vec<u8>,
-    #[serde(deserialize_with = "hex_bytes")]
-    aad: Vec<u8>,
-    #[serde(deserialize_with = "hex_bytes")]
-    msg: Vec<u8>,
-    #[serde(deserialize_with = "hex_bytes")]
-    ct: Vec<u8>,
-    #[serde(deserialize_with = "hex_bytes")]
-    tag: Vec<u8>,
-    result: Expected,
-}
 
 /// The short-message AES-256-GCM that XAES-256-GCM uses for derived keys,
 /// against every Wycheproof AES-GCM case with a 256-bit key, 96-bit IV and

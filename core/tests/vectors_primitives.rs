@@ -7,43 +7,13 @@
 
 mod common;
 
-use common::{Expected, hex_bytes, load_wycheproof};
+use common::{AeadCase, AeadGroup, Expected, hex_bytes, load_wycheproof};
 use serde::Deserialize;
 use strongroom::crypto::aead::OpenError;
 use strongroom::crypto::kdf::{self, Hash, OutputTooLong};
 use strongroom::crypto::{Aes256Gcm, KEY_LEN, NONCE_LEN, TAG_LEN};
 
 // ---------------------------------------------------------------- AES-GCM
-
-/// A test group of `aead_test_schema_v1.json`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AeadGroup {
-    key_size: usize,
-    iv_size: usize,
-    tag_size: usize,
-    tests: Vec<AeadCase>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AeadCase {
-    tc_id: u32,
-    comment: String,
-    #[serde(deserialize_with = "hex_bytes")]
-    key: Vec<u8>,
-    #[serde(deserialize_with = "hex_bytes")]
-    iv: Vec<u8>,
-    #[serde(deserialize_with = "hex_bytes")]
-    aad: Vec<u8>,
-    #[serde(deserialize_with = "hex_bytes")]
-    msg: Vec<u8>,
-    #[serde(deserialize_with = "hex_bytes")]
-    ct: Vec<u8>,
-    #[serde(deserialize_with = "hex_bytes")]
-    tag: Vec<u8>,
-    result: Expected,
-}
 
 /// Number of AES-GCM cases in `aes_gcm_test.json` with a 256-bit key, 96-bit
 /// IV and 128-bit tag (39 valid, 27 invalid). Asserted as a floor so that a

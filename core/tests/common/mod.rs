@@ -76,3 +76,47 @@ pub fn hex_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
     let s = String::deserialize(d)?;
     hex::decode(&s).map_err(serde::de::Error::custom)
 }
+
+/// A test group of Wycheproof's `aead_test_schema_v1.json` (AES-GCM).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AeadGroup {
+    /// Key size in bits.
+    pub key_size: usize,
+    /// IV size in bits.
+    pub iv_size: usize,
+    /// Tag size in bits.
+    pub tag_size: usize,
+    /// The cases.
+    pub tests: Vec<AeadCase>,
+}
+
+/// One AEAD test case.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AeadCase {
+    /// Case number.
+    pub tc_id: u32,
+    /// What the case exercises.
+    pub comment: String,
+    /// Key.
+    #[serde(deserialize_with = "hex_bytes")]
+    pub key: Vec<u8>,
+    /// Nonce.
+    #[serde(deserialize_with = "hex_bytes")]
+    pub iv: Vec<u8>,
+    /// Associated data.
+    #[serde(deserialize_with = "hex_bytes")]
+    pub aad: Vec<u8>,
+    /// Plaintext.
+    #[serde(deserialize_with = "hex_bytes")]
+    pub msg: Vec<u8>,
+    /// Ciphertext without the tag.
+    #[serde(deserialize_with = "hex_bytes")]
+    pub ct: Vec<u8>,
+    /// Tag.
+    #[serde(deserialize_with = "hex_bytes")]
+    pub tag: Vec<u8>,
+    /// Expected outcome.
+    pub result: Expected,
+}
