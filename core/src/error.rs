@@ -153,6 +153,16 @@ pub enum Error {
     /// An argument is invalid; the string says which and why.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A value's text form does not parse as its type (see
+    /// [`Value::parse`](crate::field::Value::parse)), or a value has no
+    /// text form. The input is never quoted: it may be secret.
+    #[error("not a valid {value_type} value: {reason}")]
+    InvalidValue {
+        /// The type name ("date", "int", ...).
+        value_type: &'static str,
+        /// What is wrong, e.g. "expected YYYY-MM-DD".
+        reason: &'static str,
+    },
     /// The message would exceed the format's maximum length.
     #[error("message too long for the format")]
     MessageTooLong,
@@ -196,7 +206,7 @@ impl Error {
             | UnknownKeyVersion(_)
             | KeyVersionUnusable { .. }
             | WrongKeyring => ErrorKind::Key,
-            InvalidArgument(_) | MessageTooLong | FieldType { .. } => ErrorKind::Usage,
+            InvalidArgument(_) | InvalidValue { .. } | MessageTooLong | FieldType { .. } => ErrorKind::Usage,
             AlreadyExists(_) | Locked(_) => ErrorKind::Conflict,
             Cancelled => ErrorKind::Cancelled,
         }

@@ -17,7 +17,8 @@
 //! [`rewrap`](FieldCipher::rewrap) after a key rotation. Tokens have a
 //! binary form (BLOB, bytea, VARBINARY) and a text form (`sr1.` +
 //! base64url) whose header can be read without a key ([`inspect`],
-//! [`TokenInfo`]).
+//! [`TokenInfo`]). Values have a canonical text form for text interfaces
+//! ([`Value::parse`], [`Value::to_text`]).
 //!
 //! The byte-level format is in `docs/SPEC.md section 5`, the user guide
 //! (what each mode reveals, sizing an index, rotation) in `docs/FIELDS.md`.
@@ -29,6 +30,7 @@ mod context;
 mod keys;
 mod normalize;
 pub mod siv;
+pub mod text;
 mod token;
 mod value;
 pub mod xaes;
