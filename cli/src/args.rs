@@ -4,8 +4,10 @@
 //! environment variable, a file or a file descriptor), never the secret.
 
 use crate::exit;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+use strongroom::field::{Normalizer, ValueType};
 
 /// Encrypt files with keyrings and passphrases, and manage keyrings.
 #[derive(Debug, Parser)]
@@ -61,6 +63,9 @@ pub enum Command {
     Rewrap(RewrapArgs),
     /// Show an encrypted file's header (needs no key)
     Inspect(InspectArgs),
+    /// Encrypt, decrypt, index and rewrap database values, one per line
+    #[command(subcommand)]
+    Field(FieldCommand),
     /// Run a self-contained demonstration in a fresh folder (no prompts)
     Demo(DemoArgs),
 }
@@ -362,6 +367,211 @@ pub struct InspectArgs {
     /// Encrypted file, or - for standard input
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+}
+
+/// `field ...`
+#[derive(Debug, Subcommand)]
+pub enum FieldCommand {
+    /// Encrypt values to tokens (sr1.… text, or hex with --binary-hex)
+    #[command(after_help = FIELD_VALUES_HELP)]
+    Encrypt(FieldEncryptArgs),
+    /// Decrypt tokens (text or hex form) to values
+    #[command(after_help = FIELD_TOKENS_HELP)]
+    Decrypt(FieldDecryptArgs),
+    /// Print the blind index terms (hex) of values, for lookups
+    #[command(after_help = FIELD_VALUES_HELP)]
+    Index(FieldIndexArgs),
+    /// Show tokens' headers: version, suite, key version (needs no key)
+    #[command(after_help = FIELD_TOKENS_HELP)]
+    Inspect(FieldInspectArgs),
+    /// Re-encrypt tokens under the primary key version (no plaintext is shown)
+    #[command(after_help = FIELD_TOKENS_HELP)]
+    Rewrap(FieldRewrapArgs),
+}
+
+/// Extra help of the `field` commands that read values.
+const FIELD_VALUES_HELP: &str = "\
+Input:
+  Values come from the arguments or, when there are none, one per line from
+  standard input, which is the safer way: arguments are visible to other
+  users in `ps` and stay in the shell history. Lines end at \\n and are
+  taken byte for byte. Give options before the values: everything after
+  the first value is a value (a value that looks like an option is refused
+  unless the values follow `--`).
+
+  Text forms: bytes as hex; int as decimal; float as 1.5, 1e300, NaN, inf;
+  bool as true/false (also t/f, 1/0); date as YYYY-MM-DD; timestamp as
+  YYYY-MM-DDTHH:MM:SS[.ffffff]Z (or with a space, or an offset such as
+  +02:00); decimal as -?[0-9]+(.[0-9]+)?.
+
+  All input is read and processed before anything is printed: the first
+  bad line fails the command (\"line N: ...\") with nothing on standard output.";
+
+/// Extra help of the `field` commands that read tokens.
+const FIELD_TOKENS_HELP: &str = "\
+Input:
+  Tokens come from the arguments or, when there are none, one per line from
+  standard input: the text form (sr1.…) or hex of the binary form (an
+  optional \\x prefix, as PostgreSQL prints bytea, is accepted).
+
+  All input is read and processed before anything is printed: the first
+  bad line fails the command (\"line N: ...\") with nothing on standard output.";
+
+/// The column the values belong to, and its settings.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Column")]
+pub struct FieldColumnArgs {
+    /// Logical table name, bound into every token
+    #[arg(long, value_name = "T")]
+    pub table: String,
+    /// Logical column name, bound into every token
+    #[arg(long, value_name = "C")]
+    pub column: String,
+    /// The column's value type
+    #[arg(long = "type", value_name = "TYPE", default_value = "text", value_parser = value_type_parser())]
+    pub value_type: ValueType,
+    /// Deterministic mode (AES-SIV): equal values give equal tokens
+    #[arg(long)]
+    pub deterministic: bool,
+    /// The column encrypts SQL NULL as a token (instead of keeping NULL)
+    #[arg(long)]
+    pub hide_null: bool,
+    /// Blind index length in bytes (2 to 32)
+    #[arg(long, value_name = "N")]
+    pub index_len: Option<usize>,
+    /// Blind index normaliser [default: none]
+    #[arg(long, value_name = "NAME", requires = "index_len", value_parser = normalizer_parser())]
+    pub normalizer: Option<Normalizer>,
+}
+
+/// `--type`: the names of [`ValueType`].
+fn value_type_parser() -> impl TypedValueParser<Value = ValueType> {
+    PossibleValuesParser::new(ValueType::ALL.map(ValueType::name))
+        .map(|name| ValueType::from_name(&name).expect("one of the listed names"))
+}
+
+/// `--normalizer`: the names of [`Normalizer`].
+fn normalizer_parser() -> impl TypedValueParser<Value = Normalizer> {
+    PossibleValuesParser::new(Normalizer::ALL.map(Normalizer::name))
+        .map(|name| Normalizer::from_name(&name).expect("one of the listed names"))
+}
+
+/// Row keys of the values or tokens.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Rows")]
+pub struct FieldRowArgs {
+    /// Row key (its UTF-8 bytes) of the one value or token
+    #[arg(long, value_name = "KEY", conflicts_with = "rows")]
+    pub row: Option<String>,
+    /// Each line is ROWKEY<TAB>VALUE (or ROWKEY<TAB>TOKEN); the row key is the bytes before the first tab
+    #[arg(long)]
+    pub rows: bool,
+}
+
+/// How SQL NULL is spelled in line input and output.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Input and output")]
+pub struct FieldNullArg {
+    /// A line equal to MARKER is SQL NULL, and NULL results print as MARKER (without it, line input has no NULL)
+    #[arg(long, value_name = "MARKER")]
+    pub null: Option<String>,
+}
+
+/// `field encrypt`
+#[derive(Debug, Args)]
+pub struct FieldEncryptArgs {
+    /// Values to encrypt [default: one per line from standard input (recommended)]
+    #[arg(value_name = "VALUE", allow_hyphen_values = true)]
+    pub values: Vec<String>,
+    /// The column.
+    #[command(flatten)]
+    pub column: FieldColumnArgs,
+    /// Row keys.
+    #[command(flatten)]
+    pub rows: FieldRowArgs,
+    /// The NULL marker.
+    #[command(flatten)]
+    pub null: FieldNullArg,
+    /// Print tokens as hex of the binary form instead of the text form
+    #[arg(long, help_heading = "Input and output")]
+    pub binary_hex: bool,
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// `field decrypt`
+#[derive(Debug, Args)]
+pub struct FieldDecryptArgs {
+    /// Tokens to decrypt [default: one per line from standard input]
+    #[arg(value_name = "TOKEN")]
+    pub tokens: Vec<String>,
+    /// The column.
+    #[command(flatten)]
+    pub column: FieldColumnArgs,
+    /// Row keys.
+    #[command(flatten)]
+    pub rows: FieldRowArgs,
+    /// The NULL marker.
+    #[command(flatten)]
+    pub null: FieldNullArg,
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// `field index`
+#[derive(Debug, Args)]
+pub struct FieldIndexArgs {
+    /// Values to index [default: one per line from standard input (recommended)]
+    #[arg(value_name = "VALUE", allow_hyphen_values = true)]
+    pub values: Vec<String>,
+    /// The column (--index-len is required).
+    #[command(flatten)]
+    pub column: FieldColumnArgs,
+    /// The NULL marker.
+    #[command(flatten)]
+    pub null: FieldNullArg,
+    /// Print the terms of every usable key version, comma-separated, primary first (for lookups during a rotation)
+    #[arg(long, help_heading = "Input and output")]
+    pub all_versions: bool,
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// `field inspect`
+#[derive(Debug, Args)]
+pub struct FieldInspectArgs {
+    /// Tokens to inspect [default: one per line from standard input]
+    #[arg(value_name = "TOKEN")]
+    pub tokens: Vec<String>,
+    /// The NULL marker.
+    #[command(flatten)]
+    pub null: FieldNullArg,
+}
+
+/// `field rewrap`
+#[derive(Debug, Args)]
+pub struct FieldRewrapArgs {
+    /// Tokens to rewrap [default: one per line from standard input]
+    #[arg(value_name = "TOKEN")]
+    pub tokens: Vec<String>,
+    /// The column (its current mode decides the new tokens' suite).
+    #[command(flatten)]
+    pub column: FieldColumnArgs,
+    /// Row keys.
+    #[command(flatten)]
+    pub rows: FieldRowArgs,
+    /// The NULL marker.
+    #[command(flatten)]
+    pub null: FieldNullArg,
+    /// Print tokens as hex of the binary form instead of the text form
+    #[arg(long, help_heading = "Input and output")]
+    pub binary_hex: bool,
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
 }
 
 /// `demo`

@@ -8,7 +8,7 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success
   1  internal or unexpected error
-  2  usage: bad arguments, missing secret source, refused parameters
+  2  usage: bad arguments, missing secret source, refused parameters, a value not of its type
   3  I/O: a file could not be read or written
   4  format: not a strongroom file, malformed, truncated, unsupported version
   5  integrity: authentication failed, the data was modified
@@ -183,8 +183,16 @@ fn hint_for(e: &strongroom::Error) -> Option<String> {
         }
         E::KeyringCorrupt => "the keyring file was modified or corrupted; restore it from a backup".to_string(),
         E::BadMagic { what: "encrypted file" } => "this is not a strongroom encrypted file".to_string(),
+        E::FieldAuthFailed => {
+            "a token decrypts only with the table, column and row key (--row/--rows) it was encrypted with, and the same keyring".to_string()
+        }
+        E::FieldType { .. } => "give the column's type with --type".to_string(),
+        E::InvalidValue { .. } => "`strongroom field encrypt --help` lists the text form of each type".to_string(),
+        E::Malformed { what: "field token" | "field token text", .. } | E::Truncated("field token") => {
+            "give one token per line: sr1.… text, or hex of the binary form".to_string()
+        }
         E::Truncated(_) => "the file is incomplete (interrupted copy or download?)".to_string(),
-                E::KdfParams(_) => {
+        E::KdfParams(_) => {
             "the file or keyring asks for Argon2id work beyond the documented caps (docs/SPEC.md); it is damaged or crafted".to_string()
         }
         _ => return None,

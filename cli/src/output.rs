@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use std::cell::Cell;
 use std::io::{IsTerminal, Write};
 use strongroom::file::{FileInfo, StanzaInfo};
+use zeroize::Zeroizing;
 
 /// How results are shown.
 #[derive(Debug)]
@@ -114,31 +115,70 @@ impl Output {
 }
 
 /// Formats seconds since the Unix epoch as ISO 8601 UTC,
-/// e.g. `2024-05-01T12:34:56Z`.
+/// e.g. `2024-05-01T12:34:56Z` (the text form of a field timestamp; after
+/// year 9999, the number of seconds).
 pub fn iso8601(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| s.checked_mul(1_000_000))
+        .and_then(|micros| strongroom::field::Value::Timestamp(micros).to_text().ok())
+        .map_or_else(
+            || format!("{secs} seconds after 1970-01-01T00:00:00Z"),
+            |mut text| std::mem::take(&mut *text),
+        )
 }
 
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// Size of the buffer of [`write_stdout`].
+const STDOUT_BUFFER: usize = 64 * 1024;
+
+/// Runs `write` against standard output through a buffer that is wiped
+/// afterwards (what is written may be plaintext), then flushes. Errors,
+/// such as a closed pipe, are returned: this output is the command's result.
+pub fn write_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
+    let mut out = WipingWriter {
+        inner: std::io::stdout().lock(),
+        buf: Zeroizing::new(Vec::with_capacity(STDOUT_BUFFER)),
+    };
+    write(&mut out)?;
+    out.flush()
+}
+
+/// Writes each of `lines` and a newline to standard output (see [`write_stdout`]).
+pub fn write_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> std::io::Result<()> {
+    write_stdout(|out| {
+        for line in lines {
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    })
+}
+
+/// A buffered writer whose buffer never grows (no stray copies are left in
+/// freed memory) and is wiped when dropped.
+struct WipingWriter<W: Write> {
+    inner: W,
+    buf: Zeroizing<Vec<u8>>,
+}
+
+impl<W: Write> Write for WipingWriter<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + data.len() > self.buf.capacity() {
+            self.inner.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        if data.len() >= self.buf.capacity() {
+            return self.inner.write(data);
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.write_all(&self.buf)?;
+        self.buf.clear();
+        self.inner.flush()
+    }
 }
 
 /// Human size: bytes with a binary unit.

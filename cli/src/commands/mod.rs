@@ -4,6 +4,7 @@
 pub mod decrypt;
 pub mod demo;
 pub mod encrypt;
+pub mod field;
 pub mod inspect;
 pub mod keyring;
 pub mod rewrap;
@@ -33,6 +34,7 @@ pub fn run(cli: &Cli, out: &Output) -> Result<()> {
         Command::Rewrap(a) => rewrap::run(&ctx, a),
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Demo(a) => demo::run(&ctx, a),
+        Command::Field(cmd) => field::run(&ctx, cmd),
     }
 }
 
