@@ -33,7 +33,9 @@ fn help_lists_exit_codes() {
     ] {
         assert!(text.contains(line), "--help lacks {line:?}:\n{text}");
     }
-    for cmd in ["keyring", "encrypt", "decrypt", "rewrap", "inspect", "demo"] {
+    for cmd in [
+        "keyring", "encrypt", "decrypt", "rewrap", "inspect", "field", "demo",
+    ] {
         assert!(text.contains(cmd), "--help lacks the {cmd} command");
     }
     let out = w.run(["decrypt", "--help"]);
@@ -912,4 +914,516 @@ fn ctrl_c_cancels_cleanly() {
     assert_code(&out, 8);
     assert!(stderr(&out).contains("cancelled"), "{}", stderr(&out));
     assert!(w.names().is_empty(), "nothing may remain: {:?}", w.names());
+}
+
+// ---------------------------------------------------------------- field
+
+/// `users.email`, the column most field tests use.
+const EMAIL: [&str; 4] = ["--table", "users", "--column", "email"];
+
+/// `strongroom field SUB <EMAIL> ARGS...` with `input` on standard input.
+fn field(w: &World, sub: &str, args: &[&str], input: &str) -> std::process::Output {
+    let mut all = vec!["field", sub];
+    all.extend(EMAIL);
+    all.extend(args);
+    w.run_stdin(all, input.as_bytes())
+}
+
+/// The lines of standard output.
+fn out_lines(out: &std::process::Output) -> Vec<String> {
+    stdout(out).lines().map(str::to_string).collect()
+}
+
+/// Asserts a failure: exit code, nothing on stdout, `message` on stderr.
+#[track_caller]
+fn assert_fails(out: &std::process::Output, code: i32, message: &str) {
+    assert_code(out, code);
+    assert!(out.stdout.is_empty(), "stdout must be empty: {}", stdout(out));
+    assert!(
+        stderr(out).contains(message),
+        "expected {message:?} in:\n{}",
+        stderr(out)
+    );
+}
+
+/// `ROW<TAB>LINE` for each line, rows `r1`, `r2`, ...
+fn with_rows(lines: &[String]) -> String {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("r{}\t{l}\n", i + 1))
+        .collect()
+}
+
+#[test]
+fn field_round_trip_every_type_with_rows_and_null() {
+    let w = World::new();
+    w.init_keyring();
+    // (type, input lines, canonical output lines)
+    let cases: [(&str, &[&str], &[&str]); 8] = [
+        (
+            "text",
+            &["alice@x.org", " spaced\t", ""],
+            &["alice@x.org", " spaced\t", ""],
+        ),
+        ("bytes", &["00ff", "\\xABCD", ""], &["00ff", "abcd", ""]),
+        (
+            "int",
+            &["-9223372036854775808", "+7", "9223372036854775807"],
+            &["-9223372036854775808", "7", "9223372036854775807"],
+        ),
+        (
+            "float",
+            &["1.5", "-0.0", "1E300", "NaN", "-inf"],
+            &["1.5", "-0.0", "1e300", "NaN", "-inf"],
+        ),
+        ("bool", &["t", "FALSE", "1"], &["true", "false", "true"]),
+        (
+            "date",
+            &["2000-02-29", "0001-01-01", "9999-12-31"],
+            &["2000-02-29", "0001-01-01", "9999-12-31"],
+        ),
+        (
+            "timestamp",
+            &["1969-12-31T23:59:59.5Z", "2024-01-01 01:00:00+01:00"],
+            &["1969-12-31T23:59:59.500000Z", "2024-01-01T00:00:00Z"],
+        ),
+        ("decimal", &["-1234.50", "0"], &["-1234.50", "0"]),
+    ];
+    for (ty, input, expected) in cases {
+        let lines: Vec<String> = input
+            .iter()
+            .map(|s| s.to_string())
+            .chain(["\\N".into()])
+            .collect();
+        let args = ["--type", ty, "--rows", "--null", "\\N"];
+        let out = field(&w, "encrypt", &args, &with_rows(&lines));
+        assert_code(&out, 0);
+        let tokens = out_lines(&out);
+        assert_eq!(tokens.len(), lines.len(), "{ty}");
+        assert!(
+            tokens[..input.len()]
+                .iter()
+                .all(|t| t.starts_with("sr1.AQEAAAAB")),
+            "{ty}: {tokens:?}"
+        );
+        assert_eq!(tokens.last().unwrap(), "\\N", "NULL stays NULL");
+
+        let out = field(&w, "decrypt", &args, &with_rows(&tokens));
+        assert_code(&out, 0);
+        let mut want: Vec<&str> = expected.to_vec();
+        want.push("\\N");
+        assert_eq!(out_lines(&out), want, "{ty}");
+    }
+
+    // A column that hides NULL encrypts it as a token, which decrypts to NULL.
+    let out = field(
+        &w,
+        "encrypt",
+        &["--type", "int", "--hide-null", "--null", "-"],
+        "5\n-\n",
+    );
+    assert_code(&out, 0);
+    let tokens = out_lines(&out);
+    assert!(tokens[1].starts_with("sr1."), "{tokens:?}");
+    assert_eq!(
+        tokens[0].len(),
+        tokens[1].len(),
+        "a hidden NULL has a value's length"
+    );
+    let input = tokens.join("\n");
+    let out = field(&w, "decrypt", &["--type", "int", "--null", "-"], &input);
+    assert_code(&out, 0);
+    assert_eq!(out_lines(&out), ["5", "-"]);
+    // Without a marker, a hidden NULL cannot be printed as a line.
+    let out = field(&w, "decrypt", &["--type", "int"], &input);
+    assert_fails(&out, 2, "line 2: the result is NULL");
+}
+
+#[test]
+fn field_values_from_arguments_and_hex_tokens() {
+    let w = World::new();
+    w.init_keyring();
+    let mut args = vec!["field", "encrypt", "--type", "int", "--binary-hex", "--row", "17"];
+    args.extend(EMAIL);
+    args.extend(["-5"]);
+    let out = w.run(&args);
+    assert_code(&out, 0);
+    let hex = stdout(&out).trim().to_string();
+    assert!(hex.starts_with("010100000001"), "{hex}");
+    // Hex and PostgreSQL's \x form both decrypt; the row key must match.
+    for token in [hex.clone(), format!("\\x{}", hex.to_uppercase())] {
+        let out = field(
+            &w,
+            "decrypt",
+            &["--type", "int", "--row", "17"],
+            &format!("{token}\n"),
+        );
+        assert_code(&out, 0);
+        assert_eq!(stdout(&out), "-5\n");
+    }
+    // --row binds one value only.
+    let out = field(&w, "encrypt", &["--row", "17"], "a\nb\n");
+    assert_fails(&out, 2, "--row binds a single value");
+    // An option after a value would be read as a value: refused.
+    let mut args = vec!["field", "encrypt"];
+    args.extend(EMAIL);
+    args.extend(["secret-value", "--deterministic"]);
+    let out = w.run(&args);
+    assert_fails(&out, 2, "the option --deterministic comes after a value");
+    assert!(!stderr(&out).contains("secret-value"), "{}", stderr(&out));
+    // After `--` it is a value.
+    let mut args = vec!["field", "encrypt"];
+    args.extend(EMAIL);
+    args.extend(["--", "--deterministic"]);
+    let out = w.run(&args);
+    assert_code(&out, 0);
+    let out = field(&w, "decrypt", &[], &stdout(&out));
+    assert_eq!(stdout(&out), "--deterministic\n");
+}
+
+#[test]
+fn field_deterministic_and_random_tokens() {
+    let w = World::new();
+    w.init_keyring();
+    let out = field(&w, "encrypt", &["--deterministic"], "x\nx\ny\n");
+    assert_code(&out, 0);
+    let t = out_lines(&out);
+    assert_eq!(t[0], t[1], "equal values give equal tokens");
+    assert_ne!(t[0], t[2]);
+    assert!(t[0].starts_with("sr1.AQIAAAAB"), "{}", t[0]);
+    let out = field(&w, "encrypt", &[], "x\nx\n");
+    assert_code(&out, 0);
+    let t = out_lines(&out);
+    assert_ne!(t[0], t[1], "random mode gives unrelated tokens");
+    // Deterministic tokens cannot bind a row.
+    let out = field(&w, "encrypt", &["--deterministic", "--rows"], "1\tx\n");
+    assert_fails(&out, 2, "a deterministic column cannot bind row keys");
+}
+
+#[test]
+fn field_index_normalises_and_lists_versions_after_rotation() {
+    let w = World::new();
+    w.init_keyring();
+    let idx = ["--index-len", "8", "--normalizer", "trim-lowercase"];
+    let out = field(&w, "index", &idx, "Alice@x.org \nalice@x.org\nbob@x.org\n");
+    assert_code(&out, 0);
+    let terms = out_lines(&out);
+    assert_eq!(terms[0], terms[1]);
+    assert_ne!(terms[0], terms[2]);
+    assert_eq!(terms[0].len(), 16, "8 bytes in hex");
+    let old = terms[0].clone();
+
+    assert_code(&w.run(["keyring", "add-key", "--promote"]), 0);
+    let out = field(&w, "index", &idx, "alice@x.org\n");
+    assert_code(&out, 0);
+    let new = stdout(&out).trim().to_string();
+    assert_ne!(new, old, "the term changes with the key version");
+    let mut all = idx.to_vec();
+    all.push("--all-versions");
+    let out = field(&w, "index", &all, "alice@x.org\n");
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), format!("{new},{old}\n"), "primary first");
+    let mut json_args = vec!["--json", "field", "index"];
+    json_args.extend(EMAIL);
+    json_args.extend(&all);
+    let out = w.run_stdin(json_args, b"alice@x.org\n");
+    assert_code(&out, 0);
+    let v = json(&out);
+    assert_eq!(v["key_versions"], serde_json::json!([2, 1]));
+    assert_eq!(v["terms"], serde_json::json!([[new, old]]));
+
+    // An index needs its length; a normaliser needs a text column.
+    let out = field(&w, "index", &[], "x\n");
+    assert_fails(&out, 2, "field index needs the column's blind index length");
+    let out = field(
+        &w,
+        "index",
+        &["--type", "int", "--index-len", "8", "--normalizer", "digits-only"],
+        "1\n",
+    );
+    assert_fails(&out, 2, "the digits-only normaliser applies to text columns only");
+}
+
+#[test]
+fn field_decrypt_refuses_another_column_row_or_type() {
+    let w = World::new();
+    w.init_keyring();
+    let out = field(&w, "encrypt", &["--rows"], "1\tfirst\n2\tsecond\n");
+    assert_code(&out, 0);
+    let tokens = out_lines(&out);
+    let good = format!("1\t{}\n2\t{}\n", tokens[0], tokens[1]);
+    assert_code(&field(&w, "decrypt", &["--rows"], &good), 0);
+
+    // Another column: integrity (5), nothing on stdout, no plaintext.
+    let mut args = vec![
+        "field", "decrypt", "--table", "users", "--column", "name", "--rows",
+    ];
+    args.extend(["--null", "x"]);
+    let out = w.run_stdin(args, good.as_bytes());
+    assert_fails(&out, 5, "line 1: field token failed authentication");
+    assert!(stderr(&out).contains("hint: a token decrypts only with the table, column and row key"));
+    // Swapped row keys: the first line fails.
+    let swapped = format!("2\t{}\n1\t{}\n", tokens[0], tokens[1]);
+    assert_fails(
+        &field(&w, "decrypt", &["--rows"], &swapped),
+        5,
+        "line 1: field token failed authentication",
+    );
+    // Only the second row wrong: the error names line 2.
+    let second = format!("1\t{}\n1\t{}\n", tokens[0], tokens[1]);
+    assert_fails(
+        &field(&w, "decrypt", &["--rows"], &second),
+        5,
+        "line 2: field token failed authentication",
+    );
+    // No row key at all.
+    let bare = format!("{}\n", tokens[0]);
+    assert_fails(
+        &field(&w, "decrypt", &[], &bare),
+        5,
+        "line 1: field token failed authentication",
+    );
+    // Another type: usage (2).
+    let out = field(&w, "decrypt", &["--rows", "--type", "int"], &good);
+    assert_fails(
+        &out,
+        2,
+        "line 1: field type mismatch: the column holds int values, found text",
+    );
+    // A line without a tab in --rows mode.
+    let out = field(&w, "decrypt", &["--rows"], &bare);
+    assert_fails(&out, 2, "line 1: expected ROWKEY<TAB>VALUE");
+}
+
+#[test]
+fn field_errors_name_the_line_and_never_the_value() {
+    let w = World::new();
+    w.init_keyring();
+    // A value that does not parse: usage (2), line 3, value not echoed.
+    let out = field(&w, "encrypt", &["--type", "int"], "1\n2\nsecret-42\n4\n");
+    assert_fails(
+        &out,
+        2,
+        "line 3: not a valid int value: expected a decimal integer",
+    );
+    assert!(!stderr(&out).contains("secret"), "{}", stderr(&out));
+    let out = field(&w, "encrypt", &["--type", "date"], "2000-02-29\n1900-02-29\n");
+    assert_fails(
+        &out,
+        2,
+        "line 2: not a valid date value: no such day in that month",
+    );
+    let out = field(&w, "encrypt", &["--type", "timestamp"], "2024-01-01T00:00:00\n");
+    assert_fails(
+        &out,
+        2,
+        "line 1: not a valid timestamp value: expected YYYY-MM-DDTHH:MM:SS",
+    );
+
+    // A malformed token: format (4).
+    let out = field(&w, "encrypt", &[], "ok\n");
+    let token = stdout(&out).trim().to_string();
+    let out = field(&w, "decrypt", &[], &format!("{token}\nsr1.@@@@\n"));
+    assert_fails(
+        &out,
+        4,
+        "line 2: malformed field token text: not canonical unpadded base64url",
+    );
+    let out = field(&w, "decrypt", &[], &format!("{token}\n{}\n", &token[..20]));
+    assert_fails(&out, 4, "line 2: truncated input: field token");
+    let out = field(&w, "decrypt", &[], "not a token\n");
+    assert_fails(
+        &out,
+        4,
+        "line 1: malformed field token: expected the text form (sr1.…) or hex",
+    );
+    // A modified token: integrity (5).
+    let mut bytes = token.into_bytes();
+    // A middle character: all of its 6 bits are payload (the ciphertext).
+    bytes[40] = if bytes[40] == b'A' { b'B' } else { b'A' };
+    let modified = String::from_utf8(bytes).unwrap();
+    assert_fails(
+        &field(&w, "decrypt", &[], &modified),
+        5,
+        "line 1: field token failed authentication",
+    );
+
+    // A decrypted value with a line break needs --json; the NULL marker
+    // cannot be a value.
+    let mut args = vec!["field", "encrypt"];
+    args.extend(EMAIL);
+    args.push("two\nlines");
+    let token = stdout(&w.run(&args)).trim().to_string();
+    let out = field(&w, "decrypt", &[], &token);
+    assert_fails(&out, 2, "line 1: the value contains a line break");
+    let mut args = vec!["--json", "field", "decrypt"];
+    args.extend(EMAIL);
+    let out = w.run_stdin(args, token.as_bytes());
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["values"], serde_json::json!(["two\nlines"]));
+    let out = field(&w, "encrypt", &[], "NULL\n");
+    let out = field(&w, "decrypt", &["--null", "NULL"], &stdout(&out));
+    assert_fails(&out, 2, "line 1: the value equals the --null marker");
+
+    // Standard input cannot carry both the lines and the passphrase.
+    let out = field(&w, "encrypt", &["--keyring-passphrase-fd", "0"], "x\n");
+    assert_fails(&out, 2, "standard input carries the input lines");
+}
+
+#[test]
+fn field_inspect_needs_no_keyring() {
+    let w = World::new();
+    w.init_keyring();
+    let out = field(&w, "encrypt", &["--null", "-"], "alice@x.org\n-\n");
+    let random = stdout(&out);
+    let out = field(&w, "encrypt", &["--deterministic"], "alice@x.org\n");
+    let det = stdout(&out);
+
+    let other = World::new();
+    // No keyring exists in `other`, and no secret is offered.
+    assert!(!other.keyring().exists());
+    let mut c = other.cmd(["field", "inspect", "--null", "-"]);
+    c.stdin(std::process::Stdio::piped());
+    let out = run_with_input(c, format!("{random}{det}").as_bytes());
+    assert_code(&out, 0);
+    assert_eq!(
+        out_lines(&out),
+        [
+            "version=1 suite=xaes-256-gcm mode=random key_version=1 len=58 body_len=11",
+            "-",
+            "version=1 suite=aes-256-siv mode=deterministic key_version=1 len=34 body_len=11",
+        ]
+    );
+    let token = random.lines().next().unwrap();
+    let out = other.cmd(["--json", "field", "inspect", token]).output().unwrap();
+    assert_code(&out, 0);
+    assert_eq!(
+        json(&out),
+        serde_json::json!({"command": "field inspect", "tokens": [{
+            "version": 1, "suite": "xaes-256-gcm", "mode": "random", "key_version": 1, "len": 58, "body_len": 11
+        }]})
+    );
+    let out = other
+        .cmd(["field", "inspect", "sr1.AQMAAAABAAAAAAAAAAAAAAAA"])
+        .output()
+        .unwrap();
+    assert_fails(&out, 4, "argument 1: unsupported cipher suite 3");
+}
+
+#[test]
+fn field_rewrap_moves_tokens_to_the_new_primary() {
+    let w = World::new();
+    w.init_keyring();
+    let out = field(
+        &w,
+        "encrypt",
+        &["--rows", "--null", "-"],
+        "1\talice\n2\t-\n3\tcarol\n",
+    );
+    assert_code(&out, 0);
+    let old = out_lines(&out);
+    assert_code(&w.run(["keyring", "add-key", "--promote"]), 0);
+
+    let input = format!("1\t{}\n2\t-\n3\t{}\n", old[0], old[2]);
+    let mut args = vec!["--json", "field", "rewrap"];
+    args.extend(EMAIL);
+    args.extend(["--rows", "--null", "-"]);
+    let out = w.run_stdin(args, input.as_bytes());
+    assert_code(&out, 0);
+    let v = json(&out);
+    assert_eq!(v["key_version"], 2);
+    assert_eq!(v["rewrapped"], 2);
+    let new: Vec<String> = v["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap_or("-").to_string())
+        .collect();
+    assert_eq!(new[1], "-");
+    assert!(
+        new[0].starts_with("sr1.AQEAAAAC") && new[2].starts_with("sr1.AQEAAAAC"),
+        "{new:?}"
+    );
+
+    // The new tokens decrypt once version 1 is disabled; the old ones do not.
+    assert_code(&w.run(["keyring", "disable", "1"]), 0);
+    let rewrapped = format!("1\t{}\n2\t{}\n3\t{}\n", new[0], new[1], new[2]);
+    let out = field(&w, "decrypt", &["--rows", "--null", "-"], &rewrapped);
+    assert_code(&out, 0);
+    assert_eq!(out_lines(&out), ["alice", "-", "carol"]);
+    let out = field(&w, "decrypt", &["--rows", "--null", "-"], &input);
+    assert_fails(
+        &out,
+        6,
+        "line 1: key version 1 is disabled and cannot be used to decrypt",
+    );
+    // A rewrap with the wrong row key fails on that line and prints nothing.
+    let out = field(&w, "rewrap", &["--rows"], &format!("9\t{}\n", new[0]));
+    assert_fails(&out, 5, "line 1: field token failed authentication");
+    // A token from a version the keyring never had: key error (6).
+    let unknown = new[0].replacen("sr1.AQEAAAAC", "sr1.AQEAAAAJ", 1);
+    let out = field(&w, "rewrap", &["--row", "1"], &unknown);
+    assert_fails(&out, 6, "line 1: key version 9 does not exist in this keyring");
+}
+
+#[test]
+fn field_json_output() {
+    let w = World::new();
+    w.init_keyring();
+    let mut args = vec!["--json", "field", "encrypt"];
+    args.extend(EMAIL);
+    args.extend(["--type", "date", "--deterministic", "--null", "NULL"]);
+    let out = w.run_stdin(args, b"2024-01-01\nNULL\n");
+    assert_code(&out, 0);
+    let v = json(&out);
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "column",
+            "command",
+            "key_version",
+            "mode",
+            "table",
+            "tokens",
+            "type"
+        ]
+    );
+    assert_eq!(v["command"], "field encrypt");
+    assert_eq!(
+        (v["table"].as_str(), v["column"].as_str()),
+        (Some("users"), Some("email"))
+    );
+    assert_eq!(
+        (v["type"].as_str(), v["mode"].as_str()),
+        (Some("date"), Some("deterministic"))
+    );
+    assert_eq!(v["key_version"], 1);
+    assert_eq!(v["tokens"][1], Value::Null);
+    let token = v["tokens"][0].as_str().unwrap().to_string();
+
+    let mut args = vec!["--json", "field", "decrypt"];
+    args.extend(EMAIL);
+    args.extend(["--type", "date"]);
+    args.push(&token);
+    let out = w.run(&args);
+    assert_code(&out, 0);
+    let v = json(&out);
+    assert_eq!(v["command"], "field decrypt");
+    assert_eq!(v["values"], serde_json::json!(["2024-01-01"]));
+
+    // Errors are one JSON object on stderr, with the exit code.
+    let mut args = vec![
+        "--json", "field", "decrypt", "--table", "users", "--column", "other",
+    ];
+    args.extend(["--type", "date", &token]);
+    let out = w.run(&args);
+    assert_fails(&out, 5, "\"kind\":\"integrity\"");
+    let e = json_error(&out);
+    assert_eq!(e["error"]["exit_code"], 5);
+    assert_eq!(
+        e["error"]["message"],
+        "argument 1: field token failed authentication (another table, column or row, or a modified token)"
+    );
 }
