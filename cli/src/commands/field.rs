@@ -31,6 +31,7 @@ pub fn run(ctx: &Ctx<'_>, cmd: &FieldCommand) -> Result<()> {
     }
 }
 
+/// Runs `field encrypt`.
 fn encrypt(ctx: &Ctx<'_>, a: &FieldEncryptArgs) -> Result<()> {
     input::check_options_first("encrypt", &a.values)?;
     if a.column.deterministic && (a.rows.row.is_some() || a.rows.rows) {
@@ -50,10 +51,7 @@ fn encrypt(ctx: &Ctx<'_>, a: &FieldEncryptArgs) -> Result<()> {
             cipher.encrypt(values[i].as_ref(), rows.as_ref().map(|r| r[i]))
         })
     })?;
-    let shown: Vec<Option<String>> = tokens
-        .iter()
-        .map(|t| t.as_ref().map(|t| token_text(t, a.binary_hex)))
-        .collect();
+    let shown = token_texts(&tokens, a.binary_hex);
     emit(
         ctx,
         &items,
@@ -63,6 +61,7 @@ fn encrypt(ctx: &Ctx<'_>, a: &FieldEncryptArgs) -> Result<()> {
     )
 }
 
+/// Runs `field decrypt`.
 fn decrypt(ctx: &Ctx<'_>, a: &FieldDecryptArgs) -> Result<()> {
     let stdin = input::read_stdin_unless(&a.tokens, Some(&a.unlock))?;
     let items = Items::new(&a.tokens, &stdin, a.null.null.as_deref());
@@ -90,6 +89,7 @@ fn value_texts(items: &Items<'_>, values: &[Option<Value>]) -> Result<Vec<Option
     values.iter().enumerate().map(text).collect()
 }
 
+/// Runs `field index`.
 fn index(ctx: &Ctx<'_>, a: &FieldIndexArgs) -> Result<()> {
     input::check_options_first("index", &a.values)?;
     if a.column.index_len.is_none() {
@@ -120,6 +120,7 @@ fn index(ctx: &Ctx<'_>, a: &FieldIndexArgs) -> Result<()> {
     emit(ctx, &items, header, "terms", &shown)
 }
 
+/// Runs `field inspect`.
 fn inspect(ctx: &Ctx<'_>, a: &FieldInspectArgs) -> Result<()> {
     let stdin = input::read_stdin_unless(&a.tokens, None)?;
     let items = Items::new(&a.tokens, &stdin, a.null.null.as_deref());
@@ -137,6 +138,7 @@ fn inspect(ctx: &Ctx<'_>, a: &FieldInspectArgs) -> Result<()> {
     emit(ctx, &items, json!({"command": "field inspect"}), "tokens", &shown)
 }
 
+/// Runs `field rewrap`.
 fn rewrap(ctx: &Ctx<'_>, a: &FieldRewrapArgs) -> Result<()> {
     let stdin = input::read_stdin_unless(&a.tokens, Some(&a.unlock))?;
     let items = Items::new(&a.tokens, &stdin, a.null.null.as_deref());
@@ -146,10 +148,7 @@ fn rewrap(ctx: &Ctx<'_>, a: &FieldRewrapArgs) -> Result<()> {
     let cipher = open_cipher(ctx, &a.column, &a.unlock)?;
     let new = items.all_ok(cipher.rewrap_batch(&tokens, rows.as_deref())?)?;
     let changed = tokens.iter().zip(&new).filter(|(old, new)| old != new).count();
-    let shown: Vec<Option<String>> = new
-        .iter()
-        .map(|t| t.as_ref().map(|t| token_text(t, a.binary_hex)))
-        .collect();
+    let shown = token_texts(&new, a.binary_hex);
     let mut header = column_json("field rewrap", &cipher);
     header["rewrapped"] = json!(changed);
     emit(ctx, &items, header, "tokens", &shown)?;
@@ -211,13 +210,16 @@ fn lookup_versions(cipher: &FieldCipher) -> Vec<u32> {
     std::iter::once(primary).chain(others).collect()
 }
 
-/// A token as printed: the text form, or hex of the binary form.
-fn token_text(token: &Token, hex: bool) -> String {
-    if hex {
-        hex::encode(token.as_bytes())
-    } else {
-        token.to_text()
-    }
+/// Tokens as printed: the text form, or hex of the binary form.
+fn token_texts(tokens: &[Option<Token>], hex: bool) -> Vec<Option<String>> {
+    let text = |t: &Token| {
+        if hex {
+            hex::encode(t.as_bytes())
+        } else {
+            t.to_text()
+        }
+    };
+    tokens.iter().map(|t| t.as_ref().map(text)).collect()
 }
 
 /// One item's result, printable as a line or as JSON. Never plaintext:
