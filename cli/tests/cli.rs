@@ -821,8 +821,9 @@ fn demo_runs_and_produces_its_files() {
     let out = w.cmd(["demo", "--dir"]).arg(&dir).output().unwrap();
     assert_code(&out, 0);
     let text = stdout(&out);
-    assert!(text.lines().count() <= 40, "demo output should be short:\n{text}");
+    assert!(text.lines().count() <= 60, "demo output should be short:\n{text}");
     for name in [
+        "customers.db",
         "keyring.srk",
         "keyring-passphrase.txt",
         "escrow-passphrase.txt",
@@ -870,6 +871,89 @@ fn demo_runs_and_produces_its_files() {
     // A non-empty folder is refused (a conflict, like any existing output).
     let out = w.cmd(["demo", "--dir"]).arg(&dir).output().unwrap();
     assert_code(&out, 7);
+}
+
+#[test]
+fn demo_database_is_encrypted_and_readable_with_the_command() {
+    let w = World::new();
+    let dir = w.path("demo");
+    let out = w.cmd(["--json", "demo", "--dir"]).arg(&dir).output().unwrap();
+    assert_code(&out, 0);
+    let db = &json(&out)["database"];
+    assert_eq!(db["rows"], 2000);
+    assert!(db["addresses_in_clear_before"].as_u64().unwrap() >= 2000, "{db}");
+    assert_eq!(db["addresses_in_clear_after"], 0);
+    assert_eq!(db["lookups"]["email"]["candidates"], 1);
+    assert_eq!(db["lookups"]["national_id"]["duplicate_refused"], true);
+    assert_eq!(db["moved_token"]["refused"], true);
+    assert_eq!(db["rotation"]["rows_on_old_version_before"], 2000);
+    assert_eq!(db["rotation"]["rows_on_old_version_after"], 0);
+    assert_eq!(db["rotation"]["new_version"], 2);
+
+    // No plaintext column is left, and no address is in the file's bytes.
+    let path = dir.join("customers.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('customers')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        columns,
+        [
+            "id",
+            "name",
+            "email_enc",
+            "email_idx",
+            "national_id_enc",
+            "birth_date_enc",
+            "balance_enc",
+            "note_enc"
+        ]
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(!bytes.windows(12).any(|win| win == b"@example.com"));
+
+    // The command line decrypts a row's token with the same row-key
+    // convention (the id's decimal text), and refuses it for another row.
+    let token: Vec<u8> = conn
+        .query_row("SELECT email_enc FROM customers WHERE id = 17", [], |r| r.get(0))
+        .unwrap();
+    let keyring = dir.join("keyring.srk");
+    let pass = dir.join("keyring-passphrase.txt");
+    let decrypt = |row: u32| {
+        let mut c = w.cmd(["--keyring"]);
+        c.arg(&keyring)
+            .args([
+                "field",
+                "decrypt",
+                "--table",
+                "customers",
+                "--column",
+                "email",
+                "--rows",
+            ])
+            .arg("--keyring-passphrase-file")
+            .arg(&pass)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let line = format!("{row}\t{}\n", hex::encode(&token));
+        run_with_input(c, line.as_bytes())
+    };
+    let out = decrypt(17);
+    assert_code(&out, 0);
+    assert!(
+        stdout(&out).trim_end().ends_with("17@example.com"),
+        "{}",
+        stdout(&out)
+    );
+    let out = decrypt(18);
+    assert_code(&out, 5);
+    assert!(stdout(&out).is_empty());
+    assert!(stderr(&out).contains("failed authentication"), "{}", stderr(&out));
 }
 
 // ---------------------------------------------------------------- cancellation

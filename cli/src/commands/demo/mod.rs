@@ -1,7 +1,11 @@
 //! `strongroom demo`: the whole story in a fresh folder, without prompts or
 //! servers: keyring, sample archive, encryption to the keyring and an
-//! escrow passphrase, header, decryption, checksum, and a tampered copy
-//! that is refused.
+//! escrow passphrase, header, decryption, checksum, a tampered copy that is
+//! refused, then a SQLite table whose columns are encrypted in place
+//! ([`database`]).
+
+mod database;
+mod sample;
 
 use super::Ctx;
 use crate::output::{file_info_json, file_info_lines, size};
@@ -58,7 +62,7 @@ pub fn run(ctx: &Ctx<'_>, a: &crate::args::DemoArgs) -> Result<()> {
 
     // 2. A sample archive.
     let tar_path = dir.join("documents.tar");
-    let count = build_archive(&tar_path)?;
+    let count = sample::build_archive(&tar_path)?;
     let tar_len = fs::metadata(&tar_path)?.len();
     out.say(format!(
         "2. Built documents.tar: {count} generated CSV, JSON and text documents, {}",
@@ -96,7 +100,7 @@ pub fn run(ctx: &Ctx<'_>, a: &crate::args::DemoArgs) -> Result<()> {
 
     // 5. Decrypt with the keyring, unlocked as a user would, and compare.
     let unlock_text = read_secret_file(&pass_file)?;
-    let kr = Keyring::open(
+    let mut kr = Keyring::open(
         &keyring_path,
         &Unlock::Passphrase(Passphrase::from(unlock_text.as_str())),
     )
@@ -153,6 +157,9 @@ pub fn run(ctx: &Ctx<'_>, a: &crate::args::DemoArgs) -> Result<()> {
     out.say(format!("   refused: {err}"));
     out.say("   no output file was written (on the command line: exit code 5)");
 
+    // 7-11. A SQLite table with encrypted columns.
+    let database = database::run(out, &dir, &mut kr)?;
+
     // Summary.
     let files = list_files(&dir)?;
     out.json(json!({
@@ -163,12 +170,15 @@ pub fn run(ctx: &Ctx<'_>, a: &crate::args::DemoArgs) -> Result<()> {
         "encrypted": {"path": enc_path.display().to_string(), "file": file_info_json(&info)},
         "decrypted": {"path": dec_path.display().to_string(), "sha256": decrypted, "matches_original": true},
         "escrow_passphrase_opens": true,
+        "database": database,
         "tampered": {"path": tampered.display().to_string(), "refused": true, "error_kind": "integrity", "error": err.to_string(), "output_written": false},
         "files": files.iter().map(|(p, n)| json!({"path": p.display().to_string(), "bytes": n})).collect::<Vec<_>>(),
     }));
     out.say("Done: the archive was encrypted to two recipients, came back bit-for-bit identical,");
+    out.say("and a single flipped byte was caught before any plaintext was written; the database");
+    out.say("columns were encrypted in place, stayed searchable, refused a moved token and moved to a");
     out.say(format!(
-        "and a single flipped byte was caught before any plaintext was written. Files in {}/:",
+        "new key version without losing a row. Files in {}/:",
         dir.display()
     ));
     for (path, len) in &files {
@@ -242,157 +252,6 @@ fn read_secret_file(path: &Path) -> Result<Zeroizing<String>> {
     fs::File::open(path)?.read_to_string(&mut s)?;
     let trimmed = s.strip_suffix('\n').unwrap_or(&s);
     Ok(Zeroizing::new(trimmed.to_string()))
-}
-
-/// A small deterministic generator (SplitMix64) for the sample documents.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
-
-const REGIONS: [&str; 6] = ["north", "south", "east", "west", "central", "overseas"];
-const PRODUCTS: [&str; 8] = [
-    "ledger",
-    "vault",
-    "padlock",
-    "safe",
-    "keycard",
-    "archive box",
-    "shredder",
-    "cabinet",
-];
-const FIRST: [&str; 10] = [
-    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Leslie",
-];
-const LAST: [&str; 10] = [
-    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Perlman", "Lamport",
-];
-const WORDS: [&str; 24] = [
-    "the",
-    "quarterly",
-    "review",
-    "covered",
-    "storage",
-    "retention",
-    "policy",
-    "budget",
-    "team",
-    "agreed",
-    "to",
-    "encrypt",
-    "archives",
-    "before",
-    "upload",
-    "and",
-    "rotate",
-    "keys",
-    "every",
-    "year",
-    "minutes",
-    "of",
-    "audit",
-    "backup",
-];
-
-fn csv_document(rng: &mut Rng, rows: usize) -> String {
-    let mut s = String::from("date,region,product,units,unit_price_cents,total_cents\n");
-    for _ in 0..rows {
-        let (units, price) = (1 + rng.below(500), 100 + rng.below(99_900));
-        s.push_str(&format!(
-            "2024-{:02}-{:02},{},{},{units},{price},{}\n",
-            1 + rng.below(12),
-            1 + rng.below(28),
-            rng.pick(&REGIONS),
-            rng.pick(&PRODUCTS),
-            units * price
-        ));
-    }
-    s
-}
-
-fn json_document(rng: &mut Rng, records: usize) -> String {
-    let customers: Vec<_> = (0..records)
-        .map(|i| {
-            let (first, last) = (rng.pick(&FIRST), rng.pick(&LAST));
-            json!({
-                "id": i,
-                "name": format!("{first} {last}"),
-                "email": format!("{}.{}@example.com", first.to_lowercase(), last.to_lowercase()),
-                "region": rng.pick(&REGIONS),
-                "balance_cents": rng.below(10_000_000),
-                "active": rng.below(4) != 0,
-            })
-        })
-        .collect();
-    serde_json::to_string_pretty(&customers).unwrap_or_default()
-}
-
-fn text_document(rng: &mut Rng, words: usize) -> String {
-    let mut s = String::new();
-    for i in 0..words {
-        s.push_str(rng.pick(&WORDS));
-        s.push(if i % 14 == 13 { '\n' } else { ' ' });
-    }
-    s
-}
-
-/// Writes the sample archive; returns the number of documents.
-fn build_archive(path: &Path) -> Result<usize> {
-    let mut docs: Vec<(String, String)> = Vec::new();
-    for q in 0..8u64 {
-        let mut rng = Rng(1000 + q);
-        docs.push((
-            format!("documents/sales/2024-part{}.csv", q + 1),
-            csv_document(&mut rng, 5000),
-        ));
-    }
-    for b in 0..6u64 {
-        let mut rng = Rng(2000 + b);
-        docs.push((
-            format!("documents/customers/batch-{}.json", b + 1),
-            json_document(&mut rng, 900),
-        ));
-    }
-    for m in 0..6u64 {
-        let mut rng = Rng(3000 + m);
-        docs.push((
-            format!("documents/notes/meeting-{}.txt", m + 1),
-            text_document(&mut rng, 8000),
-        ));
-    }
-    let file = fs::File::create(path).map_err(strongroom::Error::Io)?;
-    let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
-    for (name, body) in &docs {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(body.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(1_704_067_200); // 2024-01-01: identical archives every run
-        header.set_entry_type(tar::EntryType::Regular);
-        builder
-            .append_data(&mut header, name, body.as_bytes())
-            .map_err(strongroom::Error::Io)?;
-    }
-    builder
-        .into_inner()
-        .map_err(strongroom::Error::Io)?
-        .flush()
-        .map_err(strongroom::Error::Io)?;
-    Ok(docs.len())
 }
 
 fn sha256_reader(mut r: impl Read) -> Result<String> {
