@@ -85,20 +85,32 @@ impl FieldCipher {
                 random::fill_fast(&mut suffixes);
                 let mut nonce = [0u8; XNONCE_LEN];
                 nonce[..PREFIX_LEN].copy_from_slice(&prefix);
-                for (i, (v, o)) in chunk.iter().zip(out.iter_mut()).enumerate() {
+                // With shared AAD, tokens are finished two at a time (their
+                // AES blocks in one batch); `waiting` holds the first.
+                let mut waiting: Option<(usize, Vec<u8>)> = None;
+                for (i, v) in chunk.iter().enumerate() {
                     if v.is_none() && !hide_null {
                         continue;
                     }
                     nonce[PREFIX_LEN..].copy_from_slice(&suffixes[12 * i..12 * i + 12]);
                     let len = self.plaintext_len_of(v.as_ref());
-                    *o = Some(self.seal_random(
-                        RandomKey::Derived(&gcm, aad_state.as_ref()),
-                        version,
-                        &nonce,
-                        row_at(rows, offset + i),
-                        len,
-                        |b| self.encode(v.as_ref(), b),
-                    ));
+                    let buf = self.unsealed_random(version, &nonce, len, |b| self.encode(v.as_ref(), b));
+                    match (&aad_state, waiting.take()) {
+                        (Some(state), Some((j, first))) => {
+                            let [a, b] = self.finish_random_pair(&gcm, state, first, buf);
+                            out[j] = Some(a);
+                            out[i] = Some(b);
+                        }
+                        (Some(_), None) => waiting = Some((i, buf)),
+                        (None, _) => {
+                            let key = RandomKey::Derived(&gcm, None);
+                            out[i] = Some(self.finish_random(key, row_at(rows, offset + i), buf));
+                        }
+                    }
+                }
+                if let Some((j, buf)) = waiting {
+                    out[j] =
+                        Some(self.finish_random(RandomKey::Derived(&gcm, aad_state.as_ref()), None, buf));
                 }
             }),
             Mode::Deterministic => for_chunks(values, &mut out, |_, chunk, out| {

@@ -8,7 +8,8 @@ use super::normalize::Normalizer;
 use super::siv::SIV_LEN;
 use super::token::{self, HEADER_LEN, Suite, Token, TokenInfo};
 use super::value::{self, NULL_TAG, Value, ValueType};
-use super::xaes::XNONCE_LEN;
+use super::xaes::{DerivedKey, PREFIX_LEN, XNONCE_LEN};
+use crate::crypto::gcm_short::AadState;
 use crate::crypto::{TAG_LEN, random};
 use crate::error::{Error, Result};
 use crate::keyring::{KeyStatus, Keyring};
@@ -159,6 +160,9 @@ pub(crate) enum RandomKey<'a> {
         Option<&'a crate::crypto::gcm_short::AadState>,
     ),
 }
+
+/// Where the plaintext (then ciphertext) starts in a random-mode token.
+pub(crate) const RANDOM_BODY: usize = HEADER_LEN + XNONCE_LEN;
 
 /// Largest AAD kept on the stack.
 const STACK_AAD: usize = 256;
@@ -383,31 +387,81 @@ impl FieldCipher {
         plaintext_len: usize,
         write: impl FnOnce(&mut Vec<u8>),
     ) -> Token {
-        let header = token::header(Suite::Xaes256Gcm, version);
-        let start = HEADER_LEN + XNONCE_LEN;
+        let buf = self.unsealed_random(version, nonce, plaintext_len, write);
+        self.finish_random(key, row, buf)
+    }
+
+    /// A random-mode token before encryption: header, nonce and the
+    /// plaintext from [`RANDOM_BODY`] on, with room for the tag.
+    #[inline]
+    pub(crate) fn unsealed_random(
+        &self,
+        version: u32,
+        nonce: &[u8; XNONCE_LEN],
+        plaintext_len: usize,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> Vec<u8> {
         // Exact capacity: the buffer never reallocates, so no stray copy of
         // the plaintext is left in freed memory.
-        let mut buf = Vec::with_capacity(start + plaintext_len + TAG_LEN);
-        buf.extend_from_slice(&header);
+        let mut buf = Vec::with_capacity(RANDOM_BODY + plaintext_len + TAG_LEN);
+        buf.extend_from_slice(&token::header(Suite::Xaes256Gcm, version));
         buf.extend_from_slice(nonce);
         write(&mut buf);
-        debug_assert_eq!(buf.len(), start + plaintext_len);
-        let gcm_nonce: &[u8; 12] = nonce[12..].try_into().expect("12 bytes");
+        debug_assert_eq!(buf.len(), RANDOM_BODY + plaintext_len);
+        buf
+    }
+
+    /// Encrypts an [`unsealed_random`](Self::unsealed_random) buffer in
+    /// place and appends the tag.
+    #[inline]
+    pub(crate) fn finish_random(&self, key: RandomKey<'_>, row: Option<&[u8]>, mut buf: Vec<u8>) -> Token {
+        let (head, body) = buf.split_at_mut(RANDOM_BODY);
+        let header: &[u8; HEADER_LEN] = head[..HEADER_LEN].try_into().expect("6 bytes");
+        let nonce: &[u8; XNONCE_LEN] = head[HEADER_LEN..].try_into().expect("24 bytes");
+        let gcm_nonce: &[u8; 12] = nonce[PREFIX_LEN..].try_into().expect("12 bytes");
         let pre = match key {
-            RandomKey::Derived(g, Some(state)) => g.seal_short_with(state, gcm_nonce, &mut buf[start..]),
+            RandomKey::Derived(g, Some(state)) => g.seal_short_with(state, gcm_nonce, body),
             _ => None,
         };
         let tag = match (pre, key) {
             (Some(tag), _) => tag,
-            (None, RandomKey::Derived(g, _)) => self.with_aad(&header, row, |aad| {
-                g.seal_in_place(gcm_nonce, aad, &mut buf[start..])
-            }),
+            (None, RandomKey::Derived(g, _)) => {
+                self.with_aad(header, row, |aad| g.seal_in_place(gcm_nonce, aad, body))
+            }
             (None, RandomKey::Column(x)) => {
-                self.with_aad(&header, row, |aad| x.seal_in_place(nonce, aad, &mut buf[start..]))
+                self.with_aad(header, row, |aad| x.seal_in_place(nonce, aad, body))
             }
         };
         buf.extend_from_slice(&tag);
         Token::from_trusted(buf)
+    }
+
+    /// Finishes two unsealed random-mode tokens without row keys under one
+    /// derived key and pre-absorbed AAD, their AES blocks in one batch.
+    pub(crate) fn finish_random_pair(
+        &self,
+        gcm: &DerivedKey,
+        state: &AadState,
+        mut a: Vec<u8>,
+        mut b: Vec<u8>,
+    ) -> [Token; 2] {
+        let gcm_nonce = |buf: &[u8]| -> [u8; 12] {
+            buf[HEADER_LEN + PREFIX_LEN..RANDOM_BODY]
+                .try_into()
+                .expect("12 bytes")
+        };
+        let (na, nb) = (gcm_nonce(&a), gcm_nonce(&b));
+        match gcm.seal_pair_with(state, (&na, &mut a[RANDOM_BODY..]), (&nb, &mut b[RANDOM_BODY..])) {
+            Some([ta, tb]) => {
+                a.extend_from_slice(&ta);
+                b.extend_from_slice(&tb);
+                [Token::from_trusted(a), Token::from_trusted(b)]
+            }
+            None => {
+                let key = RandomKey::Derived(gcm, Some(state));
+                [self.finish_random(key, None, a), self.finish_random(key, None, b)]
+            }
+        }
     }
 
     /// Builds a deterministic token (never bound to a row).

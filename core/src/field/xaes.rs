@@ -86,6 +86,19 @@ impl DerivedKey {
         use_short(buf.len()).then(|| self.short.seal_in_place_with(state, nonce, buf))
     }
 
+    /// Two messages sealed with pre-absorbed associated data, their AES
+    /// blocks in one batch (see [`ShortGcm::seal_pair_with`]); `None`, with
+    /// nothing encrypted, if either is longer than
+    /// [`PAIR_MAX`](crate::crypto::gcm_short::PAIR_MAX).
+    pub fn seal_pair_with(
+        &self,
+        state: &AadState,
+        a: (&[u8; 12], &mut [u8]),
+        b: (&[u8; 12], &mut [u8]),
+    ) -> Option<[[u8; TAG_LEN]; 2]> {
+        self.short.seal_pair_with(state, a, b)
+    }
+
     /// AES-256-GCM: decrypts `ct_and_tag` into `out` (16 bytes shorter);
     /// on failure `out` is zeroed.
     pub fn open_into(
