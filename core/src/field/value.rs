@@ -344,7 +344,10 @@ fn check_decimal(s: &str) -> Result<()> {
 /// decodes to `None`.
 pub(crate) fn decode(mut plaintext: Vec<u8>, ty: ValueType) -> Result<Option<Value>> {
     let result = decode_inner(&mut plaintext, ty);
-    plaintext.zeroize();
+    // Empty when the bytes moved into the value: nothing left to wipe.
+    if plaintext.capacity() != 0 {
+        plaintext.zeroize();
+    }
     result
 }
 
