@@ -19,6 +19,7 @@
 //!
 //! Run: `cargo bench -p strongroom-benches --bench field`.
 
+use aes_gcm::{AeadInOut, KeyInit};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::hint::black_box;
@@ -173,6 +174,34 @@ fn xaes(c: &mut Criterion) {
     });
     group.bench_function(format!("seal/{}", Aes256Gcm::engine_name()), |b| {
         b.iter(|| black_box(engine.seal_in_place(black_box(&[9u8; 12]), &aad, black_box(&mut buf))))
+    });
+    let rustcrypto = aes_gcm::Aes256Gcm::new(&[0x42; 32].into());
+    group.bench_function("seal/rustcrypto-aes-gcm", |b| {
+        b.iter(|| {
+            black_box(
+                rustcrypto
+                    .encrypt_inout_detached(&[9u8; 12].into(), &aad, black_box(&mut buf[..]).into())
+                    .expect("seal"),
+            )
+        })
+    });
+    // A new key for every message, as XAES-256-GCM single calls need:
+    // key setup plus sealing.
+    let key = [0x42u8; 32];
+    group.bench_function("new-key-seal/short", |b| {
+        b.iter(|| black_box(ShortGcm::new(black_box(&key)).seal_in_place(&[9u8; 12], &aad, &mut buf)))
+    });
+    group.bench_function(format!("new-key-seal/{}", Aes256Gcm::engine_name()), |b| {
+        b.iter(|| black_box(Aes256Gcm::new(black_box(&key)).seal_in_place(&[9u8; 12], &aad, &mut buf)))
+    });
+    group.bench_function("new-key-seal/rustcrypto-aes-gcm", |b| {
+        b.iter(|| {
+            black_box(
+                aes_gcm::Aes256Gcm::new(black_box(&key).into())
+                    .encrypt_inout_detached(&[9u8; 12].into(), &aad, (&mut buf[..]).into())
+                    .expect("seal"),
+            )
+        })
     });
     group.finish();
 }

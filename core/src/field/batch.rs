@@ -172,7 +172,7 @@ impl FieldCipher {
         let ct = &token[HEADER_LEN + XNONCE_LEN..];
         let mut plaintext = Zeroizing::new(vec![0u8; ct.len() - TAG_LEN]);
         self.with_aad(header, row, |aad| {
-            gcm.open_into(gcm_nonce, aad, ct, &mut plaintext)
+            gcm.open_into_reused(gcm_nonce, aad, ct, &mut plaintext)
         })
         .map_err(|_| Error::FieldAuthFailed)?;
         self.check_tag(&plaintext)?;
