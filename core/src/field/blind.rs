@@ -129,7 +129,12 @@ impl BlindKey {
         };
         let mut mac = self.0.mac(&[data]);
         stack.zeroize();
-        input.zeroize();
+        // Only wipe the heap buffer when it was used: wiping an unallocated
+        // vector calls `memset` on a dangling pointer, a microcode assist per
+        // value where `memset` uses masked AVX-512 stores.
+        if input.capacity() != 0 {
+            input.zeroize();
+        }
         let mut term = IndexTerm {
             key_version,
             len: spec.len as u8,

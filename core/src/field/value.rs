@@ -344,7 +344,9 @@ fn check_decimal(s: &str) -> Result<()> {
 /// decodes to `None`.
 pub(crate) fn decode(mut plaintext: Vec<u8>, ty: ValueType) -> Result<Option<Value>> {
     let result = decode_inner(&mut plaintext, ty);
-    // Empty when the bytes moved into the value: nothing left to wipe.
+    // Empty when the bytes moved into the value: nothing left to wipe (and
+    // wiping an unallocated vector calls `memset` on a dangling pointer, a
+    // microcode assist per value where `memset` uses masked AVX-512 stores).
     if plaintext.capacity() != 0 {
         plaintext.zeroize();
     }
