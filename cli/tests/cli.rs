@@ -1511,3 +1511,67 @@ fn field_json_output() {
         "argument 1: field token failed authentication (another table, column or row, or a modified token)"
     );
 }
+
+#[test]
+fn field_token_lines_ignore_a_carriage_return_before_the_null_marker() {
+    let w = World::new();
+    w.init_keyring();
+    let out = field(&w, "encrypt", &["--null", "\\N"], "alice\n\\N\n");
+    assert_code(&out, 0);
+    let tokens = out_lines(&out);
+    // CRLF line ends: the NULL line is NULL, as the token line is a token.
+    let crlf = format!("{}\r\n\\N\r\n", tokens[0]);
+    let out = field(&w, "decrypt", &["--null", "\\N"], &crlf);
+    assert_code(&out, 0);
+    assert_eq!(out_lines(&out), ["alice", "\\N"]);
+    let mut c = w.cmd(["field", "inspect", "--null", "\\N"]);
+    c.stdin(std::process::Stdio::piped());
+    let out = run_with_input(c, crlf.as_bytes());
+    assert_code(&out, 0);
+    assert_eq!(out_lines(&out)[1], "\\N");
+    // Values stay byte for byte: "\N\r" is a value, not NULL.
+    let out = field(&w, "encrypt", &["--null", "\\N"], "\\N\r\n");
+    assert_code(&out, 0);
+    assert!(stdout(&out).starts_with("sr1."), "{}", stdout(&out));
+}
+
+#[test]
+fn field_refused_option_names_the_option_only() {
+    let w = World::new();
+    w.init_keyring();
+    let mut args = vec!["field", "encrypt"];
+    args.extend(EMAIL);
+    args.extend(["first", "--null=hunter2"]);
+    let out = w.run(&args);
+    assert_fails(&out, 2, "the option --null comes after a value");
+    assert!(!stderr(&out).contains("hunter2"), "{}", stderr(&out));
+}
+
+/// A result that cannot be written fails the command (I/O, 3), in JSON
+/// mode as in line mode.
+#[cfg(target_os = "linux")]
+#[test]
+fn field_output_write_errors_fail_the_command() {
+    let w = World::new();
+    w.init_keyring();
+    for json in [false, true] {
+        let mut args = vec![];
+        if json {
+            args.push("--json");
+        }
+        args.extend(["field", "encrypt"]);
+        args.extend(EMAIL);
+        let mut c = w.cmd(&args);
+        c.env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .stderr(std::process::Stdio::piped());
+        let out = run_with_input(c, b"alice\n");
+        assert_code(&out, 3);
+        assert!(
+            stderr(&out).contains("cannot write to standard output"),
+            "json {json}: {}",
+            stderr(&out)
+        );
+    }
+}

@@ -65,7 +65,7 @@ fn encrypt(ctx: &Ctx<'_>, a: &FieldEncryptArgs) -> Result<()> {
 fn decrypt(ctx: &Ctx<'_>, a: &FieldDecryptArgs) -> Result<()> {
     let stdin = input::read_stdin_unless(&a.tokens, Some(&a.unlock))?;
     let items = Items::new(&a.tokens, &stdin, a.null.null.as_deref());
-    let lines = items.lines(Some(&a.rows))?;
+    let lines = items.token_lines(Some(&a.rows))?;
     let tokens = parse_tokens(&items, &lines)?;
     let rows = row_keys(&lines);
     let cipher = open_cipher(ctx, &a.column, &a.unlock)?;
@@ -124,7 +124,7 @@ fn index(ctx: &Ctx<'_>, a: &FieldIndexArgs) -> Result<()> {
 fn inspect(ctx: &Ctx<'_>, a: &FieldInspectArgs) -> Result<()> {
     let stdin = input::read_stdin_unless(&a.tokens, None)?;
     let items = Items::new(&a.tokens, &stdin, a.null.null.as_deref());
-    let lines = items.lines(None)?;
+    let lines = items.token_lines(None)?;
     let tokens = parse_tokens(&items, &lines)?;
     let shown: Vec<Option<TokenSummary>> = tokens
         .iter()
@@ -142,7 +142,7 @@ fn inspect(ctx: &Ctx<'_>, a: &FieldInspectArgs) -> Result<()> {
 fn rewrap(ctx: &Ctx<'_>, a: &FieldRewrapArgs) -> Result<()> {
     let stdin = input::read_stdin_unless(&a.tokens, Some(&a.unlock))?;
     let items = Items::new(&a.tokens, &stdin, a.null.null.as_deref());
-    let lines = items.lines(Some(&a.rows))?;
+    let lines = items.token_lines(Some(&a.rows))?;
     let tokens = parse_tokens(&items, &lines)?;
     let rows = row_keys(&lines);
     let cipher = open_cipher(ctx, &a.column, &a.unlock)?;
@@ -306,8 +306,9 @@ fn emit<T: Printable>(
             .iter()
             .map(|r| r.as_ref().map_or(Json::Null, T::json))
             .collect();
-        ctx.out.json(header);
-        return Ok(());
+        // Not `Output::json`, which ignores write errors: this object is the
+        // command's result, and a full disk or closed pipe must fail it.
+        return write_stdout(|out| writeln!(out, "{header}")).context("cannot write to standard output");
     }
     let owned: Vec<Option<Cow<'_, str>>> = results.iter().map(|r| r.as_ref().map(T::line)).collect();
     let cells: Vec<Option<&str>> = owned.iter().map(|c| c.as_deref()).collect();

@@ -66,16 +66,19 @@ pub fn check_options_first(subcommand: &str, values: &[String]) -> Result<()> {
         .find_subcommand("field")
         .and_then(|f| f.find_subcommand(subcommand))
         .expect("a field subcommand");
-    let is_option = |v: &str| {
+    // The option's name only: what follows `=` may be a secret value.
+    let option_name = |v: &'_ str| -> Option<String> {
         let name = v.split_once('=').map_or(v, |(name, _)| name);
-        cmd.get_arguments().any(|arg| {
-            arg.get_long().is_some_and(|l| name.strip_prefix("--") == Some(l))
-                || arg
-                    .get_short()
-                    .is_some_and(|s| name.strip_prefix('-') == Some(s.encode_utf8(&mut [0; 4])))
-        })
+        cmd.get_arguments()
+            .any(|arg| {
+                arg.get_long().is_some_and(|l| name.strip_prefix("--") == Some(l))
+                    || arg
+                        .get_short()
+                        .is_some_and(|s| name.strip_prefix('-') == Some(s.encode_utf8(&mut [0; 4])))
+            })
+            .then(|| name.to_string())
     };
-    match values.iter().find(|v| is_option(v)) {
+    match values.iter().find_map(|v| option_name(v)) {
         Some(option) => Err(usage_hint(
             format!("the option {option} comes after a value, where it would be read as a value"),
             "give the options before the values; values that start with - go after `--`",
@@ -152,6 +155,16 @@ impl<'a> Items<'a> {
     /// first tab; `--row`: the one key) and content, `None` where it
     /// equals the NULL marker.
     pub fn lines(&self, rows: Option<&'a FieldRowArgs>) -> Result<Vec<Line<'a>>> {
+        self.split(rows, false)
+    }
+
+    /// [`Items::lines`] for tokens: a `\r` at the end of a line is ignored
+    /// (as [`parse_tokens`] does), also when comparing with the NULL marker.
+    pub fn token_lines(&self, rows: Option<&'a FieldRowArgs>) -> Result<Vec<Line<'a>>> {
+        self.split(rows, true)
+    }
+
+    fn split(&self, rows: Option<&'a FieldRowArgs>, strip_cr: bool) -> Result<Vec<Line<'a>>> {
         let single = rows.and_then(|r| r.row.as_deref()).map(str::as_bytes);
         if single.is_some() && self.raw.len() > 1 {
             return Err(usage_hint(
@@ -169,6 +182,10 @@ impl<'a> Items<'a> {
                 (Some(&raw[..tab]), &raw[tab + 1..])
             } else {
                 (single, raw)
+            };
+            let content = match content.strip_suffix(b"\r") {
+                Some(stripped) if strip_cr => stripped,
+                _ => content,
             };
             let text = (null != Some(content)).then_some(content);
             Ok(Line { row, text })
