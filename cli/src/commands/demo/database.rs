@@ -323,17 +323,22 @@ fn lookups(out: &Output, conn: &Connection, ciphers: &Ciphers, customers: &[Cust
     if by_nid != customers[41].id {
         bail!("the deterministic lookup found the wrong row: this is a bug");
     }
-    let duplicate = conn
-        .execute(
-            "INSERT INTO customers (name, email_enc, email_idx, national_id_enc, birth_date_enc, balance_enc)
-             SELECT 'Duplicate', email_enc, email_idx, national_id_enc, birth_date_enc, balance_enc
-             FROM customers WHERE id = ?1",
-            [by_nid],
-        )
-        .is_err();
-    if !duplicate {
-        bail!("the UNIQUE index accepted a duplicate encrypted national id: this is a bug");
-    }
+    let insert = conn.execute(
+        "INSERT INTO customers (name, email_enc, email_idx, national_id_enc, birth_date_enc, balance_enc)
+         SELECT 'Duplicate', email_enc, email_idx, national_id_enc, birth_date_enc, balance_enc
+         FROM customers WHERE id = ?1",
+        [by_nid],
+    );
+    // Only the UNIQUE constraint counts as a refusal, not any other error.
+    let duplicate = match insert {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+        {
+            true
+        }
+        Err(e) => return Err(e).context("cannot try a duplicate national id"),
+        Ok(_) => bail!("the UNIQUE index accepted a duplicate encrypted national id: this is a bug"),
+    };
     out.say(format!(
         "   looked up national id {nid} by its deterministic token: customer {by_nid};"
     ));
@@ -390,11 +395,19 @@ fn rotate(out: &Output, conn: &mut Connection, ring: &mut Keyring, customers: &[
         .email()
         .lookup_terms(Some(&Value::from(wanted.email.as_str())))?;
     let placeholders = vec!["?"; terms.len()].join(", ");
-    let during: i64 = conn.query_row(
-        &format!("SELECT id FROM customers WHERE email_idx IN ({placeholders})"),
-        params_from_iter(terms.iter().map(|t| t.as_bytes())),
-        |r| r.get(0),
-    )?;
+    let found: Vec<i64> = conn
+        .prepare(&format!(
+            "SELECT id FROM customers WHERE email_idx IN ({placeholders})"
+        ))?
+        .query_map(params_from_iter(terms.iter().map(|t| t.as_bytes())), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if found != [wanted.id] {
+        bail!(
+            "the lookup during the rotation found rows {found:?} instead of customer {}: this is a bug",
+            wanted.id
+        );
+    }
+    let during = wanted.id;
     let old = on_version(conn, new_version - 1)?;
     out.say(format!(
         "11. Rotated: key version {new_version} is primary; {old} rows still on version {}.",
@@ -409,6 +422,12 @@ fn rotate(out: &Output, conn: &mut Connection, ring: &mut Keyring, customers: &[
     rewrap_all(conn, &ciphers)?;
     let rewrap_ms = started.elapsed().as_secs_f64() * 1e3;
     let left = on_version(conn, new_version - 1)?;
+    if left != 0 {
+        bail!(
+            "{left} rows are still on key version {} after the rewrap: this is a bug",
+            new_version - 1
+        );
+    }
     verify_all(conn, &ciphers, customers)?;
     out.say(format!(
         "    Rewrapped every token and index term to version {new_version} in one transaction ({rewrap_ms:.0} ms), no plaintext returned;"
@@ -486,6 +505,12 @@ fn verify_all(conn: &Connection, ciphers: &Ciphers, customers: &[Customer]) -> R
     let mut seen = 0;
     for (row, expected) in rows.zip(customers) {
         let (id, tokens) = row?;
+        if id != expected.id {
+            bail!(
+                "customers.db holds customer {id} where customer {} was expected",
+                expected.id
+            );
+        }
         let key = row_key(id);
         for (((token, value), cipher), (plain, _, _)) in tokens
             .iter()
