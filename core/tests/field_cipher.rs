@@ -534,6 +534,17 @@ fn batches_match_single_calls() {
     for (d, v) in decrypted.iter().zip(&values) {
         assert!(d.as_ref().unwrap() == v);
     }
+    // Tokens written one by one (a nonce prefix each) decrypt in a batch too.
+    let singles: Vec<Option<Token>> = values
+        .iter()
+        .zip(&rows)
+        .take(40)
+        .map(|(v, r)| c.encrypt(v.as_ref(), Some(r)).unwrap())
+        .collect();
+    let decrypted = c.decrypt_batch(&singles, Some(&rows[..40])).unwrap();
+    for (d, v) in decrypted.iter().zip(&values) {
+        assert!(d.as_ref().unwrap() == v);
+    }
     // Per-token errors: a wrong row for one token only.
     let mut wrong_rows = rows.clone();
     wrong_rows[5] = b"other";

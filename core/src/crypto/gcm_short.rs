@@ -144,8 +144,8 @@ impl ShortGcm {
             for (chunk, ks) in buf.chunks_mut(16).zip(&blocks[first + 1..first + n]) {
                 xor_block(chunk, ks);
             }
-            let mask: [u8; 16] = blocks[first].0;
-            *tag = finish_tag(state.ghash.clone(), state.aad_len, buf, &mask);
+            // The mask is read in place: `blocks` is wiped below.
+            *tag = finish_tag(state.ghash.clone(), state.aad_len, buf, &blocks[first].0);
         }
         for block in &mut blocks[..na + nb] {
             block.zeroize();
@@ -171,9 +171,11 @@ impl ShortGcm {
         }
         // The mask is AES_K(J0); compute it with a zero-length CTR pass.
         let mut mask = self.ctr(nonce, &mut []);
-        let expected = self.tag(aad, ct, &mask);
+        let mut expected = self.tag(aad, ct, &mask);
         mask.zeroize();
-        if !ct_eq(&expected, tag) {
+        let ok = ct_eq(&expected, tag);
+        expected.zeroize();
+        if !ok {
             out.fill(0);
             return Err(OpenError);
         }
@@ -196,9 +198,10 @@ impl ShortGcm {
         let mut keystream = [0u8; ONE_PASS_MAX];
         let ks = &mut keystream[..ct.len()];
         let mut mask = self.ctr(nonce, ks);
-        let expected = self.tag(aad, ct, &mask);
+        let mut expected = self.tag(aad, ct, &mask);
         mask.zeroize();
         let ok = ct_eq(&expected, tag);
+        expected.zeroize();
         if ok {
             for ((o, c), k) in out.iter_mut().zip(ct).zip(ks.iter()) {
                 *o = c ^ k;

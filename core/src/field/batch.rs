@@ -171,8 +171,15 @@ impl FieldCipher {
         let gcm = &cache.as_ref().expect("filled above").2;
         let ct = &token[HEADER_LEN + XNONCE_LEN..];
         let mut plaintext = Zeroizing::new(vec![0u8; ct.len() - TAG_LEN]);
+        // A key derived for this token alone takes the cheap-setup path; one
+        // already used by the previous token (a batch's shared prefix) is
+        // worth the engine's key setup.
         self.with_aad(header, row, |aad| {
-            gcm.open_into_reused(gcm_nonce, aad, ct, &mut plaintext)
+            if hit {
+                gcm.open_into_reused(gcm_nonce, aad, ct, &mut plaintext)
+            } else {
+                gcm.open_into(gcm_nonce, aad, ct, &mut plaintext)
+            }
         })
         .map_err(|_| Error::FieldAuthFailed)?;
         self.check_tag(&plaintext)?;

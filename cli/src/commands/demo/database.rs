@@ -194,11 +194,7 @@ fn create_plain_table(conn: &mut Connection, customers: &[Customer]) -> Result<(
 /// failure leaves the table as it was.
 fn encrypt_in_place(conn: &mut Connection, ciphers: &Ciphers) -> Result<()> {
     let tx = conn.transaction()?;
-    let ids: Vec<i64> = tx
-        .prepare("SELECT id FROM customers ORDER BY id")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let keys: Vec<Vec<u8>> = ids.iter().map(|&id| row_key(id)).collect();
+    let (ids, keys) = ids_and_row_keys(&tx)?;
     let rows: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
     for ((plain, enc, setup), cipher) in COLUMNS.iter().zip(&ciphers.0) {
         let ty = setup.spec().value_type;
@@ -243,6 +239,16 @@ fn encrypt_in_place(conn: &mut Connection, ciphers: &Ciphers) -> Result<()> {
     )?;
     tx.commit().context("cannot commit the encrypted columns")?;
     Ok(())
+}
+
+/// Every customer id in order, with its row key.
+fn ids_and_row_keys(tx: &rusqlite::Transaction<'_>) -> Result<(Vec<i64>, Vec<Vec<u8>>)> {
+    let ids: Vec<i64> = tx
+        .prepare("SELECT id FROM customers ORDER BY id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let keys = ids.iter().map(|&id| row_key(id)).collect();
+    Ok((ids, keys))
 }
 
 /// The values of a plaintext column, by id, parsed as the column's type.
@@ -460,11 +466,7 @@ fn on_version(conn: &Connection, version: u32) -> Result<i64> {
 /// Rewraps every token (and e-mail index term) to the primary version.
 fn rewrap_all(conn: &mut Connection, ciphers: &Ciphers) -> Result<()> {
     let tx = conn.transaction()?;
-    let ids: Vec<i64> = tx
-        .prepare("SELECT id FROM customers ORDER BY id")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let keys: Vec<Vec<u8>> = ids.iter().map(|&id| row_key(id)).collect();
+    let (ids, keys) = ids_and_row_keys(&tx)?;
     let rows: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
     for ((_, enc, setup), cipher) in COLUMNS.iter().zip(&ciphers.0) {
         let tokens: Vec<Option<Vec<u8>>> = tx
