@@ -187,7 +187,9 @@ fn hint_for(e: &strongroom::Error) -> Option<String> {
             "a token decrypts only with the table, column and row key (--row/--rows) it was encrypted with, and the same keyring".to_string()
         }
         E::FieldType { .. } => "give the column's type with --type".to_string(),
-        E::InvalidValue { .. } => "`strongroom field encrypt --help` lists the text form of each type".to_string(),
+        E::InvalidValue { .. } => {
+            "docs/CLI.md (field) lists the text form of each type; dates and timestamps need years 0001 to 9999".to_string()
+        }
         E::Malformed { what: "field token" | "field token text", .. } | E::Truncated("field token") => {
             "give one token per line: sr1.… text, or hex of the binary form".to_string()
         }
