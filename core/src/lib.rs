@@ -2,7 +2,7 @@
 //! properly.
 //!
 //! - [`chunked`]: the C2SP chunked encryption payload (Cobblestone-256).
-//! - [`file`]: the strongroom file container (header, recipients, payload).
+//! - [`file`](mod@file): the strongroom file container (header, recipients, payload).
 //! - [`field`]: field-level encryption of database values (random,
 //!   deterministic, blind indexes).
 //! - [`keyring`]: keyrings, key versions, passphrases and recovery keys.

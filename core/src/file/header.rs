@@ -154,7 +154,8 @@ impl Header {
     }
 
     /// Parses a header from `r`, reading exactly its bytes and no more.
-    /// Nothing is authenticated here; see [`Header::verify_mac`].
+    /// Nothing is authenticated here: the header MAC is checked once a
+    /// stanza has yielded the file key (the decryptors do this).
     pub fn read_from(mut r: impl Read) -> Result<Self> {
         let mut bytes = Vec::with_capacity(256);
         let mut magic = [0u8; 8];
