@@ -202,19 +202,20 @@ fn encrypt_in_place(conn: &mut Connection, ciphers: &Ciphers) -> Result<()> {
         let tokens = cipher
             .encrypt_batch(&values, setup.row_bound().then_some(rows.as_slice()))
             .with_context(|| format!("cannot encrypt column {plain}"))?;
-        tx.execute_batch(&format!("ALTER TABLE customers ADD COLUMN {enc} BLOB"))?;
-        let mut update = tx.prepare(&format!("UPDATE customers SET {enc} = ?1 WHERE id = ?2"))?;
-        for (token, id) in tokens.iter().zip(&ids) {
-            update.execute(params![token.as_ref().map(Token::as_bytes), id])?;
-        }
-    }
-    let emails = read_column(&tx, "email", ValueType::Text)?;
-    let terms = ciphers.email().index_batch(&emails)?;
-    tx.execute_batch("ALTER TABLE customers ADD COLUMN email_idx BLOB")?;
-    {
-        let mut update = tx.prepare("UPDATE customers SET email_idx = ?1 WHERE id = ?2")?;
-        for (term, id) in terms.iter().zip(&ids) {
-            update.execute(params![term.as_ref().map(|t| t.as_bytes()), id])?;
+        store_column(
+            &tx,
+            enc,
+            &ids,
+            tokens.iter().map(|t| t.as_ref().map(Token::as_bytes)),
+        )?;
+        if cipher.spec().blind_index.is_some() {
+            let terms = cipher.index_batch(&values)?;
+            store_column(
+                &tx,
+                &index_column(plain),
+                &ids,
+                terms.iter().map(|t| t.as_ref().map(|t| t.as_bytes())),
+            )?;
         }
     }
     // Plaintext columns with a UNIQUE constraint carry an index that SQLite
@@ -239,6 +240,37 @@ fn encrypt_in_place(conn: &mut Connection, ciphers: &Ciphers) -> Result<()> {
     )?;
     tx.commit().context("cannot commit the encrypted columns")?;
     Ok(())
+}
+
+/// Adds the BLOB column `column` and stores `values` in it, row by row in
+/// the order of `ids`.
+fn store_column<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    column: &str,
+    ids: &[i64],
+    values: impl Iterator<Item = Option<&'a [u8]>>,
+) -> Result<()> {
+    tx.execute_batch(&format!("ALTER TABLE customers ADD COLUMN {column} BLOB"))?;
+    update_column(tx, column, ids, values)
+}
+
+/// Replaces the values of `column`, row by row in the order of `ids`.
+fn update_column<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    column: &str,
+    ids: &[i64],
+    values: impl Iterator<Item = Option<&'a [u8]>>,
+) -> Result<()> {
+    let mut update = tx.prepare(&format!("UPDATE customers SET {column} = ?1 WHERE id = ?2"))?;
+    for (value, id) in values.zip(ids) {
+        update.execute(params![value, id])?;
+    }
+    Ok(())
+}
+
+/// The blind index column of a plaintext column.
+fn index_column(plain: &str) -> String {
+    format!("{plain}_idx")
 }
 
 /// Every customer id in order, with its row key.
@@ -463,32 +495,55 @@ fn on_version(conn: &Connection, version: u32) -> Result<i64> {
     )?)
 }
 
-/// Rewraps every token (and e-mail index term) to the primary version.
+/// Rewraps every token (and index term) to the primary version, each
+/// token authenticated and decrypted once.
 fn rewrap_all(conn: &mut Connection, ciphers: &Ciphers) -> Result<()> {
     let tx = conn.transaction()?;
     let (ids, keys) = ids_and_row_keys(&tx)?;
     let rows: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
-    for ((_, enc, setup), cipher) in COLUMNS.iter().zip(&ciphers.0) {
+    for ((plain, enc, setup), cipher) in COLUMNS.iter().zip(&ciphers.0) {
         let tokens: Vec<Option<Vec<u8>>> = tx
             .prepare(&format!("SELECT {enc} FROM customers ORDER BY id"))?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        let fresh = cipher.rewrap_batch(&tokens, setup.row_bound().then_some(rows.as_slice()))?;
-        let mut update = tx.prepare(&format!("UPDATE customers SET {enc} = ?1 WHERE id = ?2"))?;
-        for (token, id) in fresh.into_iter().zip(&ids) {
-            let token = token.with_context(|| format!("cannot rewrap {enc} of customer {id}"))?;
-            update.execute(params![token.as_ref().map(Token::as_bytes), id])?;
-        }
-    }
-    {
-        let mut select = tx.prepare("SELECT id, email_enc FROM customers")?;
-        let mut update = tx.prepare("UPDATE customers SET email_idx = ?1 WHERE id = ?2")?;
-        let rows: Vec<(i64, Vec<u8>)> = select
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (id, token) in rows {
-            let (_, term) = ciphers.email().rewrap_with_index(&token, Some(&row_key(id)))?;
-            update.execute(params![term.as_ref().map(|t| t.as_bytes()), id])?;
+        let rows = setup.row_bound().then_some(rows.as_slice());
+        let failed = |id: &i64| format!("cannot rewrap {enc} of customer {id}");
+        if cipher.spec().blind_index.is_some() {
+            // The new term needs the plaintext: rewrap and index in one pass.
+            let mut fresh = Vec::with_capacity(ids.len());
+            let mut terms = Vec::with_capacity(ids.len());
+            for (i, (token, id)) in tokens.iter().zip(&ids).enumerate() {
+                let (token, term) = match token {
+                    Some(t) => cipher
+                        .rewrap_with_index(t, rows.map(|r| r[i]))
+                        .with_context(|| failed(id))
+                        .map(|(t, term)| (Some(t), term))?,
+                    None => (None, None),
+                };
+                fresh.push(token);
+                terms.push(term);
+            }
+            update_column(
+                &tx,
+                enc,
+                &ids,
+                fresh.iter().map(|t| t.as_ref().map(Token::as_bytes)),
+            )?;
+            let terms = terms.iter().map(|t| t.as_ref().map(|t| t.as_bytes()));
+            update_column(&tx, &index_column(plain), &ids, terms)?;
+        } else {
+            let fresh = cipher
+                .rewrap_batch(&tokens, rows)?
+                .into_iter()
+                .zip(&ids)
+                .map(|(t, id)| t.with_context(|| failed(id)))
+                .collect::<Result<Vec<_>>>()?;
+            update_column(
+                &tx,
+                enc,
+                &ids,
+                fresh.iter().map(|t| t.as_ref().map(Token::as_bytes)),
+            )?;
         }
     }
     tx.commit().context("cannot commit the rewrapped tokens")?;
