@@ -16,8 +16,8 @@ use super::xaes::DerivedKey;
 use super::xaes::{PREFIX_LEN, XNONCE_LEN};
 use crate::crypto::{TAG_LEN, random};
 use crate::error::{Error, Result};
+use crate::secret::PlainBuf;
 use rayon::prelude::*;
-use zeroize::Zeroizing;
 
 /// Values per chunk (one derived key per chunk in random mode).
 pub const CHUNK: usize = 1024;
@@ -170,7 +170,7 @@ impl FieldCipher {
         }
         let gcm = &cache.as_ref().expect("filled above").2;
         let ct = &token[HEADER_LEN + XNONCE_LEN..];
-        let mut plaintext = Zeroizing::new(vec![0u8; ct.len() - TAG_LEN]);
+        let mut plaintext = PlainBuf::zeroed(ct.len() - TAG_LEN);
         // A key derived for this token alone takes the cheap-setup path; one
         // already used by the previous token (a batch's shared prefix) is
         // worth the engine's key setup.

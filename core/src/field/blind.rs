@@ -12,6 +12,7 @@ use super::normalize::Normalizer;
 use super::value::{Value, encode_null_into};
 use crate::crypto::kdf::HmacSha256Key;
 use crate::error::{Error, Result};
+use crate::secret::wipe_vec;
 use std::fmt;
 use zeroize::Zeroize;
 
@@ -129,12 +130,8 @@ impl BlindKey {
         };
         let mut mac = self.0.mac(&[data]);
         stack.zeroize();
-        // Only wipe the heap buffer when it was used: wiping an unallocated
-        // vector calls `memset` on a dangling pointer, a microcode assist per
-        // value where `memset` uses masked AVX-512 stores.
-        if input.capacity() != 0 {
-            input.zeroize();
-        }
+        // Unallocated unless the value was long or not text.
+        wipe_vec(&mut input);
         let mut term = IndexTerm {
             key_version,
             len: spec.len as u8,

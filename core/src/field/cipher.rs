@@ -13,8 +13,8 @@ use crate::crypto::gcm_short::AadState;
 use crate::crypto::{TAG_LEN, random};
 use crate::error::{Error, Result};
 use crate::keyring::{KeyStatus, Keyring};
+use crate::secret::PlainBuf;
 use std::fmt;
-use zeroize::Zeroizing;
 
 /// How a column is encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -488,11 +488,7 @@ impl FieldCipher {
 
     /// Authenticates and decrypts a binary token; returns the raw plaintext
     /// (`tag || body`), checked to be of the column type or a hidden NULL.
-    pub(crate) fn open_raw(
-        &self,
-        token: &[u8],
-        row: Option<&[u8]>,
-    ) -> Result<(TokenInfo, Zeroizing<Vec<u8>>)> {
+    pub(crate) fn open_raw(&self, token: &[u8], row: Option<&[u8]>) -> Result<(TokenInfo, PlainBuf)> {
         let info = token::inspect(token)?;
         let keys = self.slots.get(info.key_version)?;
         let header: &[u8; HEADER_LEN] = token[..HEADER_LEN].try_into().expect("6 bytes");
@@ -501,7 +497,7 @@ impl FieldCipher {
                 let nonce: &[u8; XNONCE_LEN] =
                     token[HEADER_LEN..HEADER_LEN + XNONCE_LEN].try_into().expect("24");
                 let ct = &token[HEADER_LEN + XNONCE_LEN..];
-                let mut out = Zeroizing::new(vec![0u8; ct.len() - TAG_LEN]);
+                let mut out = PlainBuf::zeroed(ct.len() - TAG_LEN);
                 self.with_aad(header, row, |aad| keys.xaes.open_into(nonce, aad, ct, &mut out))
                     .map_err(|_| Error::FieldAuthFailed)?;
                 out
@@ -513,12 +509,12 @@ impl FieldCipher {
     }
 
     /// Opens a deterministic token; these never bind a row key.
-    pub(crate) fn open_siv(&self, keys: &ColumnKeys, token: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    pub(crate) fn open_siv(&self, keys: &ColumnKeys, token: &[u8]) -> Result<PlainBuf> {
         let header: &[u8; HEADER_LEN] = token[..HEADER_LEN].try_into().expect("6 bytes");
         let siv: &[u8; SIV_LEN] = token[HEADER_LEN..HEADER_LEN + SIV_LEN]
             .try_into()
             .expect("16 bytes");
-        let mut out = Zeroizing::new(token[HEADER_LEN + SIV_LEN..].to_vec());
+        let mut out = PlainBuf::copy_of(&token[HEADER_LEN + SIV_LEN..]);
         self.with_aad(header, None, |aad| keys.siv.open_in_place(aad, siv, &mut out))
             .map_err(|_| Error::FieldAuthFailed)?;
         Ok(out)
@@ -539,14 +535,8 @@ impl FieldCipher {
     }
 
     /// Decodes an authenticated plaintext into a value.
-    pub(crate) fn decode(&self, mut plaintext: Zeroizing<Vec<u8>>) -> Result<Option<Value>> {
-        let bytes = std::mem::take(&mut *plaintext);
-        // The wrapper now holds an empty, unallocated vector: nothing to
-        // free or wipe. Wiping it would still call `memset` on a dangling
-        // pointer, which costs a microcode assist per value on CPUs whose
-        // `memset` uses masked AVX-512 stores.
-        std::mem::forget(plaintext);
-        value::decode(bytes, self.spec.value_type)
+    pub(crate) fn decode(&self, plaintext: PlainBuf) -> Result<Option<Value>> {
+        value::decode(plaintext.into_inner(), self.spec.value_type)
     }
 
     /// Decrypts a binary token of this column and `row`.

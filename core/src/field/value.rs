@@ -19,6 +19,7 @@
 //! variable-length types it has the length of the empty value.
 
 use crate::error::{Error, Result};
+use crate::secret::wipe_vec;
 use std::fmt;
 use zeroize::Zeroize;
 
@@ -139,8 +140,8 @@ pub enum Value {
 impl Drop for Value {
     fn drop(&mut self) {
         match self {
-            Value::Bytes(b) => b.zeroize(),
-            Value::Text(s) | Value::Decimal(s) => s.zeroize(),
+            Value::Bytes(b) => wipe_vec(b),
+            Value::Text(s) | Value::Decimal(s) => wipe_vec(&mut std::mem::take(s).into_bytes()),
             _ => {}
         }
     }
@@ -344,12 +345,8 @@ fn check_decimal(s: &str) -> Result<()> {
 /// decodes to `None`.
 pub(crate) fn decode(mut plaintext: Vec<u8>, ty: ValueType) -> Result<Option<Value>> {
     let result = decode_inner(&mut plaintext, ty);
-    // Empty when the bytes moved into the value: nothing left to wipe (and
-    // wiping an unallocated vector calls `memset` on a dangling pointer, a
-    // microcode assist per value where `memset` uses masked AVX-512 stores).
-    if plaintext.capacity() != 0 {
-        plaintext.zeroize();
-    }
+    // Empty (unallocated) when the bytes moved into the value.
+    wipe_vec(&mut plaintext);
     result
 }
 
