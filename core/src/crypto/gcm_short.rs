@@ -171,17 +171,23 @@ impl ShortGcm {
         }
         // The mask is AES_K(J0); compute it with a zero-length CTR pass.
         let mut mask = self.ctr(nonce, &mut []);
-        let mut expected = self.tag(aad, ct, &mask);
-        mask.zeroize();
-        let ok = ct_eq(&expected, tag);
-        expected.zeroize();
-        if !ok {
+        if !self.tag_matches(aad, ct, tag, &mut mask) {
             out.fill(0);
             return Err(OpenError);
         }
         out.copy_from_slice(ct);
         self.ctr(nonce, out);
         Ok(())
+    }
+
+    /// Whether `tag` is the tag of `ct` and `aad` under the tag mask `mask`,
+    /// compared in constant time; the mask and the expected tag are wiped.
+    fn tag_matches(&self, aad: &[u8], ct: &[u8], tag: &[u8], mask: &mut [u8; 16]) -> bool {
+        let mut expected = self.tag(aad, ct, mask);
+        mask.zeroize();
+        let ok = ct_eq(&expected, tag);
+        expected.zeroize();
+        ok
     }
 
     /// [`ShortGcm::open_into`] for a message that fits one batch of AES
@@ -198,10 +204,7 @@ impl ShortGcm {
         let mut keystream = [0u8; ONE_PASS_MAX];
         let ks = &mut keystream[..ct.len()];
         let mut mask = self.ctr(nonce, ks);
-        let mut expected = self.tag(aad, ct, &mask);
-        mask.zeroize();
-        let ok = ct_eq(&expected, tag);
-        expected.zeroize();
+        let ok = self.tag_matches(aad, ct, tag, &mut mask);
         if ok {
             for ((o, c), k) in out.iter_mut().zip(ct).zip(ks.iter()) {
                 *o = c ^ k;
