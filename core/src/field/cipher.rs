@@ -341,26 +341,8 @@ impl FieldCipher {
         if value.is_none() && !self.spec.hide_null {
             return Ok(None);
         }
-        let keys = self.primary_keys();
-        Ok(Some(match self.spec.mode {
-            Mode::Random => {
-                let mut nonce = [0u8; XNONCE_LEN];
-                random::fill_fast(&mut nonce);
-                let len = self.plaintext_len(value);
-                self.seal_random(
-                    RandomKey::Column(&keys.xaes),
-                    self.primary,
-                    &nonce,
-                    row,
-                    len,
-                    |buf| self.encode(value, buf),
-                )
-            }
-            Mode::Deterministic => {
-                let len = self.plaintext_len(value);
-                self.seal_siv(keys, self.primary, len, |buf| self.encode(value, buf))
-            }
-        }))
+        let len = self.plaintext_len(value);
+        Ok(Some(self.seal_primary(row, len, |buf| self.encode(value, buf))))
     }
 
     /// Appends the plaintext encoding of `value` (or a hidden NULL).
@@ -679,10 +661,16 @@ impl FieldCipher {
 
     /// Encrypts an authenticated raw plaintext under the primary version.
     fn reseal(&self, plaintext: &[u8], row: Option<&[u8]>) -> Result<Token> {
-        let keys = self.primary_keys();
-        let len = plaintext.len();
         let write = |buf: &mut Vec<u8>| buf.extend_from_slice(plaintext);
-        Ok(match self.spec.mode {
+        Ok(self.seal_primary(row, plaintext.len(), write))
+    }
+
+    /// A token of the column's mode under the primary version, for a
+    /// plaintext of `len` bytes that `write` appends; a random nonce in
+    /// random mode.
+    fn seal_primary(&self, row: Option<&[u8]>, len: usize, write: impl FnOnce(&mut Vec<u8>)) -> Token {
+        let keys = self.primary_keys();
+        match self.spec.mode {
             Mode::Random => {
                 let mut nonce = [0u8; XNONCE_LEN];
                 random::fill_fast(&mut nonce);
@@ -697,7 +685,7 @@ impl FieldCipher {
             }
             // A deterministic token never binds a row.
             Mode::Deterministic => self.seal_siv(keys, self.primary, len, write),
-        })
+        }
     }
 
     pub(crate) fn keys_for(&self, version: u32) -> Result<&ColumnKeys> {
