@@ -25,9 +25,9 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::hint::black_box;
 use std::time::Duration;
 use strongroom::SecretKey;
-use strongroom::crypto::Aes256Gcm;
-use strongroom::crypto::gcm_short::ShortGcm;
-use strongroom::field::xaes::Xaes256Gcm;
+use strongroom::hazmat::aead::Aes256Gcm;
+use strongroom::hazmat::bench::ShortGcm;
+use strongroom::hazmat::xaes::Xaes256Gcm;
 use strongroom::field::{ColumnSpec, FieldCipher, Normalizer, PurposeKeys, Value, ValueType};
 
 /// Values per batch call.

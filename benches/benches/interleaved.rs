@@ -21,8 +21,8 @@
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use strongroom::chunked::CHUNK_SIZE;
-use strongroom::crypto::{Aes256Gcm, TAG_LEN};
+use strongroom::hazmat::chunked::CHUNK_SIZE;
+use strongroom::hazmat::aead::{Aes256Gcm, TAG_LEN};
 use strongroom_benches::stream::{self as s, KEY};
 use strongroom_benches::{IO_BLOCK, MIB, parse_mib, patterned, size_label};
 
@@ -31,7 +31,7 @@ use strongroom_benches::{IO_BLOCK, MIB, parse_mib, patterned, size_label};
 type Case<'a> = (String, Box<dyn FnMut() -> Duration + 'a>);
 
 /// Chunks per parallel batch of the streaming types with two threads
-/// (`strongroom::chunked::writer::batch_chunks`: 16 per thread).
+/// (`strongroom::hazmat::chunked::writer::batch_chunks`: 16 per thread).
 const BATCH_CHUNKS: usize = 32;
 const BATCH: usize = BATCH_CHUNKS * CHUNK_SIZE;
 

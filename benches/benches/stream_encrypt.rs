@@ -18,7 +18,7 @@
 //!   `hot` variants seal or open one cache-resident 16 KiB chunk over and
 //!   over: the engine's ceiling without any memory traffic.
 //! - `engine-raw/...`: the engine strongroom was built with
-//!   (`strongroom::crypto::Aes256Gcm`), in place over 16 KiB chunks.
+//!   (`strongroom::hazmat::aead::Aes256Gcm`), in place over 16 KiB chunks.
 //!
 //! The raw peers reuse nonces across iterations: they time the cipher and
 //! protect nothing.
@@ -29,8 +29,8 @@
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use std::time::{Duration, Instant};
-use strongroom::chunked::{CHUNK_SIZE, ciphertext_len};
-use strongroom::crypto::{Aes256Gcm, TAG_LEN};
+use strongroom::hazmat::chunked::{CHUNK_SIZE, ciphertext_len};
+use strongroom::hazmat::aead::{Aes256Gcm, TAG_LEN};
 use strongroom_benches::stream::{self as s, KEY};
 use strongroom_benches::{IO_BLOCK, message_size, patterned, size_label};
 

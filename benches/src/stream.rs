@@ -10,8 +10,8 @@ use std::hint::black_box;
 use std::io::{self, Cursor, Read, Write};
 use std::path::Path;
 use strongroom::Passphrase;
-use strongroom::chunked::{CHUNK_SIZE, ChunkedReader, ChunkedSeekReader, ChunkedWriter};
-use strongroom::crypto::{Aes256Gcm, NONCE_LEN, TAG_LEN};
+use strongroom::hazmat::chunked::{CHUNK_SIZE, ChunkedReader, ChunkedSeekReader, ChunkedWriter};
+use strongroom::hazmat::aead::{Aes256Gcm, NONCE_LEN, TAG_LEN};
 use strongroom::file::{Decryptor, Encryptor, Identity, Recipient};
 use strongroom::keyring::Keyring;
 use strongroom::passphrase::KdfParams;
@@ -127,7 +127,7 @@ pub fn raw_seal_hot(key: &LessSafeKey, hot: &mut [u8], chunks: usize) {
     }
 }
 
-/// The engine strongroom was built with (`strongroom::crypto::Aes256Gcm`),
+/// The engine strongroom was built with (`strongroom::hazmat::aead::Aes256Gcm`),
 /// in place over 16 KiB chunks, tags discarded.
 pub fn engine_seal(key: &Aes256Gcm, buf: &mut [u8]) {
     for (i, chunk) in buf.chunks_mut(CHUNK_SIZE).enumerate() {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha512};
 use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 use strongroom::Error;
-use strongroom::chunked::{ChunkedReader, ChunkedSeekReader, ChunkedWriter, PayloadKey};
+use strongroom::hazmat::chunked::{ChunkedReader, ChunkedSeekReader, ChunkedWriter, PayloadKey};
 use strongroom::error::from_io;
 
 #[derive(Deserialize)]

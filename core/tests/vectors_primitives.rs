@@ -1,4 +1,4 @@
-//! Conformance of the cryptographic primitives in `strongroom::crypto`
+//! Conformance of the cryptographic primitives in `strongroom::hazmat`
 //! against published Wycheproof vectors (copied into `testdata/wycheproof/`):
 //! AES-256-GCM (through whichever engine is compiled in), HKDF-SHA-256,
 //! HKDF-SHA-512 and HMAC-SHA-256.
@@ -9,9 +9,9 @@ mod common;
 
 use common::{AeadCase, AeadGroup, Expected, hex_bytes, load_wycheproof};
 use serde::Deserialize;
-use strongroom::crypto::aead::OpenError;
-use strongroom::crypto::kdf::{self, Hash, OutputTooLong};
-use strongroom::crypto::{Aes256Gcm, KEY_LEN, NONCE_LEN, TAG_LEN};
+use strongroom::hazmat::aead::OpenError;
+use strongroom::hazmat::kdf::{self, Hash, OutputTooLong};
+use strongroom::hazmat::aead::{Aes256Gcm, KEY_LEN, NONCE_LEN, TAG_LEN};
 
 // ---------------------------------------------------------------- AES-GCM
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
 use strongroom::Error;
-use strongroom::chunked::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, PREFIX_LEN};
+use strongroom::hazmat::chunked::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, PREFIX_LEN};
 use strongroom::file::{Encryptor, Recipient, inspect};
 use strongroom::keyring::Keyring;
 use strongroom::passphrase::KdfParams;

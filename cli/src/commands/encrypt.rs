@@ -170,7 +170,7 @@ fn stream(
         bar.finish_and_clear();
     }
     let mut info = inspect(std::io::Cursor::new(header.to_bytes()))?;
-    info.payload_len = strongroom::chunked::ciphertext_len(n).ok();
+    info.payload_len = strongroom::hazmat::chunked::ciphertext_len(n).ok();
     info.plaintext_len = Some(n);
     Ok(info)
 }

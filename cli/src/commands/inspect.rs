@@ -41,7 +41,7 @@ fn inspect_stream(mut input: impl std::io::Read) -> Result<FileInfo, strongroom:
     let info = inspect(std::io::Cursor::new(header.to_bytes()))?;
     Ok(FileInfo {
         payload_len: Some(payload),
-        plaintext_len: strongroom::chunked::plaintext_len(payload).ok(),
+        plaintext_len: strongroom::hazmat::chunked::plaintext_len(payload).ok(),
         ..info
     })
 }

@@ -29,11 +29,11 @@ mod cipher;
 mod context;
 mod keys;
 mod normalize;
-pub mod siv;
+pub(crate) mod siv;
 pub mod text;
 mod token;
 mod value;
-pub mod xaes;
+pub(crate) mod xaes;
 
 pub use batch::{CHUNK, MAX_PER_PREFIX};
 pub use blind::{BlindIndexSpec, IndexTerm, MAX_INDEX_LEN, MIN_INDEX_LEN};

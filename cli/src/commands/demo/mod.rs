@@ -217,7 +217,7 @@ fn prepare_dir(dir: &Path) -> Result<()> {
 fn generated_passphrase() -> Zeroizing<String> {
     const ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
     let mut raw = Zeroizing::new([0u8; 24]);
-    strongroom::crypto::random::fill(&mut raw[..]);
+    getrandom::fill(&mut raw[..]).expect("the operating system random generator failed");
     let mut s = Zeroizing::new(String::with_capacity(32));
     for (i, b) in raw.iter().enumerate() {
         if i > 0 && i % 6 == 0 {
