@@ -38,7 +38,7 @@ impl CancelGuard {
     /// falls back to the default (the process is killed).
     pub fn install() -> Self {
         let flag = Arc::new(AtomicBool::new(false));
-        let code = i32::from(Class::Cancelled.code());
+        let code = i32::from(Class::Cancelled.number());
         for sig in signals() {
             // Second signal (flag already set): exit at once.
             // Registration fails only for forbidden signals; then the

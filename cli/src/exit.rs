@@ -22,70 +22,10 @@ Environment:
   STRONGROOM_PASSPHRASE          file passphrase when no other source is given
   STRONGROOM_NEW_PASSPHRASE      passphrase being added when no other source is given";
 
-/// A class of outcome with a stable exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    /// Internal or unexpected error (1).
-    Internal,
-    /// Bad usage (2).
-    Usage,
-    /// Operating-system I/O failure (3).
-    Io,
-    /// Malformed, truncated, foreign or unsupported input (4).
-    Format,
-    /// Authentication failure: modified data (5).
-    Integrity,
-    /// No usable key (6).
-    Key,
-    /// Something already exists or is locked (7).
-    Conflict,
-    /// Cancelled by the user (8).
-    Cancelled,
-}
-
-impl Class {
-    /// The process exit code.
-    pub fn code(self) -> u8 {
-        match self {
-            Class::Internal => 1,
-            Class::Usage => 2,
-            Class::Io => 3,
-            Class::Format => 4,
-            Class::Integrity => 5,
-            Class::Key => 6,
-            Class::Conflict => 7,
-            Class::Cancelled => 8,
-        }
-    }
-
-    /// The stable name used in JSON errors.
-    pub fn name(self) -> &'static str {
-        match self {
-            Class::Internal => "internal",
-            Class::Usage => "usage",
-            Class::Io => "io",
-            Class::Format => "format",
-            Class::Integrity => "integrity",
-            Class::Key => "key",
-            Class::Conflict => "conflict",
-            Class::Cancelled => "cancelled",
-        }
-    }
-
-    fn from_kind(kind: strongroom::ErrorKind) -> Self {
-        use strongroom::ErrorKind as K;
-        match kind {
-            K::Io => Class::Io,
-            K::Format => Class::Format,
-            K::Integrity => Class::Integrity,
-            K::Key => Class::Key,
-            K::Usage => Class::Usage,
-            K::Conflict => Class::Conflict,
-            K::Cancelled => Class::Cancelled,
-            _ => Class::Internal,
-        }
-    }
-}
+/// A class of outcome with a stable exit code: the core's error class,
+/// whose number ([`strongroom::ErrorKind::number`]) is the exit code and
+/// whose name is the `kind` of JSON errors.
+pub type Class = strongroom::ErrorKind;
 
 /// A usage error raised by the command line itself (exit code 2), with an
 /// optional hint.
@@ -137,23 +77,36 @@ fn core_in_io(e: &std::io::Error) -> Option<&strongroom::Error> {
         .and_then(|inner| inner.downcast_ref::<strongroom::Error>())
 }
 
-/// The class of `err` and a one-line hint, if one helps.
-pub fn classify(err: &anyhow::Error) -> (Class, Option<String>) {
+/// What the command line reports about a failure.
+#[derive(Debug)]
+pub struct Classified {
+    /// The class (exit code).
+    pub class: Class,
+    /// A one-line hint, if one helps.
+    pub hint: Option<String>,
+    /// The core error's row in the error table, when the failure is one.
+    pub ident: Option<&'static strongroom::error::ErrorCode>,
+}
+
+/// The class of `err`, its row in the error table and a one-line hint.
+pub fn classify(err: &anyhow::Error) -> Classified {
+    let found = |class, hint, ident| Classified { class, hint, ident };
     for cause in err.chain() {
         if let Some(u) = cause.downcast_ref::<UsageError>() {
-            return (Class::Usage, u.hint.clone());
+            return found(Class::Usage, u.hint.clone(), None);
         }
         let core = cause
             .downcast_ref::<strongroom::Error>()
             .or_else(|| cause.downcast_ref::<std::io::Error>().and_then(core_in_io));
         if let Some(core) = core {
-            return (Class::from_kind(core.kind()), hint_for(core));
+            return found(core.kind(), hint_for(core), Some(core.ident()));
         }
-        if cause.downcast_ref::<std::io::Error>().is_some() {
-            return (Class::Io, None);
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            let ident = strongroom::Error::Io(std::io::Error::from(io.kind())).ident();
+            return found(Class::Io, None, Some(ident));
         }
     }
-    (Class::Internal, None)
+    found(Class::Internal, None, None)
 }
 
 fn hint_for(e: &strongroom::Error) -> Option<String> {

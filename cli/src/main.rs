@@ -27,8 +27,8 @@ fn main() -> ExitCode {
                 let text = e.to_string();
                 let first = text.lines().next().unwrap_or("invalid arguments");
                 let message = first.strip_prefix("error: ").unwrap_or(first);
-                print_json_error(exit::Class::Usage, message);
-                return ExitCode::from(exit::Class::Usage.code());
+                print_json_error(exit::Class::Usage, None, message);
+                return ExitCode::from(exit::Class::Usage.number());
             }
             // clap prints help/version with code 0 and usage errors with 2.
             e.exit();
@@ -38,10 +38,10 @@ fn main() -> ExitCode {
     match commands::run(&cli, &out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let (class, hint) = exit::classify(&err);
+            let exit::Classified { class, hint, ident } = exit::classify(&err);
             let message = format!("{err:#}");
             if out.is_json() {
-                print_json_error(class, &message);
+                print_json_error(class, ident, &message);
             } else {
                 let mut stderr = std::io::stderr().lock();
                 let _ = writeln!(stderr, "strongroom: error: {message}");
@@ -49,14 +49,20 @@ fn main() -> ExitCode {
                     let _ = writeln!(stderr, "strongroom: hint: {hint}");
                 }
             }
-            ExitCode::from(class.code())
+            ExitCode::from(class.number())
         }
     }
 }
 
-fn print_json_error(class: exit::Class, message: &str) {
-    let value = serde_json::json!({
-        "error": {"kind": class.name(), "message": message, "exit_code": class.code()}
-    });
+/// Prints a JSON error: its class, exit code and message, and the core
+/// error's stable name and number when there is one.
+fn print_json_error(class: exit::Class, ident: Option<&strongroom::error::ErrorCode>, message: &str) {
+    let mut error =
+        serde_json::json!({"kind": class.name(), "message": message, "exit_code": class.number()});
+    if let Some(ident) = ident {
+        error["name"] = ident.name.into();
+        error["code"] = ident.code.into();
+    }
+    let value = serde_json::json!({ "error": error });
     let _ = writeln!(std::io::stderr().lock(), "{value}");
 }

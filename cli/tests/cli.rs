@@ -482,6 +482,8 @@ fn exit_code_format_for_foreign_file() {
     let e = json_error(&out);
     assert_eq!(e["error"]["kind"], "format");
     assert_eq!(e["error"]["exit_code"], 4);
+    assert_eq!(e["error"]["name"], "BadMagic");
+    assert_eq!(e["error"]["code"], 401);
     assert!(!w.path("plain").exists());
 }
 
@@ -498,7 +500,10 @@ fn exit_code_integrity_leaves_nothing_behind() {
     let before = w.names();
     let out = w.run(["--json", "decrypt", "tampered.srf", "-o", "out.bin"]);
     assert_code(&out, 5);
-    assert_eq!(json_error(&out)["error"]["kind"], "integrity");
+    let e = json_error(&out);
+    assert_eq!(e["error"]["kind"], "integrity");
+    assert_eq!(e["error"]["name"], "ChunkAuthFailed");
+    assert_eq!(e["error"]["code"], 503);
     assert!(!w.path("out.bin").exists());
     assert_eq!(w.names(), before, "no output and no temporary file may remain");
     // Same from a pipe into a file.

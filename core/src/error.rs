@@ -1,8 +1,10 @@
 //! The one error type of the strongroom core.
 //!
 //! Every variant names a specific, actionable condition; none carries secret
-//! material. [`Error::kind`] groups variants into the stable classes that the
-//! command line maps to exit codes and the C API to status numbers.
+//! material. Each variant has a stable identity in one table ([`TABLE`],
+//! docs/ERRORS.md): a number ([`Error::code`]), a name ([`Error::name`]) and
+//! a class ([`Error::kind`]). The command line's exit codes, the testkit
+//! manifest, the C status codes and the Python exceptions all derive from it.
 
 use std::path::PathBuf;
 
@@ -13,6 +15,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
+    /// A bug: a panic caught at a language-binding boundary, or a failure
+    /// that fits no other class. The core never returns it.
+    Internal,
     /// Operating-system I/O failure.
     Io,
     /// The input is not well-formed (bad magic, malformed header, truncation,
@@ -181,35 +186,60 @@ pub enum Error {
 }
 
 impl Error {
+    /// The stable identity of this error: its number, name and class in the
+    /// error table ([`TABLE`], docs/ERRORS.md).
+    pub fn ident(&self) -> &'static ErrorCode {
+        use Error::*;
+        use codes as c;
+        match self {
+            Io(e) => match e.kind() {
+                std::io::ErrorKind::NotFound => &c::NOT_FOUND,
+                std::io::ErrorKind::PermissionDenied => &c::PERMISSION_DENIED,
+                _ => &c::IO,
+            },
+            BadMagic { .. } => &c::BAD_MAGIC,
+            UnsupportedVersion { .. } => &c::UNSUPPORTED_VERSION,
+            UnsupportedSuite(_) => &c::UNSUPPORTED_SUITE,
+            Malformed { .. } => &c::MALFORMED,
+            Truncated(_) => &c::TRUNCATED,
+            TrailingData => &c::TRAILING_DATA,
+            KdfParams(_) => &c::KDF_PARAMS,
+            HeaderMacMismatch => &c::HEADER_MAC_MISMATCH,
+            CommitmentMismatch => &c::COMMITMENT_MISMATCH,
+            ChunkAuthFailed { .. } => &c::CHUNK_AUTH_FAILED,
+            StanzaAuthFailed { .. } => &c::STANZA_AUTH_FAILED,
+            KeyringCorrupt => &c::KEYRING_CORRUPT,
+            FieldAuthFailed => &c::FIELD_AUTH_FAILED,
+            NoMatchingKey { .. } => &c::NO_MATCHING_KEY,
+            WrongPassphrase => &c::WRONG_PASSPHRASE,
+            WrongRecoveryKey => &c::WRONG_RECOVERY_KEY,
+            InvalidRecoveryKey(_) => &c::INVALID_RECOVERY_KEY,
+            UnknownKeyVersion(_) => &c::UNKNOWN_KEY_VERSION,
+            KeyVersionUnusable { .. } => &c::KEY_VERSION_UNUSABLE,
+            WrongKeyring => &c::WRONG_KEYRING,
+            InvalidArgument(_) => &c::INVALID_ARGUMENT,
+            InvalidValue { .. } => &c::INVALID_VALUE,
+            MessageTooLong => &c::MESSAGE_TOO_LONG,
+            FieldType { .. } => &c::FIELD_TYPE,
+            AlreadyExists(_) => &c::ALREADY_EXISTS,
+            Locked(_) => &c::LOCKED,
+            Cancelled => &c::CANCELLED,
+        }
+    }
+
     /// The stable class of this error.
     pub fn kind(&self) -> ErrorKind {
-        use Error::*;
-        match self {
-            Io(_) => ErrorKind::Io,
-            KdfParams(_)
-            | BadMagic { .. }
-            | UnsupportedVersion { .. }
-            | UnsupportedSuite(_)
-            | Malformed { .. }
-            | Truncated(_)
-            | TrailingData => ErrorKind::Format,
-            HeaderMacMismatch
-            | CommitmentMismatch
-            | ChunkAuthFailed { .. }
-            | StanzaAuthFailed { .. }
-            | KeyringCorrupt
-            | FieldAuthFailed => ErrorKind::Integrity,
-            NoMatchingKey { .. }
-            | WrongPassphrase
-            | WrongRecoveryKey
-            | InvalidRecoveryKey(_)
-            | UnknownKeyVersion(_)
-            | KeyVersionUnusable { .. }
-            | WrongKeyring => ErrorKind::Key,
-            InvalidArgument(_) | InvalidValue { .. } | MessageTooLong | FieldType { .. } => ErrorKind::Usage,
-            AlreadyExists(_) | Locked(_) => ErrorKind::Conflict,
-            Cancelled => ErrorKind::Cancelled,
-        }
+        self.ident().kind
+    }
+
+    /// The stable number of this error (see [`ErrorCode::code`]).
+    pub fn code(&self) -> u32 {
+        self.ident().code
+    }
+
+    /// The stable name of this error, e.g. `"ChunkAuthFailed"`.
+    pub fn name(&self) -> &'static str {
+        self.ident().name
     }
 
     pub(crate) fn malformed(what: &'static str, detail: impl Into<String>) -> Self {
@@ -219,6 +249,302 @@ impl Error {
         }
     }
 }
+
+impl ErrorKind {
+    /// Every class, in the order of their numbers.
+    pub const ALL: [ErrorKind; 8] = [
+        ErrorKind::Internal,
+        ErrorKind::Usage,
+        ErrorKind::Io,
+        ErrorKind::Format,
+        ErrorKind::Integrity,
+        ErrorKind::Key,
+        ErrorKind::Conflict,
+        ErrorKind::Cancelled,
+    ];
+
+    /// The stable number of the class, from 1 to 8. It is the command
+    /// line's exit code for errors of the class, and the hundreds digit of
+    /// every [`ErrorCode::code`] in it.
+    pub fn number(self) -> u8 {
+        match self {
+            ErrorKind::Internal => 1,
+            ErrorKind::Usage => 2,
+            ErrorKind::Io => 3,
+            ErrorKind::Format => 4,
+            ErrorKind::Integrity => 5,
+            ErrorKind::Key => 6,
+            ErrorKind::Conflict => 7,
+            ErrorKind::Cancelled => 8,
+        }
+    }
+
+    /// The stable lower-case name of the class, e.g. `"integrity"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Internal => "internal",
+            ErrorKind::Usage => "usage",
+            ErrorKind::Io => "io",
+            ErrorKind::Format => "format",
+            ErrorKind::Integrity => "integrity",
+            ErrorKind::Key => "key",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One row of the error table: a stable number, a stable name, its class
+/// and a one-line description without any data.
+///
+/// Numbers are `100 * class number + n`; a number never changes meaning
+/// and is never reused, and new errors get new numbers. The C status
+/// codes are these numbers (0 is success), the Python exception classes
+/// follow the classes, and the command line's exit code is the class
+/// number.
+#[derive(Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ErrorCode {
+    /// The stable number, e.g. 503.
+    pub code: u32,
+    /// The stable name, e.g. `"ChunkAuthFailed"`.
+    pub name: &'static str,
+    /// The class.
+    pub kind: ErrorKind,
+    /// A static one-line description.
+    pub summary: &'static str,
+    /// Whether only the language bindings (C, Python) return it: the core
+    /// itself never does (a caught panic, a NULL pointer, a short buffer).
+    pub binding_only: bool,
+}
+
+impl ErrorCode {
+    const fn core(code: u32, name: &'static str, kind: ErrorKind, summary: &'static str) -> Self {
+        Self {
+            code,
+            name,
+            kind,
+            summary,
+            binding_only: false,
+        }
+    }
+
+    const fn binding(code: u32, name: &'static str, kind: ErrorKind, summary: &'static str) -> Self {
+        Self {
+            code,
+            name,
+            kind,
+            summary,
+            binding_only: true,
+        }
+    }
+
+    /// The row with this number, if there is one.
+    pub fn from_code(code: u32) -> Option<&'static ErrorCode> {
+        TABLE.iter().copied().find(|e| e.code == code)
+    }
+
+    /// The row with this name, if there is one.
+    pub fn from_name(name: &str) -> Option<&'static ErrorCode> {
+        TABLE.iter().copied().find(|e| e.name == name)
+    }
+}
+
+/// The rows of the error table, one constant each.
+pub mod codes {
+    use super::ErrorCode as E;
+    use super::ErrorKind::*;
+
+    /// A panic was caught at a language-binding boundary (a bug).
+    pub const PANIC: E = E::binding(
+        101,
+        "Panic",
+        Internal,
+        "internal error: a panic was caught at the API boundary",
+    );
+    /// A binding-level failure that fits no other row (a bug).
+    pub const INTERNAL: E = E::binding(102, "Internal", Internal, "internal error");
+
+    /// See [`Error::InvalidArgument`](super::Error::InvalidArgument).
+    pub const INVALID_ARGUMENT: E = E::core(201, "InvalidArgument", Usage, "invalid argument");
+    /// See [`Error::InvalidValue`](super::Error::InvalidValue).
+    pub const INVALID_VALUE: E = E::core(202, "InvalidValue", Usage, "a value does not parse as its type");
+    /// See [`Error::MessageTooLong`](super::Error::MessageTooLong).
+    pub const MESSAGE_TOO_LONG: E = E::core(203, "MessageTooLong", Usage, "message too long for the format");
+    /// See [`Error::FieldType`](super::Error::FieldType).
+    pub const FIELD_TYPE: E = E::core(
+        204,
+        "FieldType",
+        Usage,
+        "the value has another type than the column's",
+    );
+    /// A required pointer argument was NULL (C API).
+    pub const NULL_ARGUMENT: E =
+        E::binding(250, "NullArgument", Usage, "a required pointer argument is NULL");
+    /// An output buffer is too small; the size needed was reported (C API).
+    pub const BUFFER_TOO_SMALL: E =
+        E::binding(251, "BufferTooSmall", Usage, "the output buffer is too small");
+    /// A text argument is not valid UTF-8 (C API).
+    pub const INVALID_UTF8: E = E::binding(252, "InvalidUtf8", Usage, "a text argument is not valid UTF-8");
+    /// A handle was used in a state that does not allow the call (C API).
+    pub const INVALID_STATE: E = E::binding(
+        253,
+        "InvalidState",
+        Usage,
+        "the handle is not in a state that allows this call",
+    );
+
+    /// See [`Error::Io`](super::Error::Io): any other I/O failure.
+    pub const IO: E = E::core(301, "Io", Io, "input/output error");
+    /// [`Error::Io`](super::Error::Io) with `std::io::ErrorKind::NotFound`.
+    pub const NOT_FOUND: E = E::core(302, "NotFound", Io, "file or directory not found");
+    /// [`Error::Io`](super::Error::Io) with `std::io::ErrorKind::PermissionDenied`.
+    pub const PERMISSION_DENIED: E = E::core(303, "PermissionDenied", Io, "permission denied");
+
+    /// See [`Error::BadMagic`](super::Error::BadMagic).
+    pub const BAD_MAGIC: E = E::core(
+        401,
+        "BadMagic",
+        Format,
+        "not a strongroom file or keyring (bad magic bytes)",
+    );
+    /// See [`Error::UnsupportedVersion`](super::Error::UnsupportedVersion).
+    pub const UNSUPPORTED_VERSION: E =
+        E::core(402, "UnsupportedVersion", Format, "unsupported format version");
+    /// See [`Error::UnsupportedSuite`](super::Error::UnsupportedSuite).
+    pub const UNSUPPORTED_SUITE: E = E::core(403, "UnsupportedSuite", Format, "unsupported cipher suite");
+    /// See [`Error::Malformed`](super::Error::Malformed).
+    pub const MALFORMED: E = E::core(404, "Malformed", Format, "malformed header, keyring or token");
+    /// See [`Error::Truncated`](super::Error::Truncated).
+    pub const TRUNCATED: E = E::core(405, "Truncated", Format, "truncated input");
+    /// See [`Error::TrailingData`](super::Error::TrailingData).
+    pub const TRAILING_DATA: E = E::core(406, "TrailingData", Format, "trailing data after the final chunk");
+    /// See [`Error::KdfParams`](super::Error::KdfParams).
+    pub const KDF_PARAMS: E = E::core(
+        407,
+        "KdfParams",
+        Format,
+        "Argon2id parameters outside the documented bounds",
+    );
+
+    /// See [`Error::HeaderMacMismatch`](super::Error::HeaderMacMismatch).
+    pub const HEADER_MAC_MISMATCH: E = E::core(
+        501,
+        "HeaderMacMismatch",
+        Integrity,
+        "header authentication failed",
+    );
+    /// See [`Error::CommitmentMismatch`](super::Error::CommitmentMismatch).
+    pub const COMMITMENT_MISMATCH: E = E::core(
+        502,
+        "CommitmentMismatch",
+        Integrity,
+        "payload key commitment mismatch",
+    );
+    /// See [`Error::ChunkAuthFailed`](super::Error::ChunkAuthFailed).
+    pub const CHUNK_AUTH_FAILED: E =
+        E::core(503, "ChunkAuthFailed", Integrity, "a chunk failed authentication");
+    /// See [`Error::StanzaAuthFailed`](super::Error::StanzaAuthFailed).
+    pub const STANZA_AUTH_FAILED: E = E::core(
+        504,
+        "StanzaAuthFailed",
+        Integrity,
+        "a wrapped key failed authentication",
+    );
+    /// See [`Error::KeyringCorrupt`](super::Error::KeyringCorrupt).
+    pub const KEYRING_CORRUPT: E = E::core(505, "KeyringCorrupt", Integrity, "keyring authentication failed");
+    /// See [`Error::FieldAuthFailed`](super::Error::FieldAuthFailed).
+    pub const FIELD_AUTH_FAILED: E = E::core(
+        506,
+        "FieldAuthFailed",
+        Integrity,
+        "field token failed authentication",
+    );
+
+    /// See [`Error::NoMatchingKey`](super::Error::NoMatchingKey).
+    pub const NO_MATCHING_KEY: E = E::core(
+        601,
+        "NoMatchingKey",
+        Key,
+        "none of the offered keys opens the file",
+    );
+    /// See [`Error::WrongPassphrase`](super::Error::WrongPassphrase).
+    pub const WRONG_PASSPHRASE: E = E::core(602, "WrongPassphrase", Key, "wrong passphrase");
+    /// See [`Error::WrongRecoveryKey`](super::Error::WrongRecoveryKey).
+    pub const WRONG_RECOVERY_KEY: E = E::core(603, "WrongRecoveryKey", Key, "wrong recovery key");
+    /// See [`Error::InvalidRecoveryKey`](super::Error::InvalidRecoveryKey).
+    pub const INVALID_RECOVERY_KEY: E = E::core(604, "InvalidRecoveryKey", Key, "mistyped recovery key");
+    /// See [`Error::UnknownKeyVersion`](super::Error::UnknownKeyVersion).
+    pub const UNKNOWN_KEY_VERSION: E = E::core(
+        605,
+        "UnknownKeyVersion",
+        Key,
+        "no such key version in the keyring",
+    );
+    /// See [`Error::KeyVersionUnusable`](super::Error::KeyVersionUnusable).
+    pub const KEY_VERSION_UNUSABLE: E = E::core(
+        606,
+        "KeyVersionUnusable",
+        Key,
+        "the key version's status forbids this use",
+    );
+    /// See [`Error::WrongKeyring`](super::Error::WrongKeyring).
+    pub const WRONG_KEYRING: E = E::core(607, "WrongKeyring", Key, "the data belongs to another keyring");
+
+    /// See [`Error::AlreadyExists`](super::Error::AlreadyExists).
+    pub const ALREADY_EXISTS: E = E::core(701, "AlreadyExists", Conflict, "the destination already exists");
+    /// See [`Error::Locked`](super::Error::Locked).
+    pub const LOCKED: E = E::core(
+        702,
+        "Locked",
+        Conflict,
+        "the keyring is locked by another process",
+    );
+
+    /// See [`Error::Cancelled`](super::Error::Cancelled).
+    pub const CANCELLED: E = E::core(801, "Cancelled", Cancelled, "operation cancelled");
+}
+
+/// The error table: every row, in ascending number order. docs/ERRORS.md
+/// is this table (a test checks that they agree).
+pub const TABLE: &[&ErrorCode] = &[
+    &codes::PANIC,
+    &codes::INTERNAL,
+    &codes::INVALID_ARGUMENT,
+    &codes::INVALID_VALUE,
+    &codes::MESSAGE_TOO_LONG,
+    &codes::FIELD_TYPE,
+    &codes::NULL_ARGUMENT,
+    &codes::BUFFER_TOO_SMALL,
+    &codes::INVALID_UTF8,
+    &codes::INVALID_STATE,
+    &codes::IO,
+    &codes::NOT_FOUND,
+    &codes::PERMISSION_DENIED,
+    &codes::BAD_MAGIC,
+    &codes::UNSUPPORTED_VERSION,
+    &codes::UNSUPPORTED_SUITE,
+    &codes::MALFORMED,
+    &codes::TRUNCATED,
+    &codes::TRAILING_DATA,
+    &codes::KDF_PARAMS,
+    &codes::HEADER_MAC_MISMATCH,
+    &codes::COMMITMENT_MISMATCH,
+    &codes::CHUNK_AUTH_FAILED,
+    &codes::STANZA_AUTH_FAILED,
+    &codes::KEYRING_CORRUPT,
+    &codes::FIELD_AUTH_FAILED,
+    &codes::NO_MATCHING_KEY,
+    &codes::WRONG_PASSPHRASE,
+    &codes::WRONG_RECOVERY_KEY,
+    &codes::INVALID_RECOVERY_KEY,
+    &codes::UNKNOWN_KEY_VERSION,
+    &codes::KEY_VERSION_UNUSABLE,
+    &codes::WRONG_KEYRING,
+    &codes::ALREADY_EXISTS,
+    &codes::LOCKED,
+    &codes::CANCELLED,
+];
 
 impl From<Error> for std::io::Error {
     fn from(e: Error) -> Self {
@@ -244,5 +570,112 @@ pub fn from_io(e: std::io::Error) -> Error {
         *inner.downcast::<Error>().expect("checked above")
     } else {
         Error::Io(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    /// One value of every variant, for the table checks.
+    fn one_of_each() -> Vec<Error> {
+        use std::io::{Error as IoError, ErrorKind as IoKind};
+        vec![
+            Error::Io(IoError::other("x")),
+            Error::Io(IoError::from(IoKind::NotFound)),
+            Error::Io(IoError::from(IoKind::PermissionDenied)),
+            Error::BadMagic { what: "keyring" },
+            Error::UnsupportedVersion {
+                what: "keyring",
+                version: 9,
+            },
+            Error::UnsupportedSuite(9),
+            Error::malformed("stanza", "x"),
+            Error::Truncated("x"),
+            Error::TrailingData,
+            Error::KdfParams("x".into()),
+            Error::HeaderMacMismatch,
+            Error::CommitmentMismatch,
+            Error::ChunkAuthFailed { index: 3 },
+            Error::StanzaAuthFailed { protector: "keyring" },
+            Error::KeyringCorrupt,
+            Error::FieldAuthFailed,
+            Error::NoMatchingKey { wanted: "x".into() },
+            Error::WrongPassphrase,
+            Error::WrongRecoveryKey,
+            Error::InvalidRecoveryKey("x"),
+            Error::UnknownKeyVersion(4),
+            Error::KeyVersionUnusable {
+                version: 1,
+                status: "disabled",
+                operation: "decrypt",
+            },
+            Error::WrongKeyring,
+            Error::InvalidArgument("x".into()),
+            Error::InvalidValue {
+                value_type: "int",
+                reason: "x",
+            },
+            Error::MessageTooLong,
+            Error::FieldType {
+                expected: "int",
+                found: "text",
+            },
+            Error::AlreadyExists(PathBuf::from("x")),
+            Error::Locked(PathBuf::from("x")),
+            Error::Cancelled,
+        ]
+    }
+
+    #[test]
+    fn table_numbers_and_names_are_unique_ascending_and_in_their_class() {
+        let mut names = HashSet::new();
+        let mut last = 0;
+        for row in TABLE {
+            assert!(row.code > last, "{} is out of order", row.code);
+            last = row.code;
+            assert!(names.insert(row.name), "name {} is used twice", row.name);
+            assert_eq!(
+                row.code / 100,
+                u32::from(row.kind.number()),
+                "{} is not in its class",
+                row.name
+            );
+            assert!(row.code % 100 != 0, "{}: n starts at 1", row.name);
+            assert_eq!(ErrorCode::from_code(row.code), Some(*row));
+            assert_eq!(ErrorCode::from_name(row.name), Some(*row));
+        }
+        assert_eq!(ErrorCode::from_code(0), None);
+        assert_eq!(ErrorCode::from_code(999), None);
+    }
+
+    #[test]
+    fn every_variant_has_a_core_row_and_every_core_row_a_variant() {
+        let mut seen = HashSet::new();
+        for e in one_of_each() {
+            let row = e.ident();
+            assert!(TABLE.contains(&row), "{} is not in TABLE", row.name);
+            assert!(!row.binding_only, "{} is binding-only", row.name);
+            assert_eq!(e.kind(), row.kind);
+            assert_eq!((e.code(), e.name()), (row.code, row.name));
+            seen.insert(row.code);
+        }
+        for row in TABLE.iter().filter(|r| !r.binding_only) {
+            assert!(
+                seen.contains(&row.code),
+                "no variant gives {} ({})",
+                row.name,
+                row.code
+            );
+        }
+    }
+
+    #[test]
+    fn class_numbers_are_the_documented_exit_codes() {
+        let numbers: Vec<u8> = ErrorKind::ALL.iter().map(|k| k.number()).collect();
+        assert_eq!(numbers, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(Error::ChunkAuthFailed { index: 0 }.code(), 503);
+        assert_eq!(Error::Cancelled.kind().name(), "cancelled");
     }
 }
