@@ -7,6 +7,7 @@ mod args;
 mod cancel;
 mod commands;
 mod exit;
+mod hardening;
 mod output;
 mod secrets;
 
@@ -16,6 +17,14 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // First, while the process has one thread: no core dumps, and the
+    // secret environment variables moved into memory.
+    hardening::disable_core_dumps();
+    hardening::take_environment_secrets(&[
+        secrets::ENV_KEYRING_PASSPHRASE,
+        secrets::ENV_PASSPHRASE,
+        secrets::ENV_NEW_PASSPHRASE,
+    ]);
     let wants_json = std::env::args_os()
         .skip(1)
         .take_while(|a| a != "--")

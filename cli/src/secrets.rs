@@ -7,6 +7,7 @@
 
 use crate::args::{NewPassphraseSourceArgs, PassphraseSourceArgs, UnlockArgs};
 use crate::exit::{usage, usage_hint};
+use crate::hardening::EnvSecret;
 use anyhow::{Context, Result};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -117,15 +118,13 @@ fn open_fd(n: u32) -> Result<std::fs::File> {
 
 fn read_source(source: &Source) -> Result<Zeroizing<String>> {
     match source {
-        Source::Env(var) => match std::env::var(var) {
-            Ok(v) => Ok(Zeroizing::new(v)),
-            Err(std::env::VarError::NotPresent) => {
-                Err(usage(format!("environment variable {var} is not set")))
-            }
-            Err(std::env::VarError::NotUnicode(_)) => {
+        Source::Env(var) => crate::hardening::with_env_secret(var, |taken| match taken {
+            Some(EnvSecret::Value(v)) => Ok(v.clone()),
+            None => Err(usage(format!("environment variable {var} is not set"))),
+            Some(EnvSecret::NotUnicode) => {
                 Err(usage(format!("environment variable {var} is not valid UTF-8")))
             }
-        },
+        }),
         Source::File(path) => {
             let file = std::fs::File::open(path)
                 .with_context(|| format!("cannot open secret file {}", path.display()))?;
@@ -185,7 +184,7 @@ fn obtain(
 ) -> Result<Zeroizing<String>> {
     let secret = if let Some(source) = source {
         read_source(&source)?
-    } else if std::env::var_os(default_env).is_some() {
+    } else if crate::hardening::with_env_secret(default_env, |taken| taken.is_some()) {
         read_source(&Source::Env(default_env.to_string()))?
     } else if terminal_available() {
         prompt(prompt_text, purpose)?

@@ -127,11 +127,7 @@ fn argon2id_keyed(
     } else {
         Argon2::new_with_secret(secret, Algorithm::Argon2id, Version::V0x13, p).map_err(kdf_err)?
     };
-    let mut out = [0u8; 32];
-    argon
-        .hash_password_into(password, salt, &mut out)
-        .map_err(kdf_err)?;
-    Ok(SecretKey::from_array(out))
+    SecretKey::try_filled(|out| argon.hash_password_into(password, salt, out).map_err(kdf_err))
 }
 
 #[cfg(test)]

@@ -16,11 +16,27 @@ impl SecretKey {
         key
     }
 
-    /// Takes ownership of `bytes`; the caller's copy is wiped.
+    /// A key made from `bytes`, for keys that are not secret (test
+    /// vectors, examples) or that the caller wipes itself.
+    ///
+    /// An array passed by value is copied: the argument is wiped here, but
+    /// the caller's own copy is not, and cannot be from here. Key material
+    /// computed inside strongroom is written straight into the key's
+    /// storage instead ([`SecretKey::try_filled`]), so no copy is left on
+    /// the stack.
     pub fn from_array(mut bytes: [u8; 32]) -> Self {
         let key = Self(Box::new(bytes));
         bytes.zeroize();
         key
+    }
+
+    /// A key whose 32 bytes `fill` writes in place, in the key's own heap
+    /// storage. If `fill` fails, the partly written storage is wiped and the
+    /// error returned.
+    pub(crate) fn try_filled<E>(fill: impl FnOnce(&mut [u8; 32]) -> Result<(), E>) -> Result<Self, E> {
+        let mut key = Self(Box::new([0u8; 32]));
+        fill(&mut key.0)?;
+        Ok(key)
     }
 
     /// Copies a 32-byte slice; `None` for any other length.
@@ -141,6 +157,20 @@ mod tests {
         let p = Passphrase::from("hunter2-secret");
         assert_eq!(format!("{k:?}"), "SecretKey([REDACTED])");
         assert!(!format!("{p:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn try_filled_writes_in_place_and_passes_errors_on() {
+        let key = SecretKey::try_filled(|k| {
+            k.fill(9);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert_eq!(key.expose(), &[9; 32]);
+        assert_eq!(
+            SecretKey::try_filled(|_| Err::<(), _>("refused")).unwrap_err(),
+            "refused"
+        );
     }
 
     #[test]

@@ -142,7 +142,6 @@ pub fn hkdf(hash: Hash, ikm: &[u8], salt: &[u8], info: &[u8], out: &mut [u8]) ->
 /// Derives a 32-byte subkey with HKDF-SHA-256 under a domain-separation
 /// label. Used for every purpose key in strongroom.
 pub fn derive_key32(ikm: &[u8], salt: &[u8], label: &[u8]) -> crate::secret::SecretKey {
-    let mut out = [0u8; 32];
-    hkdf(Hash::Sha256, ikm, salt, label, &mut out).expect("32 bytes is within HKDF limits");
-    crate::secret::SecretKey::from_array(out)
+    crate::secret::SecretKey::try_filled(|out| hkdf(Hash::Sha256, ikm, salt, label, out))
+        .expect("32 bytes is within HKDF limits")
 }

@@ -1,0 +1,146 @@
+//! Process hardening while keys are in memory: no core dumps, and the
+//! secrets read from environment variables removed from the environment so
+//! that child processes do not inherit them.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::sync::{Mutex, OnceLock};
+use zeroize::Zeroizing;
+
+/// The options that name an environment variable holding a secret.
+const ENV_OPTIONS: [&str; 4] = [
+    "--keyring-passphrase-env",
+    "--recovery-key-env",
+    "--passphrase-env",
+    "--new-passphrase-env",
+];
+
+/// A secret environment variable as it was at start-up.
+#[derive(Debug)]
+pub enum EnvSecret {
+    /// Set, valid UTF-8.
+    Value(Zeroizing<String>),
+    /// Set, but not valid UTF-8.
+    NotUnicode,
+}
+
+static TAKEN: OnceLock<Mutex<HashMap<String, EnvSecret>>> = OnceLock::new();
+
+/// Makes the process non-dumpable and gives it a zero core-file limit, so a
+/// crash never writes the keys it holds to disk. Failures are ignored: the
+/// command works without the hardening (and says nothing about secrets).
+pub fn disable_core_dumps() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{DumpableBehavior, Resource, Rlimit, set_dumpable_behavior, setrlimit};
+        let _ = setrlimit(
+            Resource::Core,
+            Rlimit {
+                current: Some(0),
+                maximum: Some(0),
+            },
+        );
+        let _ = set_dumpable_behavior(DumpableBehavior::NotDumpable);
+    }
+}
+
+/// The names of every environment variable the command line may read a
+/// secret from: the defaults, and those named by `--…-env NAME` options in
+/// `args` (the arguments after the program name).
+fn secret_variable_names(args: &[OsString], defaults: &[&str]) -> Vec<String> {
+    let mut names: Vec<String> = defaults.iter().map(|d| d.to_string()).collect();
+    let mut iter = args.iter().map(|a| a.to_string_lossy().into_owned());
+    while let Some(arg) = iter.next() {
+        if arg == "--" {
+            break;
+        }
+        for option in ENV_OPTIONS {
+            if arg == option {
+                if let Some(name) = iter.next() {
+                    names.push(name);
+                }
+            } else if let Some(name) = arg.strip_prefix(option).and_then(|r| r.strip_prefix('=')) {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names.retain(|n| !n.is_empty() && !n.starts_with('-') && !n.contains('=') && !n.contains('\0'));
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Reads every secret environment variable the command may use into
+/// memory (wiped on exit) and removes it from the process environment.
+///
+/// Must be called first thing in `main`, while the process has one thread.
+pub fn take_environment_secrets(defaults: &[&str]) {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let mut taken = HashMap::new();
+    for name in secret_variable_names(&args, defaults) {
+        let Some(value) = std::env::var_os(&name) else {
+            continue;
+        };
+        let secret = match value.into_string() {
+            Ok(s) => EnvSecret::Value(Zeroizing::new(s)),
+            Err(_) => EnvSecret::NotUnicode,
+        };
+        taken.insert(name.clone(), secret);
+        remove_from_environment(&name);
+    }
+    let _ = TAKEN.set(Mutex::new(taken));
+}
+
+#[allow(unsafe_code)]
+fn remove_from_environment(name: &str) {
+    // SAFETY: `take_environment_secrets` runs at the start of `main`, before
+    // the command line starts any thread, so nothing reads or writes the
+    // environment concurrently.
+    unsafe { std::env::remove_var(name) };
+}
+
+/// Runs `f` on the secret variable `name` as it was at start-up (`None`
+/// when it was not set).
+pub fn with_env_secret<R>(name: &str, f: impl FnOnce(Option<&EnvSecret>) -> R) -> R {
+    match TAKEN.get() {
+        Some(map) => {
+            let map = map.lock().unwrap_or_else(|p| p.into_inner());
+            f(map.get(name))
+        }
+        None => f(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn finds_defaults_and_named_variables_in_both_spellings() {
+        let names = secret_variable_names(
+            &os(&[
+                "decrypt",
+                "--passphrase-env",
+                "MY_PASS",
+                "--keyring-passphrase-env=RING_PASS",
+                "--recovery-key-env",
+                "--looks-like-an-option",
+                "--",
+                "--new-passphrase-env",
+                "AFTER_DASHES",
+            ]),
+            &["STRONGROOM_PASSPHRASE"],
+        );
+        assert_eq!(names, ["MY_PASS", "RING_PASS", "STRONGROOM_PASSPHRASE"]);
+    }
+
+    #[test]
+    fn refuses_names_that_cannot_be_variables() {
+        let names = secret_variable_names(&os(&["--passphrase-env=A=B", "--passphrase-env="]), &[]);
+        assert!(names.is_empty(), "{names:?}");
+    }
+}
