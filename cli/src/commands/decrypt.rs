@@ -14,9 +14,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use std::io::{BufWriter, Read};
 use strongroom::Passphrase;
-use strongroom::file::{
-    Decryptor, FileInfo, FileOptions, Header, Identity, decrypt_file, inspect, inspect_path,
-};
+use strongroom::file::{EncryptedFile, FileInfo, FileOptions, Identity, decrypt_file};
 use strongroom::keyring::Keyring;
 
 /// Runs `decrypt`.
@@ -59,36 +57,29 @@ pub fn run(ctx: &Ctx<'_>, a: &DecryptArgs) -> Result<()> {
             .is_file(),
         Place::Std => false,
     };
-    let (info, reader): (FileInfo, Box<dyn Read>) = match &input {
+    let encrypted = match &input {
         Place::Path(p) if regular => {
-            let info = inspect_path(p).with_context(|| format!("cannot read {}", p.display()))?;
             let file = std::fs::File::open(p).map_err(strongroom::Error::Io)?;
-            (info, Box::new(file))
+            let file: Box<dyn Read> = Box::new(file);
+            EncryptedFile::open(file).with_context(|| format!("cannot read {}", p.display()))?
         }
         _ => {
-            let mut stream: Box<dyn Read> = match &input {
+            let stream: Box<dyn Read> = match &input {
                 Place::Path(p) => Box::new(std::fs::File::open(p).map_err(strongroom::Error::Io)?),
                 Place::Std => Box::new(std::io::stdin().lock()),
             };
-            let header = Header::read_from(&mut stream)
-                .with_context(|| format!("cannot read {}", input.display("standard input")))?;
-            let bytes = header.to_bytes();
-            let info = inspect(std::io::Cursor::new(bytes.clone()))?;
-            let info = FileInfo {
-                payload_len: None,
-                plaintext_len: None,
-                ..info
-            };
-            (info, Box::new(std::io::Cursor::new(bytes).chain(stream)))
+            EncryptedFile::open(stream)
+                .with_context(|| format!("cannot read {}", input.display("standard input")))?
         }
     };
+    let info = encrypted.info().clone();
     let keys = Keys::choose(ctx, a, &info)?;
     let identities = keys.identities();
 
     let cancel = CancelGuard::install();
     let plaintext_len = match (&input, &output) {
         (Place::Path(src), Place::Path(dst)) if regular => {
-            drop(reader);
+            drop(encrypted);
             let total = std::fs::metadata(src).map(|m| m.len()).unwrap_or(0);
             let bar = ctx.out.progress("decrypting", total);
             let progress = bar.as_ref().map(progress_fn);
@@ -105,14 +96,14 @@ pub fn run(ctx: &Ctx<'_>, a: &DecryptArgs) -> Result<()> {
             result.with_context(|| format!("cannot decrypt {}", src.display()))?
         }
         (_, Place::Path(dst)) => {
-            let dec = Decryptor::new(reader, &identities)?;
+            let dec = encrypted.decrypt(&identities)?;
             let mut out = strongroom::atomic::AtomicFile::create(dst, a.force)?;
             let n = copy_loop(dec, BufWriter::with_capacity(1 << 20, out.file()), &cancel, None)?;
             out.commit()?;
             n
         }
         (_, Place::Std) => {
-            let dec = Decryptor::new(reader, &identities)?;
+            let dec = encrypted.decrypt(&identities)?;
             ctx.out.set_stdout_busy();
             let stdout = std::io::stdout().lock();
             copy_loop(dec, BufWriter::with_capacity(1 << 20, stdout), &cancel, None)

@@ -9,7 +9,7 @@ use crate::output::{file_info_json, file_info_lines, recipients_summary};
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::io::{BufWriter, IsTerminal, Write};
-use strongroom::file::{Encryptor, FileInfo, FileOptions, Recipient, encrypt_file, inspect};
+use strongroom::file::{Encryptor, FileInfo, FileOptions, Recipient, encrypt_file};
 
 /// Runs `encrypt`.
 pub fn run(ctx: &Ctx<'_>, a: &EncryptArgs) -> Result<()> {
@@ -146,30 +146,29 @@ fn stream(
         }
     };
     let bar = total.and_then(|t| ctx.out.progress("encrypting", t));
-    let (header, n) = match output {
+    let (mut info, n) = match output {
         Place::Std => {
             ctx.out.set_stdout_busy();
             let stdout = std::io::stdout().lock();
             let mut enc = Encryptor::new(BufWriter::with_capacity(1 << 20, stdout), recipients)?;
             let n = copy_loop(reader, &mut enc, cancel, bar.as_ref())?;
-            let header = enc.header().clone();
+            let info = enc.info().clone();
             enc.finish()?.flush().map_err(strongroom::Error::Io)?;
-            (header, n)
+            (info, n)
         }
         Place::Path(dst) => {
             let mut out = strongroom::atomic::AtomicFile::create(dst, force)?;
             let mut enc = Encryptor::new(BufWriter::with_capacity(1 << 20, out.file()), recipients)?;
             let n = copy_loop(reader, &mut enc, cancel, bar.as_ref())?;
-            let header = enc.header().clone();
+            let info = enc.info().clone();
             enc.finish()?.flush().map_err(strongroom::Error::Io)?;
             out.commit()?;
-            (header, n)
+            (info, n)
         }
     };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let mut info = inspect(std::io::Cursor::new(header.to_bytes()))?;
     info.payload_len = strongroom::hazmat::chunked::ciphertext_len(n).ok();
     info.plaintext_len = Some(n);
     Ok(info)

@@ -5,7 +5,7 @@ use super::{Ctx, Place};
 use crate::output::{file_info_json, file_info_lines};
 use anyhow::{Context, Result};
 use serde_json::json;
-use strongroom::file::{FileInfo, Header, inspect, inspect_path};
+use strongroom::file::{inspect_path, inspect_stream};
 
 /// Runs `inspect`.
 pub fn run(ctx: &Ctx<'_>, a: &crate::args::InspectArgs) -> Result<()> {
@@ -31,17 +31,4 @@ pub fn run(ctx: &Ctx<'_>, a: &crate::args::InspectArgs) -> Result<()> {
         ctx.out.always(line);
     }
     Ok(())
-}
-
-/// Parses the header from a stream (standard input, a FIFO) and counts the
-/// payload bytes.
-fn inspect_stream(mut input: impl std::io::Read) -> Result<FileInfo, strongroom::Error> {
-    let header = Header::read_from(&mut input)?;
-    let payload = std::io::copy(&mut input, &mut std::io::sink())?;
-    let info = inspect(std::io::Cursor::new(header.to_bytes()))?;
-    Ok(FileInfo {
-        payload_len: Some(payload),
-        plaintext_len: strongroom::hazmat::chunked::plaintext_len(payload).ok(),
-        ..info
-    })
 }

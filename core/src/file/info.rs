@@ -4,12 +4,13 @@ use super::header::Header;
 use super::stanza::{self, StanzaInfo};
 use crate::chunked;
 use crate::error::Result;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek};
 use std::path::Path;
 
 /// What a file's header says. Nothing here is authenticated: the header MAC
 /// needs the file key.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileInfo {
     /// Container format version.
     pub format_version: u8,
@@ -48,12 +49,19 @@ impl FileInfo {
 }
 
 /// Parses the header of a seekable input and measures its payload.
-pub fn inspect<R: Read + Seek>(mut input: R) -> Result<FileInfo> {
-    let start = input.stream_position()?;
-    let header = Header::read_from(&mut input)?;
-    let end = input.seek(SeekFrom::End(0))?;
-    let payload = end.saturating_sub(start + header.encoded_len() as u64);
-    FileInfo::from_header(&header, Some(payload))
+pub fn inspect<R: Read + Seek>(input: R) -> Result<FileInfo> {
+    Ok(super::EncryptedFile::open_seekable(input)?.info().clone())
+}
+
+/// Parses the header of a stream (a pipe) and reads the rest of it to
+/// count the payload bytes; nothing is decrypted.
+pub fn inspect_stream<R: Read>(input: R) -> Result<FileInfo> {
+    let file = super::EncryptedFile::open(input)?;
+    let mut info = file.info().clone();
+    let payload = std::io::copy(&mut { file.input }, &mut std::io::sink())?;
+    info.payload_len = Some(payload);
+    info.plaintext_len = chunked::plaintext_len(payload).ok();
+    Ok(info)
 }
 
 /// [`inspect`] on a path.

@@ -7,6 +7,9 @@
 //!
 //! - Streaming: [`Encryptor`] (`Write` + `finish`), [`Decryptor`] (`Read`),
 //!   [`SeekableDecryptor`] (`Read + Seek`).
+//! - Two steps, as age does it: [`EncryptedFile::open`] reads the header
+//!   and tells who can open the file ([`FileInfo`]), then
+//!   [`EncryptedFile::decrypt`] takes the chosen identities.
 //! - Whole files, using every core and writing atomically:
 //!   [`encrypt_file`], [`decrypt_file`].
 //! - Without touching the payload: [`rewrap_file`], [`inspect`].
@@ -21,13 +24,9 @@ mod stanza;
 mod stream;
 mod whole;
 
-pub use header::{
-    CORE_LEN, Core, FILE_ID_LEN, Header, MAC_LEN, MAGIC, MAX_PASSPHRASE_STANZAS, MAX_STANZA_BODY,
-    MAX_STANZAS, RawStanza, VERSION,
-};
-pub use info::{FileInfo, inspect, inspect_path};
+pub use info::{FileInfo, inspect, inspect_path, inspect_stream};
 pub use recipients::{Identity, Recipient};
 pub use rewrap::{Rewrap, rewrap_file};
-pub use stanza::{KIND_KEYRING, KIND_PASSPHRASE, StanzaInfo};
-pub use stream::{Decryptor, Encryptor, SeekableDecryptor};
+pub use stanza::StanzaInfo;
+pub use stream::{Decryptor, EncryptedFile, Encryptor, SeekableDecryptor};
 pub use whole::{FileOptions, decrypt_file, encrypt_file};

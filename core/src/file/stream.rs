@@ -1,6 +1,7 @@
 //! Streaming encryption and decryption of the container.
 
 use super::header::{Core, Header};
+use super::info::FileInfo;
 use super::recipients::{Identity, Recipient, unwrap_file_key, wrap_for};
 use crate::chunked::{ChunkedReader, ChunkedSeekReader, ChunkedWriter};
 use crate::error::Result;
@@ -21,7 +22,7 @@ pub(crate) fn new_header(recipients: &[Recipient<'_>]) -> Result<(Header, Secret
 /// truncated (and readers will say so).
 pub struct Encryptor<W: Write> {
     inner: ChunkedWriter<W>,
-    header: Header,
+    info: FileInfo,
 }
 
 impl<W: Write> Encryptor<W> {
@@ -31,12 +32,14 @@ impl<W: Write> Encryptor<W> {
         let core = header.core;
         output.write_all(&header.to_bytes())?;
         let inner = ChunkedWriter::new(output, file_key.expose(), &core.to_bytes())?;
-        Ok(Self { inner, header })
+        let info = FileInfo::from_header(&header, None)?;
+        Ok(Self { inner, info })
     }
 
-    /// The header that was written.
-    pub fn header(&self) -> &Header {
-        &self.header
+    /// What the header that was written says (file id, recipients; the
+    /// lengths are not known yet).
+    pub fn info(&self) -> &FileInfo {
+        &self.info
     }
 
     /// Writes the final chunk, flushes and returns the output.
@@ -60,22 +63,22 @@ impl<W: Write> Write for Encryptor<W> {
 /// (see [`crate::error::from_io`]).
 pub struct Decryptor<R: Read> {
     inner: ChunkedReader<R>,
-    header: Header,
+    info: FileInfo,
 }
 
 impl<R: Read> Decryptor<R> {
     /// Reads and authenticates the header, then checks the payload's key
     /// commitment. No plaintext has been produced when this returns.
-    pub fn new(mut input: R, identities: &[Identity<'_>]) -> Result<Self> {
-        let header = Header::read_from(&mut input)?;
-        let file_key = unwrap_file_key(&header, identities)?;
-        let inner = ChunkedReader::new(input, file_key.expose(), &header.core.to_bytes())?;
-        Ok(Self { inner, header })
+    ///
+    /// The same as [`EncryptedFile::open`] then [`EncryptedFile::decrypt`],
+    /// for callers that do not need to look at the header first.
+    pub fn new(input: R, identities: &[Identity<'_>]) -> Result<Self> {
+        EncryptedFile::open(input)?.decrypt(identities)
     }
 
-    /// The authenticated header.
-    pub fn header(&self) -> &Header {
-        &self.header
+    /// What the (now authenticated) header says.
+    pub fn info(&self) -> &FileInfo {
+        &self.info
     }
 
     /// See [`ChunkedReader::swap_batch`].
@@ -99,16 +102,16 @@ impl<R: Read> Read for Decryptor<R> {
 /// position. Seeking from the end authenticates the final chunk first.
 pub struct SeekableDecryptor<R: Read + Seek> {
     inner: ChunkedSeekReader<R>,
-    header: Header,
+    info: FileInfo,
 }
 
 impl<R: Read + Seek> SeekableDecryptor<R> {
     /// Reads and authenticates the header and checks the key commitment.
-    pub fn new(mut input: R, identities: &[Identity<'_>]) -> Result<Self> {
-        let header = Header::read_from(&mut input)?;
-        let file_key = unwrap_file_key(&header, identities)?;
-        let inner = ChunkedSeekReader::new(input, file_key.expose(), &header.core.to_bytes())?;
-        Ok(Self { inner, header })
+    ///
+    /// The same as [`EncryptedFile::open`] then
+    /// [`EncryptedFile::decrypt_seekable`].
+    pub fn new(input: R, identities: &[Identity<'_>]) -> Result<Self> {
+        EncryptedFile::open(input)?.decrypt_seekable(identities)
     }
 
     /// Authenticates the final chunk and returns the plaintext length.
@@ -116,9 +119,9 @@ impl<R: Read + Seek> SeekableDecryptor<R> {
         self.inner.authenticated_len()
     }
 
-    /// The authenticated header.
-    pub fn header(&self) -> &Header {
-        &self.header
+    /// What the (now authenticated) header says, with the payload length.
+    pub fn info(&self) -> &FileInfo {
+        &self.info
     }
 }
 
@@ -131,5 +134,92 @@ impl<R: Read + Seek> Read for SeekableDecryptor<R> {
 impl<R: Read + Seek> Seek for SeekableDecryptor<R> {
     fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
         self.inner.seek(pos)
+    }
+}
+
+/// Two-step decryption: an encrypted input whose header has been read and
+/// parsed, but not authenticated (that needs the file key).
+///
+/// [`info`](Self::info) tells who can open the file (keyring ids and key
+/// versions, passphrase stanzas with their Argon2id cost) and how large it
+/// is, so a caller can choose which identities to offer, or which secret to
+/// ask for, before any key work; then [`decrypt`](Self::decrypt) or
+/// [`decrypt_seekable`](Self::decrypt_seekable) continue from where the
+/// header ended. The header's limits (stanza counts, passphrase stanzas,
+/// Argon2id caps) are enforced here, before any secret is asked for.
+///
+/// ```no_run
+/// use strongroom::file::{EncryptedFile, Identity, StanzaInfo};
+/// # fn open(ring: &strongroom::keyring::Keyring) -> strongroom::Result<()> {
+/// let file = EncryptedFile::open(std::fs::File::open("backup.tar.srf")?)?;
+/// let for_this_ring = file.info().stanzas.iter().any(|s| {
+///     matches!(s, StanzaInfo::Keyring { keyring_id, .. } if *keyring_id == ring.id())
+/// });
+/// if for_this_ring {
+///     let mut plaintext = file.decrypt(&[Identity::Keyring(ring)])?;
+///     std::io::copy(&mut plaintext, &mut std::io::stdout())?;
+/// }
+/// # Ok(()) }
+/// ```
+pub struct EncryptedFile<R: Read> {
+    pub(super) input: R,
+    header: Header,
+    info: FileInfo,
+}
+
+impl<R: Read> EncryptedFile<R> {
+    /// Reads and parses the header from `input` (which may be a pipe). The
+    /// payload length is unknown here; [`EncryptedFile::open_seekable`]
+    /// measures it.
+    pub fn open(mut input: R) -> Result<Self> {
+        let header = Header::read_from(&mut input)?;
+        let info = FileInfo::from_header(&header, None)?;
+        Ok(Self { input, header, info })
+    }
+
+    /// What the header says. Nothing in it is authenticated yet.
+    pub fn info(&self) -> &FileInfo {
+        &self.info
+    }
+
+    /// Unwraps the file key with `identities`, authenticates the header and
+    /// checks the payload's key commitment, then decrypts as a stream.
+    pub fn decrypt(self, identities: &[Identity<'_>]) -> Result<Decryptor<R>> {
+        let file_key = unwrap_file_key(&self.header, identities)?;
+        let inner = ChunkedReader::new(self.input, file_key.expose(), &self.header.core.to_bytes())?;
+        Ok(Decryptor {
+            inner,
+            info: self.info,
+        })
+    }
+}
+
+impl<R: Read + Seek> EncryptedFile<R> {
+    /// [`EncryptedFile::open`] on a seekable input that starts at its
+    /// current position, measuring the payload (`info().payload_len`).
+    pub fn open_seekable(mut input: R) -> Result<Self> {
+        let start = input.stream_position()?;
+        let header = Header::read_from(&mut input)?;
+        let end = input.seek(io::SeekFrom::End(0))?;
+        let body_start = start + header.encoded_len() as u64;
+        input.seek(io::SeekFrom::Start(body_start))?;
+        let info = FileInfo::from_header(&header, Some(end.saturating_sub(body_start)))?;
+        Ok(Self { input, header, info })
+    }
+
+    /// Like [`decrypt`](Self::decrypt), for random access.
+    pub fn decrypt_seekable(mut self, identities: &[Identity<'_>]) -> Result<SeekableDecryptor<R>> {
+        let file_key = unwrap_file_key(&self.header, identities)?;
+        if self.info.payload_len.is_none() {
+            let here = self.input.stream_position()?;
+            let end = self.input.seek(io::SeekFrom::End(0))?;
+            self.input.seek(io::SeekFrom::Start(here))?;
+            self.info = FileInfo::from_header(&self.header, Some(end.saturating_sub(here)))?;
+        }
+        let inner = ChunkedSeekReader::new(self.input, file_key.expose(), &self.header.core.to_bytes())?;
+        Ok(SeekableDecryptor {
+            inner,
+            info: self.info,
+        })
     }
 }

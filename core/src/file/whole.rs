@@ -127,7 +127,7 @@ pub fn decrypt_file(
     let total = input.metadata()?.len();
     let mut dec = Decryptor::new(input, identities)?;
     // Progress counts plaintext bytes, so the total is the plaintext length.
-    let payload = total.saturating_sub(dec.header().encoded_len() as u64);
+    let payload = total.saturating_sub(dec.info().header_len);
     let total = crate::chunked::plaintext_len(payload).unwrap_or(total);
     dec.set_batch_chunks(BLOCK / CHUNK_SIZE);
     let mut out = AtomicFile::create(dst, opts.overwrite)?;
