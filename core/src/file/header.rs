@@ -57,7 +57,7 @@ impl Core {
     }
 
     /// The 26 encoded bytes (also the payload context).
-    pub fn to_bytes(&self) -> [u8; CORE_LEN] {
+    pub fn to_bytes(self) -> [u8; CORE_LEN] {
         let mut out = [0u8; CORE_LEN];
         out[..8].copy_from_slice(&MAGIC);
         out[8] = self.version;
