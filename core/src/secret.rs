@@ -22,8 +22,7 @@ impl SecretKey {
     /// An array passed by value is copied: the argument is wiped here, but
     /// the caller's own copy is not, and cannot be from here. Key material
     /// computed inside strongroom is written straight into the key's
-    /// storage instead, so no copy is left on
-    /// the stack.
+    /// storage instead, so no copy is left on the stack.
     pub fn from_array(mut bytes: [u8; 32]) -> Self {
         let key = Self(Box::new(bytes));
         bytes.zeroize();
