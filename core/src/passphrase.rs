@@ -128,9 +128,9 @@ fn argon2id_keyed(
         Argon2::new_with_secret(secret, Algorithm::Argon2id, Version::V0x13, p).map_err(kdf_err)?
     };
     let mut out = [0u8; 32];
-    argon
-        .hash_password_into(password, salt, &mut out)
-        .map_err(kdf_err)?;
+    // The `parallel` feature of argon2 fills lanes with rayon: run it on a
+    // pool that survives fork().
+    crate::parallel::install(|| argon.hash_password_into(password, salt, &mut out)).map_err(kdf_err)?;
     Ok(SecretKey::from_array(out))
 }
 

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 /// Number of full chunks sealed together: enough to keep every core busy,
 /// small enough to stay in cache.
 pub(crate) fn batch_chunks() -> usize {
-    (rayon::current_num_threads() * 16).clamp(16, super::BATCH_CHUNKS)
+    (crate::parallel::threads() * 16).clamp(16, super::BATCH_CHUNKS)
 }
 
 /// Encrypts a message written to it and writes the chunked ciphertext to
