@@ -26,7 +26,9 @@ pub const TAG_LEN: usize = 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenError;
 
-/// An AES-256-GCM key schedule. The expanded key is wiped when dropped.
+/// An AES-256-GCM key schedule. aws-lc-rs and RustCrypto wipe the expanded
+/// key when it is dropped; ring offers no way to, so with the `ring` engine
+/// the schedule (which contains the key) is left in released memory.
 pub struct Aes256Gcm {
     inner: engine::Key,
 }
