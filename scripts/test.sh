@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # The whole strongroom test suite: every crate on the default AEAD engine
-# (aws-lc-rs), then the core and the testkit again on the pure-Rust engine,
-# so both engines pass the same vectors and produce identical ciphertexts.
+# (ring), then the core and the testkit again on each other engine offered
+# (aws-lc-rs, RustCrypto aes-gcm), so every engine passes the same vectors
+# and produces byte-identical ciphertexts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== tests, default engine (aws-lc-rs) =="
-cargo test --workspace --locked
+timed() {
+    local start=$SECONDS
+    "$@"
+    echo "   ($(( SECONDS - start )) s)"
+}
+
+echo "== tests, default engine (ring) =="
+timed cargo test --workspace --locked
+
+echo "== tests, aws-lc-rs engine =="
+timed cargo test --locked -p strongroom -p strongroom-testkit --no-default-features --features aws-lc
 
 echo "== tests, pure-Rust engine (RustCrypto aes-gcm) =="
-cargo test --locked -p strongroom -p strongroom-testkit --no-default-features --features pure-rust
+timed cargo test --locked -p strongroom -p strongroom-testkit --no-default-features --features pure-rust

@@ -5,12 +5,19 @@
 //! another process lands on whichever case runs at that moment, and a
 //! two-thread case that shares the machine with a compiler measures one
 //! core. Here every round runs every case once (the order rotates between
-//! rounds), and each case's time is compared with the raw aws-lc-rs peer
-//! (and its one-thread twin) *of the same round*. The table gives the
+//! rounds), and each case's time is compared with the raw peer (and its
+//! one-thread twin) *of the same round*. The table gives the
 //! median time, and the median of those per-round ratios, which load that
 //! comes and goes affects far less.
 //!
-//! `raw-aws-lc/seal-batched-512k/2t` seals in fork-join batches of 32
+//! Three tables: `engines` seals the message in place with each raw
+//! engine (ring, aws-lc-rs, RustCrypto) in 16 KiB and 64 KiB chunks on one
+//! core, against raw ring at 16 KiB; `encrypt` and `decrypt` compare the
+//! streaming types, on one and two threads, with the raw form of the
+//! engine strongroom was built with (`raw-ring/...` by default), in place
+//! over 16 KiB chunks on one core.
+//!
+//! `raw-<engine>/seal-batched-512k/2t` seals in fork-join batches of 32
 //! chunks, as the streaming types do with two threads: it isolates the cost
 //! of that batching from the rest of the streaming code.
 //!
@@ -19,11 +26,12 @@
 //!
 //! Run: `cargo bench -p strongroom-benches --bench interleaved`.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use strongroom::hazmat::aead::{Aes256Gcm, TAG_LEN};
 use strongroom::hazmat::chunked::CHUNK_SIZE;
-use strongroom_benches::stream::{self as s, KEY};
+use strongroom_benches::stream::{self as s, KEY, RawGcm};
 use strongroom_benches::{IO_BLOCK, MIB, parse_mib, patterned, size_label};
 
 /// One timed case: its name and a closure that runs it once and returns
@@ -74,52 +82,74 @@ fn main() {
     let ring = s::bench_keyring(dir.path());
 
     let plaintext = patterned(size);
-    let key = s::aws_key();
+    let (ring_key, aws_key, rc_key) = (s::ring_key(), s::aws_key(), s::rustcrypto_key());
+    // The raw peer is the raw form of the engine strongroom was built with.
+    let key = s::compiled_engine_key();
+    let key = &*key;
     let engine_key = Aes256Gcm::new(&KEY);
-    let mut seal_work = plaintext.clone();
-    let mut seal_tags = vec![[0u8; TAG_LEN]; chunks];
+    // Sealing in place needs a buffer that no other case reads: one,
+    // shared through RefCell (cases run one at a time), keeps memory at a
+    // few copies of the message even at 1 GiB.
+    let work = RefCell::new(plaintext.clone());
+    let tags = RefCell::new(vec![[0u8; TAG_LEN]; chunks]);
     let mut raw_ct = plaintext.clone();
     let mut open_tags = vec![[0u8; TAG_LEN]; chunks];
-    s::raw_seal(&key, &mut raw_ct, &mut open_tags);
-    let mut open_work = raw_ct.clone();
+    s::raw_seal(key, &mut raw_ct, &mut open_tags);
     let payload = s::payload_of(&plaintext);
     let file = s::file_of(&ring, &plaintext);
-    let mut out = payload.clone();
-    let mut buf = vec![0u8; IO_BLOCK];
-
-    // Every closure borrows its own buffers mutably, so each case that
-    // writes gets a buffer of its own.
-    let mut seal_work2 = plaintext.clone();
-    let mut seal_tags2 = vec![[0u8; TAG_LEN]; chunks];
-    let mut seal_work3 = plaintext.clone();
-    let mut seal_tags3 = vec![[0u8; TAG_LEN]; chunks];
-    let mut engine_work = plaintext.clone();
-    let mut buf2 = buf.clone();
-    let mut buf3 = buf.clone();
-    let mut buf4 = buf.clone();
-    let mut buf5 = buf.clone();
-    let mut out2 = out.clone();
+    let out = RefCell::new(payload.clone());
+    let buf = RefCell::new(vec![0u8; IO_BLOCK]);
     let (pt, ring, payload, file) = (&plaintext, &ring, &payload, &file);
     let (raw_ct, open_tags) = (&raw_ct, &open_tags);
-    let mut open_work2 = open_work.clone();
+    let (work, tags, out, buf) = (&work, &tags, &out, &buf);
+    let raw_engine = |k: &'static str| -> &dyn RawGcm {
+        match k {
+            "ring" => &ring_key,
+            "aws-lc" => &aws_key,
+            _ => &rc_key,
+        }
+    };
+
+    let mut engines: Vec<Case<'_>> = Vec::new();
+    for name in ["ring", "aws-lc", "rustcrypto"] {
+        for (label, chunk) in [("16k", 16 * 1024), ("64k", 64 * 1024)] {
+            let k = raw_engine(name);
+            engines.push((
+                format!("raw-{name}/seal-in-place-{label}/1t"),
+                Box::new(move || {
+                    let (mut w, mut t) = (work.borrow_mut(), tags.borrow_mut());
+                    timed(|| s::raw_seal_chunks(k, &mut w, &mut t, chunk))
+                }),
+            ));
+        }
+    }
 
     let mut encrypt: Vec<Case<'_>> = vec![
         (
-            "raw-aws-lc/seal-in-place-16k/1t".into(),
-            Box::new(|| timed(|| s::raw_seal(&key, &mut seal_work, &mut seal_tags))),
-        ),
-        (
-            "raw-aws-lc/seal-in-place-16k/2t".into(),
-            Box::new(|| timed(|| two.install(|| s::raw_seal_par(&key, &mut seal_work2, &mut seal_tags2)))),
-        ),
-        (
-            "raw-aws-lc/seal-batched-512k/2t".into(),
+            format!("raw-{engine}/seal-in-place-16k/1t"),
             Box::new(|| {
+                let (mut w, mut t) = (work.borrow_mut(), tags.borrow_mut());
+                timed(|| s::raw_seal(key, &mut w, &mut t))
+            }),
+        ),
+        (
+            format!("raw-{engine}/seal-in-place-16k/2t"),
+            Box::new(|| {
+                let (mut w, mut t) = (work.borrow_mut(), tags.borrow_mut());
+                let (w, t) = (&mut w[..], &mut t[..]);
+                timed(|| two.install(|| s::raw_seal_par(key, w, t)))
+            }),
+        ),
+        (
+            format!("raw-{engine}/seal-batched-512k/2t"),
+            Box::new(|| {
+                let (mut w, mut t) = (work.borrow_mut(), tags.borrow_mut());
+                let (w, t) = (&mut w[..], &mut t[..]);
                 timed(|| {
                     two.install(|| {
-                        for (b, batch) in seal_work3.chunks_mut(BATCH).enumerate() {
-                            let tags = &mut seal_tags3[b * BATCH_CHUNKS..];
-                            s::raw_seal_par(&key, batch, &mut tags[..batch.len().div_ceil(CHUNK_SIZE)]);
+                        for (b, batch) in w.chunks_mut(BATCH).enumerate() {
+                            let tags = &mut t[b * BATCH_CHUNKS..];
+                            s::raw_seal_par(key, batch, &mut tags[..batch.len().div_ceil(CHUNK_SIZE)]);
                         }
                     })
                 })
@@ -127,7 +157,10 @@ fn main() {
         ),
         (
             "engine-raw/seal-in-place-16k/1t".into(),
-            Box::new(|| timed(|| s::engine_seal(&engine_key, &mut engine_work))),
+            Box::new(|| {
+                let mut w = work.borrow_mut();
+                timed(|| s::engine_seal(&engine_key, &mut w))
+            }),
         ),
         (
             "strongroom/chunked-writer-sink/1t".into(),
@@ -139,11 +172,19 @@ fn main() {
         ),
         (
             "strongroom/chunked-writer-vec/1t".into(),
-            Box::new(|| timed(|| one.install(|| s::writer_vec(pt, &mut out)))),
+            Box::new(|| {
+                let mut o = out.borrow_mut();
+                let o: &mut Vec<u8> = &mut o;
+                timed(|| one.install(|| s::writer_vec(pt, o)))
+            }),
         ),
         (
             "strongroom/chunked-writer-vec/2t".into(),
-            Box::new(|| timed(|| two.install(|| s::writer_vec(pt, &mut out2)))),
+            Box::new(|| {
+                let mut o = out.borrow_mut();
+                let o: &mut Vec<u8> = &mut o;
+                timed(|| two.install(|| s::writer_vec(pt, o)))
+            }),
         ),
         (
             "strongroom/file-encryptor-sink/1t".into(),
@@ -156,38 +197,61 @@ fn main() {
     ];
     let mut decrypt: Vec<Case<'_>> = vec![
         (
-            "raw-aws-lc/open-in-place-16k/1t".into(),
+            format!("raw-{engine}/open-in-place-16k/1t"),
             Box::new(|| {
-                open_work.copy_from_slice(raw_ct);
-                timed(|| s::raw_open(&key, &mut open_work, open_tags))
+                let mut w = work.borrow_mut();
+                w.copy_from_slice(raw_ct);
+                timed(|| s::raw_open(key, &mut w, open_tags))
             }),
         ),
         (
-            "raw-aws-lc/open-in-place-16k/2t".into(),
+            format!("raw-{engine}/open-in-place-16k/2t"),
             Box::new(|| {
-                open_work2.copy_from_slice(raw_ct);
-                timed(|| two.install(|| s::raw_open_par(&key, &mut open_work2, open_tags)))
+                let mut w = work.borrow_mut();
+                w.copy_from_slice(raw_ct);
+                let w = &mut w[..];
+                timed(|| two.install(|| s::raw_open_par(key, w, open_tags)))
             }),
         ),
         (
             "strongroom/chunked-reader/1t".into(),
-            Box::new(|| timed(|| assert_eq!(one.install(|| s::reader(payload, &mut buf)), size))),
+            Box::new(|| {
+                let mut b = buf.borrow_mut();
+                let b: &mut [u8] = &mut b;
+                timed(|| assert_eq!(one.install(|| s::reader(payload, b)), size))
+            }),
         ),
         (
             "strongroom/chunked-reader/2t".into(),
-            Box::new(|| timed(|| assert_eq!(two.install(|| s::reader(payload, &mut buf2)), size))),
+            Box::new(|| {
+                let mut b = buf.borrow_mut();
+                let b: &mut [u8] = &mut b;
+                timed(|| assert_eq!(two.install(|| s::reader(payload, b)), size))
+            }),
         ),
         (
             "strongroom/file-decryptor/1t".into(),
-            Box::new(|| timed(|| assert_eq!(one.install(|| s::decryptor(ring, file, &mut buf3)), size))),
+            Box::new(|| {
+                let mut b = buf.borrow_mut();
+                let b: &mut [u8] = &mut b;
+                timed(|| assert_eq!(one.install(|| s::decryptor(ring, file, b)), size))
+            }),
         ),
         (
             "strongroom/file-decryptor/2t".into(),
-            Box::new(|| timed(|| assert_eq!(two.install(|| s::decryptor(ring, file, &mut buf4)), size))),
+            Box::new(|| {
+                let mut b = buf.borrow_mut();
+                let b: &mut [u8] = &mut b;
+                timed(|| assert_eq!(two.install(|| s::decryptor(ring, file, b)), size))
+            }),
         ),
         (
             "strongroom/chunked-seek-reader/1t".into(),
-            Box::new(|| timed(|| assert_eq!(s::seek_reader(payload, &mut buf5), size))),
+            Box::new(|| {
+                let mut b = buf.borrow_mut();
+                let b: &mut [u8] = &mut b;
+                timed(|| assert_eq!(one.install(|| s::seek_reader(payload, b)), size))
+            }),
         ),
     ];
 
@@ -196,7 +260,11 @@ fn main() {
         size_label(size),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    for (title, cases) in [("encrypt", &mut encrypt), ("decrypt", &mut decrypt)] {
+    for (title, cases) in [
+        ("engines", &mut engines),
+        ("encrypt", &mut encrypt),
+        ("decrypt", &mut decrypt),
+    ] {
         let n = cases.len();
         let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); n];
         for round in 0..=rounds {

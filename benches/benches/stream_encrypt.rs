@@ -9,12 +9,15 @@
 //! (`2t`), since the chunked types seal and open batches of chunks with
 //! rayon. Groups are named `encrypt-<size>-<engine>` and
 //! `decrypt-<size>-<engine>`, the engine being the one strongroom was built
-//! with (`aws-lc-rs`, or `rustcrypto` with `--no-default-features
-//! --features pure-rust`).
+//! with (`ring` by default; `aws-lc-rs` or `rustcrypto` with
+//! `--no-default-features --features aws-lc` or `pure-rust`).
 //!
 //! Peers (same run, same process):
-//! - `raw-aws-lc/...`: aws-lc-rs `LessSafeKey` AES-256-GCM over 16 KiB
-//!   chunks of the same buffer, in place, tags kept aside; no copies at all.
+//! - `raw-ring/...`, `raw-aws-lc/...`, `raw-rustcrypto/...`: each engine's
+//!   own API (ring and aws-lc-rs `LessSafeKey`, RustCrypto `aes-gcm`) over
+//!   16 KiB (and 64 KiB) chunks of the same buffer, in place, tags kept
+//!   aside; no copies at all. The decrypt peers and the `2t`/`hot` cases use
+//!   the raw form of the engine strongroom was built with.
 //!   `hot` variants seal or open one cache-resident 16 KiB chunk over and
 //!   over: the engine's ceiling without any memory traffic.
 //! - `engine-raw/...`: the engine strongroom was built with
@@ -31,7 +34,7 @@ use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_g
 use std::time::{Duration, Instant};
 use strongroom::hazmat::aead::{Aes256Gcm, TAG_LEN};
 use strongroom::hazmat::chunked::{CHUNK_SIZE, ciphertext_len};
-use strongroom_benches::stream::{self as s, KEY};
+use strongroom_benches::stream::{self as s, KEY, RawGcm};
 use strongroom_benches::{IO_BLOCK, message_size, patterned, size_label};
 
 fn configure(group: &mut BenchmarkGroup<'_, WallTime>, bytes: usize) {
@@ -55,20 +58,32 @@ fn encrypt(c: &mut Criterion) {
     let mut group = c.benchmark_group(format!("encrypt-{}-{engine}", size_label(size)));
     configure(&mut group, size);
 
-    // Peers: raw AES-256-GCM, in place, over the same amount of data.
-    let key = s::aws_key();
+    // Peers: raw AES-256-GCM, in place, over the same amount of data: each
+    // raw engine in 16 KiB and 64 KiB chunks on one core, then the raw form
+    // of the compiled-in engine on two cores and on one hot chunk.
     let mut work = plaintext.clone();
     let mut tags = vec![[0u8; TAG_LEN]; chunks];
-    group.bench_function("raw-aws-lc/seal-in-place-16k/1t", |b| {
-        b.iter(|| s::raw_seal(&key, &mut work, &mut tags))
-    });
+    let raw: [(&str, Box<dyn RawGcm>); 3] = [
+        ("ring", Box::new(s::ring_key())),
+        ("aws-lc", Box::new(s::aws_key())),
+        ("rustcrypto", Box::new(s::rustcrypto_key())),
+    ];
+    for (name, k) in &raw {
+        for (label, chunk) in [("16k", 16 * 1024), ("64k", 64 * 1024)] {
+            group.bench_function(format!("raw-{name}/seal-in-place-{label}/1t"), |b| {
+                b.iter(|| s::raw_seal_chunks(&**k, &mut work, &mut tags, chunk))
+            });
+        }
+    }
+    let key = s::compiled_engine_key();
+    let key = &*key;
     let (_, two) = &pools[1];
-    group.bench_function("raw-aws-lc/seal-in-place-16k/2t", |b| {
-        b.iter(|| two.install(|| s::raw_seal_par(&key, &mut work, &mut tags)))
+    group.bench_function(format!("raw-{engine}/seal-in-place-16k/2t"), |b| {
+        b.iter(|| two.install(|| s::raw_seal_par(key, &mut work, &mut tags)))
     });
     let mut hot = vec![0x17u8; CHUNK_SIZE];
-    group.bench_function("raw-aws-lc/seal-hot-16k/1t", |b| {
-        b.iter(|| s::raw_seal_hot(&key, &mut hot, chunks))
+    group.bench_function(format!("raw-{engine}/seal-hot-16k/1t"), |b| {
+        b.iter(|| s::raw_seal_hot(key, &mut hot, chunks))
     });
     let engine_key = Aes256Gcm::new(&KEY);
     group.bench_function("engine-raw/seal-in-place-16k/1t", |b| {
@@ -110,10 +125,11 @@ fn decrypt(c: &mut Criterion) {
     // Inputs: a raw chunk sequence with tags aside, a Cobblestone payload and
     // a whole strongroom file, all of the same plaintext.
     let plaintext = patterned(size);
-    let key = s::aws_key();
+    let key = s::compiled_engine_key();
+    let key = &*key;
     let mut raw_ct = plaintext.clone();
     let mut tags = vec![[0u8; TAG_LEN]; chunks];
-    s::raw_seal(&key, &mut raw_ct, &mut tags);
+    s::raw_seal(key, &mut raw_ct, &mut tags);
     let payload = s::payload_of(&plaintext);
     let file = s::file_of(&ring, &plaintext);
     drop(plaintext);
@@ -126,16 +142,16 @@ fn decrypt(c: &mut Criterion) {
     let mut work = raw_ct.clone();
     for (threads, pool) in &pools {
         let parallel = *threads == "2t";
-        group.bench_function(format!("raw-aws-lc/open-in-place-16k/{threads}"), |b| {
+        group.bench_function(format!("raw-{engine}/open-in-place-16k/{threads}"), |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     work.copy_from_slice(&raw_ct);
                     let start = Instant::now();
                     if parallel {
-                        pool.install(|| s::raw_open_par(&key, &mut work, &tags));
+                        pool.install(|| s::raw_open_par(key, &mut work, &tags));
                     } else {
-                        s::raw_open(&key, &mut work, &tags);
+                        s::raw_open(key, &mut work, &tags);
                     }
                     total += start.elapsed();
                 }

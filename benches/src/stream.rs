@@ -3,7 +3,6 @@
 //! and strongroom's streaming types, each doing one whole message.
 
 use crate::IO_BLOCK;
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::hint::black_box;
@@ -38,92 +37,166 @@ pub fn pools() -> Vec<(&'static str, ThreadPool)> {
         .collect()
 }
 
-/// The nonce of raw chunk `index` (counter in the last 8 bytes).
-pub fn nonce(index: usize) -> Nonce {
-    Nonce::assume_unique_for_key(nonce_bytes(index))
+/// A raw AES-256-GCM engine, called directly: the peers strongroom's
+/// streaming types are compared with.
+pub trait RawGcm: Sync {
+    /// Seals `buf` in place under the nonce of chunk `index`; returns the tag.
+    fn seal(&self, index: usize, buf: &mut [u8]) -> [u8; TAG_LEN];
+    /// Opens `buf` in place under the nonce of chunk `index`.
+    fn open(&self, index: usize, tag: &[u8; TAG_LEN], buf: &mut [u8]);
 }
 
-fn nonce_bytes(index: usize) -> [u8; NONCE_LEN] {
+/// The nonce of raw chunk `index` (counter in the last 8 bytes).
+pub fn nonce_bytes(index: usize) -> [u8; NONCE_LEN] {
     let mut n = [0u8; NONCE_LEN];
     n[4..].copy_from_slice(&(index as u64).to_be_bytes());
     n
+}
+
+impl RawGcm for aws_lc_rs::aead::LessSafeKey {
+    fn seal(&self, index: usize, buf: &mut [u8]) -> [u8; TAG_LEN] {
+        use aws_lc_rs::aead::{Aad, Nonce};
+        let t = self
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce_bytes(index)),
+                Aad::empty(),
+                buf,
+            )
+            .expect("seal");
+        t.as_ref().try_into().expect("16-byte tag")
+    }
+    fn open(&self, index: usize, tag: &[u8; TAG_LEN], buf: &mut [u8]) {
+        use aws_lc_rs::aead::{Aad, Nonce};
+        self.open_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce_bytes(index)),
+            Aad::empty(),
+            tag,
+            buf,
+        )
+        .expect("open");
+    }
+}
+
+impl RawGcm for ring::aead::LessSafeKey {
+    fn seal(&self, index: usize, buf: &mut [u8]) -> [u8; TAG_LEN] {
+        use ring::aead::{Aad, Nonce};
+        let t = self
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce_bytes(index)),
+                Aad::empty(),
+                buf,
+            )
+            .expect("seal");
+        t.as_ref().try_into().expect("16-byte tag")
+    }
+    fn open(&self, index: usize, tag: &[u8; TAG_LEN], buf: &mut [u8]) {
+        use ring::aead::{Aad, Nonce, Tag};
+        self.open_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce_bytes(index)),
+            Aad::empty(),
+            Tag::from(*tag),
+            buf,
+            0..,
+        )
+        .expect("open");
+    }
+}
+
+impl RawGcm for aes_gcm::Aes256Gcm {
+    fn seal(&self, index: usize, buf: &mut [u8]) -> [u8; TAG_LEN] {
+        use aes_gcm::aead::AeadInOut;
+        self.encrypt_inout_detached(&nonce_bytes(index).into(), &[], buf.into())
+            .expect("seal")
+            .into()
+    }
+    fn open(&self, index: usize, tag: &[u8; TAG_LEN], buf: &mut [u8]) {
+        use aes_gcm::aead::AeadInOut;
+        self.decrypt_inout_detached(&nonce_bytes(index).into(), &[], buf.into(), tag.into())
+            .expect("open");
+    }
 }
 
 /// aws-lc-rs AES-256-GCM under [`KEY`].
 ///
 /// # Panics
 /// Never in practice (the key length is fixed).
-pub fn aws_key() -> LessSafeKey {
+pub fn aws_key() -> aws_lc_rs::aead::LessSafeKey {
+    use aws_lc_rs::aead::{AES_256_GCM, LessSafeKey, UnboundKey};
     LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &KEY).expect("32-byte key"))
+}
+
+/// ring AES-256-GCM under [`KEY`].
+///
+/// # Panics
+/// Never in practice (the key length is fixed).
+pub fn ring_key() -> ring::aead::LessSafeKey {
+    use ring::aead::{AES_256_GCM, LessSafeKey, UnboundKey};
+    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &KEY).expect("32-byte key"))
+}
+
+/// RustCrypto `aes-gcm` AES-256-GCM under [`KEY`].
+pub fn rustcrypto_key() -> aes_gcm::Aes256Gcm {
+    use aes_gcm::aead::KeyInit;
+    aes_gcm::Aes256Gcm::new(&KEY.into())
+}
+
+/// The raw engine matching the one strongroom was built with, boxed.
+pub fn compiled_engine_key() -> Box<dyn RawGcm> {
+    match Aes256Gcm::engine_name() {
+        "aws-lc-rs" => Box::new(aws_key()),
+        "rustcrypto" => Box::new(rustcrypto_key()),
+        _ => Box::new(ring_key()),
+    }
+}
+
+/// Raw peer: seals `buf` in place as `chunk`-byte chunks on the calling
+/// thread; tags go to `tags` (one per chunk).
+pub fn raw_seal_chunks<K: RawGcm + ?Sized>(
+    key: &K,
+    buf: &mut [u8],
+    tags: &mut [[u8; TAG_LEN]],
+    chunk: usize,
+) {
+    for (i, (c, tag)) in buf.chunks_mut(chunk).zip(tags.iter_mut()).enumerate() {
+        *tag = key.seal(i, c);
+    }
 }
 
 /// Raw peer: seals `buf` in place as 16 KiB chunks on the calling thread;
 /// tags go to `tags` (one per chunk).
-///
-/// # Panics
-/// If sealing fails (it cannot for these sizes).
-pub fn raw_seal(key: &LessSafeKey, buf: &mut [u8], tags: &mut [[u8; TAG_LEN]]) {
-    for (i, (chunk, tag)) in buf.chunks_mut(CHUNK_SIZE).zip(tags.iter_mut()).enumerate() {
-        let t = key
-            .seal_in_place_separate_tag(nonce(i), Aad::empty(), chunk)
-            .expect("seal");
-        tag.copy_from_slice(t.as_ref());
-    }
+pub fn raw_seal<K: RawGcm + ?Sized>(key: &K, buf: &mut [u8], tags: &mut [[u8; TAG_LEN]]) {
+    raw_seal_chunks(key, buf, tags, CHUNK_SIZE);
 }
 
 /// Raw peer: like [`raw_seal`], chunks spread over the current rayon pool.
-///
-/// # Panics
-/// If sealing fails (it cannot for these sizes).
-pub fn raw_seal_par(key: &LessSafeKey, buf: &mut [u8], tags: &mut [[u8; TAG_LEN]]) {
+pub fn raw_seal_par<K: RawGcm + ?Sized>(key: &K, buf: &mut [u8], tags: &mut [[u8; TAG_LEN]]) {
     buf.par_chunks_mut(CHUNK_SIZE)
         .zip(tags.par_iter_mut())
         .enumerate()
-        .for_each(|(i, (chunk, tag))| {
-            let t = key
-                .seal_in_place_separate_tag(nonce(i), Aad::empty(), chunk)
-                .expect("seal");
-            tag.copy_from_slice(t.as_ref());
-        });
+        .for_each(|(i, (chunk, tag))| *tag = key.seal(i, chunk));
 }
 
 /// Raw peer: opens what [`raw_seal`] produced, in place, on the calling
 /// thread.
-///
-/// # Panics
-/// If a chunk fails to authenticate.
-pub fn raw_open(key: &LessSafeKey, buf: &mut [u8], tags: &[[u8; TAG_LEN]]) {
+pub fn raw_open<K: RawGcm + ?Sized>(key: &K, buf: &mut [u8], tags: &[[u8; TAG_LEN]]) {
     for (i, (chunk, tag)) in buf.chunks_mut(CHUNK_SIZE).zip(tags).enumerate() {
-        key.open_in_place_separate_tag(nonce(i), Aad::empty(), tag, chunk)
-            .expect("open");
+        key.open(i, tag, chunk);
     }
 }
 
 /// Raw peer: like [`raw_open`], chunks spread over the current rayon pool.
-///
-/// # Panics
-/// If a chunk fails to authenticate.
-pub fn raw_open_par(key: &LessSafeKey, buf: &mut [u8], tags: &[[u8; TAG_LEN]]) {
+pub fn raw_open_par<K: RawGcm + ?Sized>(key: &K, buf: &mut [u8], tags: &[[u8; TAG_LEN]]) {
     buf.par_chunks_mut(CHUNK_SIZE)
         .zip(tags.par_iter())
         .enumerate()
-        .for_each(|(i, (chunk, tag))| {
-            key.open_in_place_separate_tag(nonce(i), Aad::empty(), tag, chunk)
-                .expect("open");
-        });
+        .for_each(|(i, (chunk, tag))| key.open(i, tag, chunk));
 }
 
 /// Raw peer: seals one cache-resident 16 KiB chunk `chunks` times: the
 /// engine's ceiling without memory traffic.
-///
-/// # Panics
-/// If sealing fails (it cannot for these sizes).
-pub fn raw_seal_hot(key: &LessSafeKey, hot: &mut [u8], chunks: usize) {
+pub fn raw_seal_hot<K: RawGcm + ?Sized>(key: &K, hot: &mut [u8], chunks: usize) {
     for i in 0..chunks {
-        let t = key
-            .seal_in_place_separate_tag(nonce(i), Aad::empty(), hot)
-            .expect("seal");
-        let _ = black_box(t);
+        black_box(key.seal(i, hot));
     }
 }
 

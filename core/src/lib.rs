@@ -18,6 +18,7 @@ pub mod field;
 pub mod file;
 pub mod hazmat;
 pub mod keyring;
+mod parallel;
 pub mod passphrase;
 mod secret;
 

@@ -127,7 +127,9 @@ fn argon2id_keyed(
     } else {
         Argon2::new_with_secret(secret, Algorithm::Argon2id, Version::V0x13, p).map_err(kdf_err)?
     };
-    SecretKey::try_filled(|out| argon.hash_password_into(password, salt, out).map_err(kdf_err))
+    // The `parallel` feature of argon2 fills lanes with rayon: run it on a
+    // pool that survives fork().
+    SecretKey::try_filled(|out| crate::parallel::install(|| argon.hash_password_into(password, salt, out)).map_err(kdf_err))
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Sealing and opening runs of full chunks across all cores.
+//! Sealing and opening runs of full chunks across all cores (through
+//! [`crate::parallel`], which survives `fork()`).
 
 use super::key::PayloadKey;
 use super::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE};
@@ -15,13 +16,15 @@ pub(crate) fn seal_full_chunks(key: &PayloadKey, first: u64, plaintext: &[u8], o
     debug_assert_eq!(out.len(), plaintext.len() / CHUNK_SIZE * ENCRYPTED_CHUNK_SIZE);
     let count = plaintext.len() / CHUNK_SIZE;
     let work = |(i, (pt, ct)): (usize, (&[u8], &mut [u8]))| key.seal_chunk(first + i as u64, pt, ct);
-    if count >= PARALLEL_MIN_CHUNKS && rayon::current_num_threads() > 1 {
-        plaintext
-            .par_chunks(CHUNK_SIZE)
-            .zip(out.par_chunks_mut(ENCRYPTED_CHUNK_SIZE))
-            .enumerate()
-            .with_min_len(4)
-            .for_each(work);
+    if count >= PARALLEL_MIN_CHUNKS && crate::parallel::threads() > 1 {
+        crate::parallel::install(|| {
+            plaintext
+                .par_chunks(CHUNK_SIZE)
+                .zip(out.par_chunks_mut(ENCRYPTED_CHUNK_SIZE))
+                .enumerate()
+                .with_min_len(4)
+                .for_each(work);
+        });
     } else {
         plaintext
             .chunks(CHUNK_SIZE)
@@ -44,14 +47,16 @@ pub(crate) fn open_full_chunks(
     debug_assert_eq!(ciphertext.len() % ENCRYPTED_CHUNK_SIZE, 0);
     let count = ciphertext.len() / ENCRYPTED_CHUNK_SIZE;
     let work = |(i, (ct, pt)): (usize, (&[u8], &mut [u8]))| key.open_chunk(first + i as u64, ct, pt).is_ok();
-    let ok: Vec<bool> = if count >= PARALLEL_MIN_CHUNKS && rayon::current_num_threads() > 1 {
-        ciphertext
-            .par_chunks(ENCRYPTED_CHUNK_SIZE)
-            .zip(out.par_chunks_mut(CHUNK_SIZE))
-            .enumerate()
-            .with_min_len(4)
-            .map(work)
-            .collect()
+    let ok: Vec<bool> = if count >= PARALLEL_MIN_CHUNKS && crate::parallel::threads() > 1 {
+        crate::parallel::install(|| {
+            ciphertext
+                .par_chunks(ENCRYPTED_CHUNK_SIZE)
+                .zip(out.par_chunks_mut(CHUNK_SIZE))
+                .enumerate()
+                .with_min_len(4)
+                .map(work)
+                .collect()
+        })
     } else {
         ciphertext
             .chunks(ENCRYPTED_CHUNK_SIZE)

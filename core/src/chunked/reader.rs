@@ -110,6 +110,16 @@ impl<R: Read> ChunkedReader<R> {
     }
 
     fn refill(&mut self) -> io::Result<()> {
+        let mut pt = std::mem::take(&mut self.pt);
+        let result = self.refill_to(&mut pt);
+        self.pt = pt;
+        result
+    }
+
+    /// Reads and opens the next batch into `pt` (at least one batch of
+    /// plaintext long): `self.avail` bytes of it are authenticated
+    /// plaintext afterwards, from offset 0.
+    fn refill_to(&mut self, pt: &mut [u8]) -> io::Result<()> {
         self.pos = 0;
         self.avail = 0;
         let (len, eof) = self
@@ -125,7 +135,7 @@ impl<R: Read> ChunkedReader<R> {
             &self.key,
             self.next_chunk,
             &self.ct[..full * ENCRYPTED_CHUNK_SIZE],
-            &mut self.pt[..full * CHUNK_SIZE],
+            &mut pt[..full * CHUNK_SIZE],
         );
         self.avail = good * CHUNK_SIZE;
         self.next_chunk += good as u64;
@@ -147,7 +157,7 @@ impl<R: Read> ChunkedReader<R> {
             // final chunk releases nothing of itself.
             let (ct, pt) = (
                 &self.ct[start..start + last],
-                &mut self.pt[self.avail..self.avail + out_len],
+                &mut pt[self.avail..self.avail + out_len],
             );
             match self.key.open_chunk(self.next_chunk, ct, pt) {
                 Ok(()) => {
@@ -200,6 +210,18 @@ impl<R: Read> Read for ChunkedReader<R> {
             match self.state {
                 State::Done => return Ok(0),
                 State::Failed(f) => return Err(f.to_error().into()),
+                // A whole batch fits the caller's buffer: open straight
+                // into it, saving a copy of every byte.
+                State::Reading if buf.len() >= self.pt.len() => {
+                    let batch = self.pt.len();
+                    self.refill_to(&mut buf[..batch])?;
+                    let n = self.avail;
+                    self.pos = 0;
+                    self.avail = 0;
+                    if n > 0 {
+                        return Ok(n);
+                    }
+                }
                 State::Reading => self.refill()?,
             }
             if buf.is_empty() {
@@ -238,6 +260,43 @@ mod tests {
             buf[..n].copy_from_slice(&self.data[self.pos..end]);
             self.pos = end;
             Ok(n)
+        }
+    }
+
+    /// A caller buffer larger than a batch takes the direct path (opened
+    /// straight into it): it gets the chunks before a modified one, then
+    /// the specific error, and the same on every later read.
+    #[test]
+    fn large_reads_stop_at_a_modified_chunk() {
+        let key = [4u8; 32];
+        let plain: Vec<u8> = (0..40 * CHUNK_SIZE + 99).map(|i| (i % 251) as u8).collect();
+        let mut w = ChunkedWriter::new(Vec::new(), &key, b"x").unwrap();
+        w.write_all(&plain).unwrap();
+        let mut ct = w.finish().unwrap();
+        let mut r = ChunkedReader::new(&ct[..], &key, b"x").unwrap();
+        let mut buf = vec![0u8; 64 * CHUNK_SIZE];
+        let mut back = Vec::new();
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            back.extend_from_slice(&buf[..n]);
+        }
+        assert!(back == plain, "direct reads give the plaintext");
+
+        ct[PREFIX_LEN + 5 * ENCRYPTED_CHUNK_SIZE + 7] ^= 1;
+        let mut r = ChunkedReader::new(&ct[..], &key, b"x").unwrap();
+        let n = r.read(&mut buf).unwrap();
+        assert_eq!(n, 5 * CHUNK_SIZE, "only the chunks before the modified one");
+        assert!(buf[..n] == plain[..n]);
+        assert!(
+            buf[n..n + CHUNK_SIZE].iter().all(|&b| b == 0),
+            "no unauthenticated plaintext"
+        );
+        for _ in 0..2 {
+            let err = crate::error::from_io(r.read(&mut buf).unwrap_err());
+            assert!(matches!(err, Error::ChunkAuthFailed { index: 5 }), "{err}");
         }
     }
 

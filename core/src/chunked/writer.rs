@@ -9,7 +9,7 @@ use std::io::{self, Write};
 /// Number of full chunks sealed together: enough to keep every core busy,
 /// small enough to stay in cache.
 pub(crate) fn batch_chunks() -> usize {
-    (rayon::current_num_threads() * 16).clamp(16, super::BATCH_CHUNKS)
+    (crate::parallel::threads() * 16).clamp(16, super::BATCH_CHUNKS)
 }
 
 /// Encrypts a message written to it and writes the chunked ciphertext to
@@ -42,7 +42,8 @@ impl<W: Write> ChunkedWriter<W> {
             inner,
             sealer,
             staged: Vec::with_capacity(batch * CHUNK_SIZE),
-            out: Vec::with_capacity(batch * ENCRYPTED_CHUNK_SIZE),
+            // Sized once: every batch seals into it without zero-filling.
+            out: vec![0u8; batch * ENCRYPTED_CHUNK_SIZE],
             batch,
             poisoned: false,
         })
@@ -50,12 +51,12 @@ impl<W: Write> ChunkedWriter<W> {
 
     /// Seals full chunks taken from `plaintext` and writes them.
     fn seal_and_write(&mut self, plaintext: &[u8]) -> io::Result<()> {
-        self.out.clear();
+        let out = &mut self.out[..plaintext.len() / CHUNK_SIZE * ENCRYPTED_CHUNK_SIZE];
         let result = self
             .sealer
-            .seal_full(plaintext, &mut self.out)
+            .seal_full_into(plaintext, out)
             .map_err(io::Error::from)
-            .and_then(|()| self.inner.write_all(&self.out));
+            .and_then(|()| self.inner.write_all(out));
         if result.is_err() {
             self.poisoned = true;
         }

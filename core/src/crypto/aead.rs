@@ -1,8 +1,17 @@
-//! AES-256-GCM with 96-bit nonces and 128-bit tags, over one of two engines.
+//! AES-256-GCM with 96-bit nonces and 128-bit tags, over one of three engines.
 //!
-//! The default engine is aws-lc-rs; the cargo feature `pure-rust` selects
-//! RustCrypto `aes-gcm` instead. Both produce byte-identical output and run
-//! the same Wycheproof vectors.
+//! Exactly one engine is compiled in, chosen by cargo features:
+//!
+//! | feature | engine | note |
+//! |---|---|---|
+//! | `ring` (default) | ring | fastest measured for bulk data |
+//! | `aws-lc` | aws-lc-rs | has a FIPS build (aws-lc-rs's `fips` feature) |
+//! | `pure-rust` | RustCrypto `aes-gcm` | no C or assembly |
+//!
+//! When several are enabled, `pure-rust` wins over `aws-lc`, which wins
+//! over `ring` (so adding one to a default build selects it); with none,
+//! the build fails. All three produce byte-identical output and run the
+//! same Wycheproof and C2SP vectors.
 
 use std::fmt;
 
@@ -17,7 +26,9 @@ pub const TAG_LEN: usize = 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenError;
 
-/// An AES-256-GCM key schedule. The expanded key is wiped when dropped.
+/// An AES-256-GCM key schedule. aws-lc-rs and RustCrypto wipe the expanded
+/// key when it is dropped; ring offers no way to, so with the `ring` engine
+/// the schedule (which contains the key) is left in released memory.
 pub struct Aes256Gcm {
     inner: engine::Key,
 }
@@ -36,7 +47,7 @@ impl Aes256Gcm {
         }
     }
 
-    /// Name of the engine compiled in ("aws-lc-rs" or "rustcrypto").
+    /// Name of the engine compiled in ("ring", "aws-lc-rs" or "rustcrypto").
     pub fn engine_name() -> &'static str {
         engine::NAME
     }
@@ -92,7 +103,79 @@ impl Aes256Gcm {
     }
 }
 
-#[cfg(not(feature = "pure-rust"))]
+#[cfg(not(any(feature = "ring", feature = "aws-lc", feature = "pure-rust")))]
+compile_error!(
+    "strongroom needs an AES-GCM engine: enable the `ring` (default), `aws-lc` or `pure-rust` feature"
+);
+
+#[cfg(all(feature = "ring", not(any(feature = "aws-lc", feature = "pure-rust"))))]
+mod engine {
+    use super::{KEY_LEN, NONCE_LEN, OpenError, TAG_LEN};
+    use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, Tag, UnboundKey};
+
+    pub const NAME: &str = "ring";
+
+    /// ring seals and opens in place only, so the out-of-place forms copy
+    /// the input into the output first (one pass over cache-resident data).
+    pub struct Key(LessSafeKey);
+
+    impl Key {
+        pub fn new(key: &[u8; KEY_LEN]) -> Self {
+            let unbound = UnboundKey::new(&AES_256_GCM, key).expect("AES-256 key length is fixed");
+            Key(LessSafeKey::new(unbound))
+        }
+
+        pub fn seal_in_place(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
+            let tag = self
+                .0
+                .seal_in_place_separate_tag(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), buf)
+                .expect("AES-GCM input below the 64 GiB limit");
+            tag.as_ref().try_into().expect("16-byte tag")
+        }
+
+        pub fn seal_into(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8], out: &mut [u8]) {
+            let (ct, tag) = out.split_at_mut(plaintext.len());
+            ct.copy_from_slice(plaintext);
+            tag.copy_from_slice(&self.seal_in_place(nonce, aad, ct));
+        }
+
+        pub fn open_in_place(
+            &self,
+            nonce: &[u8; NONCE_LEN],
+            aad: &[u8],
+            ct_and_tag: &mut [u8],
+        ) -> Result<(), OpenError> {
+            self.0
+                .open_in_place(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), ct_and_tag)
+                .map(|_| ())
+                .map_err(|_| OpenError)
+        }
+
+        pub fn open_into(
+            &self,
+            nonce: &[u8; NONCE_LEN],
+            aad: &[u8],
+            ct_and_tag: &[u8],
+            out: &mut [u8],
+        ) -> Result<(), OpenError> {
+            let (ct, tag) = ct_and_tag.split_at(ct_and_tag.len() - TAG_LEN);
+            let tag: [u8; TAG_LEN] = tag.try_into().expect("16-byte tag");
+            out.copy_from_slice(ct);
+            self.0
+                .open_in_place_separate_tag(
+                    Nonce::assume_unique_for_key(*nonce),
+                    Aad::from(aad),
+                    Tag::from(tag),
+                    out,
+                    0..,
+                )
+                .map(|_| ())
+                .map_err(|_| OpenError)
+        }
+    }
+}
+
+#[cfg(all(feature = "aws-lc", not(feature = "pure-rust")))]
 mod engine {
     use super::{KEY_LEN, NONCE_LEN, OpenError, TAG_LEN};
     use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};

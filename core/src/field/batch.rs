@@ -31,10 +31,12 @@ fn for_chunks<T: Sync, R: Send>(items: &[T], out: &mut [R], f: impl Fn(usize, &[
     if items.len() <= CHUNK {
         f(0, items, out);
     } else {
-        out.par_chunks_mut(CHUNK)
-            .zip(items.par_chunks(CHUNK))
-            .enumerate()
-            .for_each(|(i, (o, it))| f(i * CHUNK, it, o));
+        crate::parallel::install(|| {
+            out.par_chunks_mut(CHUNK)
+                .zip(items.par_chunks(CHUNK))
+                .enumerate()
+                .for_each(|(i, (o, it))| f(i * CHUNK, it, o));
+        });
     }
 }
 
