@@ -166,11 +166,27 @@ pub enum Error {
     /// The message would exceed the format's maximum length.
     #[error("message too long for the format")]
     MessageTooLong,
+    /// A file would carry more stanzas than the format allows (all
+    /// recipients, or passphrase stanzas); refused before any Argon2id run.
+    #[error("a file takes at most {max} {what}, and this would make {count}")]
+    TooManyRecipients {
+        /// "recipients" or "passphrases".
+        what: &'static str,
+        /// How many there would be (at least).
+        count: usize,
+        /// The format's limit.
+        max: usize,
+    },
 
     // ---- conflicts ----
     /// The destination exists and will not be overwritten.
     #[error("{} already exists; refusing to overwrite it", .0.display())]
     AlreadyExists(PathBuf),
+    /// The destination (or a keyring's lock file) is a symbolic link, which
+    /// is never followed to create a file, dangling or not, even when
+    /// overwriting is allowed.
+    #[error("{} is a symbolic link; refusing to create a file through it (remove the link or name its target)", .0.display())]
+    DestinationIsSymlink(PathBuf),
     /// Another process holds the keyring lock.
     #[error("keyring {} is locked by another process", .0.display())]
     Locked(PathBuf),
@@ -207,7 +223,9 @@ impl Error {
             | KeyVersionUnusable { .. }
             | WrongKeyring => ErrorKind::Key,
             InvalidArgument(_) | InvalidValue { .. } | MessageTooLong | FieldType { .. } => ErrorKind::Usage,
+            TooManyRecipients { .. } => ErrorKind::Usage,
             AlreadyExists(_) | Locked(_) => ErrorKind::Conflict,
+            DestinationIsSymlink(_) => ErrorKind::Conflict,
             Cancelled => ErrorKind::Cancelled,
         }
     }

@@ -496,7 +496,11 @@ fn passphrase_stanzas_are_limited_before_any_argon2_work() {
     let five: Vec<Recipient<'_>> = passes.iter().map(|p| Recipient::Passphrase(p, FAST)).collect();
     assert!(matches!(
         Encryptor::new(Vec::new(), &five),
-        Err(Error::InvalidArgument(_))
+        Err(Error::TooManyRecipients {
+            what: "passphrases",
+            count: 5,
+            max: 4
+        })
     ));
 
     // A crafted header with five copies of a passphrase stanza demanding

@@ -15,7 +15,7 @@ use serde_json::json;
 use std::io::{BufWriter, Read};
 use strongroom::Passphrase;
 use strongroom::file::{
-    Decryptor, FileInfo, FileOptions, Header, Identity, decrypt_file, inspect, inspect_path,
+    Decryptor, FileInfo, FileOptions, Header, Identity, OutputFile, decrypt_file, inspect, inspect_path,
 };
 use strongroom::keyring::Keyring;
 
@@ -46,6 +46,7 @@ pub fn run(ctx: &Ctx<'_>, a: &DecryptArgs) -> Result<()> {
         ));
     }
     if let Place::Path(p) = &output {
+        OutputFile::check(p, true)?; // a link is refused even with --force
         refuse_existing(p, a.force)?;
     }
 
@@ -106,8 +107,8 @@ pub fn run(ctx: &Ctx<'_>, a: &DecryptArgs) -> Result<()> {
         }
         (_, Place::Path(dst)) => {
             let dec = Decryptor::new(reader, &identities)?;
-            let mut out = strongroom::atomic::AtomicFile::create(dst, a.force)?;
-            let n = copy_loop(dec, BufWriter::with_capacity(1 << 20, out.file()), &cancel, None)?;
+            let mut out = OutputFile::create(dst, a.force)?;
+            let n = copy_loop(dec, BufWriter::with_capacity(1 << 20, &mut out), &cancel, None)?;
             out.commit()?;
             n
         }

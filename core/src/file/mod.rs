@@ -10,12 +10,17 @@
 //! - Whole files, using every core and writing atomically:
 //!   [`encrypt_file`], [`decrypt_file`].
 //! - Without touching the payload: [`rewrap_file`], [`inspect`].
+//! - Revoking old protectors: [`rekey_file`] (new file key, payload
+//!   re-encrypted).
+//! - Any other output written atomically: [`OutputFile`].
 
 #[doc(hidden)]
 pub mod example;
 mod header;
 mod info;
+mod output;
 mod recipients;
+mod rekey;
 mod rewrap;
 mod stanza;
 mod stream;
@@ -26,7 +31,9 @@ pub use header::{
     MAX_STANZAS, RawStanza, VERSION,
 };
 pub use info::{FileInfo, inspect, inspect_path};
+pub use output::OutputFile;
 pub use recipients::{Identity, Recipient};
+pub use rekey::rekey_file;
 pub use rewrap::{Rewrap, rewrap_file};
 pub use stanza::{KIND_KEYRING, KIND_PASSPHRASE, StanzaInfo};
 pub use stream::{Decryptor, Encryptor, SeekableDecryptor};
