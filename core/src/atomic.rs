@@ -78,7 +78,10 @@ pub(crate) fn refuse_symlink(path: &Path) -> Result<()> {
 /// and, if it exists, a regular file that may be replaced.
 pub(crate) fn check_destination(dest: &Path, overwrite: bool) -> Result<()> {
     if dest.file_name().is_none() {
-        return Err(Error::InvalidArgument(format!("{} does not name a file", dest.display())));
+        return Err(Error::InvalidArgument(format!(
+            "{} does not name a file",
+            dest.display()
+        )));
     }
     match dest.symlink_metadata() {
         Ok(meta) if meta.file_type().is_symlink() => Err(Error::DestinationIsSymlink(dest.to_path_buf())),
@@ -267,7 +270,9 @@ fn link_unnamed(file: &File, to: &Path) -> io::Result<()> {
 /// read, or replaced in place (never to create a file).
 pub(crate) fn resolve_link(path: &Path) -> PathBuf {
     match path.symlink_metadata() {
-        Ok(meta) if meta.file_type().is_symlink() => path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+        }
         _ => path.to_path_buf(),
     }
 }
@@ -327,7 +332,10 @@ pub(crate) mod tests {
                 assert_eq!(during.len(), 1, "only the temporary file");
                 assert!(during[0].starts_with(TEMP_PREFIX) && during[0].ends_with(TEMP_SUFFIX));
             } else {
-                assert!(during.is_empty(), "an unnamed temporary file has no name: {during:?}");
+                assert!(
+                    during.is_empty(),
+                    "an unnamed temporary file has no name: {during:?}"
+                );
             }
             assert!(!dest.exists());
             f.commit().unwrap();
@@ -408,10 +416,7 @@ pub(crate) mod tests {
             h.commit().unwrap();
             assert!(!dir.path().join("victim").exists());
             assert!(swapped.symlink_metadata().unwrap().is_file());
-            assert_eq!(
-                entries(dir.path()),
-                vec!["late", "late-link", "out", "swapped"]
-            );
+            assert_eq!(entries(dir.path()), vec!["late", "late-link", "out", "swapped"]);
         });
     }
 }

@@ -116,7 +116,9 @@ impl Header {
             });
         }
         if stanzas.is_empty() {
-            return Err(Error::InvalidArgument("a file needs at least one recipient".into()));
+            return Err(Error::InvalidArgument(
+                "a file needs at least one recipient".into(),
+            ));
         }
         let mut bytes = core.to_bytes().to_vec();
         bytes.extend_from_slice(&(stanzas.len() as u16).to_be_bytes());
