@@ -978,7 +978,7 @@ fn ctrl_c_cancels_cleanly() {
     stdin.write_all(&data(1 << 20, 9)).unwrap();
     // The temporary output appears once the signal handlers are installed.
     let start = Instant::now();
-    while !w.names().iter().any(|n| n.ends_with(".tmp")) {
+    while !temp_output_open(&w, child.id()) {
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "no temporary output appeared"
@@ -1587,6 +1587,23 @@ fn run_p(w: &World, args: &[&str], pass: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// Whether process `pid` has a temporary output open in the world's folder
+/// (or a subfolder): a named `.strongroom-*.tmp`, or on Linux an unnamed
+/// (`O_TMPFILE`) file, seen as `DIR/#INODE (deleted)` in /proc.
+fn temp_output_open(w: &World, pid: u32) -> bool {
+    let root = w.dir.path().canonicalize().unwrap();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        // No /proc: look for a named temporary file.
+        return w.names().iter().any(|n| n.ends_with(".tmp"));
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path()).is_ok_and(|t| {
+            let name = t.to_string_lossy();
+            t.starts_with(&root) && (name.ends_with(" (deleted)") || name.ends_with(".tmp"))
+        })
+    })
+}
+
 #[test]
 fn output_links_are_refused_with_and_without_force() {
     let w = World::new();
@@ -1670,7 +1687,11 @@ fn killed_encrypt_leaves_nothing_in_the_destination() {
         stdin.write_all(&block).unwrap();
     }
     stdin.flush().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let start = std::time::Instant::now();
+    while !temp_output_open(&w, child.id()) {
+        assert!(start.elapsed().as_secs() < 30, "no temporary output appeared");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
     assert!(!status.success());
