@@ -297,6 +297,7 @@ pub(crate) mod tests {
     }
 
     /// Whether this thread's tests force the named-temporary fallback.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(crate) fn named_only() -> bool {
         NAMED_ONLY.with(|c| c.get())
     }
