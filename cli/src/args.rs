@@ -55,11 +55,13 @@ pub enum Command {
     #[command(subcommand)]
     Keyring(KeyringCommand),
     /// Encrypt a file (or standard input) to the keyring and/or a passphrase
+    #[command(after_help = ENCRYPT_AFTER_HELP)]
     Encrypt(EncryptArgs),
     /// Decrypt a file (or standard input) with the keyring or a passphrase
     #[command(after_help = DECRYPT_AFTER_HELP)]
     Decrypt(DecryptArgs),
-    /// Change who can open an encrypted file without re-encrypting its payload
+    /// Change who can open an encrypted file (--rekey: with a new file key, revoking)
+    #[command(after_help = REWRAP_AFTER_HELP)]
     Rewrap(RewrapArgs),
     /// Show an encrypted file's header (needs no key)
     Inspect(InspectArgs),
@@ -70,8 +72,48 @@ pub enum Command {
     Demo(DemoArgs),
 }
 
+/// How output files are written and what a killed run can leave, for the
+/// help of the commands that write files.
+macro_rules! output_file_help {
+    () => {
+        "  An output path that is a symbolic link (even a dangling one) is refused,
+  with or without --force (exit 7): remove the link or name its target.
+  If the process is killed, no output appears. On Linux (O_TMPFILE) no
+  temporary file is left either; elsewhere a file named .strongroom-*.tmp
+  may remain in the output's folder: it is incomplete and safe to delete
+  (for example `rm -- DIR/.strongroom-*.tmp`)."
+    };
+}
+
+/// Extra help of `encrypt`.
+const ENCRYPT_AFTER_HELP: &str = concat!(
+    "Output:\n  The encrypted file appears only when complete.\n",
+    output_file_help!()
+);
+
+/// Extra help of `rewrap`.
+const REWRAP_AFTER_HELP: &str = concat!(
+    "\
+Revocation:
+  A plain rewrap keeps the file key: anyone holding an old copy of the file
+  (or only of its header) can still open the current payload with a removed
+  passphrase or a retired key version. To revoke, add --rekey: the file gets
+  a new file key and file id and the payload is re-encrypted, so no old header
+  opens it. With --rekey the new file is encrypted to the keyring (unless
+  --remove-keyring), to the current passphrase (unless removed) and to any
+  --add-passphrase; other stanzas are dropped, and the command refuses if that
+  would silently drop a passphrase or another keyring's stanza.
+
+Output:
+  The file is replaced atomically and keeps its permission bits (setuid,
+  setgid and sticky are dropped).
+",
+    output_file_help!()
+);
+
 /// Extra help of `decrypt`.
-const DECRYPT_AFTER_HELP: &str = "\
+const DECRYPT_AFTER_HELP: &str = concat!(
+    "\
 Output:
   To a file (the default), the plaintext appears only after the whole input
   authenticated; on any error no output file (and no temporary file) is left.
@@ -83,7 +125,12 @@ Keys:
   The keyring is used if it exists and the file has a stanza for it. A
   passphrase is asked for only when the file has a passphrase stanza and no
   keyring stanza matched, or when --passphrase is given (then the keyring is
-  not used).";
+  not used).
+
+Output files:
+",
+    output_file_help!()
+);
 
 /// Where the keyring's own secret comes from (to unlock, or to set at init).
 #[derive(Debug, Args, Default, Clone)]
@@ -344,6 +391,9 @@ pub struct RewrapArgs {
     /// Remove every keyring stanza
     #[arg(long)]
     pub remove_keyring: bool,
+    /// Revoke: new file key and file id, payload re-encrypted (see below)
+    #[arg(long)]
+    pub rekey: bool,
     /// Open the file with a passphrase (the keyring is then not used to open it)
     #[arg(long)]
     pub passphrase: bool,

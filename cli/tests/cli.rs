@@ -983,7 +983,7 @@ fn ctrl_c_cancels_cleanly() {
     stdin.write_all(&data(1 << 20, 9)).unwrap();
     // The temporary output appears once the signal handlers are installed.
     let start = Instant::now();
-    while !w.names().iter().any(|n| n.ends_with(".tmp")) {
+    while !temp_output_open(&w, child.id()) {
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "no temporary output appeared"
@@ -1579,4 +1579,291 @@ fn field_output_write_errors_fail_the_command() {
             stderr(&out)
         );
     }
+}
+
+// ---------------------------------------------------------------- links, kills, rekey, limits
+
+/// Runs with the file passphrase `pass` in P (and the keyring passphrase).
+fn run_p(w: &World, args: &[&str], pass: &str) -> std::process::Output {
+    w.cmd(args)
+        .env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
+        .env("P", pass)
+        .output()
+        .unwrap()
+}
+
+/// Whether process `pid` has a temporary output open in the world's folder
+/// (or a subfolder): a named `.strongroom-*.tmp`, or on Linux an unnamed
+/// (`O_TMPFILE`) file, seen as `DIR/#INODE (deleted)` in /proc.
+fn temp_output_open(w: &World, pid: u32) -> bool {
+    let root = w.dir.path().canonicalize().unwrap();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        // No /proc: look for a named temporary file.
+        return w.names().iter().any(|n| n.ends_with(".tmp"));
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path()).is_ok_and(|t| {
+            let name = t.to_string_lossy();
+            t.starts_with(&root) && (name.ends_with(" (deleted)") || name.ends_with(".tmp"))
+        })
+    })
+}
+
+#[test]
+fn output_links_are_refused_with_and_without_force() {
+    let w = World::new();
+    w.write("doc", b"the plaintext");
+    assert_code(
+        &run_p(&w, &with_fast(&["encrypt", "--passphrase-env", "P", "doc"]), "p"),
+        0,
+    );
+    std::fs::create_dir(w.path("shared")).unwrap();
+    std::fs::create_dir(w.path("victim")).unwrap();
+    w.write("victim/existing.txt", b"keep");
+    std::os::unix::fs::symlink("../victim/planted.txt", w.path("shared/out.txt")).unwrap();
+    std::os::unix::fs::symlink("../victim/existing.txt", w.path("shared/live.txt")).unwrap();
+    for link in ["shared/out.txt", "shared/live.txt"] {
+        for force in [true, false] {
+            let mut args = vec!["decrypt", "--passphrase-env", "P", "doc.srf", "-o", link];
+            if force {
+                args.push("--force");
+            }
+            let out = run_p(&w, &args, "p");
+            assert_code(&out, 7);
+            assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+            let mut args = with_fast(&["encrypt", "--passphrase-env", "P", "doc", "-o", link]);
+            if force {
+                args.push("--force");
+            }
+            assert_code(&run_p(&w, &args, "p"), 7);
+        }
+        // From standard input, and without any secret available: refused
+        // before a passphrase is asked for.
+        let out = w.run_stdin(["decrypt", "--force", "-o", link], &w.read("doc.srf"));
+        assert_code(&out, 7);
+        let out = w.run_stdin(
+            with_fast(&["encrypt", "--passphrase", "--force", "-o", link]),
+            b"x",
+        );
+        assert_code(&out, 7);
+    }
+    assert_eq!(names_in(&w.path("victim")), vec!["existing.txt"]);
+    assert_eq!(w.read("victim/existing.txt"), b"keep");
+    assert_eq!(names_in(&w.path("shared")), vec!["live.txt", "out.txt"]);
+    // The help says how to clean up after a killed run.
+    let out = w.run(["decrypt", "--help"]);
+    assert!(stdout(&out).contains(".strongroom-*.tmp"));
+}
+
+#[test]
+fn keyring_init_through_a_link_is_refused() {
+    let w = World::new();
+    std::fs::create_dir_all(w.keyring().parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink("../planted.srk", w.keyring()).unwrap();
+    // Refused (conflict) by the command's own check, and by the library's
+    // Keyring::create (covered by the core tests): nothing is created there.
+    let out = w.run(with_fast(&["keyring", "init"]));
+    assert_code(&out, 7);
+    assert!(!w.path("planted.srk").exists());
+}
+
+#[test]
+fn killed_encrypt_leaves_nothing_in_the_destination() {
+    use std::io::Write as _;
+    let w = World::new();
+    std::fs::create_dir(w.path("out")).unwrap();
+    let mut child = w
+        .cmd(with_fast(&[
+            "encrypt",
+            "--passphrase-env",
+            "P",
+            "-o",
+            "out/big.srf",
+        ]))
+        .env("P", "p")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // A slow pipe: the command has written several MiB and is waiting for
+    // more when it is killed.
+    let block = data(1 << 20, 1);
+    for _ in 0..6 {
+        stdin.write_all(&block).unwrap();
+    }
+    stdin.flush().unwrap();
+    let start = std::time::Instant::now();
+    while !temp_output_open(&w, child.id()) {
+        assert!(start.elapsed().as_secs() < 30, "no temporary output appeared");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    drop(stdin);
+    assert_eq!(
+        names_in(&w.path("out")),
+        Vec::<String>::new(),
+        "nothing new after kill -9"
+    );
+}
+
+#[test]
+fn rewrap_rekey_revokes_a_removed_passphrase() {
+    let w = World::new();
+    w.init_keyring();
+    let plain = data(70_000, 4);
+    w.write("doc", &plain);
+    assert_code(
+        &run_p(
+            &w,
+            &with_fast(&["encrypt", "--passphrase-env", "P", "doc"]),
+            "old",
+        ),
+        0,
+    );
+    let old = w.read("doc.srf");
+    let out = w.run(["--json", "inspect", "doc.srf"]);
+    let old_info = json(&out);
+    let old_header_len = old_info["header_len"].as_u64().unwrap() as usize;
+
+    let out = run_p(
+        &w,
+        &with_fast(&[
+            "--json",
+            "rewrap",
+            "doc.srf",
+            "--rekey",
+            "--remove-passphrase",
+            "--passphrase-env",
+            "P",
+        ]),
+        "old",
+    );
+    assert_code(&out, 0);
+    let v = json(&out);
+    assert_eq!(v["rekey"], true);
+    assert_ne!(v["file"]["file_id"], old_info["file_id"]);
+    assert_eq!(v["file"]["stanzas"].as_array().unwrap().len(), 1);
+    assert_eq!(v["file"]["stanzas"][0]["kind"], "keyring");
+
+    // The keyring opens the new file; the removed passphrase opens nothing.
+    assert_code(&w.run(["decrypt", "doc.srf", "-o", "doc.out"]), 0);
+    assert_eq!(w.read("doc.out"), plain);
+    assert_code(
+        &run_p(
+            &w,
+            &["decrypt", "--passphrase-env", "P", "doc.srf", "-o", "x"],
+            "old",
+        ),
+        6,
+    );
+    // The old header spliced onto the new payload: the commitment fails.
+    let new = w.read("doc.srf");
+    let new_header_len = v["file"]["header_len"].as_u64().unwrap() as usize;
+    let mut spliced = old[..old_header_len].to_vec();
+    spliced.extend_from_slice(&new[new_header_len..]);
+    w.write("spliced.srf", &spliced);
+    let out = run_p(
+        &w,
+        &["decrypt", "--passphrase-env", "P", "spliced.srf", "-o", "y"],
+        "old",
+    );
+    assert_code(&out, 5);
+    assert!(stderr(&out).contains("commitment"), "{}", stderr(&out));
+    assert!(!w.path("x").exists() && !w.path("y").exists());
+}
+
+#[test]
+fn rewrap_rekey_refuses_to_drop_what_it_cannot_rebuild() {
+    let w = World::new();
+    w.write("doc", b"abc");
+    assert_code(
+        &run_p(
+            &w,
+            &with_fast(&["encrypt", "--passphrase-env", "P", "doc"]),
+            "one",
+        ),
+        0,
+    );
+    let out = w
+        .cmd(with_fast(&[
+            "rewrap",
+            "doc.srf",
+            "--add-passphrase",
+            "--passphrase-env",
+            "P",
+            "--new-passphrase-env",
+            "N",
+        ]))
+        .env("P", "one")
+        .env("N", "two")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let before = w.read("doc.srf");
+    // Two passphrase stanzas, one passphrase given: refused before any
+    // secret is read (none is available here).
+    let out = w.run(with_fast(&["rewrap", "doc.srf", "--rekey"]));
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("--remove-all-passphrases"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(w.read("doc.srf"), before);
+}
+
+#[test]
+fn passphrase_limits_are_checked_before_any_secret_or_argon2() {
+    let w = World::new();
+    w.write("doc", b"abc");
+    assert_code(
+        &run_p(&w, &with_fast(&["encrypt", "--passphrase-env", "P", "doc"]), "p0"),
+        0,
+    );
+    for i in 1..4 {
+        let out = w
+            .cmd(with_fast(&[
+                "rewrap",
+                "doc.srf",
+                "--add-passphrase",
+                "--passphrase-env",
+                "P",
+                "--new-passphrase-env",
+                "N",
+            ]))
+            .env("P", "p0")
+            .env("N", format!("p{i}"))
+            .output()
+            .unwrap();
+        assert_code(&out, 0);
+    }
+    let before = w.read("doc.srf");
+    // A fifth passphrase: refused before the current passphrase is asked
+    // for (none is available) or any Argon2id run.
+    let out = w.run(with_fast(&["--json", "rewrap", "doc.srf", "--add-passphrase"]));
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("at most 4 passphrases"), "{}", stderr(&out));
+    assert_eq!(w.read("doc.srf"), before);
+
+    // A crafted file with five passphrase stanzas is refused when parsed:
+    // by inspect and by a decryption that would use only the keyring.
+    let stanza = before[28..28 + 3 + 88].to_vec();
+    let mut crafted = before[..26].to_vec();
+    crafted.extend_from_slice(&5u16.to_be_bytes());
+    for _ in 0..5 {
+        crafted.extend_from_slice(&stanza);
+    }
+    crafted.extend_from_slice(&[0u8; 32]); // a MAC
+    crafted.extend_from_slice(&[0u8; 100]);
+    w.write("crafted.srf", &crafted);
+    let out = w.run(["inspect", "crafted.srf"]);
+    assert_code(&out, 4);
+    assert!(stderr(&out).contains("5 passphrase stanzas"), "{}", stderr(&out));
+    w.init_keyring();
+    let out = w.run(["decrypt", "crafted.srf", "-o", "out"]);
+    assert_code(&out, 4);
+    assert!(stderr(&out).contains("5 passphrase stanzas"), "{}", stderr(&out));
+    assert!(!w.path("out").exists());
 }

@@ -171,11 +171,27 @@ pub enum Error {
     /// The message would exceed the format's maximum length.
     #[error("message too long for the format")]
     MessageTooLong,
+    /// A file would carry more stanzas than the format allows (all
+    /// recipients, or passphrase stanzas); refused before any Argon2id run.
+    #[error("a file takes at most {max} {what}, and this would make {count}")]
+    TooManyRecipients {
+        /// "recipients" or "passphrases".
+        what: &'static str,
+        /// How many there would be (at least).
+        count: usize,
+        /// The format's limit.
+        max: usize,
+    },
 
     // ---- conflicts ----
     /// The destination exists and will not be overwritten.
     #[error("{} already exists; refusing to overwrite it", .0.display())]
     AlreadyExists(PathBuf),
+    /// The destination (or a keyring's lock file) is a symbolic link, which
+    /// is never followed to create a file, dangling or not, even when
+    /// overwriting is allowed.
+    #[error("{} is a symbolic link; refusing to create a file through it (remove the link or name its target)", .0.display())]
+    DestinationIsSymlink(PathBuf),
     /// Another process holds the keyring lock.
     #[error("keyring {} is locked by another process", .0.display())]
     Locked(PathBuf),
@@ -221,8 +237,10 @@ impl Error {
             InvalidValue { .. } => &c::INVALID_VALUE,
             MessageTooLong => &c::MESSAGE_TOO_LONG,
             FieldType { .. } => &c::FIELD_TYPE,
+            TooManyRecipients { .. } => &c::TOO_MANY_RECIPIENTS,
             AlreadyExists(_) => &c::ALREADY_EXISTS,
             Locked(_) => &c::LOCKED,
+            DestinationIsSymlink(_) => &c::DESTINATION_IS_SYMLINK,
             Cancelled => &c::CANCELLED,
         }
     }
@@ -378,6 +396,8 @@ pub mod codes {
         Usage,
         "the value has another type than the column's",
     );
+    /// See [`Error::TooManyRecipients`](super::Error::TooManyRecipients).
+    pub const TOO_MANY_RECIPIENTS: E = E::core(205, "TooManyRecipients", Usage, "more recipients than the format allows");
     /// A required pointer argument was NULL (C API).
     pub const NULL_ARGUMENT: E =
         E::binding(250, "NullArgument", Usage, "a required pointer argument is NULL");
@@ -501,6 +521,9 @@ pub mod codes {
         "the keyring is locked by another process",
     );
 
+    /// See [`Error::DestinationIsSymlink`](super::Error::DestinationIsSymlink).
+    pub const DESTINATION_IS_SYMLINK: E = E::core(703, "DestinationIsSymlink", Conflict, "the destination is a symbolic link");
+
     /// See [`Error::Cancelled`](super::Error::Cancelled).
     pub const CANCELLED: E = E::core(801, "Cancelled", Cancelled, "operation cancelled");
 }
@@ -514,6 +537,7 @@ pub const TABLE: &[&ErrorCode] = &[
     &codes::INVALID_VALUE,
     &codes::MESSAGE_TOO_LONG,
     &codes::FIELD_TYPE,
+    &codes::TOO_MANY_RECIPIENTS,
     &codes::NULL_ARGUMENT,
     &codes::BUFFER_TOO_SMALL,
     &codes::INVALID_UTF8,
@@ -543,6 +567,7 @@ pub const TABLE: &[&ErrorCode] = &[
     &codes::WRONG_KEYRING,
     &codes::ALREADY_EXISTS,
     &codes::LOCKED,
+    &codes::DESTINATION_IS_SYMLINK,
     &codes::CANCELLED,
 ];
 
@@ -624,6 +649,12 @@ mod tests {
             },
             Error::AlreadyExists(PathBuf::from("x")),
             Error::Locked(PathBuf::from("x")),
+            Error::DestinationIsSymlink(PathBuf::from("x")),
+            Error::TooManyRecipients {
+                what: "stanzas",
+                count: 65,
+                max: 64,
+            },
             Error::Cancelled,
         ]
     }

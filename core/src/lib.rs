@@ -10,7 +10,7 @@
 //!   XAES-256-GCM, AES-SIV, AES-256-GCM, HKDF), for interoperability tests.
 #![forbid(unsafe_code)]
 
-pub mod atomic;
+pub(crate) mod atomic;
 mod chunked;
 mod crypto;
 pub mod error;

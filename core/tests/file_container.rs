@@ -496,7 +496,11 @@ fn passphrase_stanzas_are_limited_before_any_argon2_work() {
     let five: Vec<Recipient<'_>> = passes.iter().map(|p| Recipient::Passphrase(p, FAST)).collect();
     assert!(matches!(
         Encryptor::new(Vec::new(), &five),
-        Err(Error::InvalidArgument(_))
+        Err(Error::TooManyRecipients {
+            what: "passphrases",
+            count: 5,
+            max: 4
+        })
     ));
 
     // A crafted header with five copies of a passphrase stanza demanding
@@ -566,4 +570,457 @@ fn decrypt_progress_counts_plaintext() {
     )
     .unwrap();
     assert_eq!(*last.lock().unwrap(), (9 << 20, 9 << 20));
+}
+
+// ------------------------------------------------- rekey, links, limits
+
+use std::os::unix::fs::{PermissionsExt, symlink};
+use strongroom::file::{OutputFile, rekey_file};
+
+/// A crafted file with five copies of its one passphrase stanza.
+fn five_passphrase_stanzas(pass: &Passphrase) -> Vec<u8> {
+    let one = encrypt_bytes(b"x", &[Recipient::Passphrase(pass, FAST)]);
+    let stanza = &one[28..28 + 3 + 88];
+    let mut crafted = one[..26].to_vec();
+    crafted.extend_from_slice(&5u16.to_be_bytes());
+    for _ in 0..5 {
+        crafted.extend_from_slice(stanza);
+    }
+    crafted.extend_from_slice(&one[28 + 3 + 88..]);
+    crafted
+}
+
+#[test]
+fn rekey_revokes_what_a_rewrap_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let kr = new_keyring(dir.path());
+    let old_pass = Passphrase::from("to be revoked");
+    // Crosses the 4 MiB pipeline block and ends in a partial chunk.
+    let plain = data((4 << 20) + 3 * 16384 + 77, 9);
+    let path = dir.path().join("doc.srf");
+    fs::write(
+        &path,
+        encrypt_bytes(
+            &plain,
+            &[Recipient::Keyring(&kr), Recipient::Passphrase(&old_pass, FAST)],
+        ),
+    )
+    .unwrap();
+    let old = fs::read(&path).unwrap();
+    let old_info = inspect_path(&path).unwrap();
+    let old_header = &old[..old_info.header_len as usize];
+
+    // A plain rewrap that removes the passphrase: the old header still opens
+    // the payload (the limitation --rekey exists for).
+    let rewrapped_path = dir.path().join("rewrapped.srf");
+    fs::write(&rewrapped_path, &old).unwrap();
+    let plan = Rewrap {
+        remove_all_passphrases: true,
+        ..Default::default()
+    };
+    let info = rewrap_file(
+        &rewrapped_path,
+        &[Identity::Keyring(&kr)],
+        &plan,
+        &FileOptions::default(),
+    )
+    .unwrap();
+    let rewrapped = fs::read(&rewrapped_path).unwrap();
+    let mut spliced = old_header.to_vec();
+    spliced.extend_from_slice(&rewrapped[info.header_len as usize..]);
+    assert_eq!(
+        decrypt_bytes(&spliced, &[Identity::Passphrase(&old_pass)]).unwrap(),
+        plain
+    );
+
+    // A rekey that drops the passphrase: new file id, and neither the old
+    // passphrase nor the old header opens anything of the new file.
+    let done = std::sync::Mutex::new(0u64);
+    let progress = |d: u64, _t: u64| *done.lock().unwrap() = d;
+    let opts = FileOptions {
+        progress: Some(&progress),
+        ..Default::default()
+    };
+    let info = rekey_file(
+        &path,
+        None,
+        &[Identity::Keyring(&kr)],
+        &[Recipient::Keyring(&kr)],
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(*done.lock().unwrap(), plain.len() as u64);
+    assert_ne!(info.file_id, old_info.file_id);
+    assert_eq!(info.stanzas.len(), 1);
+    assert_eq!(info.plaintext_len, Some(plain.len() as u64));
+    let new = fs::read(&path).unwrap();
+    assert_eq!(decrypt_bytes(&new, &[Identity::Keyring(&kr)]).unwrap(), plain);
+    assert!(matches!(
+        decrypt_bytes(&new, &[Identity::Passphrase(&old_pass)]),
+        Err(Error::NoMatchingKey { .. })
+    ));
+    let mut spliced = old_header.to_vec();
+    spliced.extend_from_slice(&new[info.header_len as usize..]);
+    for id in [Identity::Passphrase(&old_pass), Identity::Keyring(&kr)] {
+        let err = decrypt_bytes(&spliced, &[id]).unwrap_err();
+        assert!(matches!(err, Error::CommitmentMismatch), "{err}");
+    }
+    assert_eq!(
+        dir_names(dir.path()),
+        vec!["doc.srf", "keys.srk", "rewrapped.srf"]
+    );
+
+    // To a new file, for a passphrase only.
+    let new_pass = Passphrase::from("new");
+    let out = dir.path().join("copy.srf");
+    rekey_file(
+        &path,
+        Some(&out),
+        &[Identity::Keyring(&kr)],
+        &[Recipient::Passphrase(&new_pass, FAST)],
+        &FileOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(fs::read(&path).unwrap(), new, "the source is untouched");
+    let copy = fs::read(&out).unwrap();
+    assert_eq!(
+        decrypt_bytes(&copy, &[Identity::Passphrase(&new_pass)]).unwrap(),
+        plain
+    );
+    assert!(matches!(
+        decrypt_bytes(&copy, &[Identity::Keyring(&kr)]),
+        Err(Error::NoMatchingKey { .. })
+    ));
+    // An existing destination needs overwrite.
+    let err = rekey_file(
+        &path,
+        Some(&out),
+        &[Identity::Keyring(&kr)],
+        &[Recipient::Keyring(&kr)],
+        &FileOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::AlreadyExists(_)), "{err}");
+}
+
+#[test]
+fn rekey_failures_leave_the_source_intact_and_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = Passphrase::from("p");
+    let path = dir.path().join("doc.srf");
+    let plain = data(300_000, 3);
+    fs::write(
+        &path,
+        encrypt_bytes(&plain, &[Recipient::Passphrase(&pass, FAST)]),
+    )
+    .unwrap();
+    let before = fs::read(&path).unwrap();
+    let to = [Recipient::Passphrase(&pass, FAST)];
+
+    let wrong = Passphrase::from("wrong");
+    let err = rekey_file(
+        &path,
+        None,
+        &[Identity::Passphrase(&wrong)],
+        &to,
+        &FileOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::WrongPassphrase), "{err}");
+
+    let cancel = AtomicBool::new(true);
+    let opts = FileOptions {
+        cancel: Some(&cancel),
+        ..Default::default()
+    };
+    let err = rekey_file(&path, None, &[Identity::Passphrase(&pass)], &to, &opts).unwrap_err();
+    assert!(matches!(err, Error::Cancelled), "{err}");
+
+    // A modified last chunk: nothing appears, although most of the payload
+    // was re-encrypted before the damage was found.
+    let mut bad = before.clone();
+    let last = bad.len() - 5;
+    bad[last] ^= 1;
+    let bad_path = dir.path().join("bad.srf");
+    fs::write(&bad_path, &bad).unwrap();
+    let out = dir.path().join("out.srf");
+    let err = rekey_file(
+        &bad_path,
+        Some(&out),
+        &[Identity::Passphrase(&pass)],
+        &to,
+        &FileOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::ChunkAuthFailed { .. }), "{err}");
+    let err = rekey_file(
+        &bad_path,
+        None,
+        &[Identity::Passphrase(&pass)],
+        &to,
+        &FileOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::ChunkAuthFailed { .. }), "{err}");
+    assert_eq!(fs::read(&bad_path).unwrap(), bad);
+
+    // Too many recipients: refused before any Argon2id run (a wrong
+    // passphrase would otherwise be the error).
+    let many: Vec<Passphrase> = (0..5)
+        .map(|i| Passphrase::from(format!("n{i}").as_str()))
+        .collect();
+    let five: Vec<Recipient<'_>> = many.iter().map(|p| Recipient::Passphrase(p, FAST)).collect();
+    let err = rekey_file(
+        &path,
+        None,
+        &[Identity::Passphrase(&wrong)],
+        &five,
+        &FileOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TooManyRecipients {
+                what: "passphrases",
+                count: 5,
+                max: 4
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(fs::read(&path).unwrap(), before);
+    assert_eq!(dir_names(dir.path()), vec!["bad.srf", "doc.srf"]);
+}
+
+#[test]
+fn link_destinations_are_never_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = Passphrase::from("p");
+    let src = dir.path().join("plain.txt");
+    fs::write(&src, b"secret text").unwrap();
+    let enc = dir.path().join("plain.srf");
+    encrypt_file(
+        &src,
+        &enc,
+        &[Recipient::Passphrase(&pass, FAST)],
+        &FileOptions::default(),
+    )
+    .unwrap();
+    let victim = dir.path().join("victim");
+    fs::create_dir(&victim).unwrap();
+    let existing = victim.join("existing.txt");
+    fs::write(&existing, b"keep").unwrap();
+    let dangling = dir.path().join("dangling");
+    symlink(victim.join("planted.txt"), &dangling).unwrap();
+    let live = dir.path().join("live");
+    symlink(&existing, &live).unwrap();
+
+    for overwrite in [false, true] {
+        let opts = FileOptions {
+            overwrite,
+            ..Default::default()
+        };
+        for link in [&dangling, &live] {
+            let err = encrypt_file(&src, link, &[Recipient::Passphrase(&pass, FAST)], &opts).unwrap_err();
+            assert!(
+                matches!(err, Error::DestinationIsSymlink(ref p) if p == link),
+                "{err}"
+            );
+            let err = decrypt_file(&enc, link, &[Identity::Passphrase(&pass)], &opts).unwrap_err();
+            assert!(
+                matches!(err, Error::DestinationIsSymlink(ref p) if p == link),
+                "{err}"
+            );
+            let err = rekey_file(
+                &enc,
+                Some(link),
+                &[Identity::Passphrase(&pass)],
+                &[Recipient::Passphrase(&pass, FAST)],
+                &opts,
+            )
+            .unwrap_err();
+            assert!(matches!(err, Error::DestinationIsSymlink(_)), "{err}");
+            let err = OutputFile::create(link, overwrite).unwrap_err();
+            assert!(matches!(err, Error::DestinationIsSymlink(_)), "{err}");
+        }
+    }
+    let err = Keyring::create(&dangling, &Passphrase::from("k"), FAST).unwrap_err();
+    assert!(matches!(err, Error::DestinationIsSymlink(_)), "{err}");
+    assert_eq!(
+        dir_names(&victim),
+        vec!["existing.txt"],
+        "nothing created through a link"
+    );
+    assert_eq!(fs::read(&existing).unwrap(), b"keep");
+    assert_eq!(
+        dir_names(dir.path()),
+        vec!["dangling", "live", "plain.srf", "plain.txt", "victim"]
+    );
+    // Reading through a link stays allowed.
+    let out = dir.path().join("out.txt");
+    let enc_link = dir.path().join("enc-link");
+    symlink(&enc, &enc_link).unwrap();
+    decrypt_file(
+        &enc_link,
+        &out,
+        &[Identity::Passphrase(&pass)],
+        &FileOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(fs::read(&out).unwrap(), b"secret text");
+}
+
+#[test]
+fn a_linked_lock_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.srk");
+    let mut kr = Keyring::create(&path, &Passphrase::from("k"), FAST).unwrap();
+    let lock = dir.path().join("keys.srk.lock");
+    let _ = fs::remove_file(&lock);
+    let victim = dir.path().join("victim.txt");
+    symlink(&victim, &lock).unwrap();
+    let before = fs::read(&path).unwrap();
+    let err = kr.add_key(false).unwrap_err();
+    assert!(
+        matches!(err, Error::DestinationIsSymlink(ref p) if *p == lock),
+        "{err}"
+    );
+    assert!(!victim.exists(), "the lock was not created through the link");
+    assert_eq!(fs::read(&path).unwrap(), before);
+    // A link to an existing file is refused too.
+    fs::write(&victim, b"x").unwrap();
+    let err = kr.add_key(false).unwrap_err();
+    assert!(matches!(err, Error::DestinationIsSymlink(_)), "{err}");
+    assert_eq!(fs::read(&victim).unwrap(), b"x");
+}
+
+#[test]
+fn rewrap_and_rekey_keep_only_permission_bits() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = Passphrase::from("p");
+    let extra = Passphrase::from("q");
+    let path = dir.path().join("doc.srf");
+    fs::write(
+        &path,
+        encrypt_bytes(b"abc", &[Recipient::Passphrase(&pass, FAST)]),
+    )
+    .unwrap();
+    // setuid, setgid and sticky bits on top of 0o754.
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o7754)).unwrap();
+    let set = fs::metadata(&path).unwrap().permissions().mode() & 0o7777;
+    assert_ne!(set & 0o7000, 0, "the test needs at least one special bit set");
+    let plan = Rewrap {
+        add_passphrases: vec![(&extra, FAST)],
+        ..Default::default()
+    };
+    rewrap_file(
+        &path,
+        &[Identity::Passphrase(&pass)],
+        &plan,
+        &FileOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o7777, 0o754);
+
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o7640)).unwrap();
+    rekey_file(
+        &path,
+        None,
+        &[Identity::Passphrase(&pass)],
+        &[Recipient::Passphrase(&pass, FAST)],
+        &FileOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o7777, 0o640);
+}
+
+#[test]
+fn passphrase_stanza_limit_is_enforced_by_every_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let kr = new_keyring(dir.path());
+    let pass = Passphrase::from("p");
+    let crafted = five_passphrase_stanzas(&pass);
+    let is_limit =
+        |e: &Error| matches!(e, Error::Malformed { detail, .. } if detail.contains("5 passphrase stanzas"));
+    let err = inspect(Cursor::new(&crafted)).unwrap_err();
+    assert!(is_limit(&err), "{err}");
+    let err = Decryptor::new(&crafted[..], &[Identity::Keyring(&kr)])
+        .err()
+        .unwrap();
+    assert!(is_limit(&err), "keyring-only decryption: {err}");
+    let path = dir.path().join("crafted.srf");
+    fs::write(&path, &crafted).unwrap();
+    let err = decrypt_file(
+        &path,
+        &dir.path().join("out"),
+        &[Identity::Keyring(&kr)],
+        &FileOptions::default(),
+    )
+    .unwrap_err();
+    assert!(is_limit(&err), "{err}");
+    let plan = Rewrap {
+        remove_all_passphrases: true,
+        keyring: Some(&kr),
+        ..Default::default()
+    };
+    let err = rewrap_file(&path, &[Identity::Keyring(&kr)], &plan, &FileOptions::default()).unwrap_err();
+    assert!(is_limit(&err), "{err}");
+    assert_eq!(dir_names(dir.path()), vec!["crafted.srf", "keys.srk"]);
+}
+
+#[test]
+fn rewrap_counts_are_checked_before_any_argon2() {
+    let dir = tempfile::tempdir().unwrap();
+    let passes: Vec<Passphrase> = (0..5)
+        .map(|i| Passphrase::from(format!("p{i}").as_str()))
+        .collect();
+    let four: Vec<Recipient<'_>> = passes[..4]
+        .iter()
+        .map(|p| Recipient::Passphrase(p, FAST))
+        .collect();
+    let path = dir.path().join("doc.srf");
+    fs::write(&path, encrypt_bytes(b"abc", &four)).unwrap();
+    let before = fs::read(&path).unwrap();
+    // The identity is wrong: had any Argon2id run (unwrapping comes first
+    // otherwise), the error would be WrongPassphrase.
+    let wrong = Passphrase::from("wrong");
+    let plan = Rewrap {
+        add_passphrases: vec![(&passes[4], FAST)],
+        ..Default::default()
+    };
+    let err = rewrap_file(
+        &path,
+        &[Identity::Passphrase(&wrong)],
+        &plan,
+        &FileOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TooManyRecipients {
+                what: "passphrases",
+                count: 5,
+                max: 4
+            }
+        ),
+        "{err}"
+    );
+    let many: Vec<(&Passphrase, KdfParams)> = passes.iter().map(|p| (p, FAST)).collect();
+    let plan = Rewrap {
+        add_passphrases: many,
+        remove_all_passphrases: true,
+        ..Default::default()
+    };
+    let err = rewrap_file(
+        &path,
+        &[Identity::Passphrase(&wrong)],
+        &plan,
+        &FileOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::TooManyRecipients { count: 5, .. }), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), before);
+    assert_eq!(dir_names(dir.path()), vec!["doc.srf"]);
 }

@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use std::io::{BufWriter, Read};
 use strongroom::Passphrase;
-use strongroom::file::{EncryptedFile, FileInfo, FileOptions, Identity, decrypt_file};
+use strongroom::file::{EncryptedFile, FileInfo, FileOptions, Identity, OutputFile, decrypt_file};
 use strongroom::keyring::Keyring;
 
 /// Runs `decrypt`.
@@ -44,6 +44,7 @@ pub fn run(ctx: &Ctx<'_>, a: &DecryptArgs) -> Result<()> {
         ));
     }
     if let Place::Path(p) = &output {
+        OutputFile::check(p, true)?; // a link is refused even with --force
         refuse_existing(p, a.force)?;
     }
 
@@ -97,8 +98,8 @@ pub fn run(ctx: &Ctx<'_>, a: &DecryptArgs) -> Result<()> {
         }
         (_, Place::Path(dst)) => {
             let dec = encrypted.decrypt(&identities)?;
-            let mut out = strongroom::atomic::AtomicFile::create(dst, a.force)?;
-            let n = copy_loop(dec, BufWriter::with_capacity(1 << 20, out.file()), &cancel, None)?;
+            let mut out = OutputFile::create(dst, a.force)?;
+            let n = copy_loop(dec, BufWriter::with_capacity(1 << 20, &mut out), &cancel, None)?;
             out.commit()?;
             n
         }

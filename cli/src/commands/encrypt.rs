@@ -9,7 +9,7 @@ use crate::output::{file_info_json, file_info_lines, recipients_summary};
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::io::{BufWriter, IsTerminal, Write};
-use strongroom::file::{Encryptor, FileInfo, FileOptions, Recipient, encrypt_file};
+use strongroom::file::{Encryptor, FileInfo, FileOptions, OutputFile, Recipient, encrypt_file};
 
 /// Runs `encrypt`.
 pub fn run(ctx: &Ctx<'_>, a: &EncryptArgs) -> Result<()> {
@@ -35,7 +35,10 @@ pub fn run(ctx: &Ctx<'_>, a: &EncryptArgs) -> Result<()> {
                 "use -o FILE, or redirect standard output to a file or a pipe",
             ));
         }
-        Place::Path(p) => refuse_existing(p, a.force)?,
+        Place::Path(p) => {
+            OutputFile::check(p, true)?; // a link is refused even with --force
+            refuse_existing(p, a.force)?
+        }
         Place::Std => {}
     }
     let regular_input = match &input {
@@ -157,8 +160,8 @@ fn stream(
             (info, n)
         }
         Place::Path(dst) => {
-            let mut out = strongroom::atomic::AtomicFile::create(dst, force)?;
-            let mut enc = Encryptor::new(BufWriter::with_capacity(1 << 20, out.file()), recipients)?;
+            let mut out = OutputFile::create(dst, force)?;
+            let mut enc = Encryptor::new(BufWriter::with_capacity(1 << 20, &mut out), recipients)?;
             let n = copy_loop(reader, &mut enc, cancel, bar.as_ref())?;
             let info = enc.info().clone();
             enc.finish()?.flush().map_err(strongroom::Error::Io)?;

@@ -102,15 +102,23 @@ impl Header {
             .filter(|s| s.kind == super::stanza::KIND_PASSPHRASE)
             .count();
         if passphrases > MAX_PASSPHRASE_STANZAS {
-            return Err(Error::InvalidArgument(format!(
-                "a file takes at most {MAX_PASSPHRASE_STANZAS} passphrases, not {passphrases}"
-            )));
+            return Err(Error::TooManyRecipients {
+                what: "passphrases",
+                count: passphrases,
+                max: MAX_PASSPHRASE_STANZAS,
+            });
         }
-        if stanzas.is_empty() || stanzas.len() > MAX_STANZAS {
-            return Err(Error::InvalidArgument(format!(
-                "a file needs between 1 and {MAX_STANZAS} recipients, not {}",
-                stanzas.len()
-            )));
+        if stanzas.len() > MAX_STANZAS {
+            return Err(Error::TooManyRecipients {
+                what: "recipients",
+                count: stanzas.len(),
+                max: MAX_STANZAS,
+            });
+        }
+        if stanzas.is_empty() {
+            return Err(Error::InvalidArgument(
+                "a file needs at least one recipient".into(),
+            ));
         }
         let mut bytes = core.to_bytes().to_vec();
         bytes.extend_from_slice(&(stanzas.len() as u16).to_be_bytes());
@@ -154,7 +162,8 @@ impl Header {
     }
 
     /// Parses a header from `r`, reading exactly its bytes and no more.
-    /// Nothing is authenticated here: the header MAC is checked once a
+    /// More than [`MAX_PASSPHRASE_STANZAS`] passphrase stanzas is
+    /// [`Error::Malformed`]. Nothing is authenticated here: the header MAC is checked once a
     /// stanza has yielded the file key (the decryptors do this).
     pub fn read_from(mut r: impl Read) -> Result<Self> {
         let mut bytes = Vec::with_capacity(256);
@@ -206,6 +215,18 @@ impl Header {
             bytes.extend_from_slice(&head);
             bytes.extend_from_slice(&body);
             stanzas.push(RawStanza { kind: head[0], body });
+        }
+        // Enforced here, so every reader (inspect, keyring-only decryption)
+        // refuses such a file, not only the ones offered a passphrase.
+        let passphrases = stanzas
+            .iter()
+            .filter(|s| s.kind == super::stanza::KIND_PASSPHRASE)
+            .count();
+        if passphrases > MAX_PASSPHRASE_STANZAS {
+            return Err(Error::malformed(
+                "file header",
+                format!("{passphrases} passphrase stanzas; at most {MAX_PASSPHRASE_STANZAS} are allowed"),
+            ));
         }
         let mut mac = [0u8; MAC_LEN];
         read_header_bytes(&mut r, &mut mac, "header MAC")?;

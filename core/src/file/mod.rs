@@ -13,19 +13,27 @@
 //! - Whole files, using every core and writing atomically:
 //!   [`encrypt_file`], [`decrypt_file`].
 //! - Without touching the payload: [`rewrap_file`], [`inspect`].
+//! - Revoking old protectors: [`rekey_file`] (new file key, payload
+//!   re-encrypted).
+//! - Any other output written atomically: [`OutputFile`].
 
 #[doc(hidden)]
 pub mod example;
 mod header;
 mod info;
+mod output;
 mod recipients;
+mod rekey;
 mod rewrap;
 mod stanza;
 mod stream;
 mod whole;
 
+pub use header::{MAX_PASSPHRASE_STANZAS, MAX_STANZAS};
 pub use info::{FileInfo, inspect, inspect_path, inspect_stream};
+pub use output::OutputFile;
 pub use recipients::{Identity, Recipient};
+pub use rekey::rekey_file;
 pub use rewrap::{Rewrap, rewrap_file};
 pub use stanza::StanzaInfo;
 pub use stream::{Decryptor, EncryptedFile, Encryptor, SeekableDecryptor};

@@ -1,6 +1,6 @@
 //! Changing who can open a file without touching its payload.
 
-use super::header::{Header, RawStanza};
+use super::header::{Header, MAX_PASSPHRASE_STANZAS, MAX_STANZAS, RawStanza};
 use super::info::FileInfo;
 use super::recipients::{Identity, Recipient, unwrap_file_key, wrap_one};
 use super::stanza::{self, KIND_KEYRING, KIND_PASSPHRASE, StanzaInfo};
@@ -33,7 +33,15 @@ pub struct Rewrap<'a> {
 
 /// Rewrites the stanzas and the header MAC of the file at `path` as `plan`
 /// says, after opening it with `identities`. The payload bytes are copied
-/// unchanged; the file is replaced atomically and keeps its permissions.
+/// unchanged; the file is replaced atomically and keeps its permission bits
+/// (0o777; setuid, setgid and sticky bits are dropped).
+///
+/// This revokes nothing: the file key stays the same, so a copy of the old
+/// header still opens the payload with a removed protector. Use
+/// [`rekey_file`](super::rekey_file) to revoke.
+///
+/// A plan that would certainly leave more stanzas than the format allows
+/// fails with [`Error::TooManyRecipients`] before any Argon2id run.
 pub fn rewrap_file(
     path: &Path,
     identities: &[Identity<'_>],
@@ -45,6 +53,7 @@ pub fn rewrap_file(
     let mut input = File::open(path)?;
     refuse_hard_links(path, &input)?;
     let header = Header::read_from(&mut input)?;
+    check_counts(&header, plan)?;
     let file_key = unwrap_file_key(&header, identities)?;
     let stanzas = new_stanzas(&header, &file_key, plan)?;
     let new_header = Header::build(header.core, stanzas, &file_key)?;
@@ -53,7 +62,7 @@ pub fn rewrap_file(
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        out.set_mode(input.metadata()?.permissions().mode() & 0o7777)?;
+        out.set_mode(input.metadata()?.permissions().mode() & 0o777)?;
     }
     out.file().write_all(&new_header.to_bytes())?;
     input.seek(SeekFrom::Start(header.encoded_len() as u64))?;
@@ -66,9 +75,44 @@ pub fn rewrap_file(
     FileInfo::from_header(&new_header, Some(payload_len))
 }
 
+/// Refuses, before any Argon2id run, a plan whose result would certainly
+/// exceed the stanza limits: stanzas the plan cannot remove, plus those it adds.
+fn check_counts(header: &Header, plan: &Rewrap<'_>) -> Result<()> {
+    let too_many = |what, count, max| Error::TooManyRecipients { what, count, max };
+    let removers = plan.remove_passphrases.len();
+    if plan.add_passphrases.len() > MAX_PASSPHRASE_STANZAS || removers > MAX_PASSPHRASE_STANZAS {
+        let count = plan.add_passphrases.len().max(removers);
+        return Err(too_many("passphrases", count, MAX_PASSPHRASE_STANZAS));
+    }
+    let (mut passphrases, mut others) = (plan.add_passphrases.len(), usize::from(plan.keyring.is_some()));
+    for raw in &header.stanzas {
+        match stanza::parse(raw)?.info {
+            StanzaInfo::Passphrase { .. } => {
+                // Which ones a remover opens is known only after Argon2id.
+                if !plan.remove_all_passphrases && removers == 0 {
+                    passphrases += 1;
+                }
+            }
+            StanzaInfo::Keyring { keyring_id, .. } => {
+                if !(plan.remove_keyrings || plan.keyring.is_some_and(|k| k.id() == keyring_id)) {
+                    others += 1;
+                }
+            }
+            StanzaInfo::Unknown { .. } => others += 1,
+        }
+    }
+    if passphrases > MAX_PASSPHRASE_STANZAS {
+        return Err(too_many("passphrases", passphrases, MAX_PASSPHRASE_STANZAS));
+    }
+    if passphrases + others > MAX_STANZAS {
+        return Err(too_many("recipients", passphrases + others, MAX_STANZAS));
+    }
+    Ok(())
+}
+
 /// A rewrap replaces the file under one name; other hard links would keep
 /// the old header (and so could stay openable by a removed protector).
-fn refuse_hard_links(path: &Path, file: &File) -> Result<()> {
+pub(super) fn refuse_hard_links(path: &Path, file: &File) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;

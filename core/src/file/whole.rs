@@ -15,12 +15,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Size of each read and write: a whole number of 16 KiB chunks.
-const BLOCK: usize = 4 << 20;
+pub(super) const BLOCK: usize = 4 << 20;
 
 /// Options for [`encrypt_file`] and [`decrypt_file`].
 #[derive(Default, Clone, Copy)]
 pub struct FileOptions<'a> {
-    /// Replace an existing destination (atomically). Off by default.
+    /// Replace an existing destination (atomically). Off by default. A
+    /// destination that is a symbolic link is refused even so.
     pub overwrite: bool,
     /// Called with (bytes done, bytes total) as work progresses.
     pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
@@ -51,7 +52,8 @@ impl FileOptions<'_> {
     }
 }
 
-fn refuse_same_file(src: &Path, dst: &Path) -> Result<()> {
+pub(super) fn refuse_same_file(src: &Path, dst: &Path) -> Result<()> {
+    crate::atomic::refuse_symlink(dst)?;
     if let (Ok(a), Ok(b)) = (src.canonicalize(), dst.canonicalize())
         && a == b
     {
@@ -65,7 +67,9 @@ fn refuse_same_file(src: &Path, dst: &Path) -> Result<()> {
 /// Encrypts `src` to `dst` for `recipients`, using every core (the calling
 /// thread reads and seals; a second thread writes). `dst` appears
 /// only when complete; on any error (or cancellation) it does not exist and
-/// no temporary file is left.
+/// no temporary file is left. A `dst` that is a symbolic link (dangling or
+/// not) is refused with [`Error::DestinationIsSymlink`], even with
+/// `overwrite`; `src` may be one.
 pub fn encrypt_file(
     src: &Path,
     dst: &Path,
@@ -112,7 +116,8 @@ pub fn encrypt_file(
 /// Decrypts `src` to `dst`. Chunks are authenticated as they are read, and
 /// `dst` appears only after the whole file (final chunk included)
 /// authenticated; on any error it does not exist and no temporary file is
-/// left. Returns the number of plaintext bytes.
+/// left. A `dst` that is a symbolic link is refused as for [`encrypt_file`].
+/// Returns the number of plaintext bytes.
 ///
 /// The calling thread reads and decrypts (on all cores) while a second
 /// thread writes; plaintext buffers move between them without copying.
@@ -148,7 +153,7 @@ pub fn decrypt_file(
 }
 
 /// The producing side of [`write_behind`].
-struct Batches {
+pub(super) struct Batches {
     full: SyncSender<Vec<u8>>,
     empty: Receiver<Vec<u8>>,
 }
@@ -156,14 +161,14 @@ struct Batches {
 impl Batches {
     /// A buffer from an earlier batch when one is free (its contents are
     /// stale), else a new empty one.
-    fn spare(&self) -> Vec<u8> {
+    pub(super) fn spare(&self) -> Vec<u8> {
         self.empty.try_recv().unwrap_or_default()
     }
 
     /// Hands `buf` to the writer, counts `input_bytes` as done and reports
     /// progress (or cancellation). `Ok(false)` if the writer has stopped;
     /// its error is returned by [`write_behind`].
-    fn hand_over(
+    pub(super) fn hand_over(
         &self,
         buf: Vec<u8>,
         input_bytes: u64,
@@ -184,7 +189,7 @@ impl Batches {
 /// buffers it hands over to `file`, in order, and returns emptied buffers
 /// for reuse. A write error takes precedence over the producer's result
 /// only when the producer itself succeeded.
-fn write_behind<T>(file: &mut File, produce: impl FnOnce(&Batches) -> Result<T>) -> Result<T> {
+pub(super) fn write_behind<T>(file: &mut File, produce: impl FnOnce(&Batches) -> Result<T>) -> Result<T> {
     std::thread::scope(|scope| {
         let (full, full_rx) = sync_channel::<Vec<u8>>(2);
         let (empty_tx, empty) = sync_channel::<Vec<u8>>(4);

@@ -89,7 +89,7 @@ impl Keyring {
     /// being written) this fails with [`Error::AlreadyExists`] and leaves the
     /// existing file untouched.
     pub fn create(path: &Path, passphrase: &Passphrase, params: KdfParams) -> Result<Keyring> {
-        let path = &crate::atomic::resolve_link(path);
+        crate::atomic::refuse_symlink(path)?; // never create through a link
         params.validate()?;
         if passphrase.is_empty() {
             return Err(Error::InvalidArgument("the passphrase is empty".into()));

@@ -40,7 +40,8 @@ pub(crate) enum WriteMode {
 
 /// Writes `bytes` to `path` atomically with mode 0600 (see
 /// [`crate::atomic::AtomicFile`]): the temporary file lives in the same
-/// directory and is removed on any error.
+/// directory (unnamed where the system allows) and is removed on any error;
+/// a `path` that is a symbolic link is refused.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: WriteMode) -> Result<()> {
     let mut out = AtomicFile::create(path, mode == WriteMode::Replace)?;
     #[cfg(unix)]
@@ -67,16 +68,28 @@ pub(crate) struct LockGuard {
 /// Takes the exclusive lock of the keyring at `path`, retrying until
 /// `timeout` has passed, then failing with [`Error::Locked`]. The lock file
 /// is never deleted: deleting it would let two processes lock different
-/// files of the same name.
+/// files of the same name. A lock file that is a symbolic link is refused
+/// with [`Error::DestinationIsSymlink`].
 pub(crate) fn lock(path: &Path, timeout: Duration) -> Result<LockGuard> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        // Never through a link: a planted link must not make us create or
+        // lock a file elsewhere. (std adds O_CLOEXEC.)
+        options
+            .mode(0o600)
+            .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC).bits() as i32);
     }
-    let file = options.open(lock_path(path))?;
+    let lock = lock_path(path);
+    let file = match options.open(&lock) {
+        Ok(file) => file,
+        Err(e) => {
+            crate::atomic::refuse_symlink(&lock)?;
+            return Err(Error::Io(e));
+        }
+    };
     let deadline = Instant::now() + timeout;
     loop {
         match file.try_lock() {
