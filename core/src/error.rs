@@ -174,6 +174,17 @@ pub enum Error {
     /// Another process holds the keyring lock.
     #[error("keyring {} is locked by another process", .0.display())]
     Locked(PathBuf),
+    /// Replacing the keyring's master key (removing a protector, replacing
+    /// a recovery key, rekeying) would cut off these protectors: they are
+    /// still in keyring format 1, and only their own secret can upgrade
+    /// them. Nothing was changed.
+    #[error(
+        "protector(s) {} are still in keyring format 1 and cannot receive a new master key without their \
+         own secret: unlock the keyring once with each of them and save a change (this upgrades them), \
+         or remove them in the same operation; nothing was changed",
+        join_ids(.0)
+    )]
+    ProtectorsNeedUpgrade(Vec<u32>),
 
     /// The operation was cancelled by the caller.
     #[error("operation cancelled")]
@@ -207,7 +218,7 @@ impl Error {
             | KeyVersionUnusable { .. }
             | WrongKeyring => ErrorKind::Key,
             InvalidArgument(_) | InvalidValue { .. } | MessageTooLong | FieldType { .. } => ErrorKind::Usage,
-            AlreadyExists(_) | Locked(_) => ErrorKind::Conflict,
+            AlreadyExists(_) | Locked(_) | ProtectorsNeedUpgrade(_) => ErrorKind::Conflict,
             Cancelled => ErrorKind::Cancelled,
         }
     }
@@ -218,6 +229,11 @@ impl Error {
             detail: detail.into(),
         }
     }
+}
+
+/// "1, 2, 3" for an error message.
+fn join_ids(ids: &[u32]) -> String {
+    ids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
 }
 
 impl From<Error> for std::io::Error {

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha512};
 use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 use strongroom::Error;
-use strongroom::hazmat::chunked::{ChunkedReader, ChunkedSeekReader, ChunkedWriter, PayloadKey};
 use strongroom::error::from_io;
+use strongroom::hazmat::chunked::{ChunkedReader, ChunkedSeekReader, ChunkedWriter, PayloadKey};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

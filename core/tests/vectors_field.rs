@@ -22,12 +22,12 @@ use serde::Deserialize;
 use sha3::Shake128;
 use sha3::digest::{ExtendableOutput, Update, XofReader};
 use strongroom::SecretKey;
-use strongroom::hazmat::bench::ShortGcm;
-use strongroom::hazmat::siv::Aes256SivCmac;
-use strongroom::hazmat::xaes::Xaes256Gcm;
 use strongroom::field::{
     ColumnSpec, FieldCipher, FieldContext, Normalizer, PurposeKeys, Token, Value, ValueType, encode_plaintext,
 };
+use strongroom::hazmat::bench::ShortGcm;
+use strongroom::hazmat::siv::Aes256SivCmac;
+use strongroom::hazmat::xaes::Xaes256Gcm;
 
 // ------------------------------------------------------------ XAES-256-GCM
 

@@ -10,8 +10,8 @@ mod common;
 use common::{AeadCase, AeadGroup, Expected, hex_bytes, load_wycheproof};
 use serde::Deserialize;
 use strongroom::hazmat::aead::OpenError;
-use strongroom::hazmat::kdf::{self, Hash, OutputTooLong};
 use strongroom::hazmat::aead::{Aes256Gcm, KEY_LEN, NONCE_LEN, TAG_LEN};
+use strongroom::hazmat::kdf::{self, Hash, OutputTooLong};
 
 // ---------------------------------------------------------------- AES-GCM
 
