@@ -1015,7 +1015,17 @@ fn print_example() {
         .purpose_key(&ex::keyring_id(), 3, Purpose::Field, KeyUse::Decrypt)
         .unwrap();
     println!("v3 Field         {}", hex::encode(k.expose()));
-    print!("{}", example_hex_lines(&ex::example_bytes()));
+    for (n, stanza) in ex::header().stanzas.iter().enumerate() {
+        if let protector::Wrap::Public { public, enc, sealed } = &stanza.wrap {
+            println!("stanza {} public   {}", n + 1, hex::encode(public));
+            println!("stanza {} enc      {}", n + 1, hex::encode(enc));
+            println!("stanza {} sealed   {}", n + 1, hex::encode(sealed));
+        }
+    }
+    let bytes = ex::example_bytes();
+    let parsed = format::parse(&bytes).unwrap();
+    println!("H = {}, L = {}, total {}", parsed.aad.len(), parsed.body.len(), bytes.len());
+    print!("{}", example_hex_lines(&bytes));
 }
 
 const EXAMPLE_RECOVERY_TEXT: &str = "SRRK-G20R5-0W4GP-38F24-9HA5R-S3CEH-Y8934-MKJJA-SD5WR-K6D9Q-74XKT-FSGD0";
