@@ -25,10 +25,10 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::hint::black_box;
 use std::time::Duration;
 use strongroom::SecretKey;
+use strongroom::field::{ColumnSpec, FieldCipher, Normalizer, PurposeKeys, Value, ValueType};
 use strongroom::hazmat::aead::Aes256Gcm;
 use strongroom::hazmat::bench::ShortGcm;
 use strongroom::hazmat::xaes::Xaes256Gcm;
-use strongroom::field::{ColumnSpec, FieldCipher, Normalizer, PurposeKeys, Value, ValueType};
 
 /// Values per batch call.
 const BATCH: usize = 16_384;

@@ -21,8 +21,8 @@
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use strongroom::hazmat::chunked::CHUNK_SIZE;
 use strongroom::hazmat::aead::{Aes256Gcm, TAG_LEN};
+use strongroom::hazmat::chunked::CHUNK_SIZE;
 use strongroom_benches::stream::{self as s, KEY};
 use strongroom_benches::{IO_BLOCK, MIB, parse_mib, patterned, size_label};
 

@@ -29,8 +29,8 @@
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use std::time::{Duration, Instant};
-use strongroom::hazmat::chunked::{CHUNK_SIZE, ciphertext_len};
 use strongroom::hazmat::aead::{Aes256Gcm, TAG_LEN};
+use strongroom::hazmat::chunked::{CHUNK_SIZE, ciphertext_len};
 use strongroom_benches::stream::{self as s, KEY};
 use strongroom_benches::{IO_BLOCK, message_size, patterned, size_label};
 

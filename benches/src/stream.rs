@@ -10,9 +10,9 @@ use std::hint::black_box;
 use std::io::{self, Cursor, Read, Write};
 use std::path::Path;
 use strongroom::Passphrase;
-use strongroom::hazmat::chunked::{CHUNK_SIZE, ChunkedReader, ChunkedSeekReader, ChunkedWriter};
-use strongroom::hazmat::aead::{Aes256Gcm, NONCE_LEN, TAG_LEN};
 use strongroom::file::{Decryptor, Encryptor, Identity, Recipient};
+use strongroom::hazmat::aead::{Aes256Gcm, NONCE_LEN, TAG_LEN};
+use strongroom::hazmat::chunked::{CHUNK_SIZE, ChunkedReader, ChunkedSeekReader, ChunkedWriter};
 use strongroom::keyring::Keyring;
 use strongroom::passphrase::KdfParams;
 

@@ -1024,7 +1024,12 @@ fn print_example() {
     }
     let bytes = ex::example_bytes();
     let parsed = format::parse(&bytes).unwrap();
-    println!("H = {}, L = {}, total {}", parsed.aad.len(), parsed.body.len(), bytes.len());
+    println!(
+        "H = {}, L = {}, total {}",
+        parsed.aad.len(),
+        parsed.body.len(),
+        bytes.len()
+    );
     print!("{}", example_hex_lines(&bytes));
 }
 
