@@ -313,6 +313,49 @@ fn removing_a_passphrase_revokes_it_and_says_what_old_copies_still_hold() {
     assert_eq!(json(&out)["upgraded"], false);
 }
 
+/// A format-1 keyring (the specification's example): it opens, revoking
+/// operations refuse while a protector is still in format 1 (exit 7,
+/// naming it, nothing changed), and removing that protector rekeys.
+#[test]
+fn format_1_keyring_upgrades_and_refuses_a_rekey_that_would_cut_off_a_protector() {
+    let w = World::new();
+    let hex_text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/keyring/example-v1.hex"
+    ))
+    .unwrap();
+    let bytes = hex::decode(hex_text.split_whitespace().collect::<String>()).unwrap();
+    std::fs::create_dir_all(w.keyring().parent().unwrap()).unwrap();
+    std::fs::write(w.keyring(), &bytes).unwrap();
+    let example = |args: &[&str]| {
+        w.cmd(args)
+            .env("STRONGROOM_KEYRING_PASSPHRASE", "correct horse battery staple")
+            .output()
+            .unwrap()
+    };
+    let out = example(&["keyring", "rekey"]);
+    assert_code(&out, 7);
+    assert!(
+        stderr(&out).contains("protector(s) 2") && stderr(&out).contains("keyring upgrade"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(w.keyring()).unwrap(),
+        bytes,
+        "a refused rekey changes nothing"
+    );
+    let out = example(&["--json", "keyring", "upgrade"]);
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["upgraded"], true);
+    assert_eq!(json(&out)["legacy_protector_ids"], serde_json::json!([2]));
+    let out = example(&["--json", "keyring", "remove-protector", "2"]);
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["master_key_replaced"], true);
+    let out = example(&["keyring", "rekey"]);
+    assert_code(&out, 0);
+}
+
 // ---------------------------------------------------------------- encrypt / decrypt
 
 #[test]

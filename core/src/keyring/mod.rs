@@ -398,13 +398,8 @@ impl Keyring {
     pub fn upgrade_protector(&mut self) -> Result<bool> {
         let id = self.unlocker.id;
         self.mutate(false, |header, _, _| {
-            Ok(header
-                .stanzas
-                .iter()
-                .find(|s| s.id == id)
-                .map(Stanza::is_legacy)
-                .map(|l| (l, l))
-                .unwrap_or((false, false)))
+            let legacy = header.stanzas.iter().any(|s| s.id == id && s.is_legacy());
+            Ok((legacy, legacy))
         })
     }
 
@@ -461,10 +456,11 @@ impl Keyring {
     fn upgrade_unlocker(&self, header: &mut Header, master: &SecretKey) -> Result<()> {
         let id = header.id;
         for stanza in &mut header.stanzas {
-            if stanza.id == self.unlocker.id && stanza.is_legacy() {
-                if stanza.open(&id, &self.unlocker.kek)?.is_some() {
-                    *stanza = stanza.upgraded(&id, &self.unlocker.kek, master)?;
-                }
+            if stanza.id == self.unlocker.id
+                && stanza.is_legacy()
+                && stanza.open(&id, &self.unlocker.kek)?.is_some()
+            {
+                *stanza = stanza.upgraded(&id, &self.unlocker.kek, master)?;
             }
         }
         Ok(())
