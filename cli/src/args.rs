@@ -217,11 +217,15 @@ pub enum KeyringCommand {
     Destroy(DestroyArgs),
     /// Add another passphrase that unlocks the keyring
     AddPassphrase(AddPassphraseArgs),
-    /// Remove a protector (passphrase or recovery key) by its id (see `keyring list`)
+    /// Remove protectors (passphrases or recovery keys) by id (see `keyring list`) and replace the master key
     #[command(alias = "remove-protector")]
     RemovePassphrase(RemoveProtectorArgs),
-    /// Create a recovery key (replacing existing ones) and print it once
+    /// Create a recovery key (replacing existing ones, which replaces the master key) and print it once
     RecoveryKey(RecoveryKeyArgs),
+    /// Replace the master key, sealed to every protector (after a secret or a keyring copy was exposed)
+    Rekey(UnlockOnly),
+    /// Convert the protector used to unlock to the current keyring format
+    Upgrade(UnlockOnly),
 }
 
 /// Commands that only need the keyring unlocked.
@@ -296,9 +300,9 @@ pub struct AddPassphraseArgs {
 /// `keyring remove-passphrase`
 #[derive(Debug, Args)]
 pub struct RemoveProtectorArgs {
-    /// Protector id, as shown by `keyring list`
-    #[arg(value_name = "ID")]
-    pub id: u32,
+    /// Protector ids, as shown by `keyring list`
+    #[arg(value_name = "ID", required = true, num_args = 1..)]
+    pub ids: Vec<u32>,
     /// How to unlock the keyring.
     #[command(flatten)]
     pub unlock: UnlockArgs,

@@ -142,7 +142,8 @@ fn keyring_lifecycle() {
     assert_code(&out, 0);
     let out = w.run(["--json", "keyring", "remove-passphrase", "1"]);
     assert_code(&out, 0);
-    assert_eq!(json(&out)["removed_protector_id"], 1);
+    assert_eq!(json(&out)["removed_protector_ids"], serde_json::json!([1]));
+    assert_eq!(json(&out)["master_key_replaced"], true);
     assert_eq!(json(&out)["protectors"].as_array().unwrap().len(), 1);
     // The removed passphrase no longer unlocks; the remaining one does.
     let out = w.run(["keyring", "list"]);
@@ -205,7 +206,7 @@ fn recovery_key_unlocks_and_replaces() {
     assert_code(&out, 0);
     let text = stdout(&out);
     assert!(text.contains("SRRK-") && text.contains("Write it down"), "{text}");
-    assert!(text.contains("no longer works"), "{text}");
+    assert!(text.contains("no longer opens this keyring file"), "{text}");
     // The first key was replaced: it now fails as a key error.
     let out = w
         .cmd(["keyring", "list", "--recovery-key-file", "recovery.txt"])
@@ -229,6 +230,129 @@ fn recovery_key_unlocks_and_replaces() {
         .cmd(["keyring", "list", "--recovery-key-file", "rk2.txt"])
         .output()
         .unwrap();
+    assert_code(&out, 0);
+}
+
+/// The audit's scenario through the binary: passphrase A, add B, keep a
+/// copy, remove A, add-key --promote. The messages say what is true.
+#[test]
+fn removing_a_passphrase_revokes_it_and_says_what_old_copies_still_hold() {
+    let w = World::new();
+    w.init_keyring();
+    let out = w
+        .cmd(with_fast(&[
+            "keyring",
+            "add-passphrase",
+            "--new-passphrase-env",
+            "B",
+        ]))
+        .env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
+        .env("B", "passphrase B")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let old_copy = std::fs::read(w.keyring()).unwrap();
+    let out = w.run(["keyring", "remove-protector", "1"]);
+    assert_code(&out, 0);
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(said.contains("replaced its master key"), "{said}");
+    assert!(said.contains("Copies made before now still open"), "{said}");
+    assert!(
+        said.contains("add-key --promote") && said.contains("rewrap --to-primary"),
+        "{said}"
+    );
+    let out = w
+        .cmd(["--json", "keyring", "add-key", "--promote"])
+        .env("STRONGROOM_KEYRING_PASSPHRASE", "passphrase B")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    // A on the new file: a key error.
+    let out = w.run(["keyring", "list"]);
+    assert_code(&out, 6);
+    // A on the old copy: opens, but knows only version 1.
+    let old = w.write("old.keyring", &old_copy);
+    let out = w
+        .cmd(["--json", "--keyring"])
+        .arg(&old)
+        .args(["keyring", "list"])
+        .env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["versions"].as_array().unwrap().len(), 1);
+
+    // Explicit rekey, JSON and human.
+    let out = w
+        .cmd(["--json", "keyring", "rekey"])
+        .env("STRONGROOM_KEYRING_PASSPHRASE", "passphrase B")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let v = json(&out);
+    assert_eq!(v["command"], "keyring rekey");
+    assert_eq!(v["master_key_replaced"], true);
+    assert_eq!(v["old_copies_hold_versions"], serde_json::json!([1, 2]));
+    let out = w
+        .cmd(["keyring", "rekey"])
+        .env("STRONGROOM_KEYRING_PASSPHRASE", "passphrase B")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        said.contains("replaced the master key") && said.contains("hold key versions 1, 2"),
+        "{said}"
+    );
+    let out = w
+        .cmd(["--json", "keyring", "upgrade"])
+        .env("STRONGROOM_KEYRING_PASSPHRASE", "passphrase B")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["upgraded"], false);
+}
+
+/// A format-1 keyring (the specification's example): it opens, revoking
+/// operations refuse while a protector is still in format 1 (exit 7,
+/// naming it, nothing changed), and removing that protector rekeys.
+#[test]
+fn format_1_keyring_upgrades_and_refuses_a_rekey_that_would_cut_off_a_protector() {
+    let w = World::new();
+    let hex_text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/keyring/example-v1.hex"
+    ))
+    .unwrap();
+    let bytes = hex::decode(hex_text.split_whitespace().collect::<String>()).unwrap();
+    std::fs::create_dir_all(w.keyring().parent().unwrap()).unwrap();
+    std::fs::write(w.keyring(), &bytes).unwrap();
+    let example = |args: &[&str]| {
+        w.cmd(args)
+            .env("STRONGROOM_KEYRING_PASSPHRASE", "correct horse battery staple")
+            .output()
+            .unwrap()
+    };
+    let out = example(&["keyring", "rekey"]);
+    assert_code(&out, 7);
+    assert!(
+        stderr(&out).contains("protector(s) 2") && stderr(&out).contains("keyring upgrade"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(w.keyring()).unwrap(),
+        bytes,
+        "a refused rekey changes nothing"
+    );
+    let out = example(&["--json", "keyring", "upgrade"]);
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["upgraded"], true);
+    assert_eq!(json(&out)["legacy_protector_ids"], serde_json::json!([2]));
+    let out = example(&["--json", "keyring", "remove-protector", "2"]);
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["master_key_replaced"], true);
+    let out = example(&["keyring", "rekey"]);
     assert_code(&out, 0);
 }
 

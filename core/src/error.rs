@@ -195,6 +195,17 @@ pub enum Error {
     /// Another process holds the keyring lock.
     #[error("keyring {} is locked by another process", .0.display())]
     Locked(PathBuf),
+    /// Replacing the keyring's master key (removing a protector, replacing
+    /// a recovery key, rekeying) would cut off these protectors: they are
+    /// still in keyring format 1, and only their own secret can upgrade
+    /// them. Nothing was changed.
+    #[error(
+        "protector(s) {} are still in keyring format 1 and cannot receive a new master key without their \
+         own secret: unlock the keyring once with each of them and save a change (this upgrades them), \
+         or remove them in the same operation; nothing was changed",
+        join_ids(.0)
+    )]
+    ProtectorsNeedUpgrade(Vec<u32>),
 
     /// The operation was cancelled by the caller.
     #[error("operation cancelled")]
@@ -240,6 +251,7 @@ impl Error {
             TooManyRecipients { .. } => &c::TOO_MANY_RECIPIENTS,
             AlreadyExists(_) => &c::ALREADY_EXISTS,
             Locked(_) => &c::LOCKED,
+            ProtectorsNeedUpgrade(_) => &c::PROTECTORS_NEED_UPGRADE,
             DestinationIsSymlink(_) => &c::DESTINATION_IS_SYMLINK,
             Cancelled => &c::CANCELLED,
         }
@@ -524,6 +536,10 @@ pub mod codes {
     /// See [`Error::DestinationIsSymlink`](super::Error::DestinationIsSymlink).
     pub const DESTINATION_IS_SYMLINK: E = E::core(703, "DestinationIsSymlink", Conflict, "the destination is a symbolic link");
 
+    /// See [`Error::ProtectorsNeedUpgrade`](super::Error::ProtectorsNeedUpgrade).
+    pub const PROTECTORS_NEED_UPGRADE: E =
+        E::core(704, "ProtectorsNeedUpgrade", Conflict, "old-format protectors must be upgraded first");
+
     /// See [`Error::Cancelled`](super::Error::Cancelled).
     pub const CANCELLED: E = E::core(801, "Cancelled", Cancelled, "operation cancelled");
 }
@@ -568,8 +584,15 @@ pub const TABLE: &[&ErrorCode] = &[
     &codes::ALREADY_EXISTS,
     &codes::LOCKED,
     &codes::DESTINATION_IS_SYMLINK,
+    &codes::PROTECTORS_NEED_UPGRADE,
     &codes::CANCELLED,
 ];
+
+
+/// "1, 2, 3" for an error message.
+fn join_ids(ids: &[u32]) -> String {
+    ids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+}
 
 impl From<Error> for std::io::Error {
     fn from(e: Error) -> Self {
@@ -650,6 +673,7 @@ mod tests {
             Error::AlreadyExists(PathBuf::from("x")),
             Error::Locked(PathBuf::from("x")),
             Error::DestinationIsSymlink(PathBuf::from("x")),
+            Error::ProtectorsNeedUpgrade(vec![2, 3]),
             Error::TooManyRecipients {
                 what: "stanzas",
                 count: 65,

@@ -61,25 +61,116 @@ pub fn run(ctx: &Ctx<'_>, cmd: &KeyringCommand) -> Result<()> {
         }
         KeyringCommand::RemovePassphrase(a) => {
             let mut kr = ctx.open_keyring(&a.unlock)?;
-            kr.remove_protector(a.id)
-                .with_context(|| format!("cannot remove protector {}", a.id))?;
+            let ids = join_ids(&a.ids);
+            kr.remove_protectors(&a.ids)
+                .map_err(upgrade_hint)
+                .with_context(|| format!("cannot remove protector {ids}"))?;
             ctx.out.json(json!({
                 "command": "keyring remove-passphrase",
                 "path": kr.path().display().to_string(),
-                "removed_protector_id": a.id,
+                "removed_protector_ids": a.ids,
+                "master_key_replaced": true,
+                "old_copies_hold_versions": version_numbers(&kr),
                 "protectors": protectors_json(&kr),
             }));
             ctx.out.say(format!(
-                "removed protector {} from keyring {}",
-                a.id,
+                "removed protector {ids} from keyring {} and replaced its master key",
                 kr.path().display()
             ));
-            ctx.out
-                .note("note: copies of the keyring file made before this change still open with it");
+            rekey_note(ctx, &kr, &format!("the removed secret (protector {ids})"));
             Ok(())
         }
         KeyringCommand::RecoveryKey(a) => recovery_key(ctx, a),
+        KeyringCommand::Rekey(a) => {
+            let mut kr = ctx.open_keyring(&a.unlock)?;
+            kr.rekey()
+                .map_err(upgrade_hint)
+                .context("cannot replace the master key")?;
+            ctx.out.json(json!({
+                "command": "keyring rekey",
+                "path": kr.path().display().to_string(),
+                "master_key_replaced": true,
+                "old_copies_hold_versions": version_numbers(&kr),
+                "protectors": protectors_json(&kr),
+            }));
+            ctx.out.say(format!(
+                "replaced the master key of keyring {}; every protector ({}) opens it",
+                kr.path().display(),
+                join_ids(&kr.protectors().iter().map(|p| p.id).collect::<Vec<_>>())
+            ));
+            rekey_note(ctx, &kr, "a secret removed earlier");
+            Ok(())
+        }
+        KeyringCommand::Upgrade(a) => {
+            let mut kr = ctx.open_keyring(&a.unlock)?;
+            let upgraded = kr.upgrade_protector().context("cannot upgrade the protector")?;
+            let legacy: Vec<u32> = kr
+                .protectors()
+                .iter()
+                .filter(|p| p.legacy)
+                .map(|p| p.id)
+                .collect();
+            ctx.out.json(json!({
+                "command": "keyring upgrade",
+                "path": kr.path().display().to_string(),
+                "upgraded": upgraded,
+                "legacy_protector_ids": legacy,
+            }));
+            ctx.out.say(if upgraded {
+                "upgraded the protector used to unlock to the current keyring format"
+            } else {
+                "the protector used to unlock was already in the current keyring format"
+            });
+            if !legacy.is_empty() {
+                ctx.out.note(format!(
+                    "protector {} still in the old format: unlock with each and run `strongroom keyring upgrade`, \
+                     or remove them, before `rekey` or a removal can replace the master key",
+                    join_ids(&legacy)
+                ));
+            }
+            Ok(())
+        }
     }
+}
+
+fn join_ids(ids: &[u32]) -> String {
+    ids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+}
+
+fn version_numbers(kr: &Keyring) -> Vec<u32> {
+    kr.versions()
+        .iter()
+        .filter(|v| v.status != KeyStatus::Destroyed)
+        .map(|v| v.version)
+        .collect()
+}
+
+/// Adds the command that upgrades format-1 protectors to the library's
+/// refusal.
+fn upgrade_hint(e: strongroom::Error) -> anyhow::Error {
+    match e {
+        strongroom::Error::ProtectorsNeedUpgrade(ref ids) => {
+            let ids = join_ids(ids);
+            anyhow::Error::new(e).context(format!(
+                "unlock with protector {ids} and run `strongroom keyring upgrade`, or remove it in the same \
+                 `strongroom keyring remove-protector` command"
+            ))
+        }
+        other => other.into(),
+    }
+}
+
+/// What a master-key replacement does and does not do, in plain words.
+fn rekey_note(ctx: &Ctx<'_>, kr: &Keyring, exposed: &str) {
+    let versions = version_numbers(kr);
+    ctx.out.note(format!(
+        "{exposed} and copies of the keyring file no longer open anything written from now on. \
+         Copies made before now still open with the secrets they accepted, and hold key versions {}. \
+         If such a copy or secret may be in other hands, rotate: `strongroom keyring add-key --promote`, \
+         move every file to the new version with `strongroom rewrap --to-primary FILE`, re-encrypt \
+         database fields, then `strongroom keyring destroy VERSION --yes` for the old versions.",
+        join_ids(&versions)
+    ));
 }
 
 fn init(ctx: &Ctx<'_>, a: &KeyringInitArgs) -> Result<()> {
@@ -271,8 +362,10 @@ fn recovery_key(ctx: &Ctx<'_>, a: &RecoveryKeyArgs) -> Result<()> {
     } else {
         kr.replace_recovery_key()
     }
+    .map_err(upgrade_hint)
     .context("cannot create the recovery key")?;
     let replaced: Vec<u32> = if a.keep_existing { Vec::new() } else { before };
+    let rekeyed = !replaced.is_empty();
     let text = key.dangerous_display();
     let out = ctx.out;
     if out.is_json() {
@@ -283,6 +376,7 @@ fn recovery_key(ctx: &Ctx<'_>, a: &RecoveryKeyArgs) -> Result<()> {
             "path": kr.path().display().to_string(),
             "protector_id": id,
             "replaced_protector_ids": replaced,
+            "master_key_replaced": rekeyed,
         })
         .to_string();
         // `head` ends with '}'; the recovery key is [A-Z0-9-] only, so it
@@ -307,12 +401,12 @@ fn recovery_key(ctx: &Ctx<'_>, a: &RecoveryKeyArgs) -> Result<()> {
     out.say(
         "It unlocks the keyring on its own (`--recovery-key-file PATH`), so guard it like the passphrase.",
     );
-    if !replaced.is_empty() {
-        let ids: Vec<String> = replaced.iter().map(u32::to_string).collect();
+    if rekeyed {
         out.say(format!(
-            "The previous recovery key (protector {}) no longer works.",
-            ids.join(", ")
+            "The previous recovery key (protector {}) no longer opens this keyring file: the master key was replaced.",
+            join_ids(&replaced)
         ));
+        rekey_note(ctx, &kr, "The previous recovery key");
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
-//! The keyring file format, version 1 (all integers big-endian):
+//! The keyring file format, version 2 (all integers big-endian); version 1
+//! has the same layout and only the legacy stanza kinds, and is still read:
 //!
 //! ```text
 //! header (clear, authenticated as the AAD of the body)
-//!   magic "SRKEYRNG" (8) | version 0x01 (1) | keyring id (16) | generation (u64)
+//!   magic "SRKEYRNG" (8) | version 0x02 (1) | keyring id (16) | generation (u64)
 //!   | next protector id (u32) | protector count n (u8, 1..=32) | n stanzas
 //!   | body nonce (12) | body length L (u32) | header checksum (32)
 //! body
@@ -17,7 +18,8 @@
 //! field.
 
 use super::protector::{
-    KIND_PASSPHRASE, KIND_RECOVERY_KEY, PASSPHRASE_STANZA_LEN, Stanza, StanzaKind, WRAPPED_LEN,
+    KIND_PASSPHRASE, KIND_PASSPHRASE_PK, KIND_RECOVERY_KEY, KIND_RECOVERY_KEY_PK, MAX_STANZA_LEN, Stanza,
+    StanzaKind, WRAPPED_LEN, Wrap, X25519_LEN,
 };
 use super::version::{KeyStatus, KeyVersionInfo, MAX_VERSIONS, VersionEntry, Versions};
 use crate::crypto::kdf::{ct_eq, derive_key32, hmac_sha256};
@@ -29,12 +31,18 @@ use zeroize::Zeroizing;
 
 /// First eight bytes of every keyring file.
 pub(crate) const MAGIC: [u8; 8] = *b"SRKEYRNG";
-/// The format version this build reads and writes.
-pub(crate) const VERSION: u8 = 1;
+/// The format version this build writes (it reads this and [`VERSION_1`]).
+pub(crate) const VERSION: u8 = 2;
+/// The first format version: legacy stanzas only, still read.
+pub(crate) const VERSION_1: u8 = 1;
 /// Length of the public keyring id.
 pub(crate) const ID_LEN: usize = 16;
 /// Most protectors a keyring may hold.
 pub(crate) const MAX_PROTECTORS: usize = 32;
+/// Most passphrase protectors a keyring may hold: each may cost an Argon2id
+/// run when a passphrase is tried, so a crafted keyring cannot make a
+/// reader run it more often than a crafted file can.
+pub(crate) const MAX_PASSPHRASE_PROTECTORS: usize = 4;
 /// Encoded length of one version entry in the body.
 pub(crate) const ENTRY_LEN: usize = 4 + 1 + 8 + 8 + 32;
 /// Length of the header checksum.
@@ -47,7 +55,7 @@ pub(crate) const FIXED_SUFFIX_LEN: usize = NONCE_LEN + 4 + CHECKSUM_LEN;
 pub(crate) const MAX_BODY_LEN: usize = 4 + MAX_VERSIONS * ENTRY_LEN + TAG_LEN;
 /// Largest keyring file accepted.
 pub(crate) const MAX_FILE_LEN: usize =
-    FIXED_PREFIX_LEN + MAX_PROTECTORS * PASSPHRASE_STANZA_LEN + FIXED_SUFFIX_LEN + MAX_BODY_LEN;
+    FIXED_PREFIX_LEN + MAX_PROTECTORS * MAX_STANZA_LEN + FIXED_SUFFIX_LEN + MAX_BODY_LEN;
 
 /// HKDF label of the body encryption key (input: the master key).
 pub(crate) const LABEL_BODY: &[u8] = b"strongroom/v1/keyring/body";
@@ -132,7 +140,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     };
     r.take(MAGIC.len())?;
     let version = r.u8()?;
-    if version != VERSION {
+    if version != VERSION && version != VERSION_1 {
         return Err(Error::UnsupportedVersion { what: WHAT, version });
     }
     let id: [u8; ID_LEN] = r.array()?;
@@ -147,7 +155,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     }
     let mut stanzas = Vec::with_capacity(count);
     for _ in 0..count {
-        stanzas.push(parse_stanza(&mut r)?);
+        stanzas.push(parse_stanza(&mut r, version)?);
     }
     let body_nonce: [u8; NONCE_LEN] = r.array()?;
     let body_len = r.u32()?;
@@ -191,12 +199,17 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     })
 }
 
-fn parse_stanza(r: &mut Reader<'_>) -> Result<Stanza> {
+fn parse_stanza(r: &mut Reader<'_>, version: u8) -> Result<Stanza> {
     let id = r.u32()?;
-    let kind = r.u8()?;
+    let kind_byte = r.u8()?;
     let created_at = r.u64()?;
-    let kind = match kind {
-        KIND_PASSPHRASE => {
+    let public = match kind_byte {
+        KIND_PASSPHRASE | KIND_RECOVERY_KEY => false,
+        KIND_PASSPHRASE_PK | KIND_RECOVERY_KEY_PK if version != VERSION_1 => true,
+        other => return Err(Error::malformed(WHAT, format!("unknown protector kind {other}"))),
+    };
+    let kind = match kind_byte {
+        KIND_PASSPHRASE | KIND_PASSPHRASE_PK => {
             let params = KdfParams {
                 memory_kib: r.u32()?,
                 iterations: r.u32()?,
@@ -207,24 +220,40 @@ fn parse_stanza(r: &mut Reader<'_>) -> Result<Stanza> {
                 salt: r.array::<SALT_LEN>()?,
             }
         }
-        KIND_RECOVERY_KEY => StanzaKind::RecoveryKey {
+        _ => StanzaKind::RecoveryKey {
             salt: r.array::<SALT_LEN>()?,
         },
-        other => return Err(Error::malformed(WHAT, format!("unknown protector kind {other}"))),
     };
-    let nonce: [u8; NONCE_LEN] = r.array()?;
-    let wrapped: [u8; WRAPPED_LEN] = r.array()?;
+    let wrap = if public {
+        Wrap::Public {
+            public: r.array::<X25519_LEN>()?,
+            enc: r.array::<X25519_LEN>()?,
+            sealed: r.array::<WRAPPED_LEN>()?,
+        }
+    } else {
+        Wrap::Legacy {
+            nonce: r.array::<NONCE_LEN>()?,
+            wrapped: r.array::<WRAPPED_LEN>()?,
+        }
+    };
     Ok(Stanza {
         id,
         created_at,
         kind,
-        nonce,
-        wrapped,
+        wrap,
     })
 }
 
-/// Ids unique and below the next id; Argon2id parameters within bounds.
+/// At most [`MAX_PASSPHRASE_PROTECTORS`] passphrase stanzas; ids unique and
+/// below the next id; Argon2id parameters within bounds.
 fn check_stanzas(stanzas: &[Stanza], next_protector_id: u32) -> Result<()> {
+    let passphrases = stanzas.iter().filter(|s| s.is_passphrase()).count();
+    if passphrases > MAX_PASSPHRASE_PROTECTORS {
+        return Err(Error::malformed(
+            WHAT,
+            format!("{passphrases} passphrase protectors; at most {MAX_PASSPHRASE_PROTECTORS} are allowed"),
+        ));
+    }
     for (i, s) in stanzas.iter().enumerate() {
         if s.id == 0 || s.id >= next_protector_id {
             return Err(Error::malformed(
@@ -357,7 +386,7 @@ pub(crate) fn encode(header: &Header, versions: &Versions, master: &SecretKey) -
         .map_err(|_| Error::InvalidArgument("keyring body too large".into()))?;
 
     let mut out = Vec::with_capacity(
-        FIXED_PREFIX_LEN + n_stanzas * PASSPHRASE_STANZA_LEN + FIXED_SUFFIX_LEN + plain.len() + TAG_LEN,
+        FIXED_PREFIX_LEN + n_stanzas * MAX_STANZA_LEN + FIXED_SUFFIX_LEN + plain.len() + TAG_LEN,
     );
     out.extend_from_slice(&MAGIC);
     out.push(VERSION);

@@ -1,6 +1,13 @@
-//! Keyrings: a random 256-bit master key, wrapped by one or more protectors
+//! Keyrings: a random 256-bit master key, given to one or more protectors
 //! (passphrases, recovery keys), that encrypts numbered key versions.
 //!
+//! - Each protector has an X25519 key pair derived from its secret; the
+//!   master key is sealed to its public key with HPKE (RFC 9180). Removing
+//!   a protector, replacing a recovery key and [`Keyring::rekey`] replace
+//!   the master key and seal the new one to every remaining protector, so a
+//!   removed secret, even with an old copy of the file, opens nothing
+//!   written afterwards. Old copies still hold the key versions of their
+//!   time: rotate those (see [`Keyring::rekey`]).
 //! - Each key version is a random 256-bit secret with a [`KeyStatus`] and
 //!   timestamps. Exactly one version is primary; it encrypts new data, and
 //!   decrypt-only versions keep decrypting old data until retired.
@@ -50,8 +57,8 @@ use crate::crypto::random;
 use crate::error::{Error, Result};
 use crate::passphrase::KdfParams;
 use crate::secret::{Passphrase, SecretKey};
-use format::{Header, MAX_PROTECTORS};
-use protector::{Stanza, StanzaKind};
+use format::{Header, MAX_PASSPHRASE_PROTECTORS, MAX_PROTECTORS};
+use protector::{Stanza, StanzaKind, Unlocker};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -66,6 +73,10 @@ pub struct Keyring {
     header: Header,
     versions: Versions,
     lock_timeout: Duration,
+    /// The protector that unlocked this handle and its KEK: lets a write
+    /// upgrade that protector from format 1, and lets the handle follow a
+    /// master key replaced by another handle while its protector remains.
+    unlocker: Unlocker,
 }
 
 /// Values a mutation needs besides the fresh state.
@@ -100,17 +111,16 @@ impl Keyring {
         let id: [u8; 16] = random::array();
         let master = SecretKey::random();
         let now = unix_now();
-        let (salt, nonce) = protector::fresh_salt_and_nonce();
+        let salt = protector::fresh_salt();
         let kek = protector::passphrase_kek(passphrase, &params, &salt)?;
-        let stanza = Stanza::seal(
+        let stanza = Stanza::seal_new(
             &id,
             1,
             now,
             StanzaKind::Passphrase { params, salt },
             &kek,
             &master,
-            nonce,
-        );
+        )?;
         let header = Header {
             id,
             generation: 1,
@@ -127,6 +137,11 @@ impl Keyring {
             header,
             versions,
             lock_timeout: store::DEFAULT_LOCK_TIMEOUT,
+            unlocker: Unlocker {
+                id: 1,
+                kek,
+                recovery: false,
+            },
         })
     }
 
@@ -136,13 +151,14 @@ impl Keyring {
     /// are checked against the caps before any work ([`Error::KdfParams`]).
     /// A secret that fits no protector gives [`Error::WrongPassphrase`] or
     /// [`Error::WrongRecoveryKey`]; a modified file gives
-    /// [`Error::KeyringCorrupt`] or a format error.
+    /// [`Error::KeyringCorrupt`] or a format error. Format-1 keyrings open
+    /// too; the first saved change converts the file to format 2.
     pub fn open(path: &Path, unlock: &Unlock) -> Result<Keyring> {
         // Through a symbolic link, work on (and lock) the file it points to.
         let path = &crate::atomic::resolve_link(path);
         let bytes = store::read(path)?;
         let parsed = format::parse(&bytes)?;
-        let master = protector::unlock_master(&parsed.header.id, &parsed.header.stanzas, unlock)?;
+        let (master, unlocker) = protector::unlock_master(&parsed.header.id, &parsed.header.stanzas, unlock)?;
         let versions = format::open_body(&parsed, &master)?;
         Ok(Keyring {
             path: path.to_path_buf(),
@@ -150,6 +166,7 @@ impl Keyring {
             header: parsed.header,
             versions,
             lock_timeout: store::DEFAULT_LOCK_TIMEOUT,
+            unlocker,
         })
     }
 
@@ -212,6 +229,11 @@ impl Keyring {
 
     /// Re-reads the file and replaces the state in memory with it (no
     /// passphrase needed: the master key is already held).
+    ///
+    /// If another handle replaced the master key, the new one is taken from
+    /// the protector that unlocked this handle; if that protector was
+    /// removed, this fails with [`Error::WrongPassphrase`] or
+    /// [`Error::WrongRecoveryKey`].
     pub fn reload(&mut self) -> Result<()> {
         let (header, versions) = self.read_current()?;
         self.header = header;
@@ -223,27 +245,35 @@ impl Keyring {
     /// decrypt-only, or primary if `promote` (the old primary then becomes
     /// decrypt-only). Returns the new number.
     pub fn add_key(&mut self, promote: bool) -> Result<u32> {
-        self.mutate(|_, versions, ctx| Ok((versions.add(promote, ctx.now)?, true)))
+        self.mutate(false, |_, versions, ctx| {
+            Ok((versions.add(promote, ctx.now)?, true))
+        })
     }
 
     /// Makes `version` primary; the previous primary becomes decrypt-only.
     /// A disabled version must be enabled first; a destroyed one cannot be
     /// promoted. Promoting the primary does nothing.
     pub fn promote(&mut self, version: u32) -> Result<()> {
-        self.mutate(|_, versions, ctx| Ok(((), versions.promote(version, ctx.now)?)))
+        self.mutate(false, |_, versions, ctx| {
+            Ok(((), versions.promote(version, ctx.now)?))
+        })
     }
 
     /// Disables a decrypt-only version: it can no longer decrypt until
     /// [`Keyring::enable`]d. Refused for the primary and for destroyed
     /// versions ([`Error::InvalidArgument`]).
     pub fn disable(&mut self, version: u32) -> Result<()> {
-        self.mutate(|_, versions, ctx| Ok(((), versions.disable(version, ctx.now)?)))
+        self.mutate(false, |_, versions, ctx| {
+            Ok(((), versions.disable(version, ctx.now)?))
+        })
     }
 
     /// Makes a disabled version decrypt-only again. Refused for destroyed
     /// versions; does nothing for primary and decrypt-only ones.
     pub fn enable(&mut self, version: u32) -> Result<()> {
-        self.mutate(|_, versions, ctx| Ok(((), versions.enable(version, ctx.now)?)))
+        self.mutate(false, |_, versions, ctx| {
+            Ok(((), versions.enable(version, ctx.now)?))
+        })
     }
 
     /// Irreversibly wipes a version's secret, keeping its metadata. Refused
@@ -251,16 +281,30 @@ impl Keyring {
     /// it can no longer be decrypted with this keyring. Note that older
     /// copies of the keyring file (backups) still hold the secret.
     pub fn destroy(&mut self, version: u32) -> Result<()> {
-        self.mutate(|_, versions, ctx| Ok(((), versions.destroy(version, ctx.now)?)))
+        self.mutate(false, |_, versions, ctx| {
+            Ok(((), versions.destroy(version, ctx.now)?))
+        })
     }
 
     /// Adds a passphrase protector with Argon2id `params`; returns its id.
-    /// Argon2id runs before the lock is taken.
+    /// Argon2id runs before the lock is taken. A keyring holds at most 4
+    /// passphrase protectors ([`Error::InvalidArgument`] beyond).
     pub fn add_passphrase(&mut self, passphrase: &Passphrase, params: KdfParams) -> Result<u32> {
-        let (salt, nonce) = protector::fresh_salt_and_nonce();
+        if passphrase.is_empty() {
+            return Err(Error::InvalidArgument("the passphrase is empty".into()));
+        }
+        let salt = protector::fresh_salt();
         let kek = protector::passphrase_kek(passphrase, &params, &salt)?;
         let kind = StanzaKind::Passphrase { params, salt };
-        self.mutate(|header, _, ctx| Ok((push_stanza(header, kind, &kek, nonce, ctx)?, true)))
+        self.mutate(false, |header, _, ctx| {
+            let passphrases = header.stanzas.iter().filter(|s| s.is_passphrase()).count();
+            if passphrases >= MAX_PASSPHRASE_PROTECTORS {
+                return Err(Error::InvalidArgument(format!(
+                    "the keyring already has the maximum of {MAX_PASSPHRASE_PROTECTORS} passphrases"
+                )));
+            }
+            Ok((push_stanza(header, kind, &kek, ctx)?, true))
+        })
     }
 
     /// Adds a recovery-key protector and returns its id and the new key,
@@ -271,41 +315,91 @@ impl Keyring {
     }
 
     /// Like [`Keyring::add_recovery_key`], but removes every existing
-    /// recovery-key protector in the same update.
+    /// recovery-key protector in the same update and, if there was one,
+    /// replaces the master key as [`Keyring::rekey`] does, so the old
+    /// recovery key opens nothing written from now on. Refused with
+    /// [`Error::ProtectorsNeedUpgrade`] (nothing changed) while another
+    /// protector is still in format 1.
     pub fn replace_recovery_key(&mut self) -> Result<(u32, RecoveryKey)> {
         self.new_recovery_key(true)
     }
 
     fn new_recovery_key(&mut self, replace: bool) -> Result<(u32, RecoveryKey)> {
         let key = RecoveryKey::random();
-        let (salt, nonce) = protector::fresh_salt_and_nonce();
+        let salt = protector::fresh_salt();
         let kek = protector::recovery_kek(&key, &salt);
         let kind = StanzaKind::RecoveryKey { salt };
-        let id = self.mutate(|header, _, ctx| {
+        let id = self.mutate(replace, |header, _, ctx| {
             if replace {
                 header.stanzas.retain(|s| !s.is_recovery_key());
             }
-            Ok((push_stanza(header, kind, &kek, nonce, ctx)?, true))
+            Ok((push_stanza(header, kind, &kek, ctx)?, true))
         })?;
         Ok((id, key))
     }
 
-    /// Removes the protector with this id. Refuses to remove the last one.
-    ///
-    /// The master key does not change: a copy of the keyring file taken
-    /// before the removal still opens with the removed secret.
+    /// Removes the protector with this id and replaces the master key (see
+    /// [`Keyring::remove_protectors`]).
     pub fn remove_protector(&mut self, id: u32) -> Result<()> {
-        self.mutate(|header, _, _| {
-            let index = header.stanzas.iter().position(|s| s.id == id).ok_or_else(|| {
-                Error::InvalidArgument(format!("the keyring has no protector with id {id}"))
-            })?;
-            if header.stanzas.len() == 1 {
-                return Err(Error::InvalidArgument(format!(
-                    "protector {id} is the last one; add another before removing it"
-                )));
+        self.remove_protectors(&[id])
+    }
+
+    /// Removes these protectors and, in the same update, replaces the
+    /// master key as [`Keyring::rekey`] does: a removed secret, even with a
+    /// copy of the file taken before, opens nothing written from now on.
+    /// Refuses an unknown id and removing every protector
+    /// ([`Error::InvalidArgument`]), and refuses while a remaining
+    /// protector is still in format 1 ([`Error::ProtectorsNeedUpgrade`]);
+    /// nothing is changed then.
+    pub fn remove_protectors(&mut self, ids: &[u32]) -> Result<()> {
+        if ids.is_empty() {
+            return Err(Error::InvalidArgument("no protector id given".into()));
+        }
+        self.mutate(true, |header, _, _| {
+            for id in ids {
+                if !header.stanzas.iter().any(|s| s.id == *id) {
+                    return Err(Error::InvalidArgument(format!(
+                        "the keyring has no protector with id {id}"
+                    )));
+                }
             }
-            header.stanzas.remove(index);
+            if header.stanzas.iter().all(|s| ids.contains(&s.id)) {
+                return Err(Error::InvalidArgument(
+                    "that would remove every protector; add another before removing these".into(),
+                ));
+            }
+            header.stanzas.retain(|s| !ids.contains(&s.id));
             Ok(((), true))
+        })
+    }
+
+    /// Replaces the master key: a new random master key (hence a new body
+    /// key) is sealed to the public key of every protector, with no other
+    /// secret than the master key in memory. Afterwards no removed secret
+    /// and no earlier copy of the file opens what is written from now on.
+    ///
+    /// It does not change the key versions: an earlier copy of the file
+    /// opened with a secret it accepted still yields every version that
+    /// existed then. If such a copy or secret may be in other hands, rotate:
+    /// [`Keyring::add_key`] with `promote`, move data to the new primary
+    /// (rewrap files, re-encrypt fields), then [`Keyring::destroy`] the old
+    /// versions.
+    ///
+    /// Refused with [`Error::ProtectorsNeedUpgrade`] (nothing changed)
+    /// while a protector other than the one that unlocked this handle is
+    /// still in format 1.
+    pub fn rekey(&mut self) -> Result<()> {
+        self.mutate(true, |_, _, _| Ok(((), true)))
+    }
+
+    /// Saves the file with the protector that unlocked this handle in the
+    /// format-2 (public-key) form if it is still in format 1. Returns
+    /// whether it was upgraded (any other saved change upgrades it too).
+    pub fn upgrade_protector(&mut self) -> Result<bool> {
+        let id = self.unlocker.id;
+        self.mutate(false, |header, _, _| {
+            let legacy = header.stanzas.iter().any(|s| s.id == id && s.is_legacy());
+            Ok((legacy, legacy))
         })
     }
 
@@ -315,26 +409,71 @@ impl Keyring {
         self.lock_timeout = timeout;
     }
 
-    /// Reads and authenticates the file on disk with the held master key.
-    /// Refuses a different keyring and a rolled-back generation.
-    fn read_current(&self) -> Result<(Header, Versions)> {
+    /// Reads and authenticates the file on disk with the held master key
+    /// (or, if another handle replaced it, with the one the unlocking
+    /// protector now holds). Refuses a different keyring and a rolled-back
+    /// generation.
+    fn read_current(&mut self) -> Result<(Header, Versions)> {
         let bytes = store::read(&self.path)?;
         let parsed = format::parse(&bytes)?;
         if parsed.header.id != self.header.id {
             return Err(Error::WrongKeyring);
         }
-        let versions = format::open_body(&parsed, &self.master)?;
+        let (versions, new_master) = match format::open_body(&parsed, &self.master) {
+            Ok(v) => (v, None),
+            Err(Error::KeyringCorrupt) if parsed.header.generation > self.header.generation => {
+                let master = self.master_from_unlocker(&parsed.header)?;
+                (format::open_body(&parsed, &master)?, Some(master))
+            }
+            Err(e) => return Err(e),
+        };
         if parsed.header.generation < self.header.generation {
             return Err(Error::KeyringCorrupt);
+        }
+        if let Some(master) = new_master {
+            self.master = master;
         }
         Ok((parsed.header, versions))
     }
 
+    /// The master key held by the unlocking protector in `header`.
+    fn master_from_unlocker(&self, header: &Header) -> Result<SecretKey> {
+        let Some(stanza) = header.stanzas.iter().find(|s| s.id == self.unlocker.id) else {
+            // The protector that unlocked this handle was removed.
+            return Err(if self.unlocker.recovery {
+                Error::WrongRecoveryKey
+            } else {
+                Error::WrongPassphrase
+            });
+        };
+        stanza
+            .open(&header.id, &self.unlocker.kek)?
+            .ok_or(Error::KeyringCorrupt)
+    }
+
+    /// Puts the unlocking protector's stanza in the public-key form if it is
+    /// still in format 1 (its KEK is held, so this needs no secret input).
+    fn upgrade_unlocker(&self, header: &mut Header, master: &SecretKey) -> Result<()> {
+        let id = header.id;
+        for stanza in &mut header.stanzas {
+            if stanza.id == self.unlocker.id
+                && stanza.is_legacy()
+                && stanza.open(&id, &self.unlocker.kek)?.is_some()
+            {
+                *stanza = stanza.upgraded(&id, &self.unlocker.kek, master)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Runs `change` on the current on-disk state under the exclusive lock;
-    /// if it reports a change, saves the result with the generation bumped
-    /// and a fresh body nonce. The state in memory becomes the fresh state.
+    /// if it reports a change, saves the result (always in format 2, with
+    /// the unlocking protector upgraded) with the generation bumped and a
+    /// fresh body nonce; with `rekey`, under a new master key sealed to
+    /// every protector. The state in memory becomes the fresh state.
     fn mutate<T>(
         &mut self,
+        rekey: bool,
         change: impl FnOnce(&mut Header, &mut Versions, &Ctx<'_>) -> Result<(T, bool)>,
     ) -> Result<T> {
         let _guard = store::lock(&self.path, self.lock_timeout)?;
@@ -345,13 +484,38 @@ impl Keyring {
         };
         let (out, changed) = change(&mut header, &mut versions, &ctx)?;
         if changed {
+            self.upgrade_unlocker(&mut header, &self.master)?;
+            let new_master = if rekey {
+                let legacy: Vec<u32> = header
+                    .stanzas
+                    .iter()
+                    .filter(|s| s.is_legacy())
+                    .map(|s| s.id)
+                    .collect();
+                if !legacy.is_empty() {
+                    return Err(Error::ProtectorsNeedUpgrade(legacy));
+                }
+                let master = SecretKey::random();
+                for stanza in &mut header.stanzas {
+                    if let Some(resealed) = stanza.resealed(&header.id, &master) {
+                        *stanza = resealed?;
+                    }
+                }
+                Some(master)
+            } else {
+                None
+            };
             header.generation = header
                 .generation
                 .checked_add(1)
                 .ok_or_else(|| Error::malformed("keyring", "generation counter exhausted"))?;
             header.body_nonce = random::array();
-            let bytes = format::encode(&header, &versions, &self.master)?;
+            let master = new_master.as_ref().unwrap_or(&self.master);
+            let bytes = format::encode(&header, &versions, master)?;
             store::write_atomic(&self.path, &bytes, WriteMode::Replace)?;
+            if let Some(master) = new_master {
+                self.master = master;
+            }
         }
         self.header = header;
         self.versions = versions;
@@ -359,14 +523,9 @@ impl Keyring {
     }
 }
 
-/// Appends a stanza wrapping the master key under `kek`; returns its id.
-fn push_stanza(
-    header: &mut Header,
-    kind: StanzaKind,
-    kek: &SecretKey,
-    nonce: [u8; crate::crypto::NONCE_LEN],
-    ctx: &Ctx<'_>,
-) -> Result<u32> {
+/// Appends a public-key stanza for the protector whose KEK is `kek`,
+/// holding the master key; returns its id.
+fn push_stanza(header: &mut Header, kind: StanzaKind, kek: &SecretKey, ctx: &Ctx<'_>) -> Result<u32> {
     if header.stanzas.len() >= MAX_PROTECTORS {
         return Err(Error::InvalidArgument(format!(
             "the keyring already has the maximum of {MAX_PROTECTORS} protectors"
@@ -376,7 +535,7 @@ fn push_stanza(
     header.next_protector_id = id
         .checked_add(1)
         .ok_or_else(|| Error::InvalidArgument("protector ids are exhausted".into()))?;
-    let stanza = Stanza::seal(&header.id, id, ctx.now, kind, kek, ctx.master, nonce);
+    let stanza = Stanza::seal_new(&header.id, id, ctx.now, kind, kek, ctx.master)?;
     header.stanzas.push(stanza);
     Ok(id)
 }

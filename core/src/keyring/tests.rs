@@ -2,7 +2,9 @@
 //! encrypted body).
 
 use super::format::{self, CHECKSUM_LEN, FIXED_PREFIX_LEN, FIXED_SUFFIX_LEN, MAX_PROTECTORS};
-use super::protector::{PASSPHRASE_STANZA_LEN, RECOVERY_STANZA_LEN};
+use super::protector::{
+    PASSPHRASE_PK_STANZA_LEN, PASSPHRASE_STANZA_LEN, RECOVERY_PK_STANZA_LEN, RECOVERY_STANZA_LEN,
+};
 use super::store::{self, WriteMode};
 use super::version::{KeyStatus as S, VersionEntry, Versions};
 use super::*;
@@ -326,11 +328,13 @@ fn damage_fixture(dir: &tempfile::TempDir) -> (PathBuf, Vec<u8>, RecoveryKey) {
 fn layout_lengths_match_the_spec() {
     let dir = tempfile::tempdir().unwrap();
     let (_, bytes, _) = damage_fixture(&dir);
-    let header_len = FIXED_PREFIX_LEN + PASSPHRASE_STANZA_LEN + RECOVERY_STANZA_LEN + FIXED_SUFFIX_LEN;
+    let header_len = FIXED_PREFIX_LEN + PASSPHRASE_PK_STANZA_LEN + RECOVERY_PK_STANZA_LEN + FIXED_SUFFIX_LEN;
     assert_eq!(
-        (FIXED_PREFIX_LEN, PASSPHRASE_STANZA_LEN, RECOVERY_STANZA_LEN),
-        (38, 101, 89)
+        (FIXED_PREFIX_LEN, PASSPHRASE_PK_STANZA_LEN, RECOVERY_PK_STANZA_LEN),
+        (38, 153, 141)
     );
+    assert_eq!((PASSPHRASE_STANZA_LEN, RECOVERY_STANZA_LEN), (101, 89));
+    assert_eq!(bytes[8], 2, "format version 2");
     assert_eq!(FIXED_SUFFIX_LEN, 48);
     assert_eq!(bytes.len(), header_len + 4 + 2 * format::ENTRY_LEN + 16);
     assert_eq!(format::parse(&bytes).unwrap().aad.len(), header_len);
@@ -391,12 +395,12 @@ fn specific_damage_gives_specific_errors() {
     b[0] ^= 1;
     assert!(matches!(check(&b), Error::BadMagic { what: "keyring" }));
     let mut b = bytes.clone();
-    b[8] = 2;
+    b[8] = 3;
     assert!(matches!(
         check(&b),
         Error::UnsupportedVersion {
             what: "keyring",
-            version: 2
+            version: 3
         }
     ));
     let mut b = bytes.clone();
@@ -721,7 +725,7 @@ fn protector_management() {
     ));
     assert!(matches!(
         ring.remove_protector(2),
-        Err(Error::InvalidArgument(ref m)) if m.contains("last")
+        Err(Error::InvalidArgument(ref m)) if m.contains("every protector")
     ));
     assert!(matches!(
         ring.remove_protector(7),
@@ -1011,7 +1015,22 @@ fn print_example() {
         .purpose_key(&ex::keyring_id(), 3, Purpose::Field, KeyUse::Decrypt)
         .unwrap();
     println!("v3 Field         {}", hex::encode(k.expose()));
-    print!("{}", example_hex_lines(&ex::example_bytes()));
+    for (n, stanza) in ex::header().stanzas.iter().enumerate() {
+        if let protector::Wrap::Public { public, enc, sealed } = &stanza.wrap {
+            println!("stanza {} public   {}", n + 1, hex::encode(public));
+            println!("stanza {} enc      {}", n + 1, hex::encode(enc));
+            println!("stanza {} sealed   {}", n + 1, hex::encode(sealed));
+        }
+    }
+    let bytes = ex::example_bytes();
+    let parsed = format::parse(&bytes).unwrap();
+    println!(
+        "H = {}, L = {}, total {}",
+        parsed.aad.len(),
+        parsed.body.len(),
+        bytes.len()
+    );
+    print!("{}", example_hex_lines(&bytes));
 }
 
 const EXAMPLE_RECOVERY_TEXT: &str = "SRRK-G20R5-0W4GP-38F24-9HA5R-S3CEH-Y8934-MKJJA-SD5WR-K6D9Q-74XKT-FSGD0";
@@ -1052,3 +1071,334 @@ fn changes_through_a_symlink_reach_the_real_keyring() {
     assert_eq!(direct.primary_version(), v2);
     assert_eq!(direct.versions()[0].status, KeyStatus::Destroyed);
 }
+
+// ---------------------------------------------------------------- revocation
+
+/// The master key a copy of the keyring file yields with `unlock`.
+fn master_of(bytes: &[u8], unlock: &Unlock) -> SecretKey {
+    let parsed = format::parse(bytes).unwrap();
+    protector::unlock_master(&parsed.header.id, &parsed.header.stanzas, unlock)
+        .unwrap()
+        .0
+}
+
+/// The audit's scenario: passphrase A, add B, keep a copy, remove A, add a
+/// promoted version. A with the old copy gives the old master key, which
+/// opens nothing in the new file.
+#[test]
+fn removed_passphrase_and_old_copy_open_nothing_written_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut ring) = new_ring(&dir);
+    ring.add_passphrase(&Passphrase::from("passphrase B"), FAST)
+        .unwrap();
+    let old_copy = fs::read(&path).unwrap();
+    ring.remove_protector(1).unwrap();
+    let v2 = ring.add_key(true).unwrap();
+
+    let old_master = master_of(&old_copy, &unlock_pass(PASS));
+    let new_bytes = fs::read(&path).unwrap();
+    let parsed = format::parse(&new_bytes).unwrap();
+    assert!(matches!(
+        format::open_body(&parsed, &old_master),
+        Err(Error::KeyringCorrupt)
+    ));
+    // No stanza of the new file opens with A either.
+    assert!(matches!(
+        Keyring::open(&path, &unlock_pass(PASS)),
+        Err(Error::WrongPassphrase)
+    ));
+    // The old copy, opened with A, knows nothing of version 2.
+    let old_path = dir.path().join("old.keyring");
+    fs::write(&old_path, &old_copy).unwrap();
+    let old = Keyring::open(&old_path, &unlock_pass(PASS)).unwrap();
+    assert!(matches!(
+        old.purpose_key(v2, Purpose::Field, KeyUse::Decrypt),
+        Err(Error::UnknownKeyVersion(2))
+    ));
+    // B still opens the new file and sees version 2.
+    let by_b = Keyring::open(&path, &unlock_pass("passphrase B")).unwrap();
+    assert_eq!(by_b.primary_version(), v2);
+    assert_ne!(by_b.master.expose(), old_master.expose());
+}
+
+#[test]
+fn replaced_recovery_key_and_old_copy_open_nothing_written_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut ring) = new_ring(&dir);
+    let (_, old_rk) = ring.add_recovery_key().unwrap();
+    let old_text = old_rk.dangerous_display();
+    let old_copy = fs::read(&path).unwrap();
+    let (_, new_rk) = ring.replace_recovery_key().unwrap();
+    ring.add_key(true).unwrap();
+
+    let old_master = master_of(&old_copy, &Unlock::RecoveryKey(old_rk));
+    let new_bytes = fs::read(&path).unwrap();
+    assert!(matches!(
+        format::open_body(&format::parse(&new_bytes).unwrap(), &old_master),
+        Err(Error::KeyringCorrupt)
+    ));
+    assert!(matches!(
+        Keyring::open(&path, &Unlock::RecoveryKey(old_text.parse().unwrap())),
+        Err(Error::WrongRecoveryKey)
+    ));
+    // Every remaining protector opens the new file.
+    let a = Keyring::open(&path, &Unlock::RecoveryKey(new_rk)).unwrap();
+    let b = Keyring::open(&path, &unlock_pass(PASS)).unwrap();
+    assert_eq!(a.master.expose(), b.master.expose());
+    assert_eq!(a.versions(), b.versions());
+}
+
+#[test]
+fn explicit_rekey_replaces_the_master_key_for_every_protector() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut ring) = new_ring(&dir);
+    ring.add_passphrase(&Passphrase::from("second"), FAST).unwrap();
+    let (_, rk) = ring.add_recovery_key().unwrap();
+    let rk_text = rk.dangerous_display();
+    let before = fs::read(&path).unwrap();
+    let old_master = master_of(&before, &unlock_pass("second"));
+    let generation = ring.generation();
+
+    // A second handle, opened before the rekey, follows it.
+    let mut stale = Keyring::open(&path, &Unlock::RecoveryKey(rk)).unwrap();
+    ring.rekey().unwrap();
+    assert_eq!(ring.generation(), generation + 1);
+    let after = fs::read(&path).unwrap();
+    assert!(matches!(
+        format::open_body(&format::parse(&after).unwrap(), &old_master),
+        Err(Error::KeyringCorrupt)
+    ));
+    let unlocks = [
+        unlock_pass(PASS),
+        unlock_pass("second"),
+        Unlock::RecoveryKey(rk_text.parse().unwrap()),
+    ];
+    for unlock in &unlocks {
+        let r = Keyring::open(&path, unlock).unwrap();
+        assert_eq!(r.master.expose(), ring.master.expose());
+        assert_ne!(r.master.expose(), old_master.expose());
+        assert_eq!(r.versions(), ring.versions());
+    }
+    stale.add_key(false).unwrap();
+    assert_eq!(stale.master.expose(), ring.master.expose());
+    ring.reload().unwrap();
+    assert_eq!(ring.versions().len(), 2);
+}
+
+#[test]
+fn a_handle_whose_protector_was_removed_elsewhere_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut ring) = new_ring(&dir);
+    ring.add_passphrase(&Passphrase::from("second"), FAST).unwrap();
+    let mut by_first = Keyring::open(&path, &unlock_pass(PASS)).unwrap();
+    let mut by_second = Keyring::open(&path, &unlock_pass("second")).unwrap();
+    by_second.remove_protector(1).unwrap();
+    assert!(matches!(by_first.reload(), Err(Error::WrongPassphrase)));
+    assert!(matches!(by_first.add_key(true), Err(Error::WrongPassphrase)));
+    assert_eq!(
+        Keyring::open(&path, &unlock_pass("second"))
+            .unwrap()
+            .versions()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn removing_several_protectors_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut ring) = new_ring(&dir);
+    ring.add_passphrase(&Passphrase::from("two"), FAST).unwrap();
+    ring.add_passphrase(&Passphrase::from("three"), FAST).unwrap();
+    assert!(
+        matches!(ring.remove_protectors(&[1, 2, 3]), Err(Error::InvalidArgument(ref m)) if m.contains("every protector"))
+    );
+    assert!(
+        matches!(ring.remove_protectors(&[2, 9]), Err(Error::InvalidArgument(ref m)) if m.contains("no protector with id 9"))
+    );
+    assert_eq!(ring.protectors().len(), 3, "a refused removal changes nothing");
+    ring.remove_protectors(&[2, 3]).unwrap();
+    for gone in ["two", "three"] {
+        assert!(matches!(
+            Keyring::open(&path, &unlock_pass(gone)),
+            Err(Error::WrongPassphrase)
+        ));
+    }
+    Keyring::open(&path, &unlock_pass(PASS)).unwrap();
+}
+
+// ---------------------------------------------------------------- migration
+
+/// A format-1 keyring with passphrases A (id 1), B (id 2) and a recovery
+/// key (id 3), all legacy stanzas.
+fn v1_ring(dir: &tempfile::TempDir) -> (PathBuf, RecoveryKey) {
+    use super::example::encode_as_v1;
+    let id: [u8; 16] = crate::crypto::random::array();
+    let master = SecretKey::random();
+    let mut stanzas = Vec::new();
+    for (n, p) in [(1, PASS), (2, "passphrase B")] {
+        let salt = protector::fresh_salt();
+        let kek = protector::passphrase_kek(&Passphrase::from(p), &FAST, &salt).unwrap();
+        let kind = protector::StanzaKind::Passphrase { params: FAST, salt };
+        stanzas.push(Stanza::seal_legacy(
+            &id,
+            n,
+            1,
+            kind,
+            &kek,
+            &master,
+            crate::crypto::random::array(),
+        ));
+    }
+    let rk = RecoveryKey::random();
+    let salt = protector::fresh_salt();
+    let kek = protector::recovery_kek(&rk, &salt);
+    stanzas.push(Stanza::seal_legacy(
+        &id,
+        3,
+        1,
+        protector::StanzaKind::RecoveryKey { salt },
+        &kek,
+        &master,
+        crate::crypto::random::array(),
+    ));
+    let header = Header {
+        id,
+        generation: 1,
+        next_protector_id: 4,
+        stanzas,
+        body_nonce: crate::crypto::random::array(),
+    };
+    let versions = Versions(vec![VersionEntry::new(1, KeyStatus::Primary, 1)]);
+    let path = dir.path().join("v1.keyring");
+    fs::write(&path, encode_as_v1(&header, &versions, &master)).unwrap();
+    (path, rk)
+}
+
+#[test]
+fn v1_keyring_migrates_on_first_write_and_revocation_waits_for_its_protectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, rk) = v1_ring(&dir);
+    let rk_text = rk.dangerous_display();
+    assert_eq!(fs::read(&path).unwrap()[8], 1);
+    let mut ring = Keyring::open(&path, &unlock_pass(PASS)).unwrap();
+    assert!(ring.protectors().iter().all(|p| p.legacy));
+
+    // First write: format 2, the unlocking protector upgraded, the others
+    // kept as they are (still opening).
+    ring.add_key(false).unwrap();
+    let bytes = fs::read(&path).unwrap();
+    assert_eq!(bytes[8], 2);
+    let legacy: Vec<(u32, bool)> = ring.protectors().iter().map(|p| (p.id, p.legacy)).collect();
+    assert_eq!(legacy, vec![(1, false), (2, true), (3, true)]);
+    for unlock in [
+        unlock_pass(PASS),
+        unlock_pass("passphrase B"),
+        Unlock::RecoveryKey(rk_text.parse().unwrap()),
+    ] {
+        assert_eq!(Keyring::open(&path, &unlock).unwrap().versions().len(), 2);
+    }
+
+    // Revoking while B and the recovery key are legacy is refused, and
+    // changes nothing.
+    let before = fs::read(&path).unwrap();
+    assert!(matches!(ring.rekey(), Err(Error::ProtectorsNeedUpgrade(ref ids)) if *ids == vec![2, 3]));
+    assert!(
+        matches!(ring.remove_protector(2), Err(Error::ProtectorsNeedUpgrade(ref ids)) if *ids == vec![3])
+    );
+    assert!(
+        matches!(ring.replace_recovery_key(), Err(Error::ProtectorsNeedUpgrade(ref ids)) if *ids == vec![2])
+    );
+    assert_eq!(fs::read(&path).unwrap(), before);
+
+    // Upgrading B with its own secret, then removing the legacy recovery
+    // key in the revoking operation itself, works.
+    let mut by_b = Keyring::open(&path, &unlock_pass("passphrase B")).unwrap();
+    assert!(by_b.upgrade_protector().unwrap());
+    assert!(!by_b.upgrade_protector().unwrap());
+    let old_master = SecretKey::from_array(*ring.master.expose());
+    ring.remove_protector(3).unwrap();
+    assert!(ring.protectors().iter().all(|p| !p.legacy));
+    assert!(matches!(
+        format::open_body(&format::parse(&fs::read(&path).unwrap()).unwrap(), &old_master),
+        Err(Error::KeyringCorrupt)
+    ));
+    assert!(matches!(
+        Keyring::open(&path, &Unlock::RecoveryKey(rk_text.parse().unwrap())),
+        Err(Error::WrongRecoveryKey)
+    ));
+    Keyring::open(&path, &unlock_pass("passphrase B")).unwrap();
+    ring.rekey().unwrap();
+}
+
+#[test]
+fn v1_worked_example_opens_and_migrates() {
+    use super::example as ex;
+    let stored = fs::read_to_string(EXAMPLE_V1_HEX).unwrap();
+    let bytes = hex::decode(stored.split_whitespace().collect::<String>()).unwrap();
+    assert_eq!(
+        bytes,
+        ex::example_bytes_v1(),
+        "format-1 vector rebuilt from its inputs"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("example-v1.keyring");
+    fs::write(&path, &bytes).unwrap();
+    let mut ring = Keyring::open(&path, &Unlock::RecoveryKey(ex::recovery_key())).unwrap();
+    assert_eq!(ring.master.expose(), ex::master().expose());
+    assert_eq!(ring.primary_version(), 4);
+    ring.upgrade_protector().unwrap();
+    assert_eq!(fs::read(&path).unwrap()[8], 2);
+    let kinds: Vec<bool> = ring.protectors().iter().map(|p| p.legacy).collect();
+    assert_eq!(kinds, vec![true, false]);
+    let by_pass = Keyring::open(&path, &Unlock::Passphrase(ex::passphrase())).unwrap();
+    assert_eq!(by_pass.versions(), ring.versions());
+}
+
+// ---------------------------------------------------------------- work limits
+
+#[test]
+fn passphrase_stanza_cap_is_refused_at_parse_before_any_argon2id() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut ring) = new_ring(&dir);
+    for i in 2..=4 {
+        ring.add_passphrase(&Passphrase::from(format!("p{i}").as_str()), FAST)
+            .unwrap();
+    }
+    assert!(matches!(
+        ring.add_passphrase(&Passphrase::from("p5"), FAST),
+        Err(Error::InvalidArgument(ref m)) if m.contains("maximum of 4 passphrases")
+    ));
+    // A crafted keyring with a fifth passphrase stanza whose Argon2id cost
+    // is the maximum: if the cap were not checked first, opening would run
+    // 2 GiB, t = 16 Argon2id five times.
+    let mut header = ring.header.clone();
+    let heavy = KdfParams {
+        memory_kib: 2 * 1024 * 1024,
+        iterations: 16,
+        parallelism: 16,
+    };
+    let kek = SecretKey::random();
+    let extra = Stanza::seal_new(
+        &header.id,
+        header.next_protector_id,
+        0,
+        protector::StanzaKind::Passphrase {
+            params: heavy,
+            salt: [0; 16],
+        },
+        &kek,
+        &ring.master,
+    )
+    .unwrap();
+    header.next_protector_id += 1;
+    header.stanzas.push(extra);
+    let crafted = format::encode(&header, &ring.versions, &ring.master).unwrap();
+    let is_cap = |e: &Error| matches!(e, Error::Malformed { what: "keyring", detail } if detail.contains("5 passphrase protectors"));
+    assert!(is_cap(&format::parse(&crafted).err().unwrap()));
+    fs::write(&path, &crafted).unwrap();
+    assert!(is_cap(&Keyring::open(&path, &unlock_pass("wrong")).unwrap_err()));
+    assert!(is_cap(&Keyring::peek_id(&path).unwrap_err()));
+}
+
+const EXAMPLE_V1_HEX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/keyring/example-v1.hex");
