@@ -143,6 +143,25 @@ pub enum Error {
         /// The type name of the value or token.
         found: &'static str,
     },
+    /// A token of a mode (suite) the column does not accept: a
+    /// deterministic token in a random column or the reverse, outside a
+    /// migration window the column declares (`ColumnSpec::accept_mode`).
+    #[error("the column accepts {accepted} tokens only, found a {found} token")]
+    ModeNotAccepted {
+        /// The modes the column accepts ("random", "deterministic", or both).
+        accepted: &'static str,
+        /// The mode of the token ("random" or "deterministic").
+        found: &'static str,
+    },
+    /// The reader binds the token to a row key, but the token carries no
+    /// row binding (a deterministic token), and the column declares no
+    /// migration window that allows it.
+    #[error("the token carries no row binding, but a row key was given (it could have been moved from any row)")]
+    RowBindingMissing,
+    /// A rewrap into deterministic mode would drop the row binding of a
+    /// row-bound token; refused unless the caller asks for it.
+    #[error("rewrapping into deterministic mode would drop the token's row binding; refused unless explicitly allowed")]
+    RowBindingWouldDrop,
 
     // ---- usage ----
     /// Argon2id parameters outside the documented bounds, refused before any
@@ -178,6 +197,18 @@ pub enum Error {
     /// The operation was cancelled by the caller.
     #[error("operation cancelled")]
     Cancelled,
+
+    // ---- batches ----
+    /// Item `index` (zero-based) of a batch call failed with `source`;
+    /// nothing of the batch was returned. [`Error::kind`] is the kind of
+    /// `source`.
+    #[error("batch item {index}: {source}")]
+    Batch {
+        /// Zero-based position of the failing item in the call's input.
+        index: usize,
+        /// What went wrong with that item.
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -198,7 +229,9 @@ impl Error {
             | ChunkAuthFailed { .. }
             | StanzaAuthFailed { .. }
             | KeyringCorrupt
-            | FieldAuthFailed => ErrorKind::Integrity,
+            | FieldAuthFailed
+            | ModeNotAccepted { .. }
+            | RowBindingMissing => ErrorKind::Integrity,
             NoMatchingKey { .. }
             | WrongPassphrase
             | WrongRecoveryKey
@@ -207,8 +240,18 @@ impl Error {
             | KeyVersionUnusable { .. }
             | WrongKeyring => ErrorKind::Key,
             InvalidArgument(_) | InvalidValue { .. } | MessageTooLong | FieldType { .. } => ErrorKind::Usage,
+            RowBindingWouldDrop => ErrorKind::Usage,
             AlreadyExists(_) | Locked(_) => ErrorKind::Conflict,
             Cancelled => ErrorKind::Cancelled,
+            Batch { source, .. } => source.kind(),
+        }
+    }
+
+    /// The error of one batch item, wrapped with its position.
+    pub(crate) fn at(index: usize, source: Error) -> Self {
+        Error::Batch {
+            index,
+            source: Box::new(source),
         }
     }
 

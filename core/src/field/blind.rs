@@ -4,12 +4,12 @@
 //! `term = HMAC-SHA-256(column index key of the key version,
 //!                      plaintext encoding of the normalised value)[..len]`
 //!
-//! The plaintext encoding is the same `type tag || body` as inside tokens
-//! (a hidden NULL included), so values of different types never share a
-//! term input.
+//! The plaintext encoding is the same `type tag || body` as inside tokens,
+//! so values of different types never share a term input. NULL has no term:
+//! one term shared by every NULL row would show which rows are NULL.
 
 use super::normalize::Normalizer;
-use super::value::{Value, encode_null_into};
+use super::value::Value;
 use crate::crypto::kdf::HmacSha256Key;
 use crate::error::{Error, Result};
 use crate::secret::wipe_vec;
@@ -96,17 +96,13 @@ impl BlindKey {
         &self,
         spec: &BlindIndexSpec,
         ty: super::ValueType,
-        value: Option<&Value>,
+        value: &Value,
         key_version: u32,
     ) -> IndexTerm {
         let mut input: Vec<u8> = Vec::new();
         let mut stack = [0u8; 64];
         let data: &[u8] = match value {
-            None => {
-                encode_null_into(ty, &mut input);
-                &input
-            }
-            Some(Value::Text(text)) => {
+            Value::Text(text) => {
                 let norm = spec.normalizer.apply(text);
                 let n = norm.len();
                 if n < stack.len() {
@@ -122,7 +118,7 @@ impl BlindKey {
                     &input
                 }
             }
-            Some(v) => {
+            v => {
                 input.reserve_exact(1 + v.body_len());
                 v.encode_into(&mut input);
                 &input
