@@ -973,17 +973,28 @@ fn null_rows_share_no_blind_index_term() {
     let n1 = c.encrypt(None, Some(b"1")).unwrap().unwrap();
     let n2 = c.encrypt(None, Some(b"2")).unwrap().unwrap();
     assert_ne!(n1, n2, "hidden NULL tokens are random");
-    assert_eq!(c.index(None).unwrap(), None);
-    assert!(c.lookup_terms(None).unwrap().is_empty());
-    let values = [None, Some(Value::from("a@b")), None];
+    // Every hidden NULL gets its own term, of the column's length.
+    let a = c.index(None).unwrap().unwrap();
+    let b = c.index(None).unwrap().unwrap();
+    assert_ne!(a, b);
+    assert_eq!((a.as_bytes().len(), a.key_version()), (8, 1));
+    assert!(c.lookup_terms(None).unwrap().is_empty(), "a NULL cannot be looked up");
+    let values = [None, Some(Value::from("a@b")), None, Some(Value::from("a@b"))];
     let terms = c.index_batch(&values).unwrap();
-    assert_eq!(terms[0], None);
-    assert_eq!(terms[2], None);
-    assert!(terms[1].is_some());
-    // A rewrap of a hidden NULL returns no term either.
+    let terms: Vec<_> = terms.into_iter().map(Option::unwrap).collect();
+    assert_ne!(terms[0], terms[2], "two NULL rows do not share a term");
+    assert_eq!(terms[1], terms[3]);
+    assert!(![&terms[1], &a, &b].contains(&&terms[0]));
+    // A rewrap of a hidden NULL gives a fresh term too.
     let (_, t1) = c.rewrap_with_index(n1.as_bytes(), Some(b"1")).unwrap();
     let (_, t2) = c.rewrap_with_index(n2.as_bytes(), Some(b"2")).unwrap();
-    assert_eq!((t1, t2), (None, None));
-    // And the empty string (next to NULL in text) does get a term.
-    assert!(c.index(Some(&Value::from(""))).unwrap().is_some());
+    assert_ne!(t1.unwrap(), t2.unwrap());
+    // Where NULL stays NULL, it has no term.
+    let kept = cipher(
+        "users",
+        "email",
+        ColumnSpec::new(ValueType::Text).with_blind_index(8, Normalizer::TrimLowercase),
+    );
+    assert_eq!(kept.index(None).unwrap(), None);
+    assert_eq!(kept.index_batch(&[None]).unwrap(), [None]);
 }

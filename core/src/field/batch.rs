@@ -193,7 +193,8 @@ impl FieldCipher {
     }
 
     /// Blind index terms of many values under the primary version, on all
-    /// cores (as [`FieldCipher::index`] one by one: NULL has no term). A
+    /// cores (as [`FieldCipher::index`] one by one: a hidden NULL gets a
+    /// random term, a kept NULL none). A
     /// value of another type fails the whole call with [`Error::Batch`]
     /// (its index, and [`Error::FieldType`]).
     pub fn index_batch(&self, values: &[Option<Value>]) -> Result<Vec<Option<IndexTerm>>> {
@@ -208,9 +209,10 @@ impl FieldCipher {
         let mut out: Vec<Option<IndexTerm>> = vec![None; values.len()];
         for_chunks(values, &mut out, |_, chunk, out| {
             for (v, o) in chunk.iter().zip(out.iter_mut()) {
-                if let Some(v) = v {
-                    *o = Some(self.term(keys, &spec, v, version));
-                }
+                *o = match v {
+                    Some(v) => Some(self.term(keys, &spec, v, version)),
+                    None => self.null_term(&spec),
+                };
             }
         });
         Ok(out)

@@ -5,8 +5,10 @@
 //!                      plaintext encoding of the normalised value)[..len]`
 //!
 //! The plaintext encoding is the same `type tag || body` as inside tokens,
-//! so values of different types never share a term input. NULL has no term:
-//! one term shared by every NULL row would show which rows are NULL.
+//! so values of different types never share a term input. NULL is never
+//! hashed: one term shared by every NULL row would show which rows are
+//! NULL. A hidden NULL gets a random term instead ([`IndexTerm::random`]),
+//! which looks like any other term and matches no lookup.
 
 use super::normalize::Normalizer;
 use super::value::Value;
@@ -73,6 +75,20 @@ impl IndexTerm {
     /// The term bytes as lower-case hex.
     pub fn to_hex(&self) -> String {
         data_encoding::HEXLOWER.encode(self.as_bytes())
+    }
+}
+
+impl IndexTerm {
+    /// A random term of `len` bytes: the term of a hidden NULL, fresh for
+    /// every row (it matches a lookup only by a truncation collision).
+    pub(crate) fn random(len: usize, key_version: u32) -> IndexTerm {
+        let mut term = IndexTerm {
+            key_version,
+            len: len as u8,
+            mac: [0; MAX_INDEX_LEN],
+        };
+        crate::crypto::random::fill_fast(&mut term.mac[..len]);
+        term
     }
 }
 

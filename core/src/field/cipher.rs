@@ -690,14 +690,25 @@ impl FieldCipher {
     }
 
     /// The blind index term of `value` under the primary version, to store
-    /// next to its token. `None` (SQL NULL) gives `Ok(None)`, also in a
-    /// column that hides NULL: a NULL has no term, since one shared term
-    /// would show which rows are NULL (store SQL NULL in the index column).
+    /// next to its token. `None` (SQL NULL) gives `Ok(None)` unless the
+    /// column hides NULL; there a NULL gets a fresh random term, so that
+    /// NULL rows neither share a term (which would show which rows are
+    /// NULL) nor stand out by having none. A NULL cannot be looked up.
     pub fn index(&self, value: Option<&Value>) -> Result<Option<IndexTerm>> {
         let spec = self.blind_spec()?;
-        let Some(v) = value else { return Ok(None) };
+        let Some(v) = value else {
+            return Ok(self.null_term(spec));
+        };
         value::check_type(v, self.spec.value_type)?;
         Ok(Some(self.term(self.primary_keys(), spec, v, self.primary)))
+    }
+
+    /// The term of a NULL: none where NULL stays NULL, a random one where
+    /// the column hides NULL.
+    pub(crate) fn null_term(&self, spec: &BlindIndexSpec) -> Option<IndexTerm> {
+        self.spec
+            .hide_null
+            .then(|| IndexTerm::random(spec.len, self.primary))
     }
 
     pub(crate) fn term(&self, keys: &ColumnKeys, spec: &BlindIndexSpec, value: &Value, version: u32) -> IndexTerm {
@@ -709,8 +720,8 @@ impl FieldCipher {
 
     /// The index terms of `value` under every usable key version, primary
     /// first then newest to oldest: search with `index_column IN (...)`
-    /// while a table is being re-indexed after a rotation. NULL has no
-    /// terms (an empty list; see [`FieldCipher::index`]).
+    /// while a table is being re-indexed after a rotation. NULL cannot be
+    /// looked up: an empty list (see [`FieldCipher::index`]).
     pub fn lookup_terms(&self, value: Option<&Value>) -> Result<Vec<IndexTerm>> {
         let spec = self.blind_spec()?;
         let Some(value) = value else {
@@ -772,8 +783,8 @@ impl FieldCipher {
     }
 
     /// Like [`FieldCipher::rewrap`], and also returns the blind index term
-    /// under the primary version (`None` for a hidden NULL, which is never
-    /// indexed, or a column without index).
+    /// under the primary version (`None` for a column without index; a
+    /// fresh random term for a hidden NULL, as [`FieldCipher::index`]).
     pub fn rewrap_with_index(&self, token: &[u8], row: Option<&[u8]>) -> Result<(Token, Option<IndexTerm>)> {
         let (info, plaintext) = self.open_for_rewrap(token, row)?;
         let new = if info.key_version == self.primary && info.suite == self.spec.mode.suite() {
@@ -784,10 +795,10 @@ impl FieldCipher {
         let term = match &self.spec.blind_index {
             None => None,
             Some(spec) => {
-                let value = self.decode(plaintext)?;
-                value
-                    .as_ref()
-                    .map(|v| self.term(self.primary_keys(), spec, v, self.primary))
+                match self.decode(plaintext)? {
+                    Some(v) => Some(self.term(self.primary_keys(), spec, &v, self.primary)),
+                    None => self.null_term(spec),
+                }
             }
         };
         Ok((new, term))
