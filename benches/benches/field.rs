@@ -30,10 +30,10 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::hint::black_box;
 use std::time::Duration;
 use strongroom::SecretKey;
+use strongroom::field::{ColumnSpec, FieldCipher, Normalizer, PurposeKeys, Value, ValueType};
 use strongroom::hazmat::aead::Aes256Gcm;
 use strongroom::hazmat::bench::{ShortGcm, set_engine_only};
 use strongroom::hazmat::xaes::Xaes256Gcm;
-use strongroom::field::{ColumnSpec, FieldCipher, Normalizer, PurposeKeys, Value, ValueType};
 
 /// Values per batch call.
 const BATCH: usize = 16_384;
@@ -123,17 +123,28 @@ fn modes(c: &mut Criterion) {
 /// Random mode through the short-message path and through the engine only,
 /// each case measured for both right after each other.
 fn short_vs_engine(c: &mut Criterion) {
-    let pool = ThreadPoolBuilder::new().num_threads(1).build().expect("build a rayon pool");
+    let pool = ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("build a rayon pool");
     let batch: Vec<Option<Value>> = (0..BATCH).map(|_| Some(value32())).collect();
     let cipher = cipher(ColumnSpec::new(ValueType::Bytes));
     let value = value32();
-    let token = cipher.encrypt(Some(&value), None).expect("encrypt").expect("token");
+    let token = cipher
+        .encrypt(Some(&value), None)
+        .expect("encrypt")
+        .expect("token");
     let tokens = cipher.encrypt_batch(&batch, None).expect("encrypt batch");
     let mut group = c.benchmark_group("field-random-short-vs-engine");
     group
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    for case in ["encrypt/single", "decrypt/single", "encrypt/batch/1t", "decrypt/batch/1t"] {
+    for case in [
+        "encrypt/single",
+        "decrypt/single",
+        "encrypt/batch/1t",
+        "decrypt/batch/1t",
+    ] {
         let elements = if case.contains("batch") { BATCH as u64 } else { 1 };
         group.throughput(Throughput::Elements(elements));
         for path in ["short", "engine"] {
@@ -142,9 +153,13 @@ fn short_vs_engine(c: &mut Criterion) {
                 "encrypt/single" => {
                     b.iter(|| black_box(cipher.encrypt(Some(black_box(&value)), None).expect("encrypt")))
                 }
-                "decrypt/single" => {
-                    b.iter(|| black_box(cipher.decrypt(black_box(token.as_bytes()), None).expect("decrypt")))
-                }
+                "decrypt/single" => b.iter(|| {
+                    black_box(
+                        cipher
+                            .decrypt(black_box(token.as_bytes()), None)
+                            .expect("decrypt"),
+                    )
+                }),
                 "encrypt/batch/1t" => b.iter_with_large_drop(|| {
                     pool.install(|| black_box(cipher.encrypt_batch(black_box(&batch), None).expect("batch")))
                 }),

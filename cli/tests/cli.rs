@@ -1595,7 +1595,12 @@ fn field_modes_are_accepted_per_column_and_row_binding_holds() {
         "line 1: the column accepts random tokens only, found a deterministic token",
     );
     // A declared migration window reads it, also with a row key.
-    let out = field(&w, "decrypt", &["--accept-mode", "deterministic", "--row", "5"], &det);
+    let out = field(
+        &w,
+        "decrypt",
+        &["--accept-mode", "deterministic", "--row", "5"],
+        &det,
+    );
     assert_code(&out, 0);
     assert_eq!(out_lines(&out), ["x"]);
 
@@ -1610,7 +1615,7 @@ fn field_modes_are_accepted_per_column_and_row_binding_holds() {
     allowed.push("--allow-dropping-row-binding");
     let out = field(&w, "rewrap", &allowed, &bound);
     assert_code(&out, 0);
-    assert_eq!(out_lines(&out), [det.clone()]);
+    assert_eq!(out_lines(&out), [det]);
 }
 
 #[test]

@@ -156,11 +156,15 @@ pub enum Error {
     /// The reader binds the token to a row key, but the token carries no
     /// row binding (a deterministic token), and the column declares no
     /// migration window that allows it.
-    #[error("the token carries no row binding, but a row key was given (it could have been moved from any row)")]
+    #[error(
+        "the token carries no row binding, but a row key was given (it could have been moved from any row)"
+    )]
     RowBindingMissing,
     /// A rewrap into deterministic mode would drop the row binding of a
     /// row-bound token; refused unless the caller asks for it.
-    #[error("rewrapping into deterministic mode would drop the token's row binding; refused unless explicitly allowed")]
+    #[error(
+        "rewrapping into deterministic mode would drop the token's row binding; refused unless explicitly allowed"
+    )]
     RowBindingWouldDrop,
 
     // ---- usage ----

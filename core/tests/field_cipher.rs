@@ -3,8 +3,8 @@
 //! and the negative cases (each asserting its specific error).
 
 use strongroom::field::{
-    ColumnSpec, FieldCipher, Mode, ModeSet, Normalizer, PurposeKeys, Suite, Token, TokenInfo, Value, ValueType,
-    inspect,
+    ColumnSpec, FieldCipher, Mode, ModeSet, Normalizer, PurposeKeys, Suite, Token, TokenInfo, Value,
+    ValueType, inspect,
 };
 use strongroom::keyring::Keyring;
 use strongroom::passphrase::KdfParams;
@@ -777,7 +777,9 @@ fn rewrap_converts_between_modes() {
     let det_migrating = FieldCipher::with_keys(
         "t",
         "c",
-        ColumnSpec::new(ValueType::Int).deterministic().accept_mode(Mode::Random),
+        ColumnSpec::new(ValueType::Int)
+            .deterministic()
+            .accept_mode(Mode::Random),
         1,
         keys_list(),
     )
@@ -883,7 +885,10 @@ fn a_column_reads_only_the_modes_it_accepts() {
     let random = int_cipher(random_spec);
     let det = int_cipher(ColumnSpec::new(ValueType::Int).deterministic());
     let d = det.encrypt(Some(&Value::Int(7)), None).unwrap().unwrap();
-    let r = random.encrypt(Some(&Value::Int(7)), Some(b"row-1")).unwrap().unwrap();
+    let r = random
+        .encrypt(Some(&Value::Int(7)), Some(b"row-1"))
+        .unwrap()
+        .unwrap();
     for row in [None, Some(&b"row-1"[..])] {
         assert!(matches!(
             random.decrypt(d.as_bytes(), row),
@@ -903,11 +908,20 @@ fn a_column_reads_only_the_modes_it_accepts() {
     // The batch paths check the same (random tokens take their own path).
     let both = [Some(r.clone()), Some(d.clone())];
     let out = det.decrypt_batch(&both, None).unwrap();
-    assert!(matches!(out[0], Err(Error::ModeNotAccepted { found: "random", .. })));
+    assert!(matches!(
+        out[0],
+        Err(Error::ModeNotAccepted { found: "random", .. })
+    ));
     assert!(out[1].as_ref().unwrap().as_ref().unwrap() == &Value::Int(7));
     let out = random.decrypt_batch(&both, Some(&[b"row-1", b"row-1"])).unwrap();
     assert!(out[0].as_ref().unwrap().as_ref().unwrap() == &Value::Int(7));
-    assert!(matches!(out[1], Err(Error::ModeNotAccepted { found: "deterministic", .. })));
+    assert!(matches!(
+        out[1],
+        Err(Error::ModeNotAccepted {
+            found: "deterministic",
+            ..
+        })
+    ));
     assert!(matches!(
         random.rewrap(d.as_bytes(), None),
         Err(Error::ModeNotAccepted { .. })
@@ -936,7 +950,10 @@ fn a_column_reads_only_the_modes_it_accepts() {
 #[test]
 fn a_rewrap_that_drops_row_binding_is_refused_unless_asked() {
     let random = int_cipher(ColumnSpec::new(ValueType::Int));
-    let r = random.encrypt(Some(&Value::Int(3)), Some(b"row-9")).unwrap().unwrap();
+    let r = random
+        .encrypt(Some(&Value::Int(3)), Some(b"row-9"))
+        .unwrap()
+        .unwrap();
     let spec = ColumnSpec::new(ValueType::Int)
         .deterministic()
         .accept_mode(Mode::Random);
@@ -978,7 +995,10 @@ fn null_rows_share_no_blind_index_term() {
     let b = c.index(None).unwrap().unwrap();
     assert_ne!(a, b);
     assert_eq!((a.as_bytes().len(), a.key_version()), (8, 1));
-    assert!(c.lookup_terms(None).unwrap().is_empty(), "a NULL cannot be looked up");
+    assert!(
+        c.lookup_terms(None).unwrap().is_empty(),
+        "a NULL cannot be looked up"
+    );
     let values = [None, Some(Value::from("a@b")), None, Some(Value::from("a@b"))];
     let terms = c.index_batch(&values).unwrap();
     let terms: Vec<_> = terms.into_iter().map(Option::unwrap).collect();

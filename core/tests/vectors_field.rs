@@ -22,12 +22,12 @@ use serde::Deserialize;
 use sha3::Shake128;
 use sha3::digest::{ExtendableOutput, Update, XofReader};
 use strongroom::SecretKey;
-use strongroom::hazmat::bench::{SHORT_MAX_LEN, ShortGcm};
-use strongroom::hazmat::siv::Aes256SivCmac;
-use strongroom::hazmat::xaes::Xaes256Gcm;
 use strongroom::field::{
     ColumnSpec, FieldCipher, FieldContext, Normalizer, PurposeKeys, Token, Value, ValueType, encode_plaintext,
 };
+use strongroom::hazmat::bench::{SHORT_MAX_LEN, ShortGcm};
+use strongroom::hazmat::siv::Aes256SivCmac;
+use strongroom::hazmat::xaes::Xaes256Gcm;
 
 // ------------------------------------------------------------ XAES-256-GCM
 
@@ -162,7 +162,9 @@ fn wycheproof_aes_gcm_short() {
             match case.result {
                 Expected::Valid | Expected::Acceptable => {
                     let mut buf = case.msg.clone();
-                    let tag = gcm.seal_in_place(nonce, &case.aad, &mut buf).expect("within the cap");
+                    let tag = gcm
+                        .seal_in_place(nonce, &case.aad, &mut buf)
+                        .expect("within the cap");
                     assert_eq!(
                         (buf, tag.to_vec()),
                         (case.ct.clone(), case.tag.clone()),
@@ -178,7 +180,11 @@ fn wycheproof_aes_gcm_short() {
     }
     println!("ShortGcm AES-256-GCM: {run} run, {refused} refused (over the cap), {skipped} skipped");
     assert!(run >= 62, "only {run} cases ran");
-    assert_eq!(run + refused, 66, "every AES-256 / 96-bit IV case is run or refused");
+    assert_eq!(
+        run + refused,
+        66,
+        "every AES-256 / 96-bit IV case is run or refused"
+    );
 }
 
 // ------------------------------------------------------------- AES-SIV
@@ -461,7 +467,10 @@ fn field_vectors_deterministic_tokens() {
 fn field_vectors_blind_index() {
     let f = vectors();
     assert!(f.blind_index.len() >= 8);
-    assert!(f.blind_index.iter().all(|c| !c.value.is_null()), "NULL has no term");
+    assert!(
+        f.blind_index.iter().all(|c| !c.value.is_null()),
+        "NULL has no term"
+    );
     for c in &f.blind_index {
         let ty = value_type(&c.ty);
         let value = json_value(ty, &c.value);

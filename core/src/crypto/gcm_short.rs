@@ -131,7 +131,12 @@ impl ShortGcm {
 
     /// Encrypts `buf` in place and returns the tag; `None`, with `buf`
     /// untouched, if it is longer than [`MAX_LEN`].
-    pub(crate) fn seal_in_place(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Option<[u8; TAG_LEN]> {
+    pub(crate) fn seal_in_place(
+        &self,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Option<[u8; TAG_LEN]> {
         if buf.len() > MAX_LEN {
             return None;
         }
@@ -489,13 +494,19 @@ mod tests {
         let nonce = [7u8; 12];
         let mut buf = vec![1u8; MAX_LEN];
         let sealed = engine_seal(&engine, &nonce, b"ad", &buf);
-        assert_eq!(short.seal_in_place(&nonce, b"ad", &mut buf), Some(sealed[MAX_LEN..].try_into().unwrap()));
+        assert_eq!(
+            short.seal_in_place(&nonce, b"ad", &mut buf),
+            Some(sealed[MAX_LEN..].try_into().unwrap())
+        );
         let mut out = vec![0u8; MAX_LEN];
         assert_eq!(short.open_into(&nonce, b"ad", &sealed, &mut out), Some(Ok(())));
         let mut long = vec![1u8; MAX_LEN + 1];
         let sealed = engine_seal(&engine, &nonce, b"ad", &long);
         assert_eq!(short.seal_in_place(&nonce, b"ad", &mut long), None);
-        assert_eq!(short.seal_in_place_with(&short.absorb_aad(b"ad"), &nonce, &mut long), None);
+        assert_eq!(
+            short.seal_in_place_with(&short.absorb_aad(b"ad"), &nonce, &mut long),
+            None
+        );
         let mut out = vec![0u8; MAX_LEN + 1];
         assert_eq!(short.open_into(&nonce, b"ad", &sealed, &mut out), None);
     }

@@ -711,7 +711,13 @@ impl FieldCipher {
             .then(|| IndexTerm::random(spec.len, self.primary))
     }
 
-    pub(crate) fn term(&self, keys: &ColumnKeys, spec: &BlindIndexSpec, value: &Value, version: u32) -> IndexTerm {
+    pub(crate) fn term(
+        &self,
+        keys: &ColumnKeys,
+        spec: &BlindIndexSpec,
+        value: &Value,
+        version: u32,
+    ) -> IndexTerm {
         keys.blind
             .as_ref()
             .expect("derived when the column has an index")
@@ -794,12 +800,10 @@ impl FieldCipher {
         };
         let term = match &self.spec.blind_index {
             None => None,
-            Some(spec) => {
-                match self.decode(plaintext)? {
-                    Some(v) => Some(self.term(self.primary_keys(), spec, &v, self.primary)),
-                    None => self.null_term(spec),
-                }
-            }
+            Some(spec) => match self.decode(plaintext)? {
+                Some(v) => Some(self.term(self.primary_keys(), spec, &v, self.primary)),
+                None => self.null_term(spec),
+            },
         };
         Ok((new, term))
     }
@@ -872,8 +876,14 @@ mod tests {
             deterministic: SecretKey::from_array([2; 32]),
             blind_index: SecretKey::from_array([3; 32]),
         };
-        let c = FieldCipher::with_keys("users", "email", ColumnSpec::new(ValueType::Text), 7, vec![(7, keys)])
-            .unwrap();
+        let c = FieldCipher::with_keys(
+            "users",
+            "email",
+            ColumnSpec::new(ValueType::Text),
+            7,
+            vec![(7, keys)],
+        )
+        .unwrap();
         let header = token::header(Suite::Xaes256Gcm, 7);
         let long = vec![0xabu8; 2 * STACK_AAD];
         for row in [None, Some(&b""[..]), Some(&b"row-1"[..]), Some(&long[..])] {
