@@ -7,6 +7,11 @@
 //! - `field-deterministic/...`: deterministic mode (AES-SIV), the same cases.
 //! - `field-blind-index/...`: `index` of a 32-byte text value with the
 //!   `none` and `trim-lowercase` normalisers, single and batched.
+//! - `field-random-short-vs-engine/...`: random mode with the crate's
+//!   short-message AES-256-GCM (`short`, what the library does) and with
+//!   every message sent to the engine (`engine`), alternating in one run:
+//!   single calls and batches on one thread. The evidence for keeping the
+//!   short path (docs/DESIGN-NOTES.md).
 //! - `xaes-256-gcm/...`: the bare construction on 33 bytes (the plaintext
 //!   of a 32-byte value), with a fixed nonce: the floor under random mode.
 //!
@@ -27,7 +32,7 @@ use std::time::Duration;
 use strongroom::SecretKey;
 use strongroom::field::{ColumnSpec, FieldCipher, Normalizer, PurposeKeys, Value, ValueType};
 use strongroom::hazmat::aead::Aes256Gcm;
-use strongroom::hazmat::bench::ShortGcm;
+use strongroom::hazmat::bench::{ShortGcm, set_engine_only};
 use strongroom::hazmat::xaes::Xaes256Gcm;
 
 /// Values per batch call.
@@ -113,6 +118,59 @@ fn modes(c: &mut Criterion) {
         }
         group.finish();
     }
+}
+
+/// Random mode through the short-message path and through the engine only,
+/// each case measured for both right after each other.
+fn short_vs_engine(c: &mut Criterion) {
+    let pool = ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("build a rayon pool");
+    let batch: Vec<Option<Value>> = (0..BATCH).map(|_| Some(value32())).collect();
+    let cipher = cipher(ColumnSpec::new(ValueType::Bytes));
+    let value = value32();
+    let token = cipher
+        .encrypt(Some(&value), None)
+        .expect("encrypt")
+        .expect("token");
+    let tokens = cipher.encrypt_batch(&batch, None).expect("encrypt batch");
+    let mut group = c.benchmark_group("field-random-short-vs-engine");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for case in [
+        "encrypt/single",
+        "decrypt/single",
+        "encrypt/batch/1t",
+        "decrypt/batch/1t",
+    ] {
+        let elements = if case.contains("batch") { BATCH as u64 } else { 1 };
+        group.throughput(Throughput::Elements(elements));
+        for path in ["short", "engine"] {
+            set_engine_only(path == "engine");
+            group.bench_function(format!("{case}/{path}"), |b| match case {
+                "encrypt/single" => {
+                    b.iter(|| black_box(cipher.encrypt(Some(black_box(&value)), None).expect("encrypt")))
+                }
+                "decrypt/single" => b.iter(|| {
+                    black_box(
+                        cipher
+                            .decrypt(black_box(token.as_bytes()), None)
+                            .expect("decrypt"),
+                    )
+                }),
+                "encrypt/batch/1t" => b.iter_with_large_drop(|| {
+                    pool.install(|| black_box(cipher.encrypt_batch(black_box(&batch), None).expect("batch")))
+                }),
+                _ => b.iter_with_large_drop(|| {
+                    pool.install(|| black_box(cipher.decrypt_batch(black_box(&tokens), None).expect("batch")))
+                }),
+            });
+        }
+        set_engine_only(false);
+    }
+    group.finish();
 }
 
 fn blind_index(c: &mut Criterion) {
@@ -206,5 +264,5 @@ fn xaes(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, modes, blind_index, xaes);
+criterion_group!(benches, modes, short_vs_engine, blind_index, xaes);
 criterion_main!(benches);

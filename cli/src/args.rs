@@ -7,7 +7,7 @@ use crate::exit;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
-use strongroom::field::{Normalizer, ValueType};
+use strongroom::field::{Mode, Normalizer, ValueType};
 
 /// Encrypt files with keyrings and passphrases, and manage keyrings.
 #[derive(Debug, Parser)]
@@ -496,6 +496,20 @@ pub struct FieldColumnArgs {
     /// Blind index normaliser [default: none]
     #[arg(long, value_name = "NAME", requires = "index_len", value_parser = normalizer_parser())]
     pub normalizer: Option<Normalizer>,
+    /// Also read tokens of MODE (random or deterministic): the migration window of a column changing mode; deterministic tokens then read even with row keys, though they bind no row
+    #[arg(long, value_name = "MODE", value_parser = mode_parser())]
+    pub accept_mode: Option<Mode>,
+}
+
+/// `--accept-mode`: the names of [`Mode`].
+fn mode_parser() -> impl TypedValueParser<Value = Mode> {
+    PossibleValuesParser::new([Mode::Random.name(), Mode::Deterministic.name()]).map(|name| {
+        if name == Mode::Random.name() {
+            Mode::Random
+        } else {
+            Mode::Deterministic
+        }
+    })
 }
 
 /// `--type`: the names of [`ValueType`].
@@ -623,6 +637,9 @@ pub struct FieldRewrapArgs {
     /// Print tokens as hex of the binary form instead of the text form
     #[arg(long, help_heading = "Input and output")]
     pub binary_hex: bool,
+    /// Allow rewrapping row-bound random tokens into a deterministic column, although the new tokens bind no row
+    #[arg(long, help_heading = "Column")]
+    pub allow_dropping_row_binding: bool,
     /// How to unlock the keyring.
     #[command(flatten)]
     pub unlock: UnlockArgs,

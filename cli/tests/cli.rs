@@ -1618,7 +1618,8 @@ fn field_json_output() {
 
     let mut args = vec!["--json", "field", "decrypt"];
     args.extend(EMAIL);
-    args.extend(["--type", "date"]);
+    // A column reads the tokens of its own mode.
+    args.extend(["--type", "date", "--deterministic"]);
     args.push(&token);
     let out = w.run(&args);
     assert_code(&out, 0);
@@ -1630,7 +1631,7 @@ fn field_json_output() {
     let mut args = vec![
         "--json", "field", "decrypt", "--table", "users", "--column", "other",
     ];
-    args.extend(["--type", "date", &token]);
+    args.extend(["--type", "date", "--deterministic", &token]);
     let out = w.run(&args);
     assert_fails(&out, 5, "\"kind\":\"integrity\"");
     let e = json_error(&out);
@@ -1990,4 +1991,67 @@ fn passphrase_limits_are_checked_before_any_secret_or_argon2() {
     assert_code(&out, 4);
     assert!(stderr(&out).contains("5 passphrase stanzas"), "{}", stderr(&out));
     assert!(!w.path("out").exists());
+}
+
+#[test]
+fn field_modes_are_accepted_per_column_and_row_binding_holds() {
+    let w = World::new();
+    w.init_keyring();
+    let out = field(&w, "encrypt", &["--deterministic"], "x\n");
+    assert_code(&out, 0);
+    let det = out_lines(&out).remove(0);
+    // A deterministic token read as some row: refused (integrity, 5).
+    let out = field(&w, "decrypt", &["--deterministic", "--row", "5"], &det);
+    assert_fails(&out, 5, "line 1: the token carries no row binding");
+    // In a random column: another mode.
+    let out = field(&w, "decrypt", &[], &det);
+    assert_fails(
+        &out,
+        5,
+        "line 1: the column accepts random tokens only, found a deterministic token",
+    );
+    // A declared migration window reads it, also with a row key.
+    let out = field(
+        &w,
+        "decrypt",
+        &["--accept-mode", "deterministic", "--row", "5"],
+        &det,
+    );
+    assert_code(&out, 0);
+    assert_eq!(out_lines(&out), ["x"]);
+
+    // Rewrapping a row-bound random token into deterministic mode.
+    let out = field(&w, "encrypt", &["--row", "1"], "x\n");
+    assert_code(&out, 0);
+    let bound = out_lines(&out).remove(0);
+    let args = ["--deterministic", "--accept-mode", "random", "--row", "1"];
+    let out = field(&w, "rewrap", &args, &bound);
+    assert_fails(&out, 2, "line 1: rewrapping into deterministic mode would drop");
+    let mut allowed = args.to_vec();
+    allowed.push("--allow-dropping-row-binding");
+    let out = field(&w, "rewrap", &allowed, &bound);
+    assert_code(&out, 0);
+    assert_eq!(out_lines(&out), [det]);
+}
+
+#[test]
+fn field_hidden_nulls_get_their_own_index_terms() {
+    let w = World::new();
+    w.init_keyring();
+    // A hidden NULL gets a random blind index term, a different one per row.
+    let out = field(
+        &w,
+        "index",
+        &["--hide-null", "--index-len", "16", "--null", "-"],
+        "-\n-\na\n",
+    );
+    assert_code(&out, 0);
+    let terms = out_lines(&out);
+    assert_eq!(terms.len(), 3);
+    assert_ne!(terms[0], terms[1], "two NULL rows share no term");
+    assert!(terms.iter().all(|t| t.len() == 32), "{terms:?}");
+    // Where NULL stays NULL, it has no term.
+    let out = field(&w, "index", &["--index-len", "16", "--null", "-"], "-\na\n");
+    assert_code(&out, 0);
+    assert_eq!(out_lines(&out)[0], "-");
 }

@@ -148,6 +148,29 @@ pub enum Error {
         /// The type name of the value or token.
         found: &'static str,
     },
+    /// A token of a mode (suite) the column does not accept: a
+    /// deterministic token in a random column or the reverse, outside a
+    /// migration window the column declares (`ColumnSpec::accept_mode`).
+    #[error("the column accepts {accepted} tokens only, found a {found} token")]
+    ModeNotAccepted {
+        /// The modes the column accepts ("random", "deterministic", or both).
+        accepted: &'static str,
+        /// The mode of the token ("random" or "deterministic").
+        found: &'static str,
+    },
+    /// The reader binds the token to a row key, but the token carries no
+    /// row binding (a deterministic token), and the column declares no
+    /// migration window that allows it.
+    #[error(
+        "the token carries no row binding, but a row key was given (it could have been moved from any row)"
+    )]
+    RowBindingMissing,
+    /// A rewrap into deterministic mode would drop the row binding of a
+    /// row-bound token; refused unless the caller asks for it.
+    #[error(
+        "rewrapping into deterministic mode would drop the token's row binding; refused unless explicitly allowed"
+    )]
+    RowBindingWouldDrop,
 
     // ---- usage ----
     /// Argon2id parameters outside the documented bounds, refused before any
@@ -210,6 +233,18 @@ pub enum Error {
     /// The operation was cancelled by the caller.
     #[error("operation cancelled")]
     Cancelled,
+
+    // ---- batches ----
+    /// Item `index` (zero-based) of a batch call failed with `source`;
+    /// nothing of the batch was returned. [`Error::kind`] is the kind of
+    /// `source`.
+    #[error("batch item {index}: {source}")]
+    Batch {
+        /// Zero-based position of the failing item in the call's input.
+        index: usize,
+        /// What went wrong with that item.
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -237,6 +272,12 @@ impl Error {
             StanzaAuthFailed { .. } => &c::STANZA_AUTH_FAILED,
             KeyringCorrupt => &c::KEYRING_CORRUPT,
             FieldAuthFailed => &c::FIELD_AUTH_FAILED,
+            ModeNotAccepted { .. } => &c::MODE_NOT_ACCEPTED,
+            RowBindingMissing => &c::ROW_BINDING_MISSING,
+            RowBindingWouldDrop => &c::ROW_BINDING_WOULD_DROP,
+            // A batch item's error keeps its own identity; the index is
+            // the extra information.
+            Batch { source, .. } => source.ident(),
             NoMatchingKey { .. } => &c::NO_MATCHING_KEY,
             WrongPassphrase => &c::WRONG_PASSPHRASE,
             WrongRecoveryKey => &c::WRONG_RECOVERY_KEY,
@@ -270,6 +311,15 @@ impl Error {
     /// The stable name of this error, e.g. `"ChunkAuthFailed"`.
     pub fn name(&self) -> &'static str {
         self.ident().name
+
+    }
+
+    /// The error of one batch item, wrapped with its position.
+    pub(crate) fn at(index: usize, source: Error) -> Self {
+        Error::Batch {
+            index,
+            source: Box::new(source),
+        }
     }
 
     pub(crate) fn malformed(what: &'static str, detail: impl Into<String>) -> Self {
@@ -410,6 +460,9 @@ pub mod codes {
     );
     /// See [`Error::TooManyRecipients`](super::Error::TooManyRecipients).
     pub const TOO_MANY_RECIPIENTS: E = E::core(205, "TooManyRecipients", Usage, "more recipients than the format allows");
+    /// See [`Error::RowBindingWouldDrop`](super::Error::RowBindingWouldDrop).
+    pub const ROW_BINDING_WOULD_DROP: E =
+        E::core(206, "RowBindingWouldDrop", Usage, "the rewrap would drop the token's row binding");
     /// A required pointer argument was NULL (C API).
     pub const NULL_ARGUMENT: E =
         E::binding(250, "NullArgument", Usage, "a required pointer argument is NULL");
@@ -492,6 +545,12 @@ pub mod codes {
         Integrity,
         "field token failed authentication",
     );
+    /// See [`Error::ModeNotAccepted`](super::Error::ModeNotAccepted).
+    pub const MODE_NOT_ACCEPTED: E =
+        E::core(507, "ModeNotAccepted", Integrity, "the column does not accept this token's mode");
+    /// See [`Error::RowBindingMissing`](super::Error::RowBindingMissing).
+    pub const ROW_BINDING_MISSING: E =
+        E::core(508, "RowBindingMissing", Integrity, "the token carries no row binding where rows are bound");
 
     /// See [`Error::NoMatchingKey`](super::Error::NoMatchingKey).
     pub const NO_MATCHING_KEY: E = E::core(
@@ -554,6 +613,7 @@ pub const TABLE: &[&ErrorCode] = &[
     &codes::MESSAGE_TOO_LONG,
     &codes::FIELD_TYPE,
     &codes::TOO_MANY_RECIPIENTS,
+    &codes::ROW_BINDING_WOULD_DROP,
     &codes::NULL_ARGUMENT,
     &codes::BUFFER_TOO_SMALL,
     &codes::INVALID_UTF8,
@@ -574,6 +634,8 @@ pub const TABLE: &[&ErrorCode] = &[
     &codes::STANZA_AUTH_FAILED,
     &codes::KEYRING_CORRUPT,
     &codes::FIELD_AUTH_FAILED,
+    &codes::MODE_NOT_ACCEPTED,
+    &codes::ROW_BINDING_MISSING,
     &codes::NO_MATCHING_KEY,
     &codes::WRONG_PASSPHRASE,
     &codes::WRONG_RECOVERY_KEY,
@@ -674,6 +736,12 @@ mod tests {
             Error::Locked(PathBuf::from("x")),
             Error::DestinationIsSymlink(PathBuf::from("x")),
             Error::ProtectorsNeedUpgrade(vec![2, 3]),
+            Error::ModeNotAccepted {
+                accepted: "random",
+                found: "deterministic",
+            },
+            Error::RowBindingMissing,
+            Error::RowBindingWouldDrop,
             Error::TooManyRecipients {
                 what: "stanzas",
                 count: 65,
@@ -724,6 +792,16 @@ mod tests {
                 row.code
             );
         }
+    }
+
+    #[test]
+    fn a_batch_item_error_keeps_the_identity_of_its_cause() {
+        let e = Error::at(7, Error::FieldType {
+            expected: "int",
+            found: "text",
+        });
+        assert_eq!((e.code(), e.name(), e.kind()), (204, "FieldType", ErrorKind::Usage));
+        assert!(matches!(e, Error::Batch { index: 7, .. }));
     }
 
     #[test]

@@ -43,5 +43,44 @@ pub mod kdf {
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod bench {
-    pub use crate::crypto::gcm_short::*;
+    use crate::crypto::aead::{OpenError, TAG_LEN};
+    use crate::crypto::gcm_short;
+
+    /// Longest message the short-message AES-256-GCM takes.
+    pub const SHORT_MAX_LEN: usize = gcm_short::MAX_LEN;
+
+    /// The crate's short-message AES-256-GCM (a thin handle on the
+    /// crate-private type).
+    #[derive(Debug)]
+    pub struct ShortGcm(gcm_short::ShortGcm);
+
+    impl ShortGcm {
+        /// Expands a 256-bit key.
+        pub fn new(key: &[u8; 32]) -> Self {
+            ShortGcm(gcm_short::ShortGcm::new(key))
+        }
+
+        /// Encrypts `buf` in place; `None` above [`SHORT_MAX_LEN`].
+        pub fn seal_in_place(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Option<[u8; TAG_LEN]> {
+            self.0.seal_in_place(nonce, aad, buf)
+        }
+
+        /// Decrypts `ct_and_tag` into `out`; `None` above [`SHORT_MAX_LEN`].
+        pub fn open_into(
+            &self,
+            nonce: &[u8; 12],
+            aad: &[u8],
+            ct_and_tag: &[u8],
+            out: &mut [u8],
+        ) -> Option<Result<(), OpenError>> {
+            self.0.open_into(nonce, aad, ct_and_tag, out)
+        }
+    }
+
+    /// Sends every XAES-256-GCM message through the engine (`true`) or
+    /// lets short ones take the short-message path (`false`, the default),
+    /// process-wide: for benchmarks comparing the two in one run.
+    pub fn set_engine_only(on: bool) {
+        crate::field::xaes::ENGINE_ONLY.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
 }

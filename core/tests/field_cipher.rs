@@ -3,7 +3,8 @@
 //! and the negative cases (each asserting its specific error).
 
 use strongroom::field::{
-    ColumnSpec, FieldCipher, Normalizer, PurposeKeys, Suite, Token, TokenInfo, Value, ValueType, inspect,
+    ColumnSpec, FieldCipher, Mode, ModeSet, Normalizer, PurposeKeys, Suite, Token, TokenInfo, Value,
+    ValueType, inspect,
 };
 use strongroom::keyring::Keyring;
 use strongroom::passphrase::KdfParams;
@@ -563,10 +564,17 @@ fn batches_match_single_calls() {
     // A wrong type anywhere fails the whole encryption batch.
     let mut mixed = values.clone();
     mixed[n - 1] = Some(Value::Int(1));
-    assert!(matches!(
-        c.encrypt_batch(&mixed, None),
-        Err(Error::FieldType { .. })
-    ));
+    let err = c.encrypt_batch(&mixed, None).unwrap_err();
+    assert!(
+        matches!(&err, Error::Batch { index, source } if *index == n - 1 && matches!(**source, Error::FieldType { .. })),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Usage, "the kind of the item's error");
+    let err = c.index_batch(&mixed).unwrap_err();
+    assert!(
+        matches!(&err, Error::Batch { index, source } if *index == n - 1 && matches!(**source, Error::FieldType { .. })),
+        "{err:?}"
+    );
 
     let terms = c.index_batch(&values).unwrap();
     for (t, v) in terms.iter().zip(&values) {
@@ -580,7 +588,7 @@ fn batches_match_single_calls() {
     }
     assert!(matches!(
         det.encrypt_batch(&values, Some(&rows)),
-        Err(Error::InvalidArgument(_))
+        Err(Error::Batch { index: 0, source }) if matches!(*source, Error::InvalidArgument(_))
     ));
 
     // Small batches take the single-thread path.
@@ -758,11 +766,40 @@ fn rewrap_converts_between_modes() {
     .unwrap();
     let r = random.encrypt(Some(&Value::Int(9)), None).unwrap().unwrap();
     assert!(det.needs_rewrap(r.as_bytes()).unwrap());
-    let d = det.rewrap(r.as_bytes(), None).unwrap();
+    // Outside a migration window a column reads its own mode only.
+    assert!(matches!(
+        det.rewrap(r.as_bytes(), None),
+        Err(Error::ModeNotAccepted {
+            accepted: "deterministic",
+            found: "random"
+        })
+    ));
+    let det_migrating = FieldCipher::with_keys(
+        "t",
+        "c",
+        ColumnSpec::new(ValueType::Int)
+            .deterministic()
+            .accept_mode(Mode::Random),
+        1,
+        keys_list(),
+    )
+    .unwrap();
+    let d = det_migrating.rewrap(r.as_bytes(), None).unwrap();
     assert_eq!(d, det.encrypt(Some(&Value::Int(9)), None).unwrap().unwrap());
-    // Either cipher reads both suites.
-    assert!(random.decrypt(d.as_bytes(), None).unwrap().unwrap() == Value::Int(9));
-    assert!(det.decrypt(r.as_bytes(), None).unwrap().unwrap() == Value::Int(9));
+    assert!(matches!(
+        random.decrypt(d.as_bytes(), None),
+        Err(Error::ModeNotAccepted {
+            accepted: "random",
+            found: "deterministic"
+        })
+    ));
+    assert!(matches!(
+        det.decrypt(r.as_bytes(), None),
+        Err(Error::ModeNotAccepted { .. })
+    ));
+    // In the window, both suites decrypt.
+    assert!(det_migrating.decrypt(r.as_bytes(), None).unwrap().unwrap() == Value::Int(9));
+    assert!(det_migrating.decrypt(d.as_bytes(), None).unwrap().unwrap() == Value::Int(9));
 }
 
 #[test]
@@ -795,4 +832,189 @@ fn ciphers_are_shareable_between_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<FieldCipher>();
     assert_send_sync::<Token>();
+}
+
+/// A cipher of `t.c` (Int) with `spec`, key version 1 only.
+fn int_cipher(spec: ColumnSpec) -> FieldCipher {
+    FieldCipher::with_keys("t", "c", spec, 1, vec![(1, keys(10))]).unwrap()
+}
+
+#[test]
+fn deterministic_tokens_read_with_a_row_key_are_refused() {
+    let det = int_cipher(ColumnSpec::new(ValueType::Int).deterministic());
+    let t = det.encrypt(Some(&Value::Int(5)), None).unwrap().unwrap();
+    // The audit's case: a deterministic token read as row 5 (it binds no row).
+    assert!(matches!(
+        det.decrypt(t.as_bytes(), Some(b"5")),
+        Err(Error::RowBindingMissing)
+    ));
+    assert_eq!(
+        det.decrypt(t.as_bytes(), Some(b"5")).unwrap_err().kind(),
+        ErrorKind::Integrity
+    );
+    assert!(matches!(
+        det.decrypt_text(&t.to_text(), Some(b"5")),
+        Err(Error::RowBindingMissing)
+    ));
+    assert!(matches!(
+        det.rewrap(t.as_bytes(), Some(b"5")),
+        Err(Error::RowBindingMissing)
+    ));
+    let rows: [&[u8]; 2] = [b"5", b"6"];
+    let tokens = [Some(t.clone()), Some(t.clone())];
+    for r in det.decrypt_batch(&tokens, Some(&rows)).unwrap() {
+        assert!(matches!(r, Err(Error::RowBindingMissing)));
+    }
+    // Without a row key it reads as before.
+    assert!(det.decrypt(t.as_bytes(), None).unwrap().unwrap() == Value::Int(5));
+    // Encrypting with a row key in a deterministic column stays refused,
+    // and a batch names the item.
+    let values = [Some(Value::Int(1)), Some(Value::Int(2))];
+    let err = det.encrypt_batch(&values, Some(&rows)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Batch { index: 0, source } if matches!(**source, Error::InvalidArgument(_))),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_column_reads_only_the_modes_it_accepts() {
+    let random_spec = ColumnSpec::new(ValueType::Int);
+    assert_eq!(random_spec.accepted_modes(), ModeSet::only(Mode::Random));
+    assert!(!random_spec.in_migration());
+    let random = int_cipher(random_spec);
+    let det = int_cipher(ColumnSpec::new(ValueType::Int).deterministic());
+    let d = det.encrypt(Some(&Value::Int(7)), None).unwrap().unwrap();
+    let r = random
+        .encrypt(Some(&Value::Int(7)), Some(b"row-1"))
+        .unwrap()
+        .unwrap();
+    for row in [None, Some(&b"row-1"[..])] {
+        assert!(matches!(
+            random.decrypt(d.as_bytes(), row),
+            Err(Error::ModeNotAccepted {
+                accepted: "random",
+                found: "deterministic"
+            })
+        ));
+        assert!(matches!(
+            det.decrypt(r.as_bytes(), row),
+            Err(Error::ModeNotAccepted {
+                accepted: "deterministic",
+                found: "random"
+            })
+        ));
+    }
+    // The batch paths check the same (random tokens take their own path).
+    let both = [Some(r.clone()), Some(d.clone())];
+    let out = det.decrypt_batch(&both, None).unwrap();
+    assert!(matches!(
+        out[0],
+        Err(Error::ModeNotAccepted { found: "random", .. })
+    ));
+    assert!(out[1].as_ref().unwrap().as_ref().unwrap() == &Value::Int(7));
+    let out = random.decrypt_batch(&both, Some(&[b"row-1", b"row-1"])).unwrap();
+    assert!(out[0].as_ref().unwrap().as_ref().unwrap() == &Value::Int(7));
+    assert!(matches!(
+        out[1],
+        Err(Error::ModeNotAccepted {
+            found: "deterministic",
+            ..
+        })
+    ));
+    assert!(matches!(
+        random.rewrap(d.as_bytes(), None),
+        Err(Error::ModeNotAccepted { .. })
+    ));
+
+    // A migration window, declared: a random column also reading
+    // deterministic tokens, also where the reader gives row keys.
+    let spec = random_spec.accept_mode(Mode::Deterministic);
+    assert!(spec.in_migration() && spec.accepts(Mode::Deterministic));
+    assert_eq!(spec.accepted_modes().name(), "random and deterministic");
+    let migrating = int_cipher(spec);
+    assert!(migrating.decrypt(d.as_bytes(), Some(b"row-1")).unwrap().unwrap() == Value::Int(7));
+    assert!(migrating.decrypt(r.as_bytes(), Some(b"row-1")).unwrap().unwrap() == Value::Int(7));
+    // Accepting its own mode again opens no window.
+    assert!(!random_spec.accept_mode(Mode::Random).in_migration());
+    // Rewrapping into random mode adds the row binding.
+    let bound = migrating.rewrap(d.as_bytes(), Some(b"row-1")).unwrap();
+    assert_eq!(bound.info().suite, Suite::Xaes256Gcm);
+    assert!(random.decrypt(bound.as_bytes(), Some(b"row-1")).unwrap().unwrap() == Value::Int(7));
+    assert!(matches!(
+        random.decrypt(bound.as_bytes(), Some(b"row-2")),
+        Err(Error::FieldAuthFailed)
+    ));
+}
+
+#[test]
+fn a_rewrap_that_drops_row_binding_is_refused_unless_asked() {
+    let random = int_cipher(ColumnSpec::new(ValueType::Int));
+    let r = random
+        .encrypt(Some(&Value::Int(3)), Some(b"row-9"))
+        .unwrap()
+        .unwrap();
+    let spec = ColumnSpec::new(ValueType::Int)
+        .deterministic()
+        .accept_mode(Mode::Random);
+    let det = int_cipher(spec);
+    assert!(matches!(
+        det.rewrap(r.as_bytes(), Some(b"row-9")),
+        Err(Error::RowBindingWouldDrop)
+    ));
+    assert!(matches!(
+        det.rewrap_with_index(r.as_bytes(), Some(b"row-9")),
+        Err(Error::RowBindingWouldDrop)
+    ));
+    let tokens = [None, Some(r.clone())];
+    let out = det.rewrap_batch(&tokens, Some(&[b"row-8", b"row-9"])).unwrap();
+    assert!(matches!(out[0], Ok(None)));
+    assert!(matches!(out[1], Err(Error::RowBindingWouldDrop)));
+    // Asked for: the token becomes deterministic, bound to no row.
+    let det = det.allow_dropping_row_binding();
+    let d = det.rewrap(r.as_bytes(), Some(b"row-9")).unwrap();
+    assert_eq!(d, det.encrypt(Some(&Value::Int(3)), None).unwrap().unwrap());
+    assert!(det.decrypt(d.as_bytes(), None).unwrap().unwrap() == Value::Int(3));
+    // A random token without row binding loses nothing: no refusal.
+    let strict = int_cipher(spec);
+    let unbound = random.encrypt(Some(&Value::Int(3)), None).unwrap().unwrap();
+    assert_eq!(strict.rewrap(unbound.as_bytes(), None).unwrap(), d);
+}
+
+#[test]
+fn null_rows_share_no_blind_index_term() {
+    let spec = ColumnSpec::new(ValueType::Text)
+        .hide_null()
+        .with_blind_index(8, Normalizer::TrimLowercase);
+    let c = cipher("users", "email", spec);
+    let n1 = c.encrypt(None, Some(b"1")).unwrap().unwrap();
+    let n2 = c.encrypt(None, Some(b"2")).unwrap().unwrap();
+    assert_ne!(n1, n2, "hidden NULL tokens are random");
+    // Every hidden NULL gets its own term, of the column's length.
+    let a = c.index(None).unwrap().unwrap();
+    let b = c.index(None).unwrap().unwrap();
+    assert_ne!(a, b);
+    assert_eq!((a.as_bytes().len(), a.key_version()), (8, 1));
+    assert!(
+        c.lookup_terms(None).unwrap().is_empty(),
+        "a NULL cannot be looked up"
+    );
+    let values = [None, Some(Value::from("a@b")), None, Some(Value::from("a@b"))];
+    let terms = c.index_batch(&values).unwrap();
+    let terms: Vec<_> = terms.into_iter().map(Option::unwrap).collect();
+    assert_ne!(terms[0], terms[2], "two NULL rows do not share a term");
+    assert_eq!(terms[1], terms[3]);
+    assert!(![&terms[1], &a, &b].contains(&&terms[0]));
+    // A rewrap of a hidden NULL gives a fresh term too.
+    let (_, t1) = c.rewrap_with_index(n1.as_bytes(), Some(b"1")).unwrap();
+    let (_, t2) = c.rewrap_with_index(n2.as_bytes(), Some(b"2")).unwrap();
+    assert_ne!(t1.unwrap(), t2.unwrap());
+    // Where NULL stays NULL, it has no term.
+    let kept = cipher(
+        "users",
+        "email",
+        ColumnSpec::new(ValueType::Text).with_blind_index(8, Normalizer::TrimLowercase),
+    );
+    assert_eq!(kept.index(None).unwrap(), None);
+    assert_eq!(kept.index_batch(&[None]).unwrap(), [None]);
 }

@@ -221,7 +221,7 @@ def main():
         (("users", "phone"), "text", "+1 (555) 010-0100", "digits-only", 4),
         (("users", "phone"), "text", "15550100100", "digits-only", 2),
         (("users", "phone"), "int", "5550100", "none", 6),
-        (("users", "email"), "text", None, "trim-lowercase", 8),
+        # A hidden NULL gets a random term (SPEC 5.7), so no vector.
     ]:
         if ty == "text" and v is not None:
             normed = normalize(norm, v)

@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use input::{Items, parse_tokens, parse_values, row_keys};
 use serde_json::{Value as Json, json};
 use std::borrow::Cow;
-use strongroom::field::{ColumnSpec, FieldCipher, IndexTerm, Suite, Token, TokenInfo, Value};
+use strongroom::field::{ColumnSpec, FieldCipher, IndexTerm, Mode, Suite, Token, TokenInfo, Value};
 use zeroize::Zeroizing;
 
 /// Runs a `field` subcommand.
@@ -46,11 +46,9 @@ fn encrypt(ctx: &Ctx<'_>, a: &FieldEncryptArgs) -> Result<()> {
     let values = parse_values(&items, &lines, a.column.value_type)?;
     let rows = row_keys(&lines);
     let cipher = open_cipher(ctx, &a.column, &a.unlock)?;
-    let tokens = cipher.encrypt_batch(&values, rows.as_deref()).map_err(|e| {
-        items.first_failure(e, |i| {
-            cipher.encrypt(values[i].as_ref(), rows.as_ref().map(|r| r[i]))
-        })
-    })?;
+    let tokens = cipher
+        .encrypt_batch(&values, rows.as_deref())
+        .map_err(|e| items.batch_error(e))?;
     let shown = token_texts(&tokens, a.binary_hex);
     emit(
         ctx,
@@ -113,9 +111,7 @@ fn index(ctx: &Ctx<'_>, a: &FieldIndexArgs) -> Result<()> {
         header["key_versions"] = json!(lookup_versions(&cipher));
         return emit(ctx, &items, header, "terms", &shown);
     }
-    let terms = cipher
-        .index_batch(&values)
-        .map_err(|e| items.first_failure(e, |i| cipher.index(values[i].as_ref())))?;
+    let terms = cipher.index_batch(&values).map_err(|e| items.batch_error(e))?;
     let shown: Vec<Option<String>> = terms.iter().map(|t| t.as_ref().map(IndexTerm::to_hex)).collect();
     emit(ctx, &items, header, "terms", &shown)
 }
@@ -145,7 +141,10 @@ fn rewrap(ctx: &Ctx<'_>, a: &FieldRewrapArgs) -> Result<()> {
     let lines = items.token_lines(Some(&a.rows))?;
     let tokens = parse_tokens(&items, &lines)?;
     let rows = row_keys(&lines);
-    let cipher = open_cipher(ctx, &a.column, &a.unlock)?;
+    let mut cipher = open_cipher(ctx, &a.column, &a.unlock)?;
+    if a.allow_dropping_row_binding {
+        cipher = cipher.allow_dropping_row_binding();
+    }
     let new = items.all_ok(cipher.rewrap_batch(&tokens, rows.as_deref())?)?;
     let changed = tokens.iter().zip(&new).filter(|(old, new)| old != new).count();
     let shown = token_texts(&new, a.binary_hex);
@@ -172,6 +171,9 @@ fn column_spec(a: &FieldColumnArgs) -> ColumnSpec {
     if let Some(len) = a.index_len {
         spec = spec.with_blind_index(len, a.normalizer.unwrap_or_default());
     }
+    if let Some(mode) = a.accept_mode {
+        spec = spec.accept_mode(mode);
+    }
     spec
 }
 
@@ -184,10 +186,7 @@ fn open_cipher(ctx: &Ctx<'_>, a: &FieldColumnArgs, unlock: &UnlockArgs) -> Resul
 
 /// The mode name of a suite.
 fn mode_name(suite: Suite) -> &'static str {
-    match suite {
-        Suite::Xaes256Gcm => "random",
-        Suite::Aes256Siv => "deterministic",
-    }
+    Mode::of_suite(suite).name()
 }
 
 /// The JSON members every column command starts with.

@@ -8,7 +8,12 @@
 //! general engines ([`super::Aes256Gcm`]) spend, and a short message runs
 //! its counter blocks and the tag block through the AES pipeline in one
 //! go. The output is standard AES-256-GCM, checked against the engines and
-//! the Wycheproof vectors. Long messages are faster through the engine.
+//! the Wycheproof vectors, and by a differential property test against the
+//! engine below.
+//!
+//! Crate-private, and capped: messages longer than [`MAX_LEN`] bytes are
+//! refused (`None`, nothing touched); the caller (XAES-256-GCM's derived
+//! key) sends those to the engine, whose bulk speed wins on them anyway.
 
 use super::aead::{OpenError, TAG_LEN};
 use super::kdf::ct_eq;
@@ -22,10 +27,14 @@ use zeroize::Zeroize;
 /// Blocks run through AES per call of the block function.
 const PAR: usize = 8;
 
+/// Longest message (plaintext or ciphertext without tag) in bytes that
+/// [`ShortGcm`] encrypts or decrypts; longer ones are refused.
+pub(crate) const MAX_LEN: usize = 256;
+
 /// An AES-256-GCM key for short messages. The key schedule and the GHASH
 /// key are wiped on drop; `Debug` is redacted.
 #[derive(Clone)]
-pub struct ShortGcm {
+pub(crate) struct ShortGcm {
     aes: Aes256,
     ghash: GHash,
 }
@@ -38,7 +47,7 @@ impl fmt::Debug for ShortGcm {
 
 impl ShortGcm {
     /// Expands a 256-bit key and computes `H = AES_K(0^128)`.
-    pub fn new(key: &[u8; 32]) -> Self {
+    pub(crate) fn new(key: &[u8; 32]) -> Self {
         let aes = Aes256::new(key.into());
         let mut h = aes::Block::default();
         aes.encrypt_block(&mut h);
@@ -94,7 +103,7 @@ impl ShortGcm {
 
     /// GHASH with `aad` already absorbed, for many messages that share the
     /// same key and associated data.
-    pub fn absorb_aad(&self, aad: &[u8]) -> AadState {
+    pub(crate) fn absorb_aad(&self, aad: &[u8]) -> AadState {
         let mut ghash = self.ghash.clone();
         hash_padded(&mut ghash, &[aad]);
         AadState {
@@ -104,27 +113,44 @@ impl ShortGcm {
     }
 
     /// Like [`ShortGcm::seal_in_place`] with the associated data of `state`
-    /// (which must come from this key).
-    pub fn seal_in_place_with(&self, state: &AadState, nonce: &[u8; 12], buf: &mut [u8]) -> [u8; TAG_LEN] {
+    /// (which must come from this key); `None` above [`MAX_LEN`].
+    pub(crate) fn seal_in_place_with(
+        &self,
+        state: &AadState,
+        nonce: &[u8; 12],
+        buf: &mut [u8],
+    ) -> Option<[u8; TAG_LEN]> {
+        if buf.len() > MAX_LEN {
+            return None;
+        }
         let mut mask = self.ctr(nonce, buf);
         let tag = finish_tag(state.ghash.clone(), state.aad_len, buf, &mask);
         mask.zeroize();
-        tag
+        Some(tag)
     }
 
-    /// Encrypts `buf` in place and returns the tag.
-    pub fn seal_in_place(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
+    /// Encrypts `buf` in place and returns the tag; `None`, with `buf`
+    /// untouched, if it is longer than [`MAX_LEN`].
+    pub(crate) fn seal_in_place(
+        &self,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Option<[u8; TAG_LEN]> {
+        if buf.len() > MAX_LEN {
+            return None;
+        }
         let mut mask = self.ctr(nonce, buf);
         let tag = self.tag(aad, buf, &mask);
         mask.zeroize();
-        tag
+        Some(tag)
     }
 
     /// Encrypts two messages of at most [`PAIR_MAX`] bytes each, with the
     /// same pre-absorbed associated data: their counter blocks go through
     /// AES together, one batch instead of two half-empty ones. Returns the
     /// two tags, or `None` (nothing encrypted) if a message is too long.
-    pub fn seal_pair_with(
+    pub(crate) fn seal_pair_with(
         &self,
         state: &AadState,
         a: (&[u8; 12], &mut [u8]),
@@ -155,7 +181,23 @@ impl ShortGcm {
 
     /// Decrypts `ct_and_tag` into `out` (exactly 16 bytes shorter) after
     /// checking the tag in constant time; on failure `out` is zeroed.
-    pub fn open_into(
+    /// `None`, with `out` untouched, if the ciphertext is longer than
+    /// [`MAX_LEN`] (open it with the engine).
+    pub(crate) fn open_into(
+        &self,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        ct_and_tag: &[u8],
+        out: &mut [u8],
+    ) -> Option<Result<(), OpenError>> {
+        if ct_and_tag.len() > MAX_LEN + TAG_LEN {
+            return None;
+        }
+        Some(self.open_checked(nonce, aad, ct_and_tag, out))
+    }
+
+    /// [`ShortGcm::open_into`] within the cap.
+    fn open_checked(
         &self,
         nonce: &[u8; 12],
         aad: &[u8],
@@ -219,7 +261,7 @@ impl ShortGcm {
 
 /// GHASH with the associated data absorbed (see [`ShortGcm::absorb_aad`]).
 #[derive(Clone)]
-pub struct AadState {
+pub(crate) struct AadState {
     ghash: GHash,
     aad_len: usize,
 }
@@ -232,7 +274,7 @@ impl fmt::Debug for AadState {
 
 /// Longest message of [`ShortGcm::seal_pair_with`]: two such messages and
 /// their `J0` blocks fill one batch of AES blocks.
-pub const PAIR_MAX: usize = (PAR / 2 - 1) * 16;
+pub(crate) const PAIR_MAX: usize = (PAR / 2 - 1) * 16;
 
 /// Fills `blocks` with `nonce || counter`, `counter + 1`, ... and returns
 /// the next counter.
@@ -326,71 +368,146 @@ fn tag_from(g: GHash, mask: &[u8; 16]) -> [u8; TAG_LEN] {
 mod tests {
     use super::super::Aes256Gcm;
     use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::Index;
 
-    /// Same output as the compiled-in engine for every length 0..=300 and
-    /// several AAD lengths; tampering is rejected.
+    /// Seals with the engine: ciphertext followed by the tag.
+    fn engine_seal(engine: &Aes256Gcm, nonce: &[u8; 12], aad: &[u8], pt: &[u8]) -> Vec<u8> {
+        let mut out = pt.to_vec();
+        let tag = engine.seal_in_place(nonce, aad, &mut out);
+        out.extend_from_slice(&tag);
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 4096,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Differential test against the compiled-in engine: random keys,
+        /// nonces, messages of 0 to 300 bytes (over the cap too), random
+        /// AAD and a second message for the pair path. Sealing (plain, with
+        /// absorbed AAD, paired) gives the engine's bytes within the cap
+        /// and is refused, nothing touched, above it; opening the engine's
+        /// output gives the plaintext; a flipped bit anywhere in the
+        /// ciphertext or tag, or other AAD, is refused with `out` zeroed.
+        #[test]
+        fn differential_against_the_engine(
+            key in any::<[u8; 32]>(),
+            nonce in any::<[u8; 12]>(),
+            nonce2 in any::<[u8; 12]>(),
+            pt in vec(any::<u8>(), 0..=300),
+            pt2 in vec(any::<u8>(), 0..=PAIR_MAX + 20),
+            aad in vec(any::<u8>(), 0..=80),
+            at in any::<Index>(),
+            bit in 0u8..8,
+        ) {
+            let engine = Aes256Gcm::new(&key);
+            let short = ShortGcm::new(&key);
+            let expected = engine_seal(&engine, &nonce, &aad, &pt);
+            let expected2 = engine_seal(&engine, &nonce2, &aad, &pt2);
+            let fits = pt.len() <= MAX_LEN;
+
+            let mut buf = pt.clone();
+            let tag = short.seal_in_place(&nonce, &aad, &mut buf);
+            let state = short.absorb_aad(&aad);
+            let mut buf_with = pt.clone();
+            let tag_with = short.seal_in_place_with(&state, &nonce, &mut buf_with);
+            if fits {
+                let got = [buf.as_slice(), &tag.unwrap()].concat();
+                prop_assert_eq!(&got, &expected);
+                let got = [buf_with.as_slice(), &tag_with.unwrap()].concat();
+                prop_assert_eq!(&got, &expected);
+            } else {
+                prop_assert_eq!(tag, None);
+                prop_assert_eq!(tag_with, None);
+                prop_assert_eq!(&buf, &pt);
+                prop_assert_eq!(&buf_with, &pt);
+            }
+
+            // The pair path, in both orders.
+            for swap in [false, true] {
+                let (mut x, mut y) = (pt.clone(), pt2.clone());
+                let tags = if swap {
+                    short.seal_pair_with(&state, (&nonce2, &mut y), (&nonce, &mut x)).map(|[b, a]| [a, b])
+                } else {
+                    short.seal_pair_with(&state, (&nonce, &mut x), (&nonce2, &mut y))
+                };
+                if pt.len() <= PAIR_MAX && pt2.len() <= PAIR_MAX {
+                    let [ta, tb] = tags.unwrap();
+                    prop_assert_eq!(&[x.as_slice(), &ta].concat(), &expected);
+                    prop_assert_eq!(&[y.as_slice(), &tb].concat(), &expected2);
+                } else {
+                    prop_assert_eq!(tags, None);
+                    prop_assert_eq!(&x, &pt);
+                    prop_assert_eq!(&y, &pt2);
+                }
+            }
+
+            // Opening the engine's output.
+            let mut out = vec![0xeeu8; pt.len()];
+            let opened = short.open_into(&nonce, &aad, &expected, &mut out);
+            if !fits {
+                prop_assert_eq!(opened, None);
+                prop_assert!(out.iter().all(|&b| b == 0xee), "untouched above the cap");
+                return Ok(());
+            }
+            prop_assert_eq!(opened, Some(Ok(())));
+            prop_assert_eq!(&out, &pt);
+
+            // A flipped bit in the ciphertext or the tag.
+            let mut bad = expected.clone();
+            let i = at.index(bad.len());
+            bad[i] ^= 1 << bit;
+            out.fill(0xee);
+            prop_assert_eq!(short.open_into(&nonce, &aad, &bad, &mut out), Some(Err(OpenError)));
+            prop_assert!(out.iter().all(|&b| b == 0));
+            // Other associated data: one bit flipped, or one byte more.
+            let mut other = aad.clone();
+            match other.len() {
+                0 => other.push(0),
+                n => {
+                    let i = at.index(n);
+                    other[i] ^= 1 << bit;
+                }
+            }
+            out.fill(0xee);
+            prop_assert_eq!(short.open_into(&nonce, &other, &expected, &mut out), Some(Err(OpenError)));
+            prop_assert!(out.iter().all(|&b| b == 0));
+            // Another nonce.
+            let mut n2 = nonce;
+            n2[at.index(12)] ^= 1 << bit;
+            prop_assert_eq!(short.open_into(&n2, &aad, &expected, &mut out), Some(Err(OpenError)));
+        }
+    }
+
+    /// The cap's edges, exactly: `MAX_LEN` bytes are served, one more is
+    /// refused by every entry point.
     #[test]
-    fn matches_the_engine() {
+    fn cap_edges() {
         let key = [0x42u8; 32];
         let engine = Aes256Gcm::new(&key);
         let short = ShortGcm::new(&key);
         let nonce = [7u8; 12];
-        for len in 0..=300usize {
-            for aad_len in [0usize, 1, 16, 25, 40] {
-                let pt: Vec<u8> = (0..len).map(|i| (i * 31 + aad_len) as u8).collect();
-                let aad = vec![0xa5u8; aad_len];
-                let mut a = pt.clone();
-                let mut b = pt.clone();
-                let ta = engine.seal_in_place(&nonce, &aad, &mut a);
-                let tb = short.seal_in_place(&nonce, &aad, &mut b);
-                assert_eq!((&a, ta), (&b, tb), "len {len} aad {aad_len}");
-                let mut c = pt.clone();
-                let state = short.absorb_aad(&aad);
-                let tc = short.seal_in_place_with(&state, &nonce, &mut c);
-                assert_eq!((&a, ta), (&c, tc), "with state: len {len} aad {aad_len}");
-                // Paired with a message of every other short length.
-                for other in [0usize, 1, 16, 17, 33, PAIR_MAX] {
-                    let nonce2 = [9u8; 12];
-                    let pt2 = vec![0x3c; other];
-                    let (mut x, mut y) = (pt.clone(), pt2.clone());
-                    let paired = short.seal_pair_with(&state, (&nonce, &mut x), (&nonce2, &mut y));
-                    if len > PAIR_MAX {
-                        assert_eq!(paired, None);
-                        assert_eq!(x, pt, "nothing encrypted when refused");
-                        continue;
-                    }
-                    let mut y2 = pt2.clone();
-                    let ty = engine.seal_in_place(&nonce2, &aad, &mut y2);
-                    assert_eq!(paired, Some([ta, ty]), "pair: len {len}+{other} aad {aad_len}");
-                    assert_eq!((&x, &y), (&a, &y2));
-                }
-                let mut sealed = b.clone();
-                sealed.extend_from_slice(&tb);
-                let mut out = vec![0u8; len];
-                short.open_into(&nonce, &aad, &sealed, &mut out).unwrap();
-                assert_eq!(out, pt);
-                // A flipped bit in the ciphertext or the tag, or other AAD,
-                // fails and leaves `out` zeroed (both open paths: one AES
-                // pass up to ONE_PASS_MAX bytes, two passes above).
-                let mut other_aad = aad.clone();
-                other_aad.push(0);
-                out.fill(0xee);
-                assert_eq!(
-                    short.open_into(&nonce, &other_aad, &sealed, &mut out),
-                    Err(OpenError)
-                );
-                assert!(out.iter().all(|&x| x == 0));
-                let last = sealed.len() - 1;
-                sealed[last] ^= 0x80;
-                out.fill(0xee);
-                assert_eq!(short.open_into(&nonce, &aad, &sealed, &mut out), Err(OpenError));
-                assert!(out.iter().all(|&x| x == 0));
-                sealed[last] ^= 0x80;
-                sealed[len / 2] ^= 1;
-                out.fill(0xee);
-                assert_eq!(short.open_into(&nonce, &aad, &sealed, &mut out), Err(OpenError));
-                assert!(out.iter().all(|&x| x == 0));
-            }
-        }
+        let mut buf = vec![1u8; MAX_LEN];
+        let sealed = engine_seal(&engine, &nonce, b"ad", &buf);
+        assert_eq!(
+            short.seal_in_place(&nonce, b"ad", &mut buf),
+            Some(sealed[MAX_LEN..].try_into().unwrap())
+        );
+        let mut out = vec![0u8; MAX_LEN];
+        assert_eq!(short.open_into(&nonce, b"ad", &sealed, &mut out), Some(Ok(())));
+        let mut long = vec![1u8; MAX_LEN + 1];
+        let sealed = engine_seal(&engine, &nonce, b"ad", &long);
+        assert_eq!(short.seal_in_place(&nonce, b"ad", &mut long), None);
+        assert_eq!(
+            short.seal_in_place_with(&short.absorb_aad(b"ad"), &nonce, &mut long),
+            None
+        );
+        let mut out = vec![0u8; MAX_LEN + 1];
+        assert_eq!(short.open_into(&nonce, b"ad", &sealed, &mut out), None);
     }
 }

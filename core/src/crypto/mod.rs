@@ -5,7 +5,7 @@
 //! chosen in exactly one place.
 
 pub mod aead;
-pub mod gcm_short;
+pub(crate) mod gcm_short;
 pub mod kdf;
 pub mod random;
 

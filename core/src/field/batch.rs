@@ -58,7 +58,9 @@ impl FieldCipher {
     /// Encrypts many values at once, on all cores: the same tokens as
     /// [`FieldCipher::encrypt`] one by one, in order. `rows` is `None` or
     /// one row key per value. Every input is checked before any work; the
-    /// first invalid one fails the whole call.
+    /// first invalid one fails the whole call with [`Error::Batch`], which
+    /// gives its index and the error [`FieldCipher::encrypt`] would give
+    /// for it.
     pub fn encrypt_batch(
         &self,
         values: &[Option<Value>],
@@ -66,7 +68,8 @@ impl FieldCipher {
     ) -> Result<Vec<Option<Token>>> {
         check_rows(values.len(), rows)?;
         for (i, v) in values.iter().enumerate() {
-            self.check_input(v.as_ref(), row_at(rows, i))?;
+            self.check_input(v.as_ref(), row_at(rows, i))
+                .map_err(|e| Error::at(i, e))?;
         }
         let mut out: Vec<Option<Token>> = vec![None; values.len()];
         let hide_null = self.spec().hide_null;
@@ -129,8 +132,10 @@ impl FieldCipher {
     }
 
     /// Decrypts many binary tokens at once, on all cores. `None` (SQL NULL)
-    /// gives `Ok(None)`. Each token has its own result, so one damaged row
-    /// does not hide the others. `rows` is `None` or one per token.
+    /// gives `Ok(None)`. Each token has its own result, at its index in the
+    /// input, so one damaged row does not hide the others; the result
+    /// errors are those of [`FieldCipher::decrypt`]. `rows` is `None` or
+    /// one per token (else the whole call fails).
     pub fn decrypt_batch<T: AsRef<[u8]> + Sync>(
         &self,
         tokens: &[Option<T>],
@@ -160,6 +165,7 @@ impl FieldCipher {
         if info.suite != Suite::Xaes256Gcm {
             return self.decrypt(token, row);
         }
+        self.check_accepted(info.suite, row)?;
         let keys = self.keys_for(info.key_version)?;
         let header: &[u8; HEADER_LEN] = token[..HEADER_LEN].try_into().expect("6 bytes");
         let prefix: [u8; PREFIX_LEN] = token[HEADER_LEN..HEADER_LEN + PREFIX_LEN].try_into().expect("12");
@@ -189,28 +195,34 @@ impl FieldCipher {
     }
 
     /// Blind index terms of many values under the primary version, on all
-    /// cores (as [`FieldCipher::index`] one by one).
+    /// cores (as [`FieldCipher::index`] one by one: a hidden NULL gets a
+    /// random term, a kept NULL none). A
+    /// value of another type fails the whole call with [`Error::Batch`]
+    /// (its index, and [`Error::FieldType`]).
     pub fn index_batch(&self, values: &[Option<Value>]) -> Result<Vec<Option<IndexTerm>>> {
         let spec = *self.blind_spec()?;
-        for v in values.iter().flatten() {
-            super::value::check_type(v, self.spec().value_type)?;
+        for (i, v) in values.iter().enumerate() {
+            if let Some(v) = v {
+                super::value::check_type(v, self.spec().value_type).map_err(|e| Error::at(i, e))?;
+            }
         }
-        let hide_null = self.spec().hide_null;
         let version = self.primary_version();
         let keys = self.primary_column_keys();
         let mut out: Vec<Option<IndexTerm>> = vec![None; values.len()];
         for_chunks(values, &mut out, |_, chunk, out| {
             for (v, o) in chunk.iter().zip(out.iter_mut()) {
-                if v.is_some() || hide_null {
-                    *o = Some(self.term(keys, &spec, v.as_ref(), version));
-                }
+                *o = match v {
+                    Some(v) => Some(self.term(keys, &spec, v, version)),
+                    None => self.null_term(&spec),
+                };
             }
         });
         Ok(out)
     }
 
     /// Rewraps many tokens at once, on all cores (as
-    /// [`FieldCipher::rewrap`] one by one). `None` stays `None`.
+    /// [`FieldCipher::rewrap`] one by one). `None` stays `None`. Each token
+    /// has its own result, at its index in the input.
     pub fn rewrap_batch<T: AsRef<[u8]> + Sync>(
         &self,
         tokens: &[Option<T>],

@@ -4,12 +4,14 @@
 //! `term = HMAC-SHA-256(column index key of the key version,
 //!                      plaintext encoding of the normalised value)[..len]`
 //!
-//! The plaintext encoding is the same `type tag || body` as inside tokens
-//! (a hidden NULL included), so values of different types never share a
-//! term input.
+//! The plaintext encoding is the same `type tag || body` as inside tokens,
+//! so values of different types never share a term input. NULL is never
+//! hashed: one term shared by every NULL row would show which rows are
+//! NULL. A hidden NULL gets a random term instead ([`IndexTerm::random`]),
+//! which looks like any other term and matches no lookup.
 
 use super::normalize::Normalizer;
-use super::value::{Value, encode_null_into};
+use super::value::Value;
 use crate::crypto::kdf::HmacSha256Key;
 use crate::error::{Error, Result};
 use crate::secret::wipe_vec;
@@ -76,6 +78,20 @@ impl IndexTerm {
     }
 }
 
+impl IndexTerm {
+    /// A random term of `len` bytes: the term of a hidden NULL, fresh for
+    /// every row (it matches a lookup only by a truncation collision).
+    pub(crate) fn random(len: usize, key_version: u32) -> IndexTerm {
+        let mut term = IndexTerm {
+            key_version,
+            len: len as u8,
+            mac: [0; MAX_INDEX_LEN],
+        };
+        crate::crypto::random::fill_fast(&mut term.mac[..len]);
+        term
+    }
+}
+
 impl fmt::Debug for IndexTerm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "IndexTerm(v{}, {})", self.key_version, self.to_hex())
@@ -96,17 +112,13 @@ impl BlindKey {
         &self,
         spec: &BlindIndexSpec,
         ty: super::ValueType,
-        value: Option<&Value>,
+        value: &Value,
         key_version: u32,
     ) -> IndexTerm {
         let mut input: Vec<u8> = Vec::new();
         let mut stack = [0u8; 64];
         let data: &[u8] = match value {
-            None => {
-                encode_null_into(ty, &mut input);
-                &input
-            }
-            Some(Value::Text(text)) => {
+            Value::Text(text) => {
                 let norm = spec.normalizer.apply(text);
                 let n = norm.len();
                 if n < stack.len() {
@@ -122,7 +134,7 @@ impl BlindKey {
                     &input
                 }
             }
-            Some(v) => {
+            v => {
                 input.reserve_exact(1 + v.body_len());
                 v.encode_into(&mut input);
                 &input

@@ -2,7 +2,7 @@
 //! rotation, with every key schedule prepared once.
 
 use super::blind::{BlindIndexSpec, IndexTerm};
-use super::context::{check_name, check_row, encode_names, write_aad};
+use super::context::{aad_len, check_name, check_row, encode_aad, encode_names};
 use super::keys::{ColumnKeys, PurposeKeys, SlotState, Slots, VersionSlot};
 use super::normalize::Normalizer;
 use super::siv::SIV_LEN;
@@ -36,6 +36,73 @@ impl Mode {
             Mode::Deterministic => Suite::Aes256Siv,
         }
     }
+
+    /// The mode whose tokens have `suite`.
+    pub fn of_suite(suite: Suite) -> Mode {
+        match suite {
+            Suite::Xaes256Gcm => Mode::Random,
+            Suite::Aes256Siv => Mode::Deterministic,
+        }
+    }
+
+    /// Stable name: "random" or "deterministic".
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Random => "random",
+            Mode::Deterministic => "deterministic",
+        }
+    }
+
+    /// Whether tokens of this mode can bind a row key.
+    pub fn binds_rows(self) -> bool {
+        self == Mode::Random
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            Mode::Random => 1,
+            Mode::Deterministic => 2,
+        }
+    }
+}
+
+/// A set of [`Mode`]s: the modes whose tokens a column reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ModeSet(u8);
+
+impl ModeSet {
+    /// No mode.
+    pub const EMPTY: ModeSet = ModeSet(0);
+
+    /// The set of `mode` alone.
+    pub fn only(mode: Mode) -> Self {
+        ModeSet(mode.bit())
+    }
+
+    /// The set with `mode` added.
+    pub fn with(self, mode: Mode) -> Self {
+        ModeSet(self.0 | mode.bit())
+    }
+
+    /// Whether `mode` is in the set.
+    pub fn contains(self, mode: Mode) -> bool {
+        self.0 & mode.bit() != 0
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// "random", "deterministic", "random and deterministic" or "no".
+    pub fn name(self) -> &'static str {
+        match (self.contains(Mode::Random), self.contains(Mode::Deterministic)) {
+            (true, true) => "random and deterministic",
+            (true, false) => "random",
+            (false, true) => "deterministic",
+            (false, false) => "no",
+        }
+    }
 }
 
 /// The settings of one encrypted column.
@@ -50,6 +117,10 @@ pub struct ColumnSpec {
     pub hide_null: bool,
     /// An optional blind index next to the token.
     pub blind_index: Option<BlindIndexSpec>,
+    /// Modes whose tokens the column also reads besides its own `mode`:
+    /// empty (the default) outside a migration window. See
+    /// [`ColumnSpec::accept_mode`].
+    pub also_accept: ModeSet,
 }
 
 impl ColumnSpec {
@@ -60,7 +131,42 @@ impl ColumnSpec {
             mode: Mode::Random,
             hide_null: false,
             blind_index: None,
+            also_accept: ModeSet::EMPTY,
         }
+    }
+
+    /// The same spec, also reading tokens of `mode`: the migration window
+    /// of a column moving from one mode to the other (rewrap every row,
+    /// then drop the extra mode again).
+    ///
+    /// Without it a column reads only tokens of its own mode; a token of
+    /// the other mode fails with [`Error::ModeNotAccepted`]. With it, and
+    /// while the window is open, a deterministic token read with a row key
+    /// is accepted although it carries no row binding (outside a window
+    /// that is [`Error::RowBindingMissing`]): during the window, a
+    /// deterministic token can be moved to another row undetected.
+    pub fn accept_mode(self, mode: Mode) -> Self {
+        Self {
+            also_accept: self.also_accept.with(mode),
+            ..self
+        }
+    }
+
+    /// Every mode whose tokens the column reads: its own and
+    /// [`ColumnSpec::also_accept`].
+    pub fn accepted_modes(&self) -> ModeSet {
+        self.also_accept.with(self.mode)
+    }
+
+    /// Whether the column reads tokens of `mode`.
+    pub fn accepts(&self, mode: Mode) -> bool {
+        self.accepted_modes().contains(mode)
+    }
+
+    /// Whether the column is in a migration window: it accepts a mode
+    /// other than its own.
+    pub fn in_migration(&self) -> bool {
+        self.accepted_modes() != ModeSet::only(self.mode)
     }
 
     /// The same spec in deterministic mode.
@@ -133,6 +239,9 @@ pub struct FieldCipher {
     names: Vec<u8>,
     primary: u32,
     slots: Slots,
+    /// Whether a rewrap may drop a token's row binding (see
+    /// [`FieldCipher::allow_dropping_row_binding`]).
+    drop_row_binding: bool,
 }
 
 impl fmt::Debug for FieldCipher {
@@ -144,6 +253,7 @@ impl fmt::Debug for FieldCipher {
             .field("spec", &self.spec)
             .field("primary", &self.primary)
             .field("usable_versions", &versions)
+            .field("drop_row_binding", &self.drop_row_binding)
             .finish_non_exhaustive()
     }
 }
@@ -239,7 +349,22 @@ impl FieldCipher {
             names,
             primary,
             slots,
+            drop_row_binding: false,
         })
+    }
+
+    /// The same cipher, allowed to drop row bindings when rewrapping: a
+    /// row-bound random-mode token rewrapped into a deterministic column
+    /// (with its row key given) becomes a deterministic token, which binds
+    /// no row. Without this, such a rewrap fails with
+    /// [`Error::RowBindingWouldDrop`]. Only for a deliberate move of a
+    /// column to deterministic mode (docs/FIELDS.md, "Changing a column's
+    /// mode").
+    pub fn allow_dropping_row_binding(self) -> Self {
+        Self {
+            drop_row_binding: true,
+            ..self
+        }
     }
 
     /// The logical table name.
@@ -282,7 +407,8 @@ impl FieldCipher {
         self.slots.get(self.primary).expect("checked when built")
     }
 
-    /// Runs `f` on the AAD of a token with `header` in this column and `row`.
+    /// Runs `f` on the AAD of a token with `header` in this column and `row`
+    /// (encoded by [`encode_aad`], on the stack when it is short).
     #[inline]
     pub(crate) fn with_aad<R>(
         &self,
@@ -290,28 +416,18 @@ impl FieldCipher {
         row: Option<&[u8]>,
         f: impl FnOnce(&[u8]) -> R,
     ) -> R {
-        let len = HEADER_LEN + self.names.len() + 5 + row.map_or(0, <[u8]>::len);
+        let len = aad_len(&self.names, row);
         if len <= STACK_AAD {
             let mut buf = [0u8; STACK_AAD];
             let mut n = 0;
-            let mut put = |b: &[u8]| {
+            encode_aad(header, &self.names, row, |b| {
                 buf[n..n + b.len()].copy_from_slice(b);
                 n += b.len();
-            };
-            put(header);
-            put(&self.names);
-            match row {
-                None => put(&[0]),
-                Some(r) => {
-                    put(&[1]);
-                    put(&(r.len() as u32).to_be_bytes());
-                    put(r);
-                }
-            }
+            });
             f(&buf[..n])
         } else {
             let mut buf = Vec::with_capacity(len);
-            write_aad(&mut buf, header, &self.names, row);
+            encode_aad(header, &self.names, row, |b| buf.extend_from_slice(b));
             f(&buf)
         }
     }
@@ -472,6 +588,7 @@ impl FieldCipher {
     /// (`tag || body`), checked to be of the column type or a hidden NULL.
     pub(crate) fn open_raw(&self, token: &[u8], row: Option<&[u8]>) -> Result<(TokenInfo, PlainBuf)> {
         let info = token::inspect(token)?;
+        self.check_accepted(info.suite, row)?;
         let keys = self.slots.get(info.key_version)?;
         let header: &[u8; HEADER_LEN] = token[..HEADER_LEN].try_into().expect("6 bytes");
         let plaintext = match info.suite {
@@ -488,6 +605,24 @@ impl FieldCipher {
         };
         self.check_tag(&plaintext)?;
         Ok((info, plaintext))
+    }
+
+    /// Checks that the column reads tokens of `suite` and, when the reader
+    /// gives a row key, that the token binds it (or the column is in a
+    /// migration window): [`Error::ModeNotAccepted`],
+    /// [`Error::RowBindingMissing`].
+    pub(crate) fn check_accepted(&self, suite: Suite, row: Option<&[u8]>) -> Result<()> {
+        let mode = Mode::of_suite(suite);
+        if !self.spec.accepts(mode) {
+            return Err(Error::ModeNotAccepted {
+                accepted: self.spec.accepted_modes().name(),
+                found: mode.name(),
+            });
+        }
+        if row.is_some() && !mode.binds_rows() && !self.spec.in_migration() {
+            return Err(Error::RowBindingMissing);
+        }
+        Ok(())
     }
 
     /// Opens a deterministic token; these never bind a row key.
@@ -529,8 +664,11 @@ impl FieldCipher {
     /// [`Error::KeyVersionUnusable`]; [`Error::Truncated`],
     /// [`Error::UnsupportedVersion`] or [`Error::UnsupportedSuite`] for a
     /// damaged header; [`Error::FieldType`] if the token holds another type.
-    /// Tokens of either suite decrypt, whatever the column's mode;
-    /// deterministic tokens never bind a row, so `row` is ignored for them.
+    /// A token of a mode the column does not accept (see
+    /// [`ColumnSpec::accept_mode`]) fails with [`Error::ModeNotAccepted`];
+    /// a deterministic token, which binds no row, read with a row key fails
+    /// with [`Error::RowBindingMissing`] unless the column is in a
+    /// migration window.
     pub fn decrypt(&self, token: &[u8], row: Option<&[u8]>) -> Result<Option<Value>> {
         let (_, plaintext) = self.open_raw(token, row)?;
         self.decode(plaintext)
@@ -553,23 +691,31 @@ impl FieldCipher {
 
     /// The blind index term of `value` under the primary version, to store
     /// next to its token. `None` (SQL NULL) gives `Ok(None)` unless the
-    /// column hides NULL.
+    /// column hides NULL; there a NULL gets a fresh random term, so that
+    /// NULL rows neither share a term (which would show which rows are
+    /// NULL) nor stand out by having none. A NULL cannot be looked up.
     pub fn index(&self, value: Option<&Value>) -> Result<Option<IndexTerm>> {
         let spec = self.blind_spec()?;
-        if let Some(v) = value {
-            value::check_type(v, self.spec.value_type)?;
-        }
-        if value.is_none() && !self.spec.hide_null {
-            return Ok(None);
-        }
-        Ok(Some(self.term(self.primary_keys(), spec, value, self.primary)))
+        let Some(v) = value else {
+            return Ok(self.null_term(spec));
+        };
+        value::check_type(v, self.spec.value_type)?;
+        Ok(Some(self.term(self.primary_keys(), spec, v, self.primary)))
+    }
+
+    /// The term of a NULL: none where NULL stays NULL, a random one where
+    /// the column hides NULL.
+    pub(crate) fn null_term(&self, spec: &BlindIndexSpec) -> Option<IndexTerm> {
+        self.spec
+            .hide_null
+            .then(|| IndexTerm::random(spec.len, self.primary))
     }
 
     pub(crate) fn term(
         &self,
         keys: &ColumnKeys,
         spec: &BlindIndexSpec,
-        value: Option<&Value>,
+        value: &Value,
         version: u32,
     ) -> IndexTerm {
         keys.blind
@@ -580,15 +726,14 @@ impl FieldCipher {
 
     /// The index terms of `value` under every usable key version, primary
     /// first then newest to oldest: search with `index_column IN (...)`
-    /// while a table is being re-indexed after a rotation.
+    /// while a table is being re-indexed after a rotation. NULL cannot be
+    /// looked up: an empty list (see [`FieldCipher::index`]).
     pub fn lookup_terms(&self, value: Option<&Value>) -> Result<Vec<IndexTerm>> {
         let spec = self.blind_spec()?;
-        if let Some(v) = value {
-            value::check_type(v, self.spec.value_type)?;
-        }
-        if value.is_none() && !self.spec.hide_null {
+        let Some(value) = value else {
             return Ok(Vec::new());
-        }
+        };
+        value::check_type(value, self.spec.value_type)?;
         let mut terms = vec![self.term(self.primary_keys(), spec, value, self.primary)];
         for (v, keys) in self.slots.usable().filter(|(v, _)| *v != self.primary) {
             terms.push(self.term(keys, spec, value, v));
@@ -628,8 +773,15 @@ impl FieldCipher {
     /// Re-encrypts `token` under the primary version and the column's
     /// mode, without returning the plaintext (it is wiped). A token that is
     /// already current is authenticated and returned unchanged.
+    ///
+    /// The token is read as by [`FieldCipher::decrypt`] (so a token of the
+    /// other mode needs the column's migration window,
+    /// [`ColumnSpec::accept_mode`]). Rewrapping a random-mode token into a
+    /// deterministic column with a row key would drop its row binding:
+    /// refused with [`Error::RowBindingWouldDrop`] unless the cipher
+    /// [allows it](FieldCipher::allow_dropping_row_binding).
     pub fn rewrap(&self, token: &[u8], row: Option<&[u8]>) -> Result<Token> {
-        let (info, plaintext) = self.open_raw(token, row)?;
+        let (info, plaintext) = self.open_for_rewrap(token, row)?;
         if info.key_version == self.primary && info.suite == self.spec.mode.suite() {
             return Ok(Token::from_trusted(token.to_vec()));
         }
@@ -637,10 +789,10 @@ impl FieldCipher {
     }
 
     /// Like [`FieldCipher::rewrap`], and also returns the blind index term
-    /// under the primary version (`None` for a hidden NULL in a column that
-    /// does not index NULL, or a column without index).
+    /// under the primary version (`None` for a column without index; a
+    /// fresh random term for a hidden NULL, as [`FieldCipher::index`]).
     pub fn rewrap_with_index(&self, token: &[u8], row: Option<&[u8]>) -> Result<(Token, Option<IndexTerm>)> {
-        let (info, plaintext) = self.open_raw(token, row)?;
+        let (info, plaintext) = self.open_for_rewrap(token, row)?;
         let new = if info.key_version == self.primary && info.suite == self.spec.mode.suite() {
             Token::from_trusted(token.to_vec())
         } else {
@@ -648,15 +800,23 @@ impl FieldCipher {
         };
         let term = match &self.spec.blind_index {
             None => None,
-            Some(spec) => {
-                let value = self.decode(plaintext)?;
-                match (&value, self.spec.hide_null) {
-                    (None, false) => None,
-                    _ => Some(self.term(self.primary_keys(), spec, value.as_ref(), self.primary)),
-                }
-            }
+            Some(spec) => match self.decode(plaintext)? {
+                Some(v) => Some(self.term(self.primary_keys(), spec, &v, self.primary)),
+                None => self.null_term(spec),
+            },
         };
         Ok((new, term))
+    }
+
+    /// [`FieldCipher::open_raw`], after refusing a rewrap that would drop
+    /// the token's row binding.
+    fn open_for_rewrap(&self, token: &[u8], row: Option<&[u8]>) -> Result<(TokenInfo, PlainBuf)> {
+        let info = token::inspect(token)?;
+        let from = Mode::of_suite(info.suite);
+        if row.is_some() && from.binds_rows() && !self.spec.mode.binds_rows() && !self.drop_row_binding {
+            return Err(Error::RowBindingWouldDrop);
+        }
+        self.open_raw(token, row)
     }
 
     /// Encrypts an authenticated raw plaintext under the primary version.
@@ -698,5 +858,42 @@ impl FieldCipher {
 
     pub(crate) fn plaintext_len_of(&self, value: Option<&Value>) -> usize {
         self.plaintext_len(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::FieldContext;
+    use crate::secret::SecretKey;
+
+    /// The AAD a cipher binds (on the stack or, when long, on the heap) is
+    /// byte for byte the one [`FieldContext::aad`] specifies.
+    #[test]
+    fn one_aad_encoding() {
+        let keys = PurposeKeys {
+            field: SecretKey::from_array([1; 32]),
+            deterministic: SecretKey::from_array([2; 32]),
+            blind_index: SecretKey::from_array([3; 32]),
+        };
+        let c = FieldCipher::with_keys(
+            "users",
+            "email",
+            ColumnSpec::new(ValueType::Text),
+            7,
+            vec![(7, keys)],
+        )
+        .unwrap();
+        let header = token::header(Suite::Xaes256Gcm, 7);
+        let long = vec![0xabu8; 2 * STACK_AAD];
+        for row in [None, Some(&b""[..]), Some(&b"row-1"[..]), Some(&long[..])] {
+            let mut ctx = FieldContext::new("users", "email");
+            if let Some(r) = row {
+                ctx = ctx.with_row(r);
+            }
+            let got = c.with_aad(&header, row, <[u8]>::to_vec);
+            assert_eq!(got, ctx.aad(&header), "row {:?}", row.map(<[u8]>::len));
+            assert_eq!(got.len(), aad_len(&c.names, row));
+        }
     }
 }

@@ -62,8 +62,8 @@ impl<'a> FieldContext<'a> {
     /// The associated data for a token with `header`.
     pub fn aad(&self, header: &[u8; 6]) -> Vec<u8> {
         let names = encode_names(self.table, self.column);
-        let mut out = Vec::with_capacity(6 + names.len() + 5 + self.row.map_or(0, <[u8]>::len));
-        write_aad(&mut out, header, &names, self.row);
+        let mut out = Vec::with_capacity(aad_len(&names, self.row));
+        encode_aad(header, &names, self.row, |b| out.extend_from_slice(b));
         out
     }
 }
@@ -88,18 +88,27 @@ pub(crate) fn encode_names(table: &str, column: &str) -> Vec<u8> {
     out
 }
 
-/// Appends the AAD to `out`.
-pub(crate) fn write_aad(out: &mut Vec<u8>, header: &[u8; 6], names: &[u8], row: Option<&[u8]>) {
-    out.extend_from_slice(header);
-    out.extend_from_slice(names);
+/// The one encoder of the field AAD: passes its parts, in order, to
+/// `put` (which appends them to a buffer). `names` is [`encode_names`];
+/// the row key's length was checked by [`check_row`].
+#[inline]
+pub(crate) fn encode_aad(header: &[u8; 6], names: &[u8], row: Option<&[u8]>, mut put: impl FnMut(&[u8])) {
+    put(header);
+    put(names);
     match row {
-        None => out.push(0x00),
+        None => put(&[0x00]),
         Some(r) => {
-            out.push(0x01);
-            out.extend_from_slice(&(r.len() as u32).to_be_bytes());
-            out.extend_from_slice(r);
+            put(&[0x01]);
+            put(&(r.len() as u32).to_be_bytes());
+            put(r);
         }
     }
+}
+
+/// Length of the AAD [`encode_aad`] produces.
+#[inline]
+pub(crate) fn aad_len(names: &[u8], row: Option<&[u8]>) -> usize {
+    6 + names.len() + row.map_or(1, |r| 5 + r.len())
 }
 
 /// Checks a row key's length (it is prefixed with a u32).

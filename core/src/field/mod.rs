@@ -37,7 +37,7 @@ pub(crate) mod xaes;
 
 pub use batch::{CHUNK, MAX_PER_PREFIX};
 pub use blind::{BlindIndexSpec, IndexTerm, MAX_INDEX_LEN, MIN_INDEX_LEN};
-pub use cipher::{ColumnSpec, FieldCipher, Mode};
+pub use cipher::{ColumnSpec, FieldCipher, Mode, ModeSet};
 pub use context::{FieldContext, LABEL_BLIND_INDEX, LABEL_DETERMINISTIC, LABEL_RANDOM, MAX_NAME_LEN};
 pub use keys::PurposeKeys;
 pub use normalize::Normalizer;

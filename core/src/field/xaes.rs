@@ -21,17 +21,28 @@ pub const XNONCE_LEN: usize = 24;
 /// Length of the nonce half that selects the derived key.
 pub const PREFIX_LEN: usize = 12;
 
-/// Messages up to this many bytes run through [`ShortGcm`], whose key
-/// setup is cheap; longer ones through the compiled-in engine, whose bulk
-/// speed wins once the message is long. With the RustCrypto engine
-/// (feature `pure-rust`) every message takes `ShortGcm`, which is built
-/// from the same primitives and never slower.
-pub const SHORT_MAX: usize = 256;
+/// Messages up to this many bytes run through the crate's short-message
+/// AES-256-GCM, whose key setup is cheap; longer ones through the
+/// compiled-in engine, whose bulk speed wins once the message is long (and
+/// which the short path refuses above this cap).
+pub const SHORT_MAX: usize = crate::crypto::gcm_short::MAX_LEN;
 
-/// Whether a message of `len` bytes takes the [`ShortGcm`] path.
+/// Turns the short-message path off (every message through the engine),
+/// for the benchmark that compares the two in one run.
+#[cfg(feature = "bench-internals")]
+pub(crate) static ENGINE_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the short-message path is on (always, outside that benchmark).
 #[inline]
-fn use_short(len: usize) -> bool {
-    cfg!(feature = "pure-rust") || len <= SHORT_MAX
+fn short_on() -> bool {
+    #[cfg(feature = "bench-internals")]
+    {
+        !ENGINE_ONLY.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    #[cfg(not(feature = "bench-internals"))]
+    {
+        true
+    }
 }
 
 /// The AES-256-GCM key derived for one nonce prefix. The key bytes and
@@ -63,39 +74,47 @@ impl DerivedKey {
     /// AES-256-GCM: encrypts `buf` in place under the 12-byte GCM nonce
     /// (the last 12 bytes of the XAES nonce) and returns the tag.
     pub fn seal_in_place(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
-        if use_short(buf.len()) {
+        let short = if short_on() {
             self.short.seal_in_place(nonce, aad, buf)
         } else {
-            self.engine().seal_in_place(nonce, aad, buf)
-        }
+            None
+        };
+        short.unwrap_or_else(|| self.engine().seal_in_place(nonce, aad, buf))
     }
 
     /// The associated data absorbed once, for [`DerivedKey::seal_short_with`].
-    pub fn absorb_aad(&self, aad: &[u8]) -> AadState {
+    pub(crate) fn absorb_aad(&self, aad: &[u8]) -> AadState {
         self.short.absorb_aad(aad)
     }
 
     /// Like [`DerivedKey::seal_in_place`] with pre-absorbed associated data;
-    /// only for messages that take the short path (`None` otherwise).
-    pub fn seal_short_with(
+    /// only for messages that take the short path (`None`, nothing
+    /// encrypted, otherwise).
+    pub(crate) fn seal_short_with(
         &self,
         state: &AadState,
         nonce: &[u8; 12],
         buf: &mut [u8],
     ) -> Option<[u8; TAG_LEN]> {
-        use_short(buf.len()).then(|| self.short.seal_in_place_with(state, nonce, buf))
+        if !short_on() {
+            return None;
+        }
+        self.short.seal_in_place_with(state, nonce, buf)
     }
 
     /// Two messages sealed with pre-absorbed associated data, their AES
     /// blocks in one batch (see [`ShortGcm::seal_pair_with`]); `None`, with
     /// nothing encrypted, if either is longer than
     /// [`PAIR_MAX`](crate::crypto::gcm_short::PAIR_MAX).
-    pub fn seal_pair_with(
+    pub(crate) fn seal_pair_with(
         &self,
         state: &AadState,
         a: (&[u8; 12], &mut [u8]),
         b: (&[u8; 12], &mut [u8]),
     ) -> Option<[[u8; TAG_LEN]; 2]> {
+        if !short_on() {
+            return None;
+        }
         self.short.seal_pair_with(state, a, b)
     }
 
@@ -110,11 +129,12 @@ impl DerivedKey {
         ct_and_tag: &[u8],
         out: &mut [u8],
     ) -> Result<(), OpenError> {
-        if cfg!(feature = "pure-rust") {
+        let short = if cfg!(feature = "pure-rust") && short_on() {
             self.short.open_into(nonce, aad, ct_and_tag, out)
         } else {
-            self.engine().open_into(nonce, aad, ct_and_tag, out)
-        }
+            None
+        };
+        short.unwrap_or_else(|| self.engine().open_into(nonce, aad, ct_and_tag, out))
     }
 
     /// AES-256-GCM: decrypts `ct_and_tag` into `out` (16 bytes shorter);
@@ -126,11 +146,12 @@ impl DerivedKey {
         ct_and_tag: &[u8],
         out: &mut [u8],
     ) -> Result<(), OpenError> {
-        if use_short(out.len()) {
+        let short = if short_on() {
             self.short.open_into(nonce, aad, ct_and_tag, out)
         } else {
-            self.engine().open_into(nonce, aad, ct_and_tag, out)
-        }
+            None
+        };
+        short.unwrap_or_else(|| self.engine().open_into(nonce, aad, ct_and_tag, out))
     }
 }
 

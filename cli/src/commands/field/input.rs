@@ -139,16 +139,13 @@ impl<'a> Items<'a> {
             .collect()
     }
 
-    /// For a batch call that failed as a whole: the first item whose
-    /// `single` call fails, with its position (else the batch's error).
-    pub fn first_failure<T>(
-        &self,
-        batch: Error,
-        single: impl Fn(usize) -> strongroom::Result<T>,
-    ) -> anyhow::Error {
-        (0..self.raw.len())
-            .find_map(|i| single(i).err().map(|e| self.error_at(i, e)))
-            .unwrap_or_else(|| batch.into())
+    /// For a batch call that failed as a whole: the failing item's error
+    /// with its position ([`Error::Batch`]), else the batch's error.
+    pub fn batch_error(&self, batch: Error) -> anyhow::Error {
+        match batch {
+            Error::Batch { index, source } => self.error_at(index, *source),
+            other => other.into(),
+        }
     }
 
     /// Splits each item into its row key (`--rows`: the bytes before the
