@@ -311,7 +311,6 @@ impl Error {
     /// The stable name of this error, e.g. `"ChunkAuthFailed"`.
     pub fn name(&self) -> &'static str {
         self.ident().name
-
     }
 
     /// The error of one batch item, wrapped with its position.
@@ -459,10 +458,19 @@ pub mod codes {
         "the value has another type than the column's",
     );
     /// See [`Error::TooManyRecipients`](super::Error::TooManyRecipients).
-    pub const TOO_MANY_RECIPIENTS: E = E::core(205, "TooManyRecipients", Usage, "more recipients than the format allows");
+    pub const TOO_MANY_RECIPIENTS: E = E::core(
+        205,
+        "TooManyRecipients",
+        Usage,
+        "more recipients than the format allows",
+    );
     /// See [`Error::RowBindingWouldDrop`](super::Error::RowBindingWouldDrop).
-    pub const ROW_BINDING_WOULD_DROP: E =
-        E::core(206, "RowBindingWouldDrop", Usage, "the rewrap would drop the token's row binding");
+    pub const ROW_BINDING_WOULD_DROP: E = E::core(
+        206,
+        "RowBindingWouldDrop",
+        Usage,
+        "the rewrap would drop the token's row binding",
+    );
     /// A required pointer argument was NULL (C API).
     pub const NULL_ARGUMENT: E =
         E::binding(250, "NullArgument", Usage, "a required pointer argument is NULL");
@@ -546,11 +554,19 @@ pub mod codes {
         "field token failed authentication",
     );
     /// See [`Error::ModeNotAccepted`](super::Error::ModeNotAccepted).
-    pub const MODE_NOT_ACCEPTED: E =
-        E::core(507, "ModeNotAccepted", Integrity, "the column does not accept this token's mode");
+    pub const MODE_NOT_ACCEPTED: E = E::core(
+        507,
+        "ModeNotAccepted",
+        Integrity,
+        "the column does not accept this token's mode",
+    );
     /// See [`Error::RowBindingMissing`](super::Error::RowBindingMissing).
-    pub const ROW_BINDING_MISSING: E =
-        E::core(508, "RowBindingMissing", Integrity, "the token carries no row binding where rows are bound");
+    pub const ROW_BINDING_MISSING: E = E::core(
+        508,
+        "RowBindingMissing",
+        Integrity,
+        "the token carries no row binding where rows are bound",
+    );
 
     /// See [`Error::NoMatchingKey`](super::Error::NoMatchingKey).
     pub const NO_MATCHING_KEY: E = E::core(
@@ -593,11 +609,20 @@ pub mod codes {
     );
 
     /// See [`Error::DestinationIsSymlink`](super::Error::DestinationIsSymlink).
-    pub const DESTINATION_IS_SYMLINK: E = E::core(703, "DestinationIsSymlink", Conflict, "the destination is a symbolic link");
+    pub const DESTINATION_IS_SYMLINK: E = E::core(
+        703,
+        "DestinationIsSymlink",
+        Conflict,
+        "the destination is a symbolic link",
+    );
 
     /// See [`Error::ProtectorsNeedUpgrade`](super::Error::ProtectorsNeedUpgrade).
-    pub const PROTECTORS_NEED_UPGRADE: E =
-        E::core(704, "ProtectorsNeedUpgrade", Conflict, "old-format protectors must be upgraded first");
+    pub const PROTECTORS_NEED_UPGRADE: E = E::core(
+        704,
+        "ProtectorsNeedUpgrade",
+        Conflict,
+        "old-format protectors must be upgraded first",
+    );
 
     /// See [`Error::Cancelled`](super::Error::Cancelled).
     pub const CANCELLED: E = E::core(801, "Cancelled", Cancelled, "operation cancelled");
@@ -649,7 +674,6 @@ pub const TABLE: &[&ErrorCode] = &[
     &codes::PROTECTORS_NEED_UPGRADE,
     &codes::CANCELLED,
 ];
-
 
 /// "1, 2, 3" for an error message.
 fn join_ids(ids: &[u32]) -> String {
@@ -796,11 +820,17 @@ mod tests {
 
     #[test]
     fn a_batch_item_error_keeps_the_identity_of_its_cause() {
-        let e = Error::at(7, Error::FieldType {
-            expected: "int",
-            found: "text",
-        });
-        assert_eq!((e.code(), e.name(), e.kind()), (204, "FieldType", ErrorKind::Usage));
+        let e = Error::at(
+            7,
+            Error::FieldType {
+                expected: "int",
+                found: "text",
+            },
+        );
+        assert_eq!(
+            (e.code(), e.name(), e.kind()),
+            (204, "FieldType", ErrorKind::Usage)
+        );
         assert!(matches!(e, Error::Batch { index: 7, .. }));
     }
 

@@ -129,7 +129,9 @@ fn argon2id_keyed(
     };
     // The `parallel` feature of argon2 fills lanes with rayon: run it on a
     // pool that survives fork().
-    SecretKey::try_filled(|out| crate::parallel::install(|| argon.hash_password_into(password, salt, out)).map_err(kdf_err))
+    SecretKey::try_filled(|out| {
+        crate::parallel::install(|| argon.hash_password_into(password, salt, out)).map_err(kdf_err)
+    })
 }
 
 #[cfg(test)]
