@@ -12,6 +12,7 @@
 
 pub(crate) mod atomic;
 mod chunked;
+mod codec;
 mod crypto;
 pub mod error;
 pub mod field;

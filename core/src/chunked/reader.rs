@@ -64,6 +64,15 @@ pub struct ChunkedReader<R: Read> {
     state: State,
 }
 
+/// Decrypted bytes (and ciphertext opened in place) are wiped when the
+/// reader is dropped: one pass over the batch buffers, once.
+impl<R: Read> Drop for ChunkedReader<R> {
+    fn drop(&mut self) {
+        crate::secret::wipe_vec(&mut self.pt);
+        crate::secret::wipe_vec(&mut self.ct);
+    }
+}
+
 impl<R: Read> ChunkedReader<R> {
     /// Reads the prefix and checks the key commitment; no chunk is decrypted
     /// before it matches.
@@ -284,6 +293,7 @@ mod tests {
             back.extend_from_slice(&buf[..n]);
         }
         assert!(back == plain, "direct reads give the plaintext");
+        drop(r);
 
         ct[PREFIX_LEN + 5 * ENCRYPTED_CHUNK_SIZE + 7] ^= 1;
         let mut r = ChunkedReader::new(&ct[..], &key, b"x").unwrap();

@@ -31,6 +31,15 @@ pub struct ChunkedSeekReader<R: Read + Seek> {
     length_authenticated: bool,
 }
 
+/// The cached plaintext chunk (and ciphertext opened in place) are wiped
+/// when the reader is dropped.
+impl<R: Read + Seek> Drop for ChunkedSeekReader<R> {
+    fn drop(&mut self) {
+        crate::secret::wipe_vec(&mut self.cache);
+        crate::secret::wipe_vec(&mut self.ct);
+    }
+}
+
 impl<R: Read + Seek> ChunkedSeekReader<R> {
     /// Reads the prefix at the current position, checks the commitment and
     /// the ciphertext length; decrypts nothing yet.

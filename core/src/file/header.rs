@@ -6,6 +6,7 @@
 //! header MAC (32) = HMAC-SHA-256(mac key, every byte above)
 //! ```
 
+use crate::codec::Reader;
 use crate::crypto::kdf::{ct_eq, derive_key32, hmac_sha256};
 use crate::error::{Error, Result};
 use crate::secret::SecretKey;
@@ -29,6 +30,10 @@ pub const MAX_STANZAS: usize = 64;
 /// when a passphrase is tried, so this bounds the work a crafted file can
 /// demand to this many times the per-stanza cap.
 pub const MAX_PASSPHRASE_STANZAS: usize = 4;
+/// Kind byte of a keyring stanza.
+pub const KIND_KEYRING: u8 = 1;
+/// Kind byte of a passphrase stanza.
+pub const KIND_PASSPHRASE: u8 = 2;
 /// Largest stanza body accepted.
 pub const MAX_STANZA_BODY: usize = 1024;
 
@@ -97,10 +102,7 @@ pub(crate) fn mac_key(file_key: &SecretKey) -> SecretKey {
 impl Header {
     /// Encodes a header for `core` and `stanzas`, computing the MAC.
     pub(crate) fn build(core: Core, stanzas: Vec<RawStanza>, file_key: &SecretKey) -> Result<Self> {
-        let passphrases = stanzas
-            .iter()
-            .filter(|s| s.kind == super::stanza::KIND_PASSPHRASE)
-            .count();
+        let passphrases = stanzas.iter().filter(|s| s.kind == KIND_PASSPHRASE).count();
         if passphrases > MAX_PASSPHRASE_STANZAS {
             return Err(Error::TooManyRecipients {
                 what: "passphrases",
@@ -175,10 +177,11 @@ impl Header {
             });
         }
         bytes.extend_from_slice(&magic);
-        let mut rest = [0u8; 2 + FILE_ID_LEN];
+        let mut rest = [0u8; 2 + FILE_ID_LEN + 2];
         read_header_bytes(&mut r, &mut rest, "header core")?;
         bytes.extend_from_slice(&rest);
-        let (version, suite) = (rest[0], rest[1]);
+        let mut fields = Reader::new(&rest, "header core");
+        let (version, suite) = (fields.u8()?, fields.u8()?);
         if version != VERSION {
             return Err(Error::UnsupportedVersion {
                 what: "encrypted file",
@@ -188,11 +191,8 @@ impl Header {
         if suite != SUITE_COBBLESTONE_256 {
             return Err(Error::UnsupportedSuite(suite));
         }
-        let file_id: [u8; FILE_ID_LEN] = rest[2..].try_into().expect("fixed length");
-        let mut count = [0u8; 2];
-        read_header_bytes(&mut r, &mut count, "stanza count")?;
-        bytes.extend_from_slice(&count);
-        let count = u16::from_be_bytes(count) as usize;
+        let file_id: [u8; FILE_ID_LEN] = fields.array()?;
+        let count = usize::from(fields.u16()?);
         if count == 0 || count > MAX_STANZAS {
             return Err(Error::malformed(
                 "file header",
@@ -203,7 +203,8 @@ impl Header {
         for _ in 0..count {
             let mut head = [0u8; 3];
             read_header_bytes(&mut r, &mut head, "stanza")?;
-            let len = u16::from_be_bytes([head[1], head[2]]) as usize;
+            let mut fields = Reader::new(&head, "stanza");
+            let (kind, len) = (fields.u8()?, usize::from(fields.u16()?));
             if len > MAX_STANZA_BODY {
                 return Err(Error::malformed(
                     "file header",
@@ -214,14 +215,11 @@ impl Header {
             read_header_bytes(&mut r, &mut body, "stanza body")?;
             bytes.extend_from_slice(&head);
             bytes.extend_from_slice(&body);
-            stanzas.push(RawStanza { kind: head[0], body });
+            stanzas.push(RawStanza { kind, body });
         }
         // Enforced here, so every reader (inspect, keyring-only decryption)
         // refuses such a file, not only the ones offered a passphrase.
-        let passphrases = stanzas
-            .iter()
-            .filter(|s| s.kind == super::stanza::KIND_PASSPHRASE)
-            .count();
+        let passphrases = stanzas.iter().filter(|s| s.kind == KIND_PASSPHRASE).count();
         if passphrases > MAX_PASSPHRASE_STANZAS {
             return Err(Error::malformed(
                 "file header",

@@ -8,15 +8,13 @@
 //! never used.
 
 use super::header::{CORE_LEN, RawStanza};
+pub(crate) use super::header::{KIND_KEYRING, KIND_PASSPHRASE};
+use crate::codec::Reader;
 use crate::crypto::{Aes256Gcm, NONCE_LEN, TAG_LEN, random};
 use crate::error::{Error, Result};
 use crate::passphrase::{KdfParams, SALT_LEN};
 use crate::secret::SecretKey;
 
-/// Kind byte of a keyring stanza.
-pub const KIND_KEYRING: u8 = 1;
-/// Kind byte of a passphrase stanza.
-pub const KIND_PASSPHRASE: u8 = 2;
 const WRAPPED_LEN: usize = 32 + TAG_LEN;
 const KEYRING_PARAMS_LEN: usize = 16 + 4;
 const PASSPHRASE_PARAMS_LEN: usize = 12 + SALT_LEN;
@@ -66,10 +64,6 @@ pub(crate) struct Parsed<'a> {
     wrapped: &'a [u8],
 }
 
-fn be_u32(b: &[u8]) -> u32 {
-    u32::from_be_bytes(b.try_into().expect("4 bytes"))
-}
-
 /// Decodes a stanza body; unknown kinds decode to [`StanzaInfo::Unknown`].
 pub(crate) fn parse(raw: &RawStanza) -> Result<Parsed<'_>> {
     let params_len = match raw.kind {
@@ -100,30 +94,30 @@ pub(crate) fn parse(raw: &RawStanza) -> Result<Parsed<'_>> {
             ),
         ));
     }
-    let (params, rest) = b.split_at(params_len);
-    let (nonce, wrapped) = rest.split_at(NONCE_LEN);
+    let mut r = Reader::new(b, "stanza");
+    let params = r.take(params_len)?;
+    let nonce: [u8; NONCE_LEN] = r.array()?;
+    let wrapped = r.rest();
+    let mut p = Reader::new(params, "stanza");
     let (info, salt) = if raw.kind == KIND_KEYRING {
         let info = StanzaInfo::Keyring {
-            keyring_id: params[..16].try_into().expect("16"),
-            key_version: be_u32(&params[16..20]),
+            keyring_id: p.array()?,
+            key_version: p.u32()?,
         };
         (info, None)
     } else {
         let kdf = KdfParams {
-            memory_kib: be_u32(&params[0..4]),
-            iterations: be_u32(&params[4..8]),
-            parallelism: be_u32(&params[8..12]),
+            memory_kib: p.u32()?,
+            iterations: p.u32()?,
+            parallelism: p.u32()?,
         };
-        (
-            StanzaInfo::Passphrase { params: kdf },
-            Some(params[12..].try_into().expect("16")),
-        )
+        (StanzaInfo::Passphrase { params: kdf }, Some(p.array()?))
     };
     Ok(Parsed {
         info,
         salt,
         params,
-        nonce: nonce.try_into().expect("12"),
+        nonce,
         wrapped,
     })
 }
@@ -215,14 +209,7 @@ pub(crate) fn unwrap(
     parsed: &Parsed<'_>,
     kek: &SecretKey,
 ) -> Option<SecretKey> {
-    let mut out = [0u8; 32];
-    Aes256Gcm::new(kek.expose())
-        .open_into(
-            &parsed.nonce,
-            &aad(core, kind, parsed.params),
-            parsed.wrapped,
-            &mut out,
-        )
-        .ok()?;
-    Some(SecretKey::from_array(out))
+    let gcm = Aes256Gcm::new(kek.expose());
+    let aad = aad(core, kind, parsed.params);
+    SecretKey::try_filled(|out| gcm.open_into(&parsed.nonce, &aad, parsed.wrapped, out)).ok()
 }

@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 /// Size of each read and write: a whole number of 16 KiB chunks.
 pub(super) const BLOCK: usize = 4 << 20;
@@ -87,7 +87,7 @@ pub fn encrypt_file(
     out.file().write_all(&prefix)?;
     opts.tick(0, total)?;
     let payload_len = write_behind(out.file(), |batches| {
-        let mut plain = vec![0u8; BLOCK];
+        let mut plain = zeroize::Zeroizing::new(vec![0u8; BLOCK]);
         let (mut done, mut sealed) = (0u64, PREFIX_LEN as u64);
         loop {
             let n = read_full(&mut input, &mut plain)?;
@@ -143,7 +143,11 @@ pub fn decrypt_file(
             let mut buf = batches.spare();
             let n = dec.swap_batch(&mut buf).map_err(from_io)?;
             buf.truncate(n);
-            if n == 0 || !batches.hand_over(buf, n as u64, &mut done, total, opts)? {
+            if n == 0 {
+                crate::secret::wipe_vec(&mut buf);
+                return Ok(done);
+            }
+            if !batches.hand_over(buf, n as u64, &mut done, total, opts)? {
                 return Ok(done);
             }
         }
@@ -194,9 +198,19 @@ pub(super) fn write_behind<T>(file: &mut File, produce: impl FnOnce(&Batches) ->
         let (full, full_rx) = sync_channel::<Vec<u8>>(2);
         let (empty_tx, empty) = sync_channel::<Vec<u8>>(4);
         let writer = scope.spawn(move || -> std::io::Result<()> {
-            for buf in full_rx {
-                write_in_pieces(file, &buf)?;
-                let _ = empty_tx.try_send(buf);
+            while let Ok(mut buf) = full_rx.recv() {
+                if let Err(e) = write_in_pieces(file, &buf) {
+                    crate::secret::wipe_vec(&mut buf);
+                    while let Ok(mut queued) = full_rx.try_recv() {
+                        crate::secret::wipe_vec(&mut queued);
+                    }
+                    return Err(e);
+                }
+                if let Err(TrySendError::Full(mut buf) | TrySendError::Disconnected(mut buf)) =
+                    empty_tx.try_send(buf)
+                {
+                    crate::secret::wipe_vec(&mut buf);
+                }
             }
             Ok(())
         });

@@ -22,6 +22,7 @@ use super::protector::{
     StanzaKind, WRAPPED_LEN, Wrap, X25519_LEN,
 };
 use super::version::{KeyStatus, KeyVersionInfo, MAX_VERSIONS, VersionEntry, Versions};
+use crate::codec::Reader;
 use crate::crypto::kdf::{ct_eq, derive_key32, hmac_sha256};
 use crate::crypto::{Aes256Gcm, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, Result};
@@ -29,14 +30,7 @@ use crate::passphrase::{KdfParams, SALT_LEN};
 use crate::secret::SecretKey;
 use zeroize::Zeroizing;
 
-/// First eight bytes of every keyring file.
-pub(crate) const MAGIC: [u8; 8] = *b"SRKEYRNG";
-/// The format version this build writes (it reads this and [`VERSION_1`]).
-pub(crate) const VERSION: u8 = 2;
-/// The first format version: legacy stanzas only, still read.
-pub(crate) const VERSION_1: u8 = 1;
-/// Length of the public keyring id.
-pub(crate) const ID_LEN: usize = 16;
+pub(crate) use super::layout::{ID_LEN, MAGIC, VERSION, VERSION_1};
 /// Most protectors a keyring may hold.
 pub(crate) const MAX_PROTECTORS: usize = 32;
 /// Most passphrase protectors a keyring may hold: each may cost an Argon2id
@@ -83,39 +77,6 @@ pub(crate) struct Parsed<'a> {
     pub body: &'a [u8],
 }
 
-/// Bounds-checked big-endian reader.
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-    what: &'static str,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).ok_or(Error::Truncated(self.what))?;
-        let s = self.buf.get(self.pos..end).ok_or(Error::Truncated(self.what))?;
-        self.pos = end;
-        Ok(s)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        let s = self.take(N)?;
-        s.try_into().map_err(|_| Error::Truncated(self.what))
-    }
-
-    fn u8(&mut self) -> Result<u8> {
-        Ok(self.array::<1>()?[0])
-    }
-
-    fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_be_bytes(self.array()?))
-    }
-
-    fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_be_bytes(self.array()?))
-    }
-}
-
 /// Key of the body AEAD: HKDF-SHA-256(master, salt = keyring id, LABEL_BODY).
 pub(crate) fn body_key(master: &SecretKey, id: &[u8; ID_LEN]) -> SecretKey {
     derive_key32(master.expose(), id, LABEL_BODY)
@@ -133,11 +94,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     if bytes.get(..lead) != MAGIC.get(..lead) {
         return Err(Error::BadMagic { what: WHAT });
     }
-    let mut r = Reader {
-        buf: bytes,
-        pos: 0,
-        what: "keyring header",
-    };
+    let mut r = Reader::new(bytes, "keyring header");
     r.take(MAGIC.len())?;
     let version = r.u8()?;
     if version != VERSION && version != VERSION_1 {
@@ -159,9 +116,9 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     }
     let body_nonce: [u8; NONCE_LEN] = r.array()?;
     let body_len = r.u32()?;
-    let checked_len = r.pos;
+    let checked_len = r.position();
     let stored_checksum: [u8; CHECKSUM_LEN] = r.array()?;
-    let header_len = r.pos;
+    let header_len = r.position();
     let checked = bytes
         .get(..checked_len)
         .ok_or(Error::Truncated("keyring header"))?;
@@ -284,11 +241,7 @@ pub(crate) fn open_body(parsed: &Parsed<'_>, master: &SecretKey) -> Result<Versi
 }
 
 fn parse_versions(plain: &[u8]) -> Result<Versions> {
-    let mut r = Reader {
-        buf: plain,
-        pos: 0,
-        what: "keyring body",
-    };
+    let mut r = Reader::new(plain, "keyring body");
     let count = usize::try_from(r.u32()?).unwrap_or(usize::MAX);
     if count == 0 || count > MAX_VERSIONS {
         return Err(Error::malformed(

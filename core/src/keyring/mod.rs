@@ -39,6 +39,7 @@
 //! ```
 
 mod format;
+mod layout;
 mod protector;
 mod recovery;
 mod store;

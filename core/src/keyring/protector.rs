@@ -11,7 +11,7 @@
 //! key with AES-256-GCM under the KEK; they are still read, and upgraded
 //! with their own secret.
 
-use super::format::{ID_LEN, MAGIC, VERSION, VERSION_1};
+use super::layout::{ID_LEN, MAGIC, VERSION, VERSION_1};
 use super::recovery::RecoveryKey;
 use crate::crypto::kdf::{ct_eq, derive_key32};
 use crate::crypto::{Aes256Gcm, NONCE_LEN, TAG_LEN};
