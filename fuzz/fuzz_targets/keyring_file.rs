@@ -34,22 +34,23 @@ fn unlock() -> &'static Unlock {
     U.get_or_init(fixtures::example_unlock)
 }
 
-/// Where the header checksum of a version-1 keyring would be
-/// (docs/SPEC.md section 4), walking the stanzas; `None` if the input is
-/// too short or names an unknown stanza kind.
+/// Where the header checksum of a keyring would be (docs/SPEC.md section
+/// 4.2: the fixed fields, the stanzas by their kind's length, the body
+/// nonce and length); `None` if the input is too short or names an unknown
+/// stanza kind.
 fn checksum_offset(d: &[u8]) -> Option<usize> {
     let mut pos = 8 + 1 + 16 + 8 + 4;
     let count = *d.get(pos)?;
     pos += 1;
     for _ in 0..count {
         let kind = *d.get(pos + 4)?;
-        pos += 4 + 1 + 8;
         pos += match kind {
-            1 => 12 + 16,
-            2 => 16,
+            1 => 101, // legacy passphrase
+            2 => 89,  // legacy recovery key
+            3 => 153, // passphrase with a public key
+            4 => 141, // recovery key with a public key
             _ => return None,
         };
-        pos += 12 + 48;
     }
     pos += 12 + 4;
     (pos + 32 <= d.len()).then_some(pos)

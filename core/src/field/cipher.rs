@@ -231,6 +231,10 @@ impl ColumnSpec {
 /// assert_eq!(back.as_str(), Some("alice@example.com"));
 /// # Ok::<(), strongroom::Error>(())
 /// ```
+///
+/// **Threads:** `FieldCipher` is `Send + Sync` and immutable once built:
+/// share one (in an `Arc`) across threads; every call takes `&self`, and
+/// nonces come from a per-thread generator.
 pub struct FieldCipher {
     table: String,
     column: String,

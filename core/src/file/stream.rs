@@ -20,6 +20,9 @@ pub(crate) fn new_header(recipients: &[Recipient<'_>]) -> Result<(Header, Secret
 /// Encrypts a stream: writes the header at once, then the payload as data
 /// is written. Call [`finish`](Self::finish) at the end, or the file is
 /// truncated (and readers will say so).
+///
+/// **Threads:** `Send` (and `Sync`) when `W` is; one stream is used by one
+/// thread at a time (`&mut self`).
 pub struct Encryptor<W: Write> {
     inner: ChunkedWriter<W>,
     info: FileInfo,
@@ -61,6 +64,9 @@ impl<W: Write> Write for Encryptor<W> {
 /// chunk; `read` returns `Ok(0)` only once the whole file authenticated.
 /// Errors arrive as `io::Error`s wrapping [`crate::Error`]
 /// (see [`crate::error::from_io`]).
+///
+/// **Threads:** `Send` (and `Sync`) when `R` is; one stream is used by one
+/// thread at a time (`&mut self`).
 pub struct Decryptor<R: Read> {
     inner: ChunkedReader<R>,
     info: FileInfo,
@@ -100,6 +106,9 @@ impl<R: Read> Read for Decryptor<R> {
 
 /// Random-access decryption of a file that starts at the reader's current
 /// position. Seeking from the end authenticates the final chunk first.
+///
+/// **Threads:** `Send` (and `Sync`) when `R` is; one reader is used by one
+/// thread at a time (`&mut self`).
 pub struct SeekableDecryptor<R: Read + Seek> {
     inner: ChunkedSeekReader<R>,
     info: FileInfo,

@@ -68,6 +68,13 @@ use version::{VersionEntry, Versions};
 
 /// An unlocked keyring. Holds the master key and every version's secret in
 /// memory (wiped on drop); `Debug` shows only public metadata.
+///
+/// **Threads:** `Keyring` is `Send + Sync`. Reading methods (`purpose_key`,
+/// `versions`, encrypting and decrypting through it) take `&self` and may
+/// run on many threads at once; changes (`add_key`, `promote`, protector
+/// edits, `rekey`) take `&mut self`, so a shared keyring sits in a
+/// `RwLock` (or `Mutex`) that serialises them. Changes by other processes
+/// are serialised by the keyring's lock file.
 pub struct Keyring {
     path: PathBuf,
     master: SecretKey,
