@@ -1787,8 +1787,9 @@ fn keyring_init_through_a_link_is_refused() {
     std::os::unix::fs::symlink("../planted.srk", w.keyring()).unwrap();
     // Refused (conflict) by the command's own check, and by the library's
     // Keyring::create (covered by the core tests): nothing is created there.
-    let out = w.run(with_fast(&["keyring", "init"]));
+    let out = w.run(with_fast(&["--json", "keyring", "init"]));
     assert_code(&out, 7);
+    assert_eq!(json_error(&out)["error"]["name"], "DestinationIsSymlink");
     assert!(!w.path("planted.srk").exists());
 }
 

@@ -175,8 +175,14 @@ fn rekey_note(ctx: &Ctx<'_>, kr: &Keyring, exposed: &str) {
 
 fn init(ctx: &Ctx<'_>, a: &KeyringInitArgs) -> Result<()> {
     let path = ctx.keyring_path()?;
-    if path.symlink_metadata().is_ok() {
-        return Err(strongroom::Error::AlreadyExists(path).into());
+    // Checked before the passphrase is asked for; the library checks again
+    // when it creates the file, without following a link.
+    match path.symlink_metadata() {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(strongroom::Error::DestinationIsSymlink(path).into());
+        }
+        Ok(_) => return Err(strongroom::Error::AlreadyExists(path).into()),
+        Err(_) => {}
     }
     let params = kdf_params(&a.kdf)?;
     create_parent(&path)?;

@@ -25,6 +25,7 @@ pub const MAX_INDEX_LEN: usize = 32;
 
 /// Blind index settings of a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct BlindIndexSpec {
     /// Stored term length in bytes, 2 to 32. Shorter terms match more
     /// unrelated rows (false positives the caller filters out after

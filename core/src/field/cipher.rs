@@ -107,6 +107,7 @@ impl ModeSet {
 
 /// The settings of one encrypted column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ColumnSpec {
     /// The one type the column holds.
     pub value_type: ValueType,

@@ -85,6 +85,7 @@ impl Suite {
 
 /// What a token's header says, readable without any key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct TokenInfo {
     /// Token format version (1).
     pub version: u8,

@@ -86,6 +86,7 @@ pub enum ProtectorKind {
 
 /// Public description of one protector (no secrets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ProtectorInfo {
     /// Identifier within this keyring, never reused after removal.
     pub id: u32,

@@ -62,6 +62,7 @@ impl fmt::Display for KeyStatus {
 
 /// Public metadata of one key version (no key material).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KeyVersionInfo {
     /// Version number, starting at 1, never reused.
     pub version: u32,
