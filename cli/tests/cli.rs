@@ -258,7 +258,7 @@ fn removing_a_passphrase_revokes_it_and_says_what_old_copies_still_hold() {
     assert!(said.contains("replaced its master key"), "{said}");
     assert!(said.contains("Copies made before now still open"), "{said}");
     assert!(
-        said.contains("add-key --promote") && said.contains("rewrap --to-primary"),
+        said.contains("add-key --promote") && said.contains("rewrap --rekey"),
         "{said}"
     );
     let out = w

@@ -167,7 +167,8 @@ fn rekey_note(ctx: &Ctx<'_>, kr: &Keyring, exposed: &str) {
         "{exposed} and copies of the keyring file no longer open anything written from now on. \
          Copies made before now still open with the secrets they accepted, and hold key versions {}. \
          If such a copy or secret may be in other hands, rotate: `strongroom keyring add-key --promote`, \
-         move every file to the new version with `strongroom rewrap --to-primary FILE`, re-encrypt \
+         give every file a new file key under the new version with `strongroom rewrap --rekey FILE` \
+         (a plain rewrap keeps the file key, which the old versions still open), re-encrypt \
          database fields, then `strongroom keyring destroy VERSION --yes` for the old versions.",
         join_ids(&versions)
     ));

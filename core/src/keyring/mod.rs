@@ -390,8 +390,9 @@ impl Keyring {
     /// opened with a secret it accepted still yields every version that
     /// existed then. If such a copy or secret may be in other hands, rotate:
     /// [`Keyring::add_key`] with `promote`, move data to the new primary
-    /// (rewrap files, re-encrypt fields), then [`Keyring::destroy`] the old
-    /// versions.
+    /// (rekey files with [`rekey_file`](crate::file::rekey_file), since a
+    /// plain rewrap keeps the file key; re-encrypt fields), then
+    /// [`Keyring::destroy`] the old versions.
     ///
     /// Refused with [`Error::ProtectorsNeedUpgrade`] (nothing changed)
     /// while a protector other than the one that unlocked this handle is
