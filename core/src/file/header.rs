@@ -99,24 +99,33 @@ pub(crate) fn mac_key(file_key: &SecretKey) -> SecretKey {
     derive_key32(file_key.expose(), &[], MAC_LABEL)
 }
 
+/// The writers' stanza limits: at most [`MAX_PASSPHRASE_STANZAS`]
+/// passphrase stanzas among at most [`MAX_STANZAS`] in all, else
+/// [`Error::TooManyRecipients`]. Checked on counts alone, so callers run it
+/// before any Argon2id work.
+pub(crate) fn check_stanza_counts(passphrases: usize, total: usize) -> Result<()> {
+    if passphrases > MAX_PASSPHRASE_STANZAS {
+        return Err(Error::TooManyRecipients {
+            what: "passphrases",
+            count: passphrases,
+            max: MAX_PASSPHRASE_STANZAS,
+        });
+    }
+    if total > MAX_STANZAS {
+        return Err(Error::TooManyRecipients {
+            what: "recipients",
+            count: total,
+            max: MAX_STANZAS,
+        });
+    }
+    Ok(())
+}
+
 impl Header {
     /// Encodes a header for `core` and `stanzas`, computing the MAC.
     pub(crate) fn build(core: Core, stanzas: Vec<RawStanza>, file_key: &SecretKey) -> Result<Self> {
         let passphrases = stanzas.iter().filter(|s| s.kind == KIND_PASSPHRASE).count();
-        if passphrases > MAX_PASSPHRASE_STANZAS {
-            return Err(Error::TooManyRecipients {
-                what: "passphrases",
-                count: passphrases,
-                max: MAX_PASSPHRASE_STANZAS,
-            });
-        }
-        if stanzas.len() > MAX_STANZAS {
-            return Err(Error::TooManyRecipients {
-                what: "recipients",
-                count: stanzas.len(),
-                max: MAX_STANZAS,
-            });
-        }
+        check_stanza_counts(passphrases, stanzas.len())?;
         if stanzas.is_empty() {
             return Err(Error::InvalidArgument(
                 "a file needs at least one recipient".into(),

@@ -1,7 +1,7 @@
 //! Rekeying: a new file key and file id, the payload re-encrypted. Unlike a
 //! rewrap this revokes: no old header opens the new payload.
 
-use super::header::{MAX_PASSPHRASE_STANZAS, MAX_STANZAS};
+use super::header::check_stanza_counts;
 use super::info::FileInfo;
 use super::recipients::{Identity, Recipient};
 use super::rewrap::refuse_hard_links;
@@ -110,20 +110,7 @@ fn check_recipients(recipients: &[Recipient<'_>]) -> Result<()> {
         .iter()
         .filter(|r| matches!(r, Recipient::Passphrase(..)))
         .count();
-    if passphrases > MAX_PASSPHRASE_STANZAS {
-        return Err(Error::TooManyRecipients {
-            what: "passphrases",
-            count: passphrases,
-            max: MAX_PASSPHRASE_STANZAS,
-        });
-    }
-    if recipients.len() > MAX_STANZAS {
-        return Err(Error::TooManyRecipients {
-            what: "recipients",
-            count: recipients.len(),
-            max: MAX_STANZAS,
-        });
-    }
+    check_stanza_counts(passphrases, recipients.len())?;
     if recipients.is_empty() {
         return Err(Error::InvalidArgument(
             "at least one recipient (keyring or passphrase) is required".into(),

@@ -1,6 +1,6 @@
 //! Changing who can open a file without touching its payload.
 
-use super::header::{Header, MAX_PASSPHRASE_STANZAS, MAX_STANZAS, RawStanza};
+use super::header::{Header, MAX_PASSPHRASE_STANZAS, RawStanza, check_stanza_counts};
 use super::info::FileInfo;
 use super::recipients::{Identity, Recipient, unwrap_file_key, wrap_one};
 use super::stanza::{self, KIND_KEYRING, KIND_PASSPHRASE, StanzaInfo};
@@ -101,13 +101,7 @@ fn check_counts(header: &Header, plan: &Rewrap<'_>) -> Result<()> {
             StanzaInfo::Unknown { .. } => others += 1,
         }
     }
-    if passphrases > MAX_PASSPHRASE_STANZAS {
-        return Err(too_many("passphrases", passphrases, MAX_PASSPHRASE_STANZAS));
-    }
-    if passphrases + others > MAX_STANZAS {
-        return Err(too_many("recipients", passphrases + others, MAX_STANZAS));
-    }
-    Ok(())
+    check_stanza_counts(passphrases, passphrases + others)
 }
 
 /// A rewrap replaces the file under one name; other hard links would keep
