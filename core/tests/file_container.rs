@@ -176,10 +176,7 @@ fn rewrap_keeps_payload_bytes() {
     let info = rewrap_file(
         &path,
         &[Identity::Keyring(&kr)],
-        &Rewrap {
-            keyring: Some(&kr),
-            ..Default::default()
-        },
+        &Rewrap::new().to_primary(&kr),
         &FileOptions::default(),
     )
     .unwrap();
@@ -200,10 +197,7 @@ fn rewrap_keeps_payload_bytes() {
     rewrap_file(
         &path,
         &[Identity::Keyring(&kr)],
-        &Rewrap {
-            add_passphrases: vec![(&escrow, FAST)],
-            ..Default::default()
-        },
+        &Rewrap::new().add_passphrase(&escrow, FAST),
         &FileOptions::default(),
     )
     .unwrap();
@@ -216,10 +210,7 @@ fn rewrap_keeps_payload_bytes() {
     let err = rewrap_file(
         &path,
         &[Identity::Keyring(&kr)],
-        &Rewrap {
-            remove_passphrases: vec![&wrong],
-            ..Default::default()
-        },
+        &Rewrap::new().remove_passphrase(&wrong),
         &FileOptions::default(),
     )
     .unwrap_err();
@@ -227,10 +218,7 @@ fn rewrap_keeps_payload_bytes() {
     rewrap_file(
         &path,
         &[Identity::Keyring(&kr)],
-        &Rewrap {
-            remove_passphrases: vec![&escrow],
-            ..Default::default()
-        },
+        &Rewrap::new().remove_passphrase(&escrow),
         &FileOptions::default(),
     )
     .unwrap();
@@ -245,10 +233,7 @@ fn rewrap_keeps_payload_bytes() {
     let err = rewrap_file(
         &path,
         &[Identity::Keyring(&kr)],
-        &Rewrap {
-            remove_keyrings: true,
-            ..Default::default()
-        },
+        &Rewrap::new().remove_keyrings(true),
         &FileOptions::default(),
     )
     .unwrap_err();
@@ -304,16 +289,10 @@ fn existing_destination_is_refused() {
         &src,
         &src,
         &[Recipient::Passphrase(&pass, FAST)],
-        &FileOptions {
-            overwrite: true,
-            ..Default::default()
-        },
+        &FileOptions::new().overwrite(true),
     );
     assert!(matches!(same, Err(Error::InvalidArgument(_))));
-    let opts = FileOptions {
-        overwrite: true,
-        ..Default::default()
-    };
+    let opts = FileOptions::new().overwrite(true);
     encrypt_file(&src, &dst, &[Recipient::Passphrase(&pass, FAST)], &opts).unwrap();
     assert_ne!(fs::read(&dst).unwrap(), b"precious");
 }
@@ -326,10 +305,7 @@ fn progress_and_cancellation() {
     fs::write(&src, data(10 << 20, 9)).unwrap();
     let seen = std::sync::Mutex::new(Vec::new());
     let record = |done: u64, total: u64| seen.lock().unwrap().push((done, total));
-    let opts = FileOptions {
-        progress: Some(&record),
-        ..Default::default()
-    };
+    let opts = FileOptions::new().progress(&record);
     encrypt_file(
         &src,
         &dir.path().join("big.srf"),
@@ -348,11 +324,7 @@ fn progress_and_cancellation() {
             cancel.store(true, Ordering::Relaxed)
         }
     };
-    let opts = FileOptions {
-        progress: Some(&stop_midway),
-        cancel: Some(&cancel),
-        ..Default::default()
-    };
+    let opts = FileOptions::new().progress(&stop_midway).cancel(&cancel);
     let out = dir.path().join("cancelled.srf");
     let err = encrypt_file(&src, &out, &[Recipient::Passphrase(&pass, FAST)], &opts).unwrap_err();
     assert!(matches!(err, Error::Cancelled), "{err}");
@@ -439,10 +411,7 @@ fn rewrap_follows_symlinks_refuses_hard_links_and_cancels_cleanly() {
     .unwrap();
     let link = dir.path().join("link.srf");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    let add = Rewrap {
-        add_passphrases: vec![(&extra, FAST)],
-        ..Default::default()
-    };
+    let add = Rewrap::new().add_passphrase(&extra, FAST);
     rewrap_file(
         &link,
         &[Identity::Passphrase(&pass)],
@@ -478,10 +447,7 @@ fn rewrap_follows_symlinks_refuses_hard_links_and_cancels_cleanly() {
     fs::remove_file(&hard).unwrap();
 
     let cancel = AtomicBool::new(true);
-    let opts = FileOptions {
-        cancel: Some(&cancel),
-        ..Default::default()
-    };
+    let opts = FileOptions::new().cancel(&cancel);
     let err = rewrap_file(&real, &[Identity::Passphrase(&pass)], &add, &opts).unwrap_err();
     assert!(matches!(err, Error::Cancelled), "{err}");
     assert_eq!(fs::read(&real).unwrap(), before);
@@ -534,10 +500,7 @@ fn destination_must_be_a_regular_file() {
     fs::write(&src, b"data").unwrap();
     let sub = dir.path().join("sub");
     fs::create_dir(&sub).unwrap();
-    let opts = FileOptions {
-        overwrite: true,
-        ..Default::default()
-    };
+    let opts = FileOptions::new().overwrite(true);
     let err = encrypt_file(&src, &sub, &[Recipient::Passphrase(&pass, FAST)], &opts).unwrap_err();
     assert!(
         matches!(err, Error::InvalidArgument(ref m) if m.contains("not a regular file")),
@@ -558,10 +521,7 @@ fn decrypt_progress_counts_plaintext() {
     .unwrap();
     let last = std::sync::Mutex::new((0, 0));
     let record = |done: u64, total: u64| *last.lock().unwrap() = (done, total);
-    let opts = FileOptions {
-        progress: Some(&record),
-        ..Default::default()
-    };
+    let opts = FileOptions::new().progress(&record);
     decrypt_file(
         &src,
         &dir.path().join("out"),
@@ -614,10 +574,7 @@ fn rekey_revokes_what_a_rewrap_does_not() {
     // the payload (the limitation --rekey exists for).
     let rewrapped_path = dir.path().join("rewrapped.srf");
     fs::write(&rewrapped_path, &old).unwrap();
-    let plan = Rewrap {
-        remove_all_passphrases: true,
-        ..Default::default()
-    };
+    let plan = Rewrap::new().remove_all_passphrases(true);
     let info = rewrap_file(
         &rewrapped_path,
         &[Identity::Keyring(&kr)],
@@ -637,10 +594,7 @@ fn rekey_revokes_what_a_rewrap_does_not() {
     // passphrase nor the old header opens anything of the new file.
     let done = std::sync::Mutex::new(0u64);
     let progress = |d: u64, _t: u64| *done.lock().unwrap() = d;
-    let opts = FileOptions {
-        progress: Some(&progress),
-        ..Default::default()
-    };
+    let opts = FileOptions::new().progress(&progress);
     let info = rekey_file(
         &path,
         None,
@@ -729,10 +683,7 @@ fn rekey_failures_leave_the_source_intact_and_nothing_behind() {
     assert!(matches!(err, Error::WrongPassphrase), "{err}");
 
     let cancel = AtomicBool::new(true);
-    let opts = FileOptions {
-        cancel: Some(&cancel),
-        ..Default::default()
-    };
+    let opts = FileOptions::new().cancel(&cancel);
     let err = rekey_file(&path, None, &[Identity::Passphrase(&pass)], &to, &opts).unwrap_err();
     assert!(matches!(err, Error::Cancelled), "{err}");
 
@@ -817,10 +768,7 @@ fn link_destinations_are_never_followed() {
     symlink(&existing, &live).unwrap();
 
     for overwrite in [false, true] {
-        let opts = FileOptions {
-            overwrite,
-            ..Default::default()
-        };
+        let opts = FileOptions::new().overwrite(overwrite);
         for link in [&dangling, &live] {
             let err = encrypt_file(&src, link, &[Recipient::Passphrase(&pass, FAST)], &opts).unwrap_err();
             assert!(
@@ -910,10 +858,7 @@ fn rewrap_and_rekey_keep_only_permission_bits() {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o7754)).unwrap();
     let set = fs::metadata(&path).unwrap().permissions().mode() & 0o7777;
     assert_ne!(set & 0o7000, 0, "the test needs at least one special bit set");
-    let plan = Rewrap {
-        add_passphrases: vec![(&extra, FAST)],
-        ..Default::default()
-    };
+    let plan = Rewrap::new().add_passphrase(&extra, FAST);
     rewrap_file(
         &path,
         &[Identity::Passphrase(&pass)],
@@ -959,11 +904,7 @@ fn passphrase_stanza_limit_is_enforced_by_every_reader() {
     )
     .unwrap_err();
     assert!(is_limit(&err), "{err}");
-    let plan = Rewrap {
-        remove_all_passphrases: true,
-        keyring: Some(&kr),
-        ..Default::default()
-    };
+    let plan = Rewrap::new().remove_all_passphrases(true).to_primary(&kr);
     let err = rewrap_file(&path, &[Identity::Keyring(&kr)], &plan, &FileOptions::default()).unwrap_err();
     assert!(is_limit(&err), "{err}");
     assert_eq!(dir_names(dir.path()), vec!["crafted.srf", "keys.srk"]);
@@ -985,10 +926,7 @@ fn rewrap_counts_are_checked_before_any_argon2() {
     // The identity is wrong: had any Argon2id run (unwrapping comes first
     // otherwise), the error would be WrongPassphrase.
     let wrong = Passphrase::from("wrong");
-    let plan = Rewrap {
-        add_passphrases: vec![(&passes[4], FAST)],
-        ..Default::default()
-    };
+    let plan = Rewrap::new().add_passphrase(&passes[4], FAST);
     let err = rewrap_file(
         &path,
         &[Identity::Passphrase(&wrong)],
@@ -1007,12 +945,10 @@ fn rewrap_counts_are_checked_before_any_argon2() {
         ),
         "{err}"
     );
-    let many: Vec<(&Passphrase, KdfParams)> = passes.iter().map(|p| (p, FAST)).collect();
-    let plan = Rewrap {
-        add_passphrases: many,
-        remove_all_passphrases: true,
-        ..Default::default()
-    };
+    let plan = passes
+        .iter()
+        .fold(Rewrap::new(), |plan, p| plan.add_passphrase(p, FAST))
+        .remove_all_passphrases(true);
     let err = rewrap_file(
         &path,
         &[Identity::Passphrase(&wrong)],

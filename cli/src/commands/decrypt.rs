@@ -84,11 +84,10 @@ pub fn run(ctx: &Ctx<'_>, a: &DecryptArgs) -> Result<()> {
             let total = std::fs::metadata(src).map(|m| m.len()).unwrap_or(0);
             let bar = ctx.out.progress("decrypting", total);
             let progress = bar.as_ref().map(progress_fn);
-            let opts = FileOptions {
-                overwrite: a.force,
-                progress: progress.as_ref().map(|p| p as &(dyn Fn(u64, u64) + Sync)),
-                cancel: Some(cancel.flag()),
-            };
+            let mut opts = FileOptions::new().overwrite(a.force).cancel(cancel.flag());
+            if let Some(p) = &progress {
+                opts = opts.progress(p);
+            }
             let result = decrypt_file(src, dst, &identities, &opts);
             drop(progress);
             if let Some(bar) = bar {

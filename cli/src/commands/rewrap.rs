@@ -128,18 +128,18 @@ pub fn run(ctx: &Ctx<'_>, a: &RewrapArgs) -> Result<()> {
         }
         return run_rekey(ctx, a, &before, &identities, &recipients);
     }
-    let mut plan = Rewrap {
-        keyring: if a.to_primary { keyring.as_ref() } else { None },
-        remove_keyrings: a.remove_keyring,
-        remove_all_passphrases: a.remove_all_passphrases,
-        ..Default::default()
-    };
+    let mut plan = Rewrap::new()
+        .remove_keyrings(a.remove_keyring)
+        .remove_all_passphrases(a.remove_all_passphrases);
+    if let (true, Some(k)) = (a.to_primary, keyring.as_ref()) {
+        plan = plan.to_primary(k);
+    }
     if let (Some(p), Some(params)) = (&added, params) {
-        plan.add_passphrases.push((p, params));
+        plan = plan.add_passphrase(p, params);
     }
     if a.remove_passphrase {
         match &current {
-            Some(p) => plan.remove_passphrases.push(p),
+            Some(p) => plan = plan.remove_passphrase(p),
             None => return Err(usage("--remove-passphrase needs the passphrase to remove")),
         }
     }
@@ -147,11 +147,10 @@ pub fn run(ctx: &Ctx<'_>, a: &RewrapArgs) -> Result<()> {
     let total = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
     let bar = ctx.out.progress("rewrapping", total);
     let progress = bar.as_ref().map(progress_fn);
-    let opts = FileOptions {
-        overwrite: true,
-        progress: progress.as_ref().map(|p| p as &(dyn Fn(u64, u64) + Sync)),
-        cancel: Some(cancel.flag()),
-    };
+    let mut opts = FileOptions::new().overwrite(true).cancel(cancel.flag());
+    if let Some(p) = &progress {
+        opts = opts.progress(p);
+    }
     let result = rewrap_file(&a.file, &identities, &plan, &opts);
     drop(progress);
     if let Some(bar) = bar {
@@ -219,11 +218,10 @@ fn run_rekey(
     let total = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
     let bar = ctx.out.progress("rekeying", total);
     let progress = bar.as_ref().map(progress_fn);
-    let opts = FileOptions {
-        overwrite: true,
-        progress: progress.as_ref().map(|p| p as &(dyn Fn(u64, u64) + Sync)),
-        cancel: Some(cancel.flag()),
-    };
+    let mut opts = FileOptions::new().overwrite(true).cancel(cancel.flag());
+    if let Some(p) = &progress {
+        opts = opts.progress(p);
+    }
     let result = rekey_file(&a.file, None, identities, recipients, &opts);
     drop(progress);
     if let Some(bar) = bar {

@@ -15,7 +15,22 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// What a rewrap changes. Stanzas not named here are kept as they are.
+/// Build it with [`Rewrap::new`] and the setters:
+///
+/// ```
+/// use strongroom::file::Rewrap;
+/// use strongroom::passphrase::KdfParams;
+/// use strongroom::Passphrase;
+///
+/// let old = Passphrase::from("old escrow");
+/// let new = Passphrase::from("new escrow");
+/// let plan = Rewrap::new()
+///     .remove_passphrase(&old)
+///     .add_passphrase(&new, KdfParams::default());
+/// assert_eq!(plan.add_passphrases.len(), 1);
+/// ```
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct Rewrap<'a> {
     /// Replace this keyring's stanzas with one for its current primary
     /// version (adds the keyring if the file had none of its stanzas).
@@ -29,6 +44,43 @@ pub struct Rewrap<'a> {
     pub remove_passphrases: Vec<&'a Passphrase>,
     /// Remove every passphrase stanza.
     pub remove_all_passphrases: bool,
+}
+
+impl<'a> Rewrap<'a> {
+    /// A plan that changes nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Replaces `keyring`'s stanzas with one for its current primary version.
+    pub fn to_primary(mut self, keyring: &'a Keyring) -> Self {
+        self.keyring = Some(keyring);
+        self
+    }
+
+    /// Removes the stanzas of every keyring when `yes`.
+    pub fn remove_keyrings(mut self, yes: bool) -> Self {
+        self.remove_keyrings = yes;
+        self
+    }
+
+    /// Adds a passphrase stanza for `passphrase`, derived with `params`.
+    pub fn add_passphrase(mut self, passphrase: &'a Passphrase, params: KdfParams) -> Self {
+        self.add_passphrases.push((passphrase, params));
+        self
+    }
+
+    /// Removes the passphrase stanzas that `passphrase` opens.
+    pub fn remove_passphrase(mut self, passphrase: &'a Passphrase) -> Self {
+        self.remove_passphrases.push(passphrase);
+        self
+    }
+
+    /// Removes every passphrase stanza when `yes`.
+    pub fn remove_all_passphrases(mut self, yes: bool) -> Self {
+        self.remove_all_passphrases = yes;
+        self
+    }
 }
 
 /// Rewrites the stanzas and the header MAC of the file at `path` as `plan`

@@ -17,8 +17,20 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 /// Size of each read and write: a whole number of 16 KiB chunks.
 pub(super) const BLOCK: usize = 4 << 20;
 
-/// Options for [`encrypt_file`] and [`decrypt_file`].
+/// Options for [`encrypt_file`] and [`decrypt_file`] (and the rewrap and
+/// rekey calls). Build them with [`FileOptions::new`] and the setters:
+///
+/// ```
+/// use std::sync::atomic::AtomicBool;
+/// use strongroom::file::FileOptions;
+///
+/// let stop = AtomicBool::new(false);
+/// let report = |done: u64, total: u64| eprintln!("{done}/{total}");
+/// let opts = FileOptions::new().overwrite(true).progress(&report).cancel(&stop);
+/// assert!(opts.overwrite);
+/// ```
 #[derive(Default, Clone, Copy)]
+#[non_exhaustive]
 pub struct FileOptions<'a> {
     /// Replace an existing destination (atomically). Off by default. A
     /// destination that is a symbolic link is refused even so.
@@ -40,7 +52,30 @@ impl std::fmt::Debug for FileOptions<'_> {
     }
 }
 
-impl FileOptions<'_> {
+impl<'a> FileOptions<'a> {
+    /// The defaults: no overwrite, no progress reports, no cancellation.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Replaces an existing destination (atomically) when `yes`.
+    pub fn overwrite(mut self, yes: bool) -> Self {
+        self.overwrite = yes;
+        self
+    }
+
+    /// Reports progress to `report` as (bytes done, bytes total).
+    pub fn progress(mut self, report: &'a (dyn Fn(u64, u64) + Sync)) -> Self {
+        self.progress = Some(report);
+        self
+    }
+
+    /// Stops the operation with [`Error::Cancelled`] once `flag` is true.
+    pub fn cancel(mut self, flag: &'a AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
     pub(crate) fn tick(&self, done: u64, total: u64) -> Result<()> {
         if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(Error::Cancelled);
