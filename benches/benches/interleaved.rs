@@ -156,6 +156,13 @@ fn main() {
             }),
         ),
         (
+            format!("floor-{engine}/copy-then-seal-16k/1t"),
+            Box::new(|| {
+                let mut b = buf.borrow_mut();
+                timed(|| s::copy_then_seal(key, pt, &mut b))
+            }),
+        ),
+        (
             "engine-raw/seal-in-place-16k/1t".into(),
             Box::new(|| {
                 let mut w = work.borrow_mut();
@@ -187,6 +194,38 @@ fn main() {
             }),
         ),
         (
+            "strongroom/chunked-writer-in-place-sink/1t".into(),
+            Box::new(|| {
+                let mut w = work.borrow_mut();
+                let w = &mut w[..];
+                timed(|| one.install(|| s::writer_in_place_sink(w)))
+            }),
+        ),
+        (
+            "strongroom/chunked-writer-in-place-sink/2t".into(),
+            Box::new(|| {
+                let mut w = work.borrow_mut();
+                let w = &mut w[..];
+                timed(|| two.install(|| s::writer_in_place_sink(w)))
+            }),
+        ),
+        (
+            "strongroom/file-encryptor-in-place-sink/1t".into(),
+            Box::new(|| {
+                let mut w = work.borrow_mut();
+                let w = &mut w[..];
+                timed(|| one.install(|| s::encryptor_in_place_sink(ring, w)))
+            }),
+        ),
+        (
+            "strongroom/file-encryptor-in-place-sink/2t".into(),
+            Box::new(|| {
+                let mut w = work.borrow_mut();
+                let w = &mut w[..];
+                timed(|| two.install(|| s::encryptor_in_place_sink(ring, w)))
+            }),
+        ),
+        (
             "strongroom/file-encryptor-sink/1t".into(),
             Box::new(|| timed(|| one.install(|| s::encryptor_sink(ring, pt)))),
         ),
@@ -211,6 +250,13 @@ fn main() {
                 w.copy_from_slice(raw_ct);
                 let w = &mut w[..];
                 timed(|| two.install(|| s::raw_open_par(key, w, open_tags)))
+            }),
+        ),
+        (
+            format!("floor-{engine}/copy-then-open-16k/1t"),
+            Box::new(|| {
+                let mut b = buf.borrow_mut();
+                timed(|| s::copy_then_open(key, raw_ct, open_tags, &mut b))
             }),
         ),
         (
@@ -243,6 +289,46 @@ fn main() {
                 let mut b = buf.borrow_mut();
                 let b: &mut [u8] = &mut b;
                 timed(|| assert_eq!(two.install(|| s::decryptor(ring, file, b)), size))
+            }),
+        ),
+        (
+            "strongroom/payload-open-in-place/1t".into(),
+            Box::new(|| {
+                let mut m = out.borrow_mut();
+                m.clear();
+                m.extend_from_slice(payload);
+                let m = &mut m[..];
+                timed(|| assert_eq!(one.install(|| s::payload_in_place(m)), size))
+            }),
+        ),
+        (
+            "strongroom/payload-open-in-place/2t".into(),
+            Box::new(|| {
+                let mut m = out.borrow_mut();
+                m.clear();
+                m.extend_from_slice(payload);
+                let m = &mut m[..];
+                timed(|| assert_eq!(two.install(|| s::payload_in_place(m)), size))
+            }),
+        ),
+        (
+            "strongroom/file-decrypt-in-place/1t".into(),
+            Box::new(|| {
+                let mut m = out.borrow_mut();
+                m.clear();
+                m.extend_from_slice(file);
+                let m = &mut m[..];
+                timed(|| assert_eq!(one.install(|| s::file_in_place(ring, m)), size))
+            }),
+        ),
+        (
+            "strongroom/file-decrypt-in-place/2t".into(),
+            Box::new(|| {
+                let mut m = out.borrow_mut();
+                m.clear();
+                m.extend_from_slice(file);
+                let m = &mut m[..];
+                timed(|| assert_eq!(two.install(|| s::file_in_place(ring, m)), size))
             }),
         ),
         (

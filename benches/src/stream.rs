@@ -9,9 +9,11 @@ use std::hint::black_box;
 use std::io::{self, Cursor, Read, Write};
 use std::path::Path;
 use strongroom::Passphrase;
-use strongroom::file::{Decryptor, Encryptor, Identity, Recipient};
+use strongroom::file::{Decryptor, Encryptor, Identity, Recipient, decrypt_in_place};
 use strongroom::hazmat::aead::{Aes256Gcm, NONCE_LEN, TAG_LEN};
-use strongroom::hazmat::chunked::{CHUNK_SIZE, ChunkedReader, ChunkedSeekReader, ChunkedWriter};
+use strongroom::hazmat::chunked::{
+    CHUNK_SIZE, ChunkedReader, ChunkedSeekReader, ChunkedWriter, open_in_place,
+};
 use strongroom::keyring::Keyring;
 use strongroom::passphrase::KdfParams;
 
@@ -176,6 +178,29 @@ pub fn raw_seal_par<K: RawGcm + ?Sized>(key: &K, buf: &mut [u8], tags: &mut [[u8
         .for_each(|(i, (chunk, tag))| *tag = key.seal(i, chunk));
 }
 
+/// Floor peer: copies each 16 KiB chunk of `src` into the cache-resident
+/// `scratch`, then seals it there: what any `Write`-based stream over an
+/// engine that seals only in place must do at least, on one thread.
+pub fn copy_then_seal<K: RawGcm + ?Sized>(key: &K, src: &[u8], scratch: &mut [u8]) {
+    for (i, c) in src.chunks(CHUNK_SIZE).enumerate() {
+        let s = &mut scratch[..c.len()];
+        s.copy_from_slice(c);
+        black_box(key.seal(i, s));
+    }
+}
+
+/// Floor peer: copies each 16 KiB chunk of `src` (sealed by [`raw_seal`])
+/// into `scratch`, then opens it there: the least a `Read`-based stream
+/// does, since reading moves the bytes out of the source.
+pub fn copy_then_open<K: RawGcm + ?Sized>(key: &K, src: &[u8], tags: &[[u8; TAG_LEN]], scratch: &mut [u8]) {
+    for (i, (c, tag)) in src.chunks(CHUNK_SIZE).zip(tags).enumerate() {
+        let s = &mut scratch[..c.len()];
+        s.copy_from_slice(c);
+        key.open(i, tag, s);
+        black_box(&s[0]);
+    }
+}
+
 /// Raw peer: opens what [`raw_seal`] produced, in place, on the calling
 /// thread.
 pub fn raw_open<K: RawGcm + ?Sized>(key: &K, buf: &mut [u8], tags: &[[u8; TAG_LEN]]) {
@@ -283,6 +308,49 @@ pub fn encryptor_sink(ring: &Keyring, plaintext: &[u8]) {
     let mut w = Encryptor::new(io::sink(), &[Recipient::Keyring(ring)]).expect("encryptor");
     write_blocks(&mut w, plaintext);
     w.finish().expect("finish");
+}
+
+/// `ChunkedWriter::write_in_place` into `io::sink()`, in [`IO_BLOCK`]
+/// writes: `buf` is sealed where it lies (and left as ciphertext).
+///
+/// # Panics
+/// On any error.
+pub fn writer_in_place_sink(buf: &mut [u8]) {
+    let mut w = ChunkedWriter::new(io::sink(), &KEY, CONTEXT).expect("writer");
+    for block in buf.chunks_mut(IO_BLOCK) {
+        w.write_in_place(block).expect("write");
+    }
+    w.finish().expect("finish");
+}
+
+/// The file `Encryptor`'s `write_in_place` into `io::sink()`.
+///
+/// # Panics
+/// On any error.
+pub fn encryptor_in_place_sink(ring: &Keyring, buf: &mut [u8]) {
+    let mut w = Encryptor::new(io::sink(), &[Recipient::Keyring(ring)]).expect("encryptor");
+    for block in buf.chunks_mut(IO_BLOCK) {
+        w.write_in_place(block).expect("write");
+    }
+    w.finish().expect("finish");
+}
+
+/// `open_in_place` over a payload in `msg`; returns the plaintext length.
+///
+/// # Panics
+/// On any error.
+pub fn payload_in_place(msg: &mut [u8]) -> usize {
+    open_in_place(msg, &KEY, CONTEXT).expect("open in place")
+}
+
+/// `decrypt_in_place` over a whole file in `file`; returns the plaintext length.
+///
+/// # Panics
+/// On any error.
+pub fn file_in_place(ring: &Keyring, file: &mut [u8]) -> usize {
+    decrypt_in_place(file, &[Identity::Keyring(ring)])
+        .expect("decrypt in place")
+        .len()
 }
 
 /// A Cobblestone payload of `plaintext` under [`KEY`] and [`CONTEXT`].

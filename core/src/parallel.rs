@@ -124,6 +124,27 @@ pub(crate) fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     }
 }
 
+/// Runs `background` on the pool [`install`] would use while `foreground`
+/// runs on the calling thread, and returns once both are done. Parallel
+/// iterators inside `background` spread over the pool; `foreground` needs
+/// not be `Send` (it may use the caller's reader, say). With a single
+/// thread the two simply run one after the other.
+pub(crate) fn overlap<'s, T>(background: impl FnOnce() + Send + 's, foreground: impl FnOnce() -> T) -> T {
+    if threads() < 2 {
+        background();
+        return foreground();
+    }
+    let run = |scope: &rayon::Scope<'s>| {
+        scope.spawn(move |_| background());
+        foreground()
+    };
+    if rayon::current_thread_index().is_some() {
+        rayon::in_place_scope(run)
+    } else {
+        pool().in_place_scope(run)
+    }
+}
+
 /// Threads that [`install`] would run work on.
 pub(crate) fn threads() -> usize {
     if rayon::current_thread_index().is_some() {
@@ -160,6 +181,25 @@ mod tests {
         assert!(
             !name.unwrap_or_default().starts_with("strongroom-"),
             "work moved out of the caller's pool"
+        );
+    }
+
+    #[test]
+    fn overlap_runs_both_halves() {
+        let mut seen = Vec::new();
+        let mut sum = 0u64;
+        let out = overlap(
+            || sum = install(|| (0..1000u64).into_par_iter().sum()),
+            || {
+                seen.push(std::thread::current().id());
+                7
+            },
+        );
+        assert_eq!((out, sum), (7, 1000 * 999 / 2));
+        assert_eq!(
+            seen,
+            vec![std::thread::current().id()],
+            "foreground left the caller's thread"
         );
     }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use strongroom::file::{
     Decryptor, Encryptor, FileOptions, Identity, Recipient, Rewrap, SeekableDecryptor, StanzaInfo,
-    decrypt_file, encrypt_file, inspect, inspect_path, rewrap_file,
+    decrypt_file, decrypt_in_place, encrypt_file, inspect, inspect_path, rewrap_file,
 };
 use strongroom::keyring::Keyring;
 use strongroom::passphrase::KdfParams;
@@ -92,7 +92,46 @@ fn round_trips_at_chunk_boundaries() {
         }
         let info = inspect(Cursor::new(&ct)).unwrap();
         assert_eq!(info.plaintext_len, Some(n as u64));
+
+        let mut in_place = ct.clone();
+        assert_eq!(
+            decrypt_in_place(&mut in_place, &id).unwrap(),
+            &plain[..],
+            "in place, {n} bytes"
+        );
+        let mut enc = Encryptor::new(Vec::new(), &[Recipient::Passphrase(&pass, FAST)]).unwrap();
+        let (head, tail) = plain.split_at(n / 3);
+        enc.write_in_place(&mut head.to_vec()).unwrap();
+        enc.write_in_place(&mut tail.to_vec()).unwrap();
+        let sealed_in_place = enc.finish().unwrap();
+        assert_eq!(
+            decrypt_bytes(&sealed_in_place, &id).unwrap(),
+            plain,
+            "sealed in place, {n} bytes"
+        );
     }
+}
+
+#[test]
+fn in_place_decryption_errors() {
+    let pass = Passphrase::from("correct horse");
+    let plain = data(3 * 16384 + 5, 1);
+    let ct = encrypt_bytes(&plain, &[Recipient::Passphrase(&pass, FAST)]);
+    let wrong = Passphrase::from("wrong");
+    let err = decrypt_in_place(&mut ct.clone(), &[Identity::Passphrase(&wrong)]).unwrap_err();
+    assert!(matches!(err, Error::WrongPassphrase), "{err}");
+    let mut tampered = ct.clone();
+    let at = tampered.len() - 21 - 100; // in chunk 2, before the 21-byte final chunk
+    tampered[at] ^= 1;
+    let err = decrypt_in_place(&mut tampered, &[Identity::Passphrase(&pass)]).unwrap_err();
+    assert!(matches!(err, Error::ChunkAuthFailed { index: 2 }), "{err}");
+    let payload_start = ct.len() - (3 * 16400 + 5 + 16 + 56);
+    assert!(
+        tampered[payload_start..].iter().all(|&b| b == 0),
+        "payload not wiped"
+    );
+    let err = decrypt_in_place(&mut ct[..40].to_vec(), &[Identity::Passphrase(&pass)]).unwrap_err();
+    assert!(matches!(err, Error::Truncated(_)), "{err}");
 }
 
 #[test]

@@ -9,7 +9,9 @@ use sha2::{Digest, Sha512};
 use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 use strongroom::Error;
 use strongroom::error::from_io;
-use strongroom::hazmat::chunked::{ChunkedReader, ChunkedSeekReader, ChunkedWriter, PayloadKey};
+use strongroom::hazmat::chunked::{
+    ChunkedReader, ChunkedSeekReader, ChunkedWriter, PayloadKey, open_in_place,
+};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -155,6 +157,30 @@ fn streaming_reader() {
 }
 
 #[test]
+fn in_place_decryption() {
+    for v in vectors() {
+        let key = hex::decode(&v.key).unwrap();
+        let ctx = hex::decode(&v.ctx).unwrap();
+        let mut msg = v.ciphertext();
+        match open_in_place(&mut msg, &key, &ctx) {
+            Ok(n) => {
+                assert!(v.valid(), "{}: invalid vector decrypted in place", v.name());
+                v.check_output(&msg[..n], "in place");
+            }
+            Err(e) => {
+                assert!(!v.valid(), "{}: valid vector failed in place: {e}", v.name());
+                if v.has("HeaderFailure") {
+                    expect_header_error(&v, &e);
+                } else {
+                    expect_body_error(&v, &e);
+                }
+                assert!(msg.iter().all(|&b| b == 0), "{}: buffer not wiped", v.name());
+            }
+        }
+    }
+}
+
+#[test]
 fn random_access_reader() {
     for v in vectors() {
         let key = hex::decode(&v.key).unwrap();
@@ -284,6 +310,16 @@ fn encryption_with_injected_salt_matches() {
                 w.write_all(part).unwrap();
             }
             assert_eq!(w.finish().unwrap(), ct, "{} with {piece}-byte writes", v.name());
+            let mut w = ChunkedWriter::with_salt(Vec::new(), &key, &salt, &ctx).unwrap();
+            for part in msg.chunks(piece.min(msg.len().max(1))) {
+                w.write_in_place(&mut part.to_vec()).unwrap();
+            }
+            assert_eq!(
+                w.finish().unwrap(),
+                ct,
+                "{} with {piece}-byte in-place writes",
+                v.name()
+            );
         }
         exercised += 1;
     }

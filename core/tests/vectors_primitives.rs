@@ -93,6 +93,9 @@ fn check_aes_gcm_case(case: &AeadCase) {
     let open_into = gcm.open_into(nonce, &case.aad, &ct_and_tag, &mut opened);
     let mut buf = ct_and_tag.clone();
     let open_in_place = gcm.open_in_place(nonce, &case.aad, &mut buf);
+    // And shifted down by 7 bytes while opening (`open_within`).
+    let mut shifted = [vec![0x55u8; 7], ct_and_tag.clone()].concat();
+    let open_within = gcm.open_within(nonce, &case.aad, &mut shifted, 7);
 
     let must_open = match case.result {
         Expected::Valid => true,
@@ -117,7 +120,26 @@ fn check_aes_gcm_case(case: &AeadCase) {
             case.msg.as_slice(),
             "{id}: open_in_place plaintext"
         );
+        assert_eq!(
+            open_within,
+            Ok(case.msg.len()),
+            "{id}: open_within rejected a valid ciphertext"
+        );
+        assert_eq!(
+            &shifted[..case.msg.len()],
+            case.msg.as_slice(),
+            "{id}: open_within plaintext"
+        );
     } else {
+        assert_eq!(
+            open_within,
+            Err(OpenError),
+            "{id}: open_within accepted an invalid ciphertext"
+        );
+        assert!(
+            shifted[..case.ct.len()].iter().all(|&b| b == 0),
+            "{id}: open_within left output after failing"
+        );
         assert_eq!(
             open_into,
             Err(OpenError),

@@ -119,6 +119,24 @@ impl PayloadKey {
         self.aead.seal_into(&self.nonce(index), &[], plaintext, out);
     }
 
+    /// Encrypts chunk `index` in place; returns its tag.
+    pub(crate) fn seal_chunk_in_place(&self, index: u64, buf: &mut [u8]) -> [u8; TAG_LEN] {
+        debug_assert!(buf.len() <= CHUNK_SIZE);
+        self.aead.seal_in_place(&self.nonce(index), &[], buf)
+    }
+
+    /// Decrypts chunk `index`, found at `in_out[src..]`, to the start of
+    /// `in_out`; returns the plaintext length. The plaintext region is
+    /// zeroed on failure.
+    pub(crate) fn open_chunk_within(&self, index: u64, in_out: &mut [u8], src: usize) -> Result<usize> {
+        if in_out.len() < src + TAG_LEN {
+            return Err(Error::Truncated("chunk shorter than its tag"));
+        }
+        self.aead
+            .open_within(&self.nonce(index), &[], in_out, src)
+            .map_err(|_| Error::ChunkAuthFailed { index })
+    }
+
     /// Decrypts chunk `index` into `out`; `out` is zeroed on failure.
     pub(crate) fn open_chunk(&self, index: u64, ciphertext: &[u8], out: &mut [u8]) -> Result<()> {
         if ciphertext.len() < TAG_LEN {

@@ -9,10 +9,15 @@
 //! - [`ChunkedWriter`]: streaming encryption (`Write` + [`ChunkedWriter::finish`]).
 //! - [`ChunkedReader`]: streaming decryption (`Read`).
 //! - [`ChunkedSeekReader`]: random-access decryption (`Read + Seek`).
+//! - [`open_in_place`]: a whole message in a mutable buffer, decrypted
+//!   where it lies (no copy; the fastest way when the message is in memory).
+//! - [`ChunkedWriter::write_in_place`]: encryption that overwrites the
+//!   caller's buffer instead of copying it.
 //!
 //! The commitment is checked before any chunk is decrypted, and no plaintext
 //! leaves a chunk before that chunk authenticates.
 
+mod in_place;
 mod key;
 mod layout;
 mod parallel;
@@ -21,6 +26,7 @@ mod sealer;
 mod seek;
 mod writer;
 
+pub use in_place::open_in_place;
 pub use key::PayloadKey;
 pub use layout::{ciphertext_len, plaintext_len};
 pub use reader::ChunkedReader;

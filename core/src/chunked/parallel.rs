@@ -3,6 +3,7 @@
 
 use super::key::PayloadKey;
 use super::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE};
+use crate::crypto::TAG_LEN;
 use crate::error::Error;
 use rayon::prelude::*;
 
@@ -29,6 +30,29 @@ pub(crate) fn seal_full_chunks(key: &PayloadKey, first: u64, plaintext: &[u8], o
         plaintext
             .chunks(CHUNK_SIZE)
             .zip(out.chunks_mut(ENCRYPTED_CHUNK_SIZE))
+            .enumerate()
+            .for_each(work);
+    }
+}
+
+/// Seals `buf` (a whole number of full chunks) in place starting at chunk
+/// `first`, writing each chunk's tag to `tags`.
+pub(crate) fn seal_chunks_in_place(key: &PayloadKey, first: u64, buf: &mut [u8], tags: &mut [u8]) {
+    let count = buf.len() / CHUNK_SIZE;
+    let work = |(i, (pt, tag)): (usize, (&mut [u8], &mut [u8]))| {
+        tag.copy_from_slice(&key.seal_chunk_in_place(first + i as u64, pt));
+    };
+    if count >= PARALLEL_MIN_CHUNKS && crate::parallel::threads() > 1 {
+        crate::parallel::install(|| {
+            buf.par_chunks_mut(CHUNK_SIZE)
+                .zip(tags.par_chunks_mut(TAG_LEN))
+                .enumerate()
+                .with_min_len(4)
+                .for_each(work);
+        });
+    } else {
+        buf.chunks_mut(CHUNK_SIZE)
+            .zip(tags.chunks_mut(TAG_LEN))
             .enumerate()
             .for_each(work);
     }

@@ -57,6 +57,10 @@ pub struct ChunkedReader<R: Read> {
     inner: R,
     key: PayloadKey,
     ct: Vec<u8>,
+    /// The next batch of ciphertext, read while `ct` was being opened.
+    ahead: Vec<u8>,
+    /// What reading `ahead` gave (length, end of input), once it was read.
+    ahead_read: Option<io::Result<(usize, bool)>>,
     pt: Vec<u8>,
     pos: usize,
     avail: usize,
@@ -70,6 +74,7 @@ impl<R: Read> Drop for ChunkedReader<R> {
     fn drop(&mut self) {
         crate::secret::wipe_vec(&mut self.pt);
         crate::secret::wipe_vec(&mut self.ct);
+        crate::secret::wipe_vec(&mut self.ahead);
     }
 }
 
@@ -90,8 +95,13 @@ impl<R: Read> ChunkedReader<R> {
     /// Sets how many chunks are read and opened together (at least 1).
     /// Larger batches suit whole-file work; the default suits streams.
     pub(crate) fn set_batch_chunks(&mut self, chunks: usize) {
+        debug_assert!(
+            self.ahead_read.is_none(),
+            "batch size changed after reading began"
+        );
         let chunks = chunks.max(1);
         self.ct = vec![0u8; chunks * ENCRYPTED_CHUNK_SIZE];
+        self.ahead = Vec::new();
         let mut pt = vec![0u8; chunks * CHUNK_SIZE];
         pt[..self.avail - self.pos].copy_from_slice(&self.pt[self.pos..self.avail]);
         self.avail -= self.pos;
@@ -104,6 +114,9 @@ impl<R: Read> ChunkedReader<R> {
             inner,
             key,
             ct: vec![0u8; batch * ENCRYPTED_CHUNK_SIZE],
+            // Allocated when first needed: single-threaded reads never use it.
+            ahead: Vec::new(),
+            ahead_read: None,
             pt: vec![0u8; batch * CHUNK_SIZE],
             pos: 0,
             avail: 0,
@@ -113,9 +126,41 @@ impl<R: Read> ChunkedReader<R> {
     }
 
     /// Fills the ciphertext buffer; returns (bytes, reached end of input).
+    /// Puts the next batch of ciphertext in `ct`: the batch read ahead if
+    /// there is one, else a fresh read.
     fn fill(&mut self) -> io::Result<(usize, bool)> {
+        if let Some(read) = self.ahead_read.take() {
+            std::mem::swap(&mut self.ct, &mut self.ahead);
+            return read;
+        }
         let len = read_full(&mut self.inner, &mut self.ct)?;
         Ok((len, len < self.ct.len()))
+    }
+
+    /// Opens the `full` whole chunks at the start of `ct` into `pt`. With
+    /// more than one thread and more input to come, the next batch is read
+    /// into `ahead` meanwhile, so reading the input overlaps the opening.
+    fn open_batch(&mut self, full: usize, eof: bool, pt: &mut [u8]) -> (usize, Option<Error>) {
+        let (key, first) = (&self.key, self.next_chunk);
+        let ct = &self.ct[..full * ENCRYPTED_CHUNK_SIZE];
+        let pt = &mut pt[..full * CHUNK_SIZE];
+        if eof || full < 2 || crate::parallel::threads() < 2 {
+            return open_full_chunks(key, first, ct, pt);
+        }
+        if self.ahead.len() != self.ct.len() {
+            self.ahead = vec![0u8; self.ct.len()];
+        }
+        let (inner, ahead) = (&mut self.inner, &mut self.ahead);
+        let mut opened = (0, None);
+        let read = crate::parallel::overlap(
+            || opened = open_full_chunks(key, first, ct, pt),
+            || {
+                let len = read_full(inner, ahead)?;
+                Ok((len, len < ahead.len()))
+            },
+        );
+        self.ahead_read = Some(read);
+        opened
     }
 
     fn refill(&mut self) -> io::Result<()> {
@@ -140,12 +185,7 @@ impl<R: Read> ChunkedReader<R> {
             self.state = State::Failed(Failure::TooLong);
             return Ok(());
         }
-        let (good, err) = open_full_chunks(
-            &self.key,
-            self.next_chunk,
-            &self.ct[..full * ENCRYPTED_CHUNK_SIZE],
-            &mut pt[..full * CHUNK_SIZE],
-        );
+        let (good, err) = self.open_batch(full, eof, pt);
         self.avail = good * CHUNK_SIZE;
         self.next_chunk += good as u64;
         if let Some(e) = err {
@@ -332,5 +372,37 @@ mod tests {
             let again = r.read(&mut buf).unwrap_err();
             assert_eq!(again.kind(), io::ErrorKind::ConnectionReset);
         }
+    }
+
+    #[test]
+    fn an_error_while_reading_ahead_comes_after_the_batch_before_it() {
+        let key = [3u8; 32];
+        let plain: Vec<u8> = (0..40 * CHUNK_SIZE + 5).map(|i| (i % 253) as u8).collect();
+        let mut w = ChunkedWriter::new(Vec::new(), &key, b"").unwrap();
+        w.write_all(&plain).unwrap();
+        let ct = w.finish().unwrap();
+        let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        two.install(|| {
+            let batch = batch_chunks();
+            let flaky = Flaky {
+                data: ct,
+                pos: 0,
+                fail_at: PREFIX_LEN + batch * ENCRYPTED_CHUNK_SIZE + 100,
+                failed: false,
+            };
+            let mut r = ChunkedReader::new(flaky, &key, b"").unwrap();
+            let mut buf = vec![0u8; 64 * CHUNK_SIZE];
+            let n = r.read(&mut buf).unwrap();
+            assert_eq!(
+                n,
+                batch * CHUNK_SIZE,
+                "the whole first batch, read before the failure"
+            );
+            assert!(buf[..n] == plain[..n]);
+            for _ in 0..2 {
+                let err = r.read(&mut buf).unwrap_err();
+                assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+            }
+        });
     }
 }

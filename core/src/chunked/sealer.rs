@@ -2,7 +2,7 @@
 //! under [`super::ChunkedWriter`] and the whole-file pipeline.
 
 use super::key::PayloadKey;
-use super::parallel::seal_full_chunks;
+use super::parallel::{seal_chunks_in_place, seal_full_chunks};
 use super::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, MAX_CHUNKS, PREFIX_LEN, SALT_LEN};
 use crate::crypto::TAG_LEN;
 use crate::error::{Error, Result};
@@ -57,6 +57,20 @@ impl Sealer {
             return Err(Error::MessageTooLong);
         }
         seal_full_chunks(&self.key, self.next_chunk, plaintext, out);
+        self.next_chunk += count as u64;
+        Ok(())
+    }
+
+    /// Seals `buf`, a whole number of full chunks, in place, writing each
+    /// chunk's tag to `tags` (`TAG_LEN` bytes per chunk).
+    pub(crate) fn seal_full_in_place(&mut self, buf: &mut [u8], tags: &mut [u8]) -> Result<()> {
+        debug_assert_eq!(buf.len() % CHUNK_SIZE, 0);
+        let count = buf.len() / CHUNK_SIZE;
+        assert_eq!(tags.len(), count * TAG_LEN, "seal_full_in_place: tags length");
+        if self.next_chunk + count as u64 >= MAX_CHUNKS {
+            return Err(Error::MessageTooLong);
+        }
+        seal_chunks_in_place(&self.key, self.next_chunk, buf, tags);
         self.next_chunk += count as u64;
         Ok(())
     }

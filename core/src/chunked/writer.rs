@@ -2,6 +2,7 @@
 
 use super::sealer::Sealer;
 use super::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, SALT_LEN};
+use crate::crypto::TAG_LEN;
 use crate::crypto::random;
 use crate::error::{Error, Result};
 use std::io::{self, Write};
@@ -83,6 +84,71 @@ impl<W: Write> ChunkedWriter<W> {
         Ok(self.inner)
     }
 }
+impl<W: Write> ChunkedWriter<W> {
+    /// Encrypts `buf` as the next part of the message, like
+    /// [`write_all`](Write::write_all), but seals its whole chunks where
+    /// they lie: `buf` is overwritten with ciphertext (its contents are
+    /// unspecified afterwards). This saves the copy into the writer's own
+    /// buffer that `write` makes, which matters with engines that seal only
+    /// in place (ring, the default). Bytes that do not fill a chunk are
+    /// buffered as `write` buffers them.
+    pub fn write_in_place(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        if self.poisoned {
+            return Err(io::Error::other("the chunked writer failed earlier"));
+        }
+        let mut input = buf;
+        if !self.staged.is_empty() {
+            // Complete the buffered chunk from `buf`, then seal what is buffered
+            // so that the chunks sealed in place follow it in order.
+            let missing = (CHUNK_SIZE - self.staged.len() % CHUNK_SIZE) % CHUNK_SIZE;
+            let take = missing.min(input.len());
+            self.staged.extend_from_slice(&input[..take]);
+            input = &mut input[take..];
+            if self.staged.len() % CHUNK_SIZE != 0 {
+                return Ok(());
+            }
+            let staged = std::mem::take(&mut self.staged);
+            let sealed = self.seal_and_write(&staged);
+            self.staged = staged;
+            self.staged.clear();
+            sealed?;
+        }
+        let whole = input.len() / CHUNK_SIZE * CHUNK_SIZE;
+        let (full, tail) = input.split_at_mut(whole);
+        for batch in full.chunks_mut(self.batch * CHUNK_SIZE) {
+            let tags = &mut self.out[..batch.len() / CHUNK_SIZE * TAG_LEN];
+            let result = self
+                .sealer
+                .seal_full_in_place(batch, tags)
+                .map_err(io::Error::from)
+                .and_then(|()| write_interleaved(&mut self.inner, batch, tags));
+            if result.is_err() {
+                self.poisoned = true;
+                return result;
+            }
+        }
+        self.staged.extend_from_slice(tail);
+        Ok(())
+    }
+}
+
+/// Writes `ciphertext` (whole chunks) with each chunk's tag after it.
+fn write_interleaved(inner: &mut impl Write, ciphertext: &[u8], tags: &[u8]) -> io::Result<()> {
+    for (chunk, tag) in ciphertext.chunks(CHUNK_SIZE).zip(tags.chunks(TAG_LEN)) {
+        let mut parts = [io::IoSlice::new(chunk), io::IoSlice::new(tag)];
+        let mut parts = &mut parts[..];
+        while !parts.is_empty() {
+            match inner.write_vectored(parts) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => io::IoSlice::advance_slices(&mut parts, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
 impl<W: Write> Write for ChunkedWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.poisoned {
@@ -115,5 +181,52 @@ impl<W: Write> Write for ChunkedWriter<W> {
     /// chunk fills or [`ChunkedWriter::finish`] is called.
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same message, written as `parts` with `write_all` and with
+    /// `write_in_place` (alternating with `write_all` when `mixed`).
+    fn both_ways(parts: &[usize], mixed: bool) -> (Vec<u8>, Vec<u8>) {
+        let (key, salt) = ([8u8; 32], [9u8; SALT_LEN]);
+        let total: usize = parts.iter().sum();
+        let plain: Vec<u8> = (0..total).map(|i| (i % 249) as u8).collect();
+        let mut a = ChunkedWriter::with_salt(Vec::new(), &key, &salt, b"c").unwrap();
+        let mut b = ChunkedWriter::with_salt(Vec::new(), &key, &salt, b"c").unwrap();
+        let mut at = 0;
+        for (n, &len) in parts.iter().enumerate() {
+            let part = &plain[at..at + len];
+            a.write_all(part).unwrap();
+            let mut copy = part.to_vec();
+            if mixed && n % 2 == 1 {
+                b.write_all(&copy).unwrap();
+            } else {
+                b.write_in_place(&mut copy).unwrap();
+            }
+            at += len;
+        }
+        (a.finish().unwrap(), b.finish().unwrap())
+    }
+
+    #[test]
+    fn in_place_writes_give_the_same_message() {
+        let c = CHUNK_SIZE;
+        let cases: [&[usize]; 6] = [
+            &[0],
+            &[5],
+            &[c, c],
+            &[c - 1, 1, c + 1, 3 * c],
+            &[100, 2 * c - 100, 7, 40 * c + 3, c - 10],
+            &[70 * c, 1, 70 * c - 1, 16],
+        ];
+        for parts in cases {
+            for mixed in [false, true] {
+                let (a, b) = both_ways(parts, mixed);
+                assert!(a == b, "parts {parts:?}, mixed {mixed}");
+            }
+        }
     }
 }

@@ -83,6 +83,28 @@ impl Aes256Gcm {
         Ok(ct_and_tag.len() - TAG_LEN)
     }
 
+    /// Decrypts `in_out[src..]` (ciphertext followed by the tag) so that the
+    /// plaintext lands at the start of `in_out`, and returns its length: an
+    /// in-place open that also moves the data down by `src` bytes, in the
+    /// same pass where the engine allows it. On failure the plaintext
+    /// region is zeroed.
+    pub fn open_within(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+        src: usize,
+    ) -> Result<usize, OpenError> {
+        let Some(len) = in_out.len().checked_sub(src).and_then(|n| n.checked_sub(TAG_LEN)) else {
+            return Err(OpenError);
+        };
+        let result = self.inner.open_within(nonce, aad, in_out, src);
+        if result.is_err() {
+            in_out[..len].fill(0);
+        }
+        result.map(|()| len)
+    }
+
     /// Decrypts `ct_and_tag` into `out` (exactly `ct_and_tag.len() - TAG_LEN`
     /// bytes). On failure `out` is zeroed.
     pub fn open_into(
@@ -147,6 +169,24 @@ mod engine {
         ) -> Result<(), OpenError> {
             self.0
                 .open_in_place(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), ct_and_tag)
+                .map(|_| ())
+                .map_err(|_| OpenError)
+        }
+
+        pub fn open_within(
+            &self,
+            nonce: &[u8; NONCE_LEN],
+            aad: &[u8],
+            in_out: &mut [u8],
+            src: usize,
+        ) -> Result<(), OpenError> {
+            self.0
+                .open_within(
+                    Nonce::assume_unique_for_key(*nonce),
+                    Aad::from(aad),
+                    in_out,
+                    src..,
+                )
                 .map(|_| ())
                 .map_err(|_| OpenError)
         }
@@ -224,6 +264,24 @@ mod engine {
                 .map_err(|_| OpenError)
         }
 
+        pub fn open_within(
+            &self,
+            nonce: &[u8; NONCE_LEN],
+            aad: &[u8],
+            in_out: &mut [u8],
+            src: usize,
+        ) -> Result<(), OpenError> {
+            self.0
+                .open_within(
+                    Nonce::assume_unique_for_key(*nonce),
+                    Aad::from(aad),
+                    in_out,
+                    src..,
+                )
+                .map(|_| ())
+                .map_err(|_| OpenError)
+        }
+
         pub fn open_into(
             &self,
             nonce: &[u8; NONCE_LEN],
@@ -283,6 +341,19 @@ mod engine {
             self.0
                 .decrypt_inout_detached(nonce.into(), aad, ct.into(), (&tag).into())
                 .map_err(|_| OpenError)
+        }
+
+        pub fn open_within(
+            &self,
+            nonce: &[u8; NONCE_LEN],
+            aad: &[u8],
+            in_out: &mut [u8],
+            src: usize,
+        ) -> Result<(), OpenError> {
+            // RustCrypto has no shifting open: move the data down first.
+            in_out.copy_within(src.., 0);
+            let len = in_out.len() - src;
+            self.open_in_place(nonce, aad, &mut in_out[..len])
         }
 
         pub fn open_into(

@@ -7,6 +7,9 @@
 //!
 //! - Streaming: [`Encryptor`] (`Write` + `finish`), [`Decryptor`] (`Read`),
 //!   [`SeekableDecryptor`] (`Read + Seek`).
+//! - In memory, without copies: [`Encryptor::write_in_place`] seals the
+//!   caller's buffer where it lies, [`decrypt_in_place`] opens a whole file
+//!   held in a mutable buffer.
 //! - Two steps, as age does it: [`EncryptedFile::open`] reads the header
 //!   and tells who can open the file ([`FileInfo`]), then
 //!   [`EncryptedFile::decrypt`] takes the chosen identities.
@@ -36,5 +39,5 @@ pub use recipients::{Identity, Recipient};
 pub use rekey::rekey_file;
 pub use rewrap::{Rewrap, rewrap_file};
 pub use stanza::StanzaInfo;
-pub use stream::{Decryptor, EncryptedFile, Encryptor, SeekableDecryptor};
+pub use stream::{Decryptor, EncryptedFile, Encryptor, SeekableDecryptor, decrypt_in_place};
 pub use whole::{FileOptions, decrypt_file, encrypt_file};
