@@ -104,7 +104,7 @@ impl<W: Write> ChunkedWriter<W> {
             let take = missing.min(input.len());
             self.staged.extend_from_slice(&input[..take]);
             input = &mut input[take..];
-            if self.staged.len() % CHUNK_SIZE != 0 {
+            if !self.staged.len().is_multiple_of(CHUNK_SIZE) {
                 return Ok(());
             }
             let staged = std::mem::take(&mut self.staged);
