@@ -398,6 +398,7 @@ static int64_t failing_read_cb(void *ud, uint8_t *buf, size_t len) {
 static int32_t write_cb(void *ud, const uint8_t *buf, size_t len) {
     sink_t *s = ud;
     if (s->fail) return -1;
+    if (len == 0) return 0;
     if (s->len + len > s->cap) {
         size_t nc = (s->len + len) * 2;
         unsigned char *nd = realloc(s->data, nc);
