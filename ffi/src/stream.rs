@@ -468,7 +468,9 @@ fn decrypt_step(
             .0
             .extend(data.iter().copied());
     }
-    let mut plain = Zeroizing::new(vec![0u8; b]);
+    // At least one byte: a read into an empty buffer would not look for
+    // the end of the message. Never more than `b` comes out (the bound).
+    let mut plain = Zeroizing::new(vec![0u8; b.max(1)]);
     let at_end = data.is_none();
     let n = match d.pump(&mut plain, at_end) {
         Ok(n) => n,
@@ -488,6 +490,10 @@ fn decrypt_step(
             return Err(Fail::Core(strongroom::Error::TrailingData));
         }
         d.finished = true;
+    }
+    if n > b {
+        d.failed = true;
+        return Err(Fail::Internal("more plaintext than the bound"));
     }
     if n > 0 {
         // SAFETY: `n <= b <= cap` writable bytes at `out` (checked above).

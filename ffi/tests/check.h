@@ -13,7 +13,7 @@
 static int check_failures = 0;
 static int check_count = 0;
 
-static const char *check_last_error(void) {
+static inline const char * check_last_error(void) {
     static char buf[1024];
     size_t need = 0;
     if (strongroom_last_error(buf, sizeof buf, &need) != STRONGROOM_OK) {
@@ -60,7 +60,7 @@ static const char *check_last_error(void) {
         }                                                                              \
     } while (0)
 
-static int check_done(const char *name) {
+static inline int check_done(const char *name) {
     if (check_failures) {
         fprintf(stderr, "%s: %d of %d checks FAILED\n", name, check_failures, check_count);
         return 1;
@@ -69,12 +69,12 @@ static int check_done(const char *name) {
     return 0;
 }
 
-static int file_exists(const char *path) {
+static inline int file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
 }
 
-static unsigned char *read_all(const char *path, size_t *len) {
+static inline unsigned char * read_all(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     size_t cap = 1 << 16, n = 0;
@@ -93,7 +93,7 @@ static unsigned char *read_all(const char *path, size_t *len) {
     return buf;
 }
 
-static int write_all(const char *path, const unsigned char *data, size_t len) {
+static inline int write_all(const char *path, const unsigned char *data, size_t len) {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
     size_t w = fwrite(data, 1, len, f);
@@ -102,7 +102,7 @@ static int write_all(const char *path, const unsigned char *data, size_t len) {
 
 /* The cheapest Argon2id cost the library accepts: keeps tests fast,
  * including under valgrind. Never use it for real data. */
-static strongroom_kdf_params fast_kdf(void) {
+static inline strongroom_kdf_params fast_kdf(void) {
     strongroom_kdf_params k;
     k.memory_kib = 8192;
     k.iterations = 1;
@@ -110,7 +110,7 @@ static strongroom_kdf_params fast_kdf(void) {
     return k;
 }
 
-static void fill_pattern(unsigned char *p, size_t n, unsigned seed) {
+static inline void fill_pattern(unsigned char *p, size_t n, unsigned seed) {
     for (size_t i = 0; i < n; i++) p[i] = (unsigned char)((i * 2654435761u) >> 13) ^ (unsigned char)seed;
 }
 
