@@ -28,7 +28,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # shellcheck disable=SC2086
 cargo rustc --locked -p strongroom-ffi --lib --profile "$PROFILE" ${CARGO_FLAGS:-} \
-    -- --print native-static-libs 2>&1 | tee "$log" | grep -v '^note: native-static-libs' >&2 || {
+    -- --print native-static-libs 2>&1 | tee "$log" | grep -v '^note: \|^$' >&2 || {
     cat "$log" >&2
     exit 1
 }
