@@ -7,8 +7,8 @@ use crate::util::{bytes, copy_out, handle, need_buf, need_out, opt_bytes, put, t
 use std::ffi::c_char;
 use strongroom::SecretKey;
 use strongroom::field::{
-    ColumnSpec, FieldCipher, Mode, Normalizer, PurposeKeys, Suite, Token, Value, ValueType, decode_text, encode_text,
-    inspect,
+    ColumnSpec, FieldCipher, Mode, Normalizer, PurposeKeys, Suite, Token, Value, ValueType, decode_text,
+    encode_text, inspect,
 };
 use zeroize::Zeroizing;
 
@@ -286,7 +286,10 @@ pub unsafe extern "C" fn strongroom_field_token_max_len(
         let _c = unsafe { handle(cipher, "cipher")? };
         need_out(max_len, "max_len")?;
         let overhead = Suite::Xaes256Gcm.overhead().max(Suite::Aes256Siv.overhead());
-        let n = value_len.max(8).checked_add(1 + overhead).ok_or_else(|| invalid("value_len"))?;
+        let n = value_len
+            .max(8)
+            .checked_add(1 + overhead)
+            .ok_or_else(|| invalid("value_len"))?;
         // SAFETY: checked non-NULL above.
         unsafe { put(max_len, n) };
         Ok(())
@@ -335,7 +338,9 @@ pub unsafe extern "C" fn strongroom_field_encrypt(
         need_out(out_len, "out_len")?;
         need_buf(out, cap, "out")?;
         let v = to_value(c.spec().value_type, v)?;
-        let token = c.encrypt(Some(&v), r)?.ok_or(Fail::Internal("no token for a value"))?;
+        let token = c
+            .encrypt(Some(&v), r)?
+            .ok_or(Fail::Internal("no token for a value"))?;
         // SAFETY: `out`/`cap`/`out_len` checked above.
         unsafe { copy_out(token.as_bytes(), out, cap, out_len, "out") }
     })
@@ -441,11 +446,18 @@ pub unsafe extern "C" fn strongroom_field_index(
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promises; NULL is refused.
-        let (c, v) = unsafe { (&handle(cipher, "cipher")?.inner, bytes(value, value_len, "value")?) };
+        let (c, v) = unsafe {
+            (
+                &handle(cipher, "cipher")?.inner,
+                bytes(value, value_len, "value")?,
+            )
+        };
         need_out(out_len, "out_len")?;
         need_buf(out, cap, "out")?;
         let v = to_value(c.spec().value_type, v)?;
-        let term = c.index(Some(&v))?.ok_or(Fail::Internal("no index term for a value"))?;
+        let term = c
+            .index(Some(&v))?
+            .ok_or(Fail::Internal("no index term for a value"))?;
         // SAFETY: `out`/`cap`/`out_len` checked above.
         unsafe { copy_out(term.as_bytes(), out, cap, out_len, "out") }
     })
@@ -500,7 +512,12 @@ pub unsafe extern "C" fn strongroom_field_needs_rewrap(
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promises; NULL is refused.
-        let (c, t) = unsafe { (&handle(cipher, "cipher")?.inner, bytes(token, token_len, "token")?) };
+        let (c, t) = unsafe {
+            (
+                &handle(cipher, "cipher")?.inner,
+                bytes(token, token_len, "token")?,
+            )
+        };
         need_out(needs, "needs")?;
         let n = c.needs_rewrap(t)?;
         // SAFETY: checked non-NULL above.
@@ -652,7 +669,11 @@ struct ResultItem {
 /// # Safety
 /// `p` is NULL with `count` 0, or points to `count` items whose pointers
 /// are valid.
-unsafe fn items<'a>(p: *const strongroom_item, count: usize, what: &'static str) -> Result<Vec<Option<&'a [u8]>>, Fail> {
+unsafe fn items<'a>(
+    p: *const strongroom_item,
+    count: usize,
+    what: &'static str,
+) -> Result<Vec<Option<&'a [u8]>>, Fail> {
     if count == 0 {
         return Ok(Vec::new());
     }
@@ -754,7 +775,13 @@ pub unsafe extern "C" fn strongroom_field_encrypt_batch(
         for (i, v) in vals.iter().enumerate() {
             vs.push(match v {
                 Some(b) => Some(to_value(ty, b).map_err(|f| match f {
-                    Fail::Core(e) => batch_fail(strongroom::Error::Batch { index: i, source: Box::new(e) }, failed_index),
+                    Fail::Core(e) => batch_fail(
+                        strongroom::Error::Batch {
+                            index: i,
+                            source: Box::new(e),
+                        },
+                        failed_index,
+                    ),
                     other => {
                         if !failed_index.is_null() {
                             // SAFETY: non-NULL and writable (the caller's promise).
@@ -863,12 +890,11 @@ pub unsafe extern "C" fn strongroom_field_index_batch(
         let mut vs = Vec::with_capacity(vals.len());
         for (i, v) in vals.iter().enumerate() {
             vs.push(match v {
-                Some(b) => Some(to_value(ty, b).map_err(|f| {
+                Some(b) => Some(to_value(ty, b).inspect_err(|_| {
                     if !failed_index.is_null() {
                         // SAFETY: non-NULL and writable (the caller's promise).
                         unsafe { put(failed_index, i) };
                     }
-                    f
                 })?),
                 None => None,
             });
@@ -930,10 +956,12 @@ pub unsafe extern "C" fn strongroom_field_results_get(
         need_out(len, "len")?;
         need_out(is_null, "is_null")?;
         need_out(item_status, "item_status")?;
-        let it = r
-            .items
-            .get(index)
-            .ok_or_else(|| invalid(format!("index {index} is out of range ({} entries)", r.items.len())))?;
+        let it = r.items.get(index).ok_or_else(|| {
+            invalid(format!(
+                "index {index} is out of range ({} entries)",
+                r.items.len()
+            ))
+        })?;
         // SAFETY: all four checked non-NULL above.
         unsafe {
             put(data, it.data.as_ptr());

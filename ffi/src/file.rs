@@ -58,7 +58,9 @@ impl<'a> Keys<'a> {
             None => None,
         };
         if ring.is_none() && pass.is_none() {
-            return Err(invalid(format!("{what} names neither a keyring nor a passphrase")));
+            return Err(invalid(format!(
+                "{what} names neither a keyring nor a passphrase"
+            )));
         }
         Ok(Keys {
             ring,
@@ -163,7 +165,8 @@ pub unsafe extern "C" fn strongroom_cancel_free(cancel: *mut strongroom_cancel) 
 /// (the operation then fails with `STRONGROOM_CANCELLED` and leaves no
 /// output). Called on the thread that made the call, once at the start
 /// and after every 4 MiB; it must not call back into the same operation.
-pub type strongroom_progress_fn = Option<unsafe extern "C" fn(done: u64, total: u64, user_data: *mut c_void) -> i32>;
+pub type strongroom_progress_fn =
+    Option<unsafe extern "C" fn(done: u64, total: u64, user_data: *mut c_void) -> i32>;
 
 /// Options of the whole-file calls. Zero-initialise (`= {0}`) for the
 /// defaults: no overwrite, no progress, no cancellation.
@@ -476,7 +479,9 @@ pub unsafe extern "C" fn strongroom_file_rekey(
                 pass,
                 kdf: t.kdf.into(),
             };
-            let mut v = vec![Recipient::Keyring(from.ring.as_ref().ok_or(Fail::Internal("keyring guard"))?)];
+            let mut v = vec![Recipient::Keyring(
+                from.ring.as_ref().ok_or(Fail::Internal("keyring guard"))?,
+            )];
             v.extend(recipients_keys.recipients());
             v
         } else {
@@ -485,7 +490,11 @@ pub unsafe extern "C" fn strongroom_file_rekey(
             recipients_keys.recipients()
         };
         // SAFETY: forwarded promise about `opts`.
-        unsafe { with_options(opts, |o| Ok(file::rekey_file(s, d, &from.identities(), &recipients, o)?)) }?;
+        unsafe {
+            with_options(opts, |o| {
+                Ok(file::rekey_file(s, d, &from.identities(), &recipients, o)?)
+            })
+        }?;
         Ok(())
     })
 }

@@ -197,7 +197,12 @@ pub unsafe extern "C" fn strongroom_keyring_open_passphrase(
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promises, checked for NULL by the helpers.
-        let (p, pass) = unsafe { (path(path_, "path")?, bytes(passphrase_, passphrase_len, "passphrase")?) };
+        let (p, pass) = unsafe {
+            (
+                path(path_, "path")?,
+                bytes(passphrase_, passphrase_len, "passphrase")?,
+            )
+        };
         need_out(out, "out")?;
         let unlock = Unlock::Passphrase(passphrase(pass, "passphrase")?);
         hand_out(out, Keyring::open(p, &unlock)?);
@@ -323,7 +328,7 @@ pub unsafe extern "C" fn strongroom_keyring_free(keyring: *mut strongroom_keyrin
     if keyring.is_null() {
         return;
     }
-    let _ = crate::status::boundary_value((), || {
+    crate::status::boundary_value((), || {
         // SAFETY: created by `Box::into_raw` in this library and not yet
         // freed (the caller's promise); the core wipes keys on drop.
         drop(unsafe { Box::from_raw(keyring) });
@@ -432,7 +437,10 @@ pub unsafe extern "C" fn strongroom_keyring_add_version(
 /// # Safety
 /// `keyring` is a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn strongroom_keyring_promote(keyring: *mut strongroom_keyring, version: u32) -> strongroom_status {
+pub unsafe extern "C" fn strongroom_keyring_promote(
+    keyring: *mut strongroom_keyring,
+    version: u32,
+) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promise; NULL is refused.
         let kr = unsafe { handle(keyring, "keyring")? };

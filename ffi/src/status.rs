@@ -282,7 +282,11 @@ pub extern "C" fn strongroom_status_message(status: strongroom_status) -> *const
 /// `buf` must point to `len` writable bytes (or be NULL with `len` 0);
 /// `needed` must point to a writable `size_t`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn strongroom_last_error(buf: *mut c_char, len: usize, needed: *mut usize) -> strongroom_status {
+pub unsafe extern "C" fn strongroom_last_error(
+    buf: *mut c_char,
+    len: usize,
+    needed: *mut usize,
+) -> strongroom_status {
     // Not through `boundary`: this call must not replace the message it reports.
     let r = catch_unwind(AssertUnwindSafe(|| {
         if needed.is_null() {
@@ -358,11 +362,15 @@ mod tests {
     fn names_and_messages_for_any_number() {
         let name = |n| {
             // SAFETY: the function returns a static NUL-terminated string.
-            unsafe { CStr::from_ptr(strongroom_status_name(n)) }.to_str().unwrap()
+            unsafe { CStr::from_ptr(strongroom_status_name(n)) }
+                .to_str()
+                .unwrap()
         };
         let msg = |n| {
             // SAFETY: as above.
-            unsafe { CStr::from_ptr(strongroom_status_message(n)) }.to_str().unwrap()
+            unsafe { CStr::from_ptr(strongroom_status_message(n)) }
+                .to_str()
+                .unwrap()
         };
         assert_eq!(name(0), "OK");
         assert_eq!(name(503), "ChunkAuthFailed");

@@ -33,7 +33,10 @@ struct Sink(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().map_err(|_| io::Error::other("poisoned"))?.extend_from_slice(buf);
+        self.0
+            .lock()
+            .map_err(|_| io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -111,7 +114,8 @@ pub unsafe extern "C" fn strongroom_encryptor_new(
         need_out(out, "out")?;
         let sink = Sink::default();
         let enc = Encryptor::new(sink.clone(), &keys.recipients())?;
-        let header_len = usize::try_from(enc.info().header_len).map_err(|_| Fail::Internal("header length"))?;
+        let header_len =
+            usize::try_from(enc.info().header_len).map_err(|_| Fail::Internal("header length"))?;
         let h = strongroom_encryptor {
             inner: Some(enc),
             sink,
@@ -374,7 +378,9 @@ pub unsafe extern "C" fn strongroom_decryptor_new(
             None => None,
         };
         if k.keyring.is_null() && pass.is_none() {
-            return Err(crate::status::invalid("with names neither a keyring nor a passphrase"));
+            return Err(crate::status::invalid(
+                "with names neither a keyring nor a passphrase",
+            ));
         }
         let h = strongroom_decryptor {
             keyring: k.keyring,
@@ -482,7 +488,9 @@ fn decrypt_step(
     if at_end {
         if d.inner.is_none() {
             d.failed = true;
-            return Err(Fail::Core(strongroom::Error::Truncated("the input ended inside the header")));
+            return Err(Fail::Core(strongroom::Error::Truncated(
+                "the input ended inside the header",
+            )));
         }
         let (q, _) = d.queued()?;
         if q != 0 {
@@ -541,13 +549,18 @@ pub unsafe extern "C" fn strongroom_decryptor_free(dec: *mut strongroom_decrypto
 
 /// Read callback: fill up to `len` bytes of `buf`; return the number read,
 /// 0 at the end of the input, or -1 on an error.
-pub type strongroom_read_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, buf: *mut u8, len: usize) -> i64>;
+pub type strongroom_read_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, buf: *mut u8, len: usize) -> i64>;
 
 /// Write callback: write all `len` bytes of `buf`; return 0 on success or
 /// -1 on an error.
-pub type strongroom_write_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, buf: *const u8, len: usize) -> i32>;
+pub type strongroom_write_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, buf: *const u8, len: usize) -> i32>;
 
-struct CRead(unsafe extern "C" fn(*mut c_void, *mut u8, usize) -> i64, *mut c_void);
+struct CRead(
+    unsafe extern "C" fn(*mut c_void, *mut u8, usize) -> i64,
+    *mut c_void,
+);
 
 impl Read for CRead {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -561,7 +574,10 @@ impl Read for CRead {
     }
 }
 
-struct CWrite(unsafe extern "C" fn(*mut c_void, *const u8, usize) -> i32, *mut c_void);
+struct CWrite(
+    unsafe extern "C" fn(*mut c_void, *const u8, usize) -> i32,
+    *mut c_void,
+);
 
 impl Write for CWrite {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -706,7 +722,10 @@ pub unsafe extern "C" fn strongroom_reader_open(
 /// # Safety
 /// `reader` live; `len` writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn strongroom_reader_len(reader: *const strongroom_reader, len: *mut u64) -> strongroom_status {
+pub unsafe extern "C" fn strongroom_reader_len(
+    reader: *const strongroom_reader,
+    len: *mut u64,
+) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promise; NULL is refused.
         let r = unsafe { handle(reader, "reader")? };

@@ -88,12 +88,20 @@ pub(crate) fn passphrase(b: &[u8], what: &'static str) -> Result<Passphrase, Fai
 
 /// Checks an output pointer before any work.
 pub(crate) fn need_out<T>(p: *mut T, what: &'static str) -> Result<(), Fail> {
-    if p.is_null() { Err(Fail::Null(what)) } else { Ok(()) }
+    if p.is_null() {
+        Err(Fail::Null(what))
+    } else {
+        Ok(())
+    }
 }
 
 /// Checks an output buffer pointer before any work: NULL only with `cap` 0.
 pub(crate) fn need_buf(p: *mut u8, cap: usize, what: &'static str) -> Result<(), Fail> {
-    if p.is_null() && cap != 0 { Err(Fail::Null(what)) } else { Ok(()) }
+    if p.is_null() && cap != 0 {
+        Err(Fail::Null(what))
+    } else {
+        Ok(())
+    }
 }
 
 /// Writes `v` through an output pointer checked with [`need_out`].
