@@ -141,12 +141,14 @@ run_variant() { # NAME [RUNNER...]
 
 echo "== C API: shared library (pkg-config strongroom) =="
 timed build_variant shared -- strongroom
-ldd "$work/shared/test_api" | grep -q 'libstrongroom.so.0 =>' || { echo "not linked to libstrongroom.so.0" >&2; exit 1; }
+deps=$(ldd "$work/shared/test_api")
+grep -q 'libstrongroom.so.0 =>' <<<"$deps" || { echo "not linked to libstrongroom.so.0" >&2; exit 1; }
 timed run_variant shared
 
 echo "== C API: static library (pkg-config strongroom-static) =="
 timed build_variant static -- strongroom-static
-if readelf -d "$work/static/test_api" | grep -q 'libstrongroom'; then
+deps=$(readelf -d "$work/static/test_api")
+if grep -q 'libstrongroom' <<<"$deps"; then
     echo "the static build depends on libstrongroom.so" >&2; exit 1
 fi
 timed run_variant static

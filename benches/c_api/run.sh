@@ -22,7 +22,8 @@ out=$root/target/bench-c
 mkdir -p "$out"
 
 PREFIX=$prefix PROFILE=release scripts/install-c.sh
-cargo build --locked --release -q -p strongroom-cli -p strongroom-ffi --example field_bench
+cargo build --locked --release -q -p strongroom-cli
+cargo build --locked --release -q -p strongroom-ffi --example field_bench
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 gcc -O2 -std=c99 benches/c_api/field_bench.c -o "$out/field_bench" $(pkg-config --cflags --libs strongroom-static)
 gcc -O2 -std=c99 ffi/examples/encrypt_file.c -o "$out/encrypt_file" $(pkg-config --cflags --libs strongroom-static)

@@ -662,8 +662,30 @@ pub struct strongroom_field_results {
 
 struct ResultItem {
     status: strongroom_status,
-    data: Zeroizing<Vec<u8>>,
+    data: Vec<u8>,
     is_null: bool,
+    /// Plaintext (wiped on drop); tokens and index terms are not secret,
+    /// and not wiping them keeps batch results as cheap as in Rust.
+    secret: bool,
+}
+
+impl Drop for ResultItem {
+    fn drop(&mut self) {
+        if self.secret {
+            zeroize::Zeroize::zeroize(&mut self.data);
+        }
+    }
+}
+
+impl ResultItem {
+    fn public(status: strongroom_status, data: Vec<u8>, is_null: bool) -> Self {
+        ResultItem {
+            status,
+            data,
+            is_null,
+            secret: false,
+        }
+    }
 }
 
 /// # Safety
@@ -798,10 +820,9 @@ pub unsafe extern "C" fn strongroom_field_encrypt_batch(
             .map_err(|e| batch_fail(e, failed_index))?;
         let items = tokens
             .into_iter()
-            .map(|t| ResultItem {
-                status: 0,
-                is_null: t.is_none(),
-                data: Zeroizing::new(t.map(Token::into_bytes).unwrap_or_default()),
+            .map(|t| {
+                let is_null = t.is_none();
+                ResultItem::public(0, t.map(Token::into_bytes).unwrap_or_default(), is_null)
             })
             .collect();
         hand_out_results(out, items);
@@ -839,27 +860,16 @@ pub unsafe extern "C" fn strongroom_field_decrypt_batch(
         for r in results {
             items.push(match r {
                 Ok(Some(v)) => match from_value(&v) {
-                    Ok(data) => ResultItem {
+                    Ok(mut data) => ResultItem {
                         status: 0,
-                        data,
+                        data: std::mem::take(&mut *data),
                         is_null: false,
+                        secret: true,
                     },
-                    Err(f) => ResultItem {
-                        status: crate::status::record(f),
-                        data: Zeroizing::new(Vec::new()),
-                        is_null: false,
-                    },
+                    Err(f) => ResultItem::public(crate::status::record(f), Vec::new(), false),
                 },
-                Ok(None) => ResultItem {
-                    status: 0,
-                    data: Zeroizing::new(Vec::new()),
-                    is_null: true,
-                },
-                Err(e) => ResultItem {
-                    status: e.code(),
-                    data: Zeroizing::new(Vec::new()),
-                    is_null: false,
-                },
+                Ok(None) => ResultItem::public(0, Vec::new(), true),
+                Err(e) => ResultItem::public(e.code(), Vec::new(), false),
             });
         }
         hand_out_results(out, items);
@@ -902,10 +912,9 @@ pub unsafe extern "C" fn strongroom_field_index_batch(
         let terms = c.index_batch(&vs).map_err(|e| batch_fail(e, failed_index))?;
         let items = terms
             .into_iter()
-            .map(|t| ResultItem {
-                status: 0,
-                is_null: t.is_none(),
-                data: Zeroizing::new(t.map(|t| t.as_bytes().to_vec()).unwrap_or_default()),
+            .map(|t| {
+                let is_null = t.is_none();
+                ResultItem::public(0, t.map(|t| t.as_bytes().to_vec()).unwrap_or_default(), is_null)
             })
             .collect();
         hand_out_results(out, items);
