@@ -268,7 +268,9 @@ typedef struct strongroom_keys {
    */
   size_t passphrase_len;
   /**
-   * Argon2id cost when encrypting to the passphrase.
+   * Argon2id cost when encrypting to the passphrase (all zero, as in a
+   * zero-initialised struct, is refused with `STRONGROOM_KDF_PARAMS`:
+   * start from `strongroom_kdf_params_default()`). Ignored when decrypting.
    */
   struct strongroom_kdf_params kdf;
 } strongroom_keys;

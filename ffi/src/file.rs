@@ -29,7 +29,9 @@ pub struct strongroom_keys {
     pub passphrase: *const u8,
     /// Length of `passphrase` in bytes.
     pub passphrase_len: usize,
-    /// Argon2id cost when encrypting to the passphrase.
+    /// Argon2id cost when encrypting to the passphrase (all zero, as in a
+    /// zero-initialised struct, is refused with `STRONGROOM_KDF_PARAMS`:
+    /// start from `strongroom_kdf_params_default()`). Ignored when decrypting.
     pub kdf: strongroom_kdf_params,
 }
 
