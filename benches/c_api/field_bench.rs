@@ -8,14 +8,23 @@ use strongroom::SecretKey;
 use strongroom::field::{ColumnSpec, FieldCipher, PurposeKeys, Value, ValueType};
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(200_000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200_000);
     let keys = PurposeKeys {
         field: SecretKey::from_array([1; 32]),
         deterministic: SecretKey::from_array([2; 32]),
         blind_index: SecretKey::from_array([3; 32]),
     };
-    let cipher = FieldCipher::with_keys("users", "email", ColumnSpec::new(ValueType::Text), 1, vec![(1, keys)])
-        .expect("cipher");
+    let cipher = FieldCipher::with_keys(
+        "users",
+        "email",
+        ColumnSpec::new(ValueType::Text),
+        1,
+        vec![(1, keys)],
+    )
+    .expect("cipher");
     let text = "0123456789abcdef0123456789abcdef"; // 32 bytes
     let row: &[u8] = b"row-42";
 
@@ -25,7 +34,10 @@ fn main() {
     let start = Instant::now();
     for _ in 0..n {
         let v = Value::Text(black_box(text).to_owned());
-        let t = cipher.encrypt(Some(&v), Some(row)).expect("encrypt").expect("token");
+        let t = cipher
+            .encrypt(Some(&v), Some(row))
+            .expect("encrypt")
+            .expect("token");
         out[..t.len()].copy_from_slice(t.as_bytes());
         black_box(&out);
     }
@@ -36,7 +48,10 @@ fn main() {
         .expect("token");
     let start = Instant::now();
     for _ in 0..n {
-        let v = cipher.decrypt(black_box(token.as_bytes()), Some(row)).expect("decrypt").expect("value");
+        let v = cipher
+            .decrypt(black_box(token.as_bytes()), Some(row))
+            .expect("decrypt")
+            .expect("value");
         let s = v.as_str().expect("text");
         out[..s.len()].copy_from_slice(s.as_bytes());
         black_box(&out);
