@@ -251,9 +251,11 @@ impl Read for Queue {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut q = self.0.lock().map_err(|_| io::Error::other("poisoned"))?;
         let n = q.0.len().min(buf.len());
-        for (d, s) in buf.iter_mut().zip(q.0.drain(..n)) {
-            *d = s;
-        }
+        let (a, b) = q.0.as_slices();
+        let from_a = a.len().min(n);
+        buf[..from_a].copy_from_slice(&a[..from_a]);
+        buf[from_a..n].copy_from_slice(&b[..n - from_a]);
+        q.0.drain(..n);
         q.1 += n as u64;
         Ok(n)
     }
