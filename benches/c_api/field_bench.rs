@@ -1,0 +1,74 @@
+//! The Rust side of the C API's field benchmark (benches/c_api/run.sh):
+//! the same calls as field_bench.c, made on the core directly.
+//!
+//! `cargo run --release -p strongroom-ffi --example field_bench -- ROUNDS`
+use std::hint::black_box;
+use std::time::Instant;
+use strongroom::SecretKey;
+use strongroom::field::{ColumnSpec, FieldCipher, PurposeKeys, Value, ValueType};
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200_000);
+    let keys = PurposeKeys {
+        field: SecretKey::from_array([1; 32]),
+        deterministic: SecretKey::from_array([2; 32]),
+        blind_index: SecretKey::from_array([3; 32]),
+    };
+    let cipher = FieldCipher::with_keys(
+        "users",
+        "email",
+        ColumnSpec::new(ValueType::Text),
+        1,
+        vec![(1, keys)],
+    )
+    .expect("cipher");
+    let text = "0123456789abcdef0123456789abcdef"; // 32 bytes
+    let row: &[u8] = b"row-42";
+
+    // Single value, as the C call does it: from the caller's bytes to a
+    // token in the caller's buffer.
+    let mut out = [0u8; 128];
+    let start = Instant::now();
+    for _ in 0..n {
+        let v = Value::Text(black_box(text).to_owned());
+        let t = cipher
+            .encrypt(Some(&v), Some(row))
+            .expect("encrypt")
+            .expect("token");
+        out[..t.len()].copy_from_slice(t.as_bytes());
+        black_box(&out);
+    }
+    let enc = start.elapsed().as_nanos() as f64 / n as f64;
+    let token = cipher
+        .encrypt(Some(&Value::from(text)), Some(row))
+        .expect("encrypt")
+        .expect("token");
+    let start = Instant::now();
+    for _ in 0..n {
+        let v = cipher
+            .decrypt(black_box(token.as_bytes()), Some(row))
+            .expect("decrypt")
+            .expect("value");
+        let s = v.as_str().expect("text");
+        out[..s.len()].copy_from_slice(s.as_bytes());
+        black_box(&out);
+    }
+    let dec = start.elapsed().as_nanos() as f64 / n as f64;
+
+    // Batch of 10 000 values, from the caller's bytes to tokens (as the C
+    // call does: the values are built and the tokens dropped in the loop).
+    let inputs: Vec<&str> = (0..10_000).map(|_| text).collect();
+    let reps = (n / 10_000).max(3);
+    let start = Instant::now();
+    for _ in 0..reps {
+        let values: Vec<Option<Value>> = black_box(&inputs).iter().map(|t| Some(Value::from(*t))).collect();
+        black_box(cipher.encrypt_batch(&values, None).expect("batch"));
+    }
+    let batch = start.elapsed().as_nanos() as f64 / (reps * inputs.len()) as f64;
+    println!("rust single_encrypt_32B {enc:.1} ns");
+    println!("rust single_decrypt_32B {dec:.1} ns");
+    println!("rust batch_encrypt_32B_per_value {batch:.1} ns");
+}
