@@ -18,7 +18,7 @@
 #     and the reverse.
 #
 # Installs what it needs when missing (apt: pkg-config, valgrind,
-# libsqlite3-dev, g++; cargo: cbindgen into target/tools). Environment:
+# libsqlite3-dev, g++; cargo: the pinned cbindgen). Environment:
 # PROFILE (dev: the library as the other tests build it; release for
 # speed figures), SKIP_VALGRIND=1 to leave valgrind out locally.
 set -euo pipefail
@@ -45,9 +45,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
-cbindgen=$root/target/tools/bin/cbindgen
+# The pinned cbindgen, installed once per machine (cargo's bin directory),
+# so a fresh clone does not rebuild it.
+cbindgen=${CARGO_HOME:-$HOME/.cargo}/bin/cbindgen
 if ! [ -x "$cbindgen" ] || [ "$("$cbindgen" --version)" != "cbindgen $CBINDGEN_VERSION" ]; then
-    cargo install cbindgen --version "=$CBINDGEN_VERSION" --locked --root "$root/target/tools"
+    cargo install cbindgen --version "=$CBINDGEN_VERSION" --locked
 fi
 
 work=$(mktemp -d "$root/target/c-test.XXXXXX")

@@ -9,8 +9,8 @@ use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use strongroom::file::{
-    Decryptor, Encryptor, FileOptions, Identity, Recipient, Rewrap, SeekableDecryptor, StanzaInfo,
-    decrypt_file, decrypt_in_place, encrypt_file, inspect, inspect_path, rewrap_file,
+    Decryptor, Encryptor, FileOptions, Identity, PushDecryptor, Recipient, Rewrap, SeekableDecryptor,
+    StanzaInfo, decrypt_file, decrypt_in_place, encrypt_file, inspect, inspect_path, rewrap_file,
 };
 use strongroom::keyring::Keyring;
 use strongroom::passphrase::KdfParams;
@@ -110,6 +110,52 @@ fn round_trips_at_chunk_boundaries() {
             "sealed in place, {n} bytes"
         );
     }
+}
+
+#[test]
+fn push_decryption_in_any_pieces() {
+    let pass = Passphrase::from("correct horse");
+    let id = [Identity::Passphrase(&pass)];
+    for n in [0usize, 1, 16384, 3 * 16384 + 5] {
+        let plain = data(n, 3);
+        let ct = encrypt_bytes(&plain, &[Recipient::Passphrase(&pass, FAST)]);
+        for piece in [1usize, 7, 300, 16400, 1 << 20] {
+            let mut dec = PushDecryptor::new();
+            let mut out = Vec::new();
+            for part in ct.chunks(piece) {
+                let bound = dec.output_bound(part.len());
+                let before = out.len();
+                dec.update(part, &id, &mut out).unwrap();
+                assert!(out.len() - before <= bound, "bound, {n} bytes in {piece}");
+            }
+            assert!(dec.info().is_some(), "header read");
+            dec.finish(&mut out).unwrap();
+            assert!(out == plain, "{n} bytes in pieces of {piece}");
+        }
+    }
+    let ct = encrypt_bytes(&data(40_000, 4), &[Recipient::Passphrase(&pass, FAST)]);
+    let wrong = Passphrase::from("wrong");
+    let mut dec = PushDecryptor::new();
+    let err = dec
+        .update(&ct, &[Identity::Passphrase(&wrong)], &mut Vec::new())
+        .unwrap_err();
+    assert!(matches!(err, Error::WrongPassphrase), "{err}");
+    assert!(matches!(
+        dec.update(b"x", &id, &mut Vec::new()),
+        Err(Error::InvalidArgument(_))
+    ));
+    let mut dec = PushDecryptor::new();
+    dec.update(&ct[..20], &id, &mut Vec::new()).unwrap();
+    let err = dec.finish(&mut Vec::new()).unwrap_err();
+    assert!(matches!(err, Error::Truncated(_)), "{err}");
+    let mut tampered = ct.clone();
+    let at = tampered.len() - 30_000;
+    tampered[at] ^= 1;
+    let mut dec = PushDecryptor::new();
+    let mut out = Vec::new();
+    let err = dec.update(&tampered, &id, &mut out).unwrap_err();
+    assert!(matches!(err, Error::ChunkAuthFailed { .. }), "{err}");
+    assert!(out.is_empty(), "a failed update releases nothing");
 }
 
 #[test]

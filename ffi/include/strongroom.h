@@ -49,10 +49,9 @@ typedef struct strongroom_cancel strongroom_cancel;
 
 /**
  * Decrypts a strongroom message given piece by piece in memory. Plaintext
- * is released one authenticated chunk at a time (a later chunk may still
- * fail: act on the plaintext only after `strongroom_decryptor_finish`
- * returned `STRONGROOM_OK`). Up to about 2 MiB of ciphertext is held
- * back until enough follows.
+ * is released one authenticated chunk at a time, as soon as each 16 KiB
+ * chunk has arrived (a later chunk may still fail: act on the plaintext
+ * only after `strongroom_decryptor_finish` returned `STRONGROOM_OK`).
  *
  * **Threads:** one thread at a time; it may move between threads. The
  * keyring given to `strongroom_decryptor_new` must stay open until the
@@ -1559,8 +1558,8 @@ strongroom_status strongroom_decryptor_bound(const struct strongroom_decryptor *
 
 /**
  * Adds `in_len` bytes of ciphertext; authenticated plaintext that is
- * ready goes to `out` and its length to `*out_len` (often 0 until about
- * 2 MiB have arrived). `cap` must be at least what
+ * ready goes to `out` and its length to `*out_len` (0 until the header
+ * and a whole 16 KiB chunk have arrived). `cap` must be at least what
  * `strongroom_decryptor_bound` says (else `STRONGROOM_BUFFER_TOO_SMALL`
  * with that size in `*out_len`, nothing consumed). A failure (wrong key,
  * tampered data) is final: later calls give `STRONGROOM_INVALID_STATE`.

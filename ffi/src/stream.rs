@@ -6,26 +6,19 @@ use crate::file::{Keys, strongroom_keys};
 use crate::keyring::strongroom_keyring;
 use crate::status::{Fail, boundary, boundary_value, strongroom_status};
 use crate::util::{bytes, handle, handle_mut, need_buf, need_out, opt_bytes, passphrase, path, put};
-use std::collections::VecDeque;
 use std::ffi::{c_char, c_void};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex};
 use strongroom::Passphrase;
-use strongroom::file::{Decryptor, EncryptedFile, Encryptor, Identity, SeekableDecryptor};
+use strongroom::file::{Decryptor, Encryptor, Identity, PushDecryptor, SeekableDecryptor};
 use zeroize::Zeroizing;
 
-/// Plaintext bytes per chunk of the payload.
-const CHUNK: usize = 16 * 1024;
-/// Authentication tag per chunk.
-const TAG: usize = 16;
-/// Encrypted bytes per full chunk.
-const ENC_CHUNK: usize = CHUNK + TAG;
-/// Payload prefix (salt and key commitment).
-const PREFIX: usize = 56;
-/// The most chunks the core's streaming reader reads in one batch; the
-/// memory decryptor keeps this much ciphertext queued so that a read never
-/// meets the end of what has arrived so far.
-const MAX_BATCH_CHUNKS: usize = 128;
+// The payload's sizes, from the core: plaintext per chunk, tag, encrypted
+// chunk, and the prefix (salt and key commitment).
+use strongroom::hazmat::aead::TAG_LEN as TAG;
+use strongroom::hazmat::chunked::{
+    CHUNK_SIZE as CHUNK, ENCRYPTED_CHUNK_SIZE as ENC_CHUNK, PREFIX_LEN as PREFIX,
+};
 
 /// A sink shared between the core encryptor and the handle.
 #[derive(Clone, Default)]
@@ -243,29 +236,10 @@ pub unsafe extern "C" fn strongroom_encryptor_free(enc: *mut strongroom_encrypto
     }
 }
 
-/// Ciphertext that has arrived, shared with the core reader.
-#[derive(Clone, Default)]
-struct Queue(Arc<Mutex<(VecDeque<u8>, u64)>>);
-
-impl Read for Queue {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut q = self.0.lock().map_err(|_| io::Error::other("poisoned"))?;
-        let n = q.0.len().min(buf.len());
-        let (a, b) = q.0.as_slices();
-        let from_a = a.len().min(n);
-        buf[..from_a].copy_from_slice(&a[..from_a]);
-        buf[from_a..n].copy_from_slice(&b[..n - from_a]);
-        q.0.drain(..n);
-        q.1 += n as u64;
-        Ok(n)
-    }
-}
-
 /// Decrypts a strongroom message given piece by piece in memory. Plaintext
-/// is released one authenticated chunk at a time (a later chunk may still
-/// fail: act on the plaintext only after `strongroom_decryptor_finish`
-/// returned `STRONGROOM_OK`). Up to about 2 MiB of ciphertext is held
-/// back until enough follows.
+/// is released one authenticated chunk at a time, as soon as each 16 KiB
+/// chunk has arrived (a later chunk may still fail: act on the plaintext
+/// only after `strongroom_decryptor_finish` returned `STRONGROOM_OK`).
 ///
 /// **Threads:** one thread at a time; it may move between threads. The
 /// keyring given to `strongroom_decryptor_new` must stay open until the
@@ -273,90 +247,39 @@ impl Read for Queue {
 pub struct strongroom_decryptor {
     keyring: *const strongroom_keyring,
     pass: Option<Passphrase>,
-    queue: Queue,
-    inner: Option<Decryptor<Queue>>,
-    header_len: u64,
-    returned: u64,
-    finished: bool,
+    inner: Option<PushDecryptor>,
     failed: bool,
 }
 
 impl strongroom_decryptor {
-    fn queued(&self) -> Result<(usize, u64), Fail> {
-        let q = self.queue.0.lock().map_err(|_| Fail::Internal("poisoned"))?;
-        Ok((q.0.len(), q.1))
-    }
-
-    /// Authenticated plaintext held inside the core reader, not yet returned.
-    fn held(&self) -> Result<u64, Fail> {
-        let (_, consumed) = self.queued()?;
-        let body = consumed.saturating_sub(self.header_len + PREFIX as u64);
-        Ok((body / ENC_CHUNK as u64 * CHUNK as u64).saturating_sub(self.returned))
-    }
-
     fn bound(&self, in_len: usize) -> Result<usize, Fail> {
-        let (q, _) = self.queued()?;
-        let held = usize::try_from(self.held()?).map_err(|_| Fail::Internal("size"))?;
-        Ok(q + held + in_len)
+        match &self.inner {
+            Some(d) => Ok(d.output_bound(in_len)),
+            None => Err(Fail::State("the decryptor has already finished")),
+        }
     }
+}
 
-    /// Reads the header once it is complete (or at the end).
-    fn start(&mut self, at_end: bool) -> Result<(), Fail> {
-        if self.inner.is_some() {
-            return Ok(());
-        }
-        let header_len = {
-            let mut q = self.queue.0.lock().map_err(|_| Fail::Internal("poisoned"))?;
-            let bytes = q.0.make_contiguous();
-            match EncryptedFile::open(io::Cursor::new(&*bytes)) {
-                Ok(f) => f.info().header_len,
-                Err(strongroom::Error::Truncated(_)) if !at_end => return Ok(()),
-                Err(e) => return Err(e.into()),
-            }
-        };
-        let (q, _) = self.queued()?;
-        if !at_end && (q as u64) < header_len + PREFIX as u64 {
-            return Ok(());
-        }
-        // SAFETY: NULL or a live keyring handle (documented requirement).
-        let ring = match unsafe { self.keyring.as_ref() } {
-            Some(kr) => Some(kr.read()?),
-            None => None,
-        };
-        let mut ids = Vec::new();
-        if let Some(r) = &ring {
-            ids.push(Identity::Keyring(r));
-        }
-        if let Some(p) = &self.pass {
-            ids.push(Identity::Passphrase(p));
-        }
-        let dec = EncryptedFile::open(self.queue.clone())?.decrypt(&ids)?;
-        self.header_len = header_len;
-        self.inner = Some(dec);
-        Ok(())
+/// Runs `f` with the identities of a decryptor: its keyring, if any, and
+/// its passphrase, if any.
+fn with_ids<T>(
+    keyring: *const strongroom_keyring,
+    pass: &Option<Passphrase>,
+    f: impl FnOnce(&[Identity<'_>]) -> T,
+) -> Result<T, Fail> {
+    // SAFETY: NULL or a live keyring handle (documented requirement).
+    let ring = match unsafe { keyring.as_ref() } {
+        Some(kr) => Some(kr.read()?),
+        None => None,
+    };
+    let mut ids = Vec::new();
+    if let Some(r) = &ring {
+        ids.push(Identity::Keyring(r));
     }
-
-    /// Moves authenticated plaintext to `out` while it is safe to read.
-    fn pump(&mut self, out: &mut [u8], at_end: bool) -> Result<usize, Fail> {
-        self.start(at_end)?;
-        let mut n = 0;
-        loop {
-            if self.inner.is_none() {
-                return Ok(n);
-            }
-            let (q, _) = self.queued()?;
-            if !at_end && self.held()? == 0 && q < MAX_BATCH_CHUNKS * ENC_CHUNK {
-                return Ok(n);
-            }
-            let dec = self.inner.as_mut().ok_or(Fail::Internal("decryptor state"))?;
-            let got = dec.read(&mut out[n..]).map_err(Fail::from)?;
-            if got == 0 {
-                return Ok(n);
-            }
-            n += got;
-            self.returned += got as u64;
-        }
+    if let Some(p) = pass {
+        ids.push(Identity::Passphrase(p));
     }
+    Ok(f(&ids))
 }
 
 /// Starts decrypting with the keys in `with` (the keyring, if any, must
@@ -387,11 +310,7 @@ pub unsafe extern "C" fn strongroom_decryptor_new(
         let h = strongroom_decryptor {
             keyring: k.keyring,
             pass,
-            queue: Queue::default(),
-            inner: None,
-            header_len: 0,
-            returned: 0,
-            finished: false,
+            inner: Some(PushDecryptor::new()),
             failed: false,
         };
         // SAFETY: checked non-NULL above.
@@ -423,8 +342,8 @@ pub unsafe extern "C" fn strongroom_decryptor_bound(
 }
 
 /// Adds `in_len` bytes of ciphertext; authenticated plaintext that is
-/// ready goes to `out` and its length to `*out_len` (often 0 until about
-/// 2 MiB have arrived). `cap` must be at least what
+/// ready goes to `out` and its length to `*out_len` (0 until the header
+/// and a whole 16 KiB chunk have arrived). `cap` must be at least what
 /// `strongroom_decryptor_bound` says (else `STRONGROOM_BUFFER_TOO_SMALL`
 /// with that size in `*out_len`, nothing consumed). A failure (wrong key,
 /// tampered data) is final: later calls give `STRONGROOM_INVALID_STATE`.
@@ -456,9 +375,6 @@ fn decrypt_step(
     cap: usize,
     out_len: *mut usize,
 ) -> Result<(), Fail> {
-    if d.finished {
-        return Err(Fail::State("the decryptor has already finished"));
-    }
     if d.failed {
         return Err(Fail::State("the decryptor failed earlier"));
     }
@@ -468,39 +384,22 @@ fn decrypt_step(
         unsafe { put(out_len, b) };
         return Err(Fail::Small("out", b));
     }
-    if let Some(data) = data {
-        d.queue
-            .0
-            .lock()
-            .map_err(|_| Fail::Internal("poisoned"))?
-            .0
-            .extend(data.iter().copied());
-    }
-    // At least one byte: a read into an empty buffer would not look for
-    // the end of the message. Never more than `b` comes out (the bound).
-    let mut plain = Zeroizing::new(vec![0u8; b.max(1)]);
-    let at_end = data.is_none();
-    let n = match d.pump(&mut plain, at_end) {
-        Ok(n) => n,
-        Err(e) => {
-            d.failed = true;
-            return Err(e);
+    let mut plain = Zeroizing::new(Vec::with_capacity(b));
+    let result = match data {
+        Some(data) => {
+            let inner = d.inner.as_mut().ok_or(Fail::Internal("decryptor state"))?;
+            with_ids(d.keyring, &d.pass, |ids| inner.update(data, ids, &mut plain))?
+        }
+        None => {
+            let inner = d.inner.take().ok_or(Fail::Internal("decryptor state"))?;
+            inner.finish(&mut plain)
         }
     };
-    if at_end {
-        if d.inner.is_none() {
-            d.failed = true;
-            return Err(Fail::Core(strongroom::Error::Truncated(
-                "the input ended inside the header",
-            )));
-        }
-        let (q, _) = d.queued()?;
-        if q != 0 {
-            d.failed = true;
-            return Err(Fail::Core(strongroom::Error::TrailingData));
-        }
-        d.finished = true;
+    if let Err(e) = result {
+        d.failed = true;
+        return Err(e.into());
     }
+    let n = plain.len();
     if n > b {
         d.failed = true;
         return Err(Fail::Internal("more plaintext than the bound"));

@@ -9,6 +9,8 @@
 //! - [`ChunkedWriter`]: streaming encryption (`Write` + [`ChunkedWriter::finish`]).
 //! - [`ChunkedReader`]: streaming decryption (`Read`).
 //! - [`ChunkedSeekReader`]: random-access decryption (`Read + Seek`).
+//! - [`ChunkedOpener`]: push-style decryption of ciphertext given piece by
+//!   piece (for callers that are handed bytes rather than a reader).
 //! - [`open_in_place`]: a whole message in a mutable buffer, decrypted
 //!   where it lies (no copy; the fastest way when the message is in memory).
 //! - [`ChunkedWriter::write_in_place`]: encryption that overwrites the
@@ -20,6 +22,7 @@
 mod in_place;
 mod key;
 mod layout;
+mod opener;
 mod parallel;
 mod reader;
 mod sealer;
@@ -29,6 +32,7 @@ mod writer;
 pub use in_place::open_in_place;
 pub use key::PayloadKey;
 pub use layout::{ciphertext_len, plaintext_len};
+pub use opener::ChunkedOpener;
 pub use reader::ChunkedReader;
 pub(crate) use sealer::Sealer;
 pub use seek::ChunkedSeekReader;

@@ -7,6 +7,8 @@
 //!
 //! - Streaming: [`Encryptor`] (`Write` + `finish`), [`Decryptor`] (`Read`),
 //!   [`SeekableDecryptor`] (`Read + Seek`).
+//! - Given bytes rather than a reader: [`PushDecryptor`] (each chunk's
+//!   plaintext as soon as the chunk has arrived).
 //! - In memory, without copies: [`Encryptor::write_in_place`] seals the
 //!   caller's buffer where it lies, [`decrypt_in_place`] opens a whole file
 //!   held in a mutable buffer.
@@ -25,6 +27,7 @@ pub mod example;
 mod header;
 mod info;
 mod output;
+mod push;
 mod recipients;
 mod rekey;
 mod rewrap;
@@ -35,6 +38,7 @@ mod whole;
 pub use header::{MAX_PASSPHRASE_STANZAS, MAX_STANZAS};
 pub use info::{FileInfo, inspect, inspect_path, inspect_stream};
 pub use output::OutputFile;
+pub use push::PushDecryptor;
 pub use recipients::{Identity, Recipient};
 pub use rekey::rekey_file;
 pub use rewrap::{Rewrap, rewrap_file};
