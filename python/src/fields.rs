@@ -20,7 +20,10 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyList, PyString};
 use std::sync::Arc;
 use strongroom::error::codes;
-use strongroom::field::{ColumnSpec, FieldCipher, Mode, Normalizer, Token, Value, ValueType, decode_text};
+use strongroom::SecretKey;
+use strongroom::field::{
+    ColumnSpec, FieldCipher, Mode, Normalizer, PurposeKeys, Token, Value, ValueType, decode_text,
+};
 
 /// Days from 0001-01-01 (ordinal 1) to 1970-01-01.
 const EPOCH_ORDINAL: i64 = 719_163;
@@ -235,27 +238,7 @@ impl PyFieldCipher {
         accept: Vec<String>,
         allow_dropping_row_binding: bool,
     ) -> PyResult<Self> {
-        let ty = ValueType::from_name(value_type)
-            .ok_or_else(|| invalid_argument(py, format!("unknown value type {value_type:?}")))?;
-        let mut spec = ColumnSpec::new(ty);
-        if deterministic {
-            spec = spec.deterministic();
-        }
-        if hide_null {
-            spec = spec.hide_null();
-        }
-        if let Some((len, norm)) = blind_index {
-            let n = Normalizer::from_name(&norm)
-                .ok_or_else(|| invalid_argument(py, format!("unknown normaliser {norm:?}")))?;
-            spec = spec.with_blind_index(len, n);
-        }
-        for m in &accept {
-            spec = spec.accept_mode(match m.as_str() {
-                "random" => Mode::Random,
-                "deterministic" => Mode::Deterministic,
-                _ => return Err(invalid_argument(py, format!("unknown mode {m:?}"))),
-            });
-        }
+        let spec = column_spec(py, value_type, deterministic, hide_null, blind_index, &accept)?;
         let cipher = run(py, || {
             keyring.get().with(|kr| {
                 let c = FieldCipher::new(kr, &table, &column, spec)?;
@@ -266,6 +249,40 @@ impl PyFieldCipher {
                 })
             })
         })?;
+        Ok(Self {
+            inner: Arc::new(cipher),
+        })
+    }
+
+    /// Hazmat: a cipher from raw purpose keys `(field, deterministic,
+    /// blind_index)` of one key version, for test vectors and keys held
+    /// outside a keyring.
+    #[staticmethod]
+    #[pyo3(signature = (table, column, value_type, key_version, keys, deterministic=false, hide_null=false, blind_index=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn with_keys(
+        py: Python<'_>,
+        table: String,
+        column: String,
+        value_type: &str,
+        key_version: u32,
+        keys: (Vec<u8>, Vec<u8>, Vec<u8>),
+        deterministic: bool,
+        hide_null: bool,
+        blind_index: Option<(usize, String)>,
+    ) -> PyResult<Self> {
+        let spec = column_spec(py, value_type, deterministic, hide_null, blind_index, &[])?;
+        let key = |mut v: Vec<u8>| {
+            let k = SecretKey::from_slice(&v);
+            zeroize::Zeroize::zeroize(&mut v);
+            k.ok_or_else(|| invalid_argument(py, "purpose keys are 32 bytes each"))
+        };
+        let pk = PurposeKeys {
+            field: key(keys.0)?,
+            deterministic: key(keys.1)?,
+            blind_index: key(keys.2)?,
+        };
+        let cipher = run(py, || FieldCipher::with_keys(&table, &column, spec, key_version, vec![(key_version, pk)]))?;
         Ok(Self {
             inner: Arc::new(cipher),
         })
@@ -454,6 +471,37 @@ impl PyFieldCipher {
         }
         Ok(out.unbind())
     }
+}
+
+fn column_spec(
+    py: Python<'_>,
+    value_type: &str,
+    deterministic: bool,
+    hide_null: bool,
+    blind_index: Option<(usize, String)>,
+    accept: &[String],
+) -> PyResult<ColumnSpec> {
+    let ty = ValueType::from_name(value_type)
+        .ok_or_else(|| invalid_argument(py, format!("unknown value type {value_type:?}")))?;
+    let mut spec = ColumnSpec::new(ty);
+    if deterministic {
+        spec = spec.deterministic();
+    }
+    if hide_null {
+        spec = spec.hide_null();
+    }
+    if let Some((len, norm)) = blind_index {
+        let n = Normalizer::from_name(&norm).ok_or_else(|| invalid_argument(py, format!("unknown normaliser {norm:?}")))?;
+        spec = spec.with_blind_index(len, n);
+    }
+    for m in accept {
+        spec = spec.accept_mode(match m.as_str() {
+            "random" => Mode::Random,
+            "deterministic" => Mode::Deterministic,
+            _ => return Err(invalid_argument(py, format!("unknown mode {m:?}"))),
+        });
+    }
+    Ok(spec)
 }
 
 fn collect_tokens(py: Python<'_>, tokens: &Bound<'_, PyAny>) -> PyResult<Vec<Option<Vec<u8>>>> {

@@ -18,7 +18,7 @@ Authentication failures raise :class:`strongroom.AuthenticationError`
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 from . import _native
 
@@ -29,6 +29,7 @@ __all__ = [
     "xaes256gcm_decrypt",
     "aes_siv_encrypt",
     "aes_siv_decrypt",
+    "field_cipher_from_keys",
 ]
 
 
@@ -62,3 +63,16 @@ def aes_siv_encrypt(key: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:
 def aes_siv_decrypt(key: bytes, ciphertext: bytes, aad: bytes = b"") -> bytes:
     """Opens SIV || ciphertext."""
     return _native.aes_siv_decrypt(key, ciphertext, aad)
+
+
+def field_cipher_from_keys(table: str, column: str, value_type: str, key_version: int,
+                           keys: Tuple[bytes, bytes, bytes], *, deterministic: bool = False,
+                           hide_null: bool = False, blind_index: Optional[int] = None,
+                           normalizer: str = "none") -> _native.FieldCipher:
+    """A column cipher from raw purpose keys ``(field, deterministic,
+    blind_index)``, 32 bytes each, of one key version: for the field test
+    vectors and for keys held outside a keyring. It has the methods of
+    :class:`strongroom.FieldCipher` (positional arguments only)."""
+    bi = None if blind_index is None else (blind_index, normalizer)
+    return _native.FieldCipher.with_keys(table, column, value_type, key_version, keys,
+                                         deterministic, hide_null, bi)
