@@ -111,6 +111,11 @@ class FieldCipher:
         return self._build().primary_version
 
     @property
+    def deterministic(self) -> bool:
+        """Whether the column is in deterministic mode (its tokens bind no row)."""
+        return bool(self._opts["deterministic"])
+
+    @property
     def has_blind_index(self) -> bool:
         """Whether the column has a blind index."""
         return self._opts["blind_index"] is not None
