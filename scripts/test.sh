@@ -20,3 +20,6 @@ timed cargo test --locked -p strongroom -p strongroom-testkit --no-default-featu
 
 echo "== tests, pure-Rust engine (RustCrypto aes-gcm) =="
 timed cargo test --locked -p strongroom -p strongroom-testkit --no-default-features --features pure-rust
+
+echo "== Python package (scripts/test-python.sh) =="
+timed scripts/test-python.sh

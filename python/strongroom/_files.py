@@ -175,7 +175,11 @@ class EncryptedWriter(io.BufferedWriter):
             pass
 
 
-def open(file: Union[PathLike, IO[bytes]], mode: str = "rb", *, keyring: Optional[Keyring] = None,
+#: What :func:`open` takes: a path or a binary file object.
+FileArg = Union[PathLike, bytes, IO[bytes], io.RawIOBase, io.BufferedIOBase]
+
+
+def open(file: FileArg, mode: str = "rb", *, keyring: Optional[Keyring] = None,
          passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
          kdf: Optional[KdfParams] = None, overwrite: bool = False,
          buffer_size: int = _BUFFER) -> Any:

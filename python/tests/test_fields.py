@@ -43,6 +43,7 @@ def test_aware_datetimes_are_stored_as_utc(keyring: strongroom.Keyring) -> None:
     c = strongroom.FieldCipher(keyring, "t", "ts", "timestamp")
     local = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=-7)))
     back = c.decrypt(c.encrypt(local))
+    assert isinstance(back, dt.datetime)
     assert back == local and back.tzinfo == UTC and back.hour == 19
 
 
@@ -65,7 +66,7 @@ def test_wrong_type_and_bad_values(keyring: strongroom.Keyring) -> None:
     with pytest.raises(strongroom.UsageError):
         d.encrypt(decimal.Decimal("NaN"))
     with pytest.raises(strongroom.UsageError) as other:
-        c.encrypt(object())
+        c.encrypt(object())  # type: ignore[arg-type]
     assert other.value.name == "FieldType"
 
 
@@ -81,10 +82,12 @@ def test_tokens_are_bound_to_column_and_row(keyring: strongroom.Keyring) -> None
     a = strongroom.FieldCipher(keyring, "users", "email", str)
     b = strongroom.FieldCipher(keyring, "users", "phone", str)
     token = a.encrypt("secret-value-42", row=b"1")
-    for attempt in (lambda: b.decrypt(token, row=b"1"), lambda: a.decrypt(token, row=b"2")):
-        with pytest.raises(strongroom.AuthenticationError) as info:
-            attempt()
-        assert info.value.name == "FieldAuthFailed"
+    with pytest.raises(strongroom.AuthenticationError) as info:
+        b.decrypt(token, row=b"1")
+    assert info.value.name == "FieldAuthFailed"
+    with pytest.raises(strongroom.AuthenticationError) as moved:
+        a.decrypt(token, row=b"2")
+    assert moved.value.name == "FieldAuthFailed"
     assert "secret-value-42" not in repr(a) + repr(token)
 
 
@@ -97,7 +100,7 @@ def test_batches_match_single_calls(keyring: strongroom.Keyring) -> None:
     assert c.index_many(values) == [c.index(v) for v in values]
     assert c.index(" user1@example.com") == c.index("USER1@EXAMPLE.COM")
     text = c.encrypt_many(values[:10], rows[:10], text=True)
-    assert all(t is None or t.startswith("sr1.") for t in text)
+    assert all(t is None or (isinstance(t, str) and t.startswith("sr1.")) for t in text)
 
 
 def test_batch_errors_carry_the_index(keyring: strongroom.Keyring) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
-from typing import List, Optional
+from typing import List, Sequence
 
 import pytest
 
@@ -16,8 +16,8 @@ HEADER = 6
 NONCE = 24
 
 
-def nonces(tokens: List[Optional[bytes]]) -> List[bytes]:
-    return [t[HEADER:HEADER + NONCE] for t in tokens if t is not None]
+def nonces(tokens: Sequence[object]) -> List[bytes]:
+    return [t[HEADER:HEADER + NONCE] for t in tokens if isinstance(t, bytes)]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import zlib
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 import pytest
 
@@ -99,7 +99,7 @@ def field_value(ty: str, v: Any) -> Any:
     import struct
     if v is None:
         return None
-    return {
+    table: Dict[str, Callable[[], Any]] = {
         "bytes": lambda: bytes.fromhex(v),
         "text": lambda: v,
         "int": lambda: int(v),
@@ -109,7 +109,8 @@ def field_value(ty: str, v: Any) -> Any:
         "timestamp": lambda: datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
         + datetime.timedelta(microseconds=int(v)),
         "decimal": lambda: decimal.Decimal(v),
-    }[ty]()
+    }
+    return table[ty]()
 
 
 def test_field_random_vectors_decrypt() -> None:
