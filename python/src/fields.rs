@@ -19,8 +19,8 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyList, PyString};
 use std::sync::Arc;
-use strongroom::error::codes;
 use strongroom::SecretKey;
+use strongroom::error::codes;
 use strongroom::field::{
     ColumnSpec, FieldCipher, Mode, Normalizer, PurposeKeys, Token, Value, ValueType, decode_text,
 };
@@ -108,12 +108,16 @@ fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
     }
     if obj.is_instance(t.date.bind(py))? {
         let ordinal: i64 = obj.call_method0("toordinal")?.extract()?;
-        let days = i32::try_from(ordinal - EPOCH_ORDINAL).map_err(|_| invalid_value(py, "the date is out of range"))?;
+        let days = i32::try_from(ordinal - EPOCH_ORDINAL)
+            .map_err(|_| invalid_value(py, "the date is out of range"))?;
         return Ok(Some(Value::Date(days)));
     }
     if obj.is_instance(t.decimal.bind(py))? {
         if !obj.call_method0("is_finite")?.is_truthy()? {
-            return Err(invalid_value(py, "a Decimal value must be finite (no NaN or infinity)"));
+            return Err(invalid_value(
+                py,
+                "a Decimal value must be finite (no NaN or infinity)",
+            ));
         }
         let text: String = py
             .import("builtins")?
@@ -180,7 +184,10 @@ fn row_key(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 
 fn row_keys(rows: Option<&Bound<'_, PyAny>>, n: usize) -> PyResult<Option<Vec<Vec<u8>>>> {
     let Some(rows) = rows else { return Ok(None) };
-    let keys = rows.try_iter()?.map(|r| row_key(&r?)).collect::<PyResult<Vec<_>>>()?;
+    let keys = rows
+        .try_iter()?
+        .map(|r| row_key(&r?))
+        .collect::<PyResult<Vec<_>>>()?;
     if keys.len() != n {
         return Err(invalid_argument(
             rows.py(),
@@ -201,7 +208,10 @@ fn token_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(s) = obj.cast::<PyString>() {
         return decode_text(&s.to_cow()?).map_err(|e| core_err(obj.py(), e));
     }
-    Err(invalid_argument(obj.py(), "a token is bytes or its text form (str)"))
+    Err(invalid_argument(
+        obj.py(),
+        "a token is bytes or its text form (str)",
+    ))
 }
 
 fn token_out(py: Python<'_>, t: Token, text: bool) -> Py<PyAny> {
@@ -282,7 +292,9 @@ impl PyFieldCipher {
             deterministic: key(keys.1)?,
             blind_index: key(keys.2)?,
         };
-        let cipher = run(py, || FieldCipher::with_keys(&table, &column, spec, key_version, vec![(key_version, pk)]))?;
+        let cipher = run(py, || {
+            FieldCipher::with_keys(&table, &column, spec, key_version, vec![(key_version, pk)])
+        })?;
         Ok(Self {
             inner: Arc::new(cipher),
         })
@@ -317,14 +329,22 @@ impl PyFieldCipher {
 
     /// Decrypts one token (bytes or text); `None` stays `None`.
     #[pyo3(signature = (token, row=None))]
-    fn decrypt(&self, py: Python<'_>, token: &Bound<'_, PyAny>, row: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn decrypt(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+        row: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         guarded(py, || {
             if token.is_none() {
                 return Ok(py.None());
             }
             let t = token_bytes(token)?;
             let row = row.map(row_key).transpose()?;
-            let v = self.inner.decrypt(&t, row.as_deref()).map_err(|e| core_err(py, e))?;
+            let v = self
+                .inner
+                .decrypt(&t, row.as_deref())
+                .map_err(|e| core_err(py, e))?;
             from_value(py, v)
         })
     }
@@ -344,7 +364,10 @@ impl PyFieldCipher {
         guarded(py, || {
             let v = to_value(value)?;
             let terms = self.inner.lookup_terms(v.as_ref()).map_err(|e| core_err(py, e))?;
-            Ok(terms.iter().map(|t| PyBytes::new(py, t.as_bytes()).unbind()).collect())
+            Ok(terms
+                .iter()
+                .map(|t| PyBytes::new(py, t.as_bytes()).unbind())
+                .collect())
         })
     }
 
@@ -353,8 +376,14 @@ impl PyFieldCipher {
     fn lookup_tokens(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Vec<Py<PyBytes>>> {
         guarded(py, || {
             let v = to_value(value)?;
-            let toks = self.inner.lookup_tokens(v.as_ref()).map_err(|e| core_err(py, e))?;
-            Ok(toks.iter().map(|t| PyBytes::new(py, t.as_bytes()).unbind()).collect())
+            let toks = self
+                .inner
+                .lookup_tokens(v.as_ref())
+                .map_err(|e| core_err(py, e))?;
+            Ok(toks
+                .iter()
+                .map(|t| PyBytes::new(py, t.as_bytes()).unbind())
+                .collect())
         })
     }
 
@@ -367,12 +396,20 @@ impl PyFieldCipher {
     /// Re-encrypts a token under the primary version (and the column's
     /// mode); text in, text out.
     #[pyo3(signature = (token, row=None))]
-    fn rewrap(&self, py: Python<'_>, token: &Bound<'_, PyAny>, row: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn rewrap(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+        row: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         guarded(py, || {
             let text = token.cast::<PyString>().is_ok();
             let t = token_bytes(token)?;
             let row = row.map(row_key).transpose()?;
-            let out = self.inner.rewrap(&t, row.as_deref()).map_err(|e| core_err(py, e))?;
+            let out = self
+                .inner
+                .rewrap(&t, row.as_deref())
+                .map_err(|e| core_err(py, e))?;
             Ok(token_out(py, out, text))
         })
     }
@@ -409,7 +446,12 @@ impl PyFieldCipher {
     /// Decrypts many tokens on all cores; the first failing item raises
     /// (its position is the exception's `index`).
     #[pyo3(signature = (tokens, rows=None))]
-    fn decrypt_many(&self, py: Python<'_>, tokens: &Bound<'_, PyAny>, rows: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyList>> {
+    fn decrypt_many(
+        &self,
+        py: Python<'_>,
+        tokens: &Bound<'_, PyAny>,
+        rows: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyList>> {
         let toks = collect_tokens(py, tokens)?;
         let rows = row_keys(rows, toks.len())?;
         let inner = self.inner.clone();
@@ -491,7 +533,8 @@ fn column_spec(
         spec = spec.hide_null();
     }
     if let Some((len, norm)) = blind_index {
-        let n = Normalizer::from_name(&norm).ok_or_else(|| invalid_argument(py, format!("unknown normaliser {norm:?}")))?;
+        let n = Normalizer::from_name(&norm)
+            .ok_or_else(|| invalid_argument(py, format!("unknown normaliser {norm:?}")))?;
         spec = spec.with_blind_index(len, n);
     }
     for m in accept {

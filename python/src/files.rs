@@ -9,8 +9,8 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use strongroom::file::{
     self, Decryptor, Encryptor, FileOptions, Identity, OutputFile, Recipient, SeekableDecryptor,
 };
@@ -27,7 +27,11 @@ fn with_keyring<T>(kr: Option<&Py<PyKeyring>>, f: impl FnOnce(Option<&Keyring>) 
     }
 }
 
-fn recipients<'a>(kr: Option<&'a Keyring>, passes: &'a [Passphrase], params: KdfParams) -> Vec<Recipient<'a>> {
+fn recipients<'a>(
+    kr: Option<&'a Keyring>,
+    passes: &'a [Passphrase],
+    params: KdfParams,
+) -> Vec<Recipient<'a>> {
     let mut out: Vec<Recipient<'a>> = kr.map(Recipient::Keyring).into_iter().collect();
     out.extend(passes.iter().map(|p| Recipient::Passphrase(p, params)));
     out
@@ -225,7 +229,9 @@ impl Writer {
                 (None, Some(f)) => Sink::Py(PyFile::new(f, sink_pending)),
                 _ => return Err(Error::InvalidArgument("give a path or a file object".into())),
             };
-            with_keyring(keyring.as_ref(), |kr| Encryptor::new(sink, &recipients(kr, &passes, params)))
+            with_keyring(keyring.as_ref(), |kr| {
+                Encryptor::new(sink, &recipients(kr, &passes, params))
+            })
         })?;
         Ok(Self {
             state: Mutex::new(Some(enc)),
@@ -389,7 +395,9 @@ impl Reader {
             let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
             match guard.as_mut().ok_or_else(closed_reader)? {
                 Plain::Seekable(r) => r.seek(pos).map_err(strongroom::error::from_io),
-                Plain::Stream(_) => Err(Error::InvalidArgument("this encrypted stream is not seekable".into())),
+                Plain::Stream(_) => Err(Error::InvalidArgument(
+                    "this encrypted stream is not seekable".into(),
+                )),
             }
         })
     }
@@ -400,7 +408,9 @@ impl Reader {
             let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
             match guard.as_mut().ok_or_else(closed_reader)? {
                 Plain::Seekable(r) => r.authenticated_len(),
-                Plain::Stream(_) => Err(Error::InvalidArgument("this encrypted stream is not seekable".into())),
+                Plain::Stream(_) => Err(Error::InvalidArgument(
+                    "this encrypted stream is not seekable".into(),
+                )),
             }
         })
     }

@@ -128,7 +128,12 @@ fn siv_key(py: Python<'_>, key: &[u8]) -> PyResult<Zeroizing<[u8; 64]>> {
 /// returns `SIV || ciphertext`.
 #[pyfunction]
 #[pyo3(signature = (key, plaintext, aad=b"".as_slice()))]
-fn aes_siv_encrypt<'py>(py: Python<'py>, key: &[u8], plaintext: &[u8], aad: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+fn aes_siv_encrypt<'py>(
+    py: Python<'py>,
+    key: &[u8],
+    plaintext: &[u8],
+    aad: &[u8],
+) -> PyResult<Bound<'py, PyBytes>> {
     let k = siv_key(py, key)?;
     Ok(PyBytes::new(py, &Aes256SivCmac::new(&k).encrypt(aad, plaintext)))
 }
@@ -136,7 +141,12 @@ fn aes_siv_encrypt<'py>(py: Python<'py>, key: &[u8], plaintext: &[u8], aad: &[u8
 /// AES-SIV decryption of `SIV || ciphertext`.
 #[pyfunction]
 #[pyo3(signature = (key, ciphertext, aad=b"".as_slice()))]
-fn aes_siv_decrypt<'py>(py: Python<'py>, key: &[u8], ciphertext: &[u8], aad: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+fn aes_siv_decrypt<'py>(
+    py: Python<'py>,
+    key: &[u8],
+    ciphertext: &[u8],
+    aad: &[u8],
+) -> PyResult<Bound<'py, PyBytes>> {
     let k = siv_key(py, key)?;
     let out = Zeroizing::new(
         Aes256SivCmac::new(&k)

@@ -42,7 +42,8 @@ impl PyKeyring {
 
     /// Runs `f` on the open keyring under the read lock.
     pub(crate) fn with<T>(&self, f: impl FnOnce(&Keyring) -> Result<T>) -> Result<T> {
-        let guard: RwLockReadGuard<'_, Option<Keyring>> = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        let guard: RwLockReadGuard<'_, Option<Keyring>> =
+            self.inner.read().unwrap_or_else(|p| p.into_inner());
         f(guard.as_ref().ok_or_else(closed)?)
     }
 
@@ -122,7 +123,14 @@ impl PyKeyring {
             self.with(|k| {
                 Ok(k.versions()
                     .iter()
-                    .map(|v| (v.version, status_name(v.status), v.created_at, v.status_changed_at))
+                    .map(|v| {
+                        (
+                            v.version,
+                            status_name(v.status),
+                            v.created_at,
+                            v.status_changed_at,
+                        )
+                    })
                     .collect())
             })
         })

@@ -128,7 +128,16 @@ pub(crate) fn passphrase(obj: &Bound<'_, PyAny>) -> PyResult<Passphrase> {
 fn error_table() -> Vec<(u32, &'static str, &'static str, u8, &'static str, bool)> {
     TABLE
         .iter()
-        .map(|r| (r.code, r.name, r.kind.name(), r.kind.number(), r.summary, r.binding_only))
+        .map(|r| {
+            (
+                r.code,
+                r.name,
+                r.kind.name(),
+                r.kind.number(),
+                r.summary,
+                r.binding_only,
+            )
+        })
         .collect()
 }
 

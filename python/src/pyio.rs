@@ -50,7 +50,9 @@ impl Read for PyFile {
             let bytes = got.cast::<PyBytes>().map_err(|e| self.fail(e.into()))?;
             let data = bytes.as_bytes();
             if data.len() > buf.len() {
-                return Err(io::Error::other("the file object returned more bytes than asked for"));
+                return Err(io::Error::other(
+                    "the file object returned more bytes than asked for",
+                ));
             }
             buf[..data.len()].copy_from_slice(data);
             Ok(data.len())
@@ -68,7 +70,10 @@ impl Write for PyFile {
             if n.is_none(py) {
                 // Raw non-blocking files return None when nothing was
                 // written; buffered and text-free files return a count.
-                return Err(io::Error::new(io::ErrorKind::WouldBlock, "the file object is not ready"));
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "the file object is not ready",
+                ));
             }
             let n: usize = n.extract(py).map_err(|e| self.fail(e))?;
             Ok(n.min(buf.len()))
