@@ -45,8 +45,8 @@ echo "== python: build (maturin develop --release) =="
 timed env VIRTUAL_ENV="$PWD/$VENV" PATH="$PWD/$VENV/bin:$PATH" \
     "$VENV/bin/maturin" develop --release --locked -m python/Cargo.toml --quiet
 
-echo "== python: mypy --strict (tests, examples) =="
-(cd python && timed "../$VENV/bin/mypy")
+echo "== python: mypy --strict (tests, examples), stubtest of the native module =="
+(cd python && timed "../$VENV/bin/mypy" && timed "../$VENV/bin/python" -m mypy.stubtest strongroom._native)
 
 echo "== python: pytest =="
 (cd python && timed "../$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@")
