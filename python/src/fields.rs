@@ -423,23 +423,20 @@ impl PyFieldCipher {
         rows: Option<&Bound<'_, PyAny>>,
         text: bool,
     ) -> PyResult<Py<PyList>> {
-        let mut vals = Vec::new();
-        for (i, v) in values.try_iter()?.enumerate() {
-            vals.push(to_value(&v?).map_err(|e| with_index(py, e, i))?);
-        }
+        let vals = collect_values(py, values)?;
         let rows = row_keys(rows, vals.len())?;
         let inner = self.inner.clone();
         let tokens = run(py, move || {
             let refs: Option<Vec<&[u8]>> = rows.as_ref().map(|r| r.iter().map(Vec::as_slice).collect());
             inner.encrypt_batch(&vals, refs.as_deref())
         })?;
-        let out = PyList::empty(py);
-        for t in tokens {
-            match t {
-                Some(t) => out.append(token_out(py, t, text))?,
-                None => out.append(py.None())?,
-            }
-        }
+        let out = PyList::new(
+            py,
+            tokens.into_iter().map(|t| match t {
+                Some(t) => token_out(py, t, text),
+                None => py.None(),
+            }),
+        )?;
         Ok(out.unbind())
     }
 
@@ -459,22 +456,19 @@ impl PyFieldCipher {
             let refs: Option<Vec<&[u8]>> = rows.as_ref().map(|r| r.iter().map(Vec::as_slice).collect());
             inner.decrypt_batch(&toks, refs.as_deref())
         })?;
-        let out = PyList::empty(py);
+        let mut objs = Vec::with_capacity(results.len());
         for (i, r) in results.into_iter().enumerate() {
             match r {
-                Ok(v) => out.append(from_value(py, v)?)?,
+                Ok(v) => objs.push(from_value(py, v)?),
                 Err(e) => return Err(core_err_at(py, e, Some(i))),
             }
         }
-        Ok(out.unbind())
+        Ok(PyList::new(py, objs)?.unbind())
     }
 
     /// Blind-index terms of many values on all cores.
     fn index_many(&self, py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
-        let mut vals = Vec::new();
-        for (i, v) in values.try_iter()?.enumerate() {
-            vals.push(to_value(&v?).map_err(|e| with_index(py, e, i))?);
-        }
+        let vals = collect_values(py, values)?;
         let inner = self.inner.clone();
         let terms = run(py, move || inner.index_batch(&vals))?;
         let out = PyList::empty(py);
@@ -545,6 +539,21 @@ fn column_spec(
         });
     }
     Ok(spec)
+}
+
+fn collect_values(py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<Vec<Option<Value>>> {
+    if let Ok(list) = values.cast::<PyList>() {
+        let mut out = Vec::with_capacity(list.len());
+        for (i, v) in list.iter().enumerate() {
+            out.push(to_value(&v).map_err(|e| with_index(py, e, i))?);
+        }
+        return Ok(out);
+    }
+    let mut out = Vec::new();
+    for (i, v) in values.try_iter()?.enumerate() {
+        out.push(to_value(&v?).map_err(|e| with_index(py, e, i))?);
+    }
+    Ok(out)
 }
 
 fn collect_tokens(py: Python<'_>, tokens: &Bound<'_, PyAny>) -> PyResult<Vec<Option<Vec<u8>>>> {
