@@ -68,12 +68,13 @@ def run(args: argparse.Namespace, work: Path) -> None:
     def cli_encrypt() -> None:
         subprocess.run([cli, "--keyring", str(work / "absent.srk"), "encrypt", str(src), "-o", str(out("cli.srf")),
                         "--no-keyring", "--passphrase", "--passphrase-env", "SR_BENCH_PASS", "--argon2-memory-mib",
-                        "8", "--argon2-time", "1", "--argon2-lanes", "1", "--no-progress"], check=True, env=env)
+                        "8", "--argon2-time", "1", "--argon2-lanes", "1", "--no-progress"], check=True, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def cli_decrypt() -> None:
         subprocess.run([cli, "--keyring", str(work / "absent.srk"), "decrypt", str(work / "cli.srf"), "-o",
                         str(out("cli.out")), "--passphrase-env", "SR_BENCH_PASS", "--no-progress"],
-                       check=True, env=env)
+                       check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def py_encrypt() -> None:
         strongroom.encrypt_file(src, out("py.srf"), passphrase=PASS, kdf=FAST)

@@ -154,6 +154,16 @@ class EncryptedWriter(io.BufferedWriter):
 
     def __init__(self, raw: _RawWriter, buffer_size: int = _BUFFER) -> None:
         super().__init__(raw, buffer_size)  # type: ignore[arg-type]
+        self._direct = buffer_size
+        self._native_write = raw._n.write
+
+    def write(self, b: Any) -> int:
+        # Large bytes objects go straight to the native stream (after what
+        # is buffered), saving the copy the buffered path would make.
+        if type(b) is bytes and len(b) >= self._direct and not self.closed:
+            self.flush()
+            return self._native_write(b)
+        return super().write(b)
 
     def abort(self) -> None:
         """Abandons the file (see the class documentation)."""

@@ -293,3 +293,12 @@ def test_pandas_csv_round_trip(keyring: strongroom.Keyring, tmp_path: Path) -> N
 def test_bad_mode_is_a_usage_error(keyring: strongroom.Keyring, tmp_path: Path) -> None:
     with pytest.raises(strongroom.UsageError):
         strongroom.open(tmp_path / "x", "r+b", keyring=keyring)
+
+
+def test_large_and_small_writes_interleave(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    parts = [b"a" * 10, os.urandom(3 << 20), b"b" * 5000, bytearray(os.urandom(2 << 20)), b"c"]
+    with strongroom.open(tmp_path / "m.srf", "wb", keyring=keyring) as w:
+        for p in parts:
+            assert w.write(p) == len(p)
+    with strongroom.open(tmp_path / "m.srf", "rb", keyring=keyring) as r:
+        assert r.read() == b"".join(bytes(p) for p in parts)
