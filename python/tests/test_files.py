@@ -302,3 +302,25 @@ def test_large_and_small_writes_interleave(keyring: strongroom.Keyring, tmp_path
             assert w.write(p) == len(p)
     with strongroom.open(tmp_path / "m.srf", "rb", keyring=keyring) as r:
         assert r.read() == b"".join(bytes(p) for p in parts)
+
+
+def test_unclosed_writer_is_abandoned(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    import gc
+
+    w = strongroom.open(tmp_path / "u.srf", "wb", keyring=keyring)
+    w.write(b"x" * 50_000)
+    del w
+    gc.collect()
+    assert not (tmp_path / "u.srf").exists()
+    assert not any(p.name.startswith(".strongroom") for p in tmp_path.iterdir())
+
+
+def test_open_refuses_an_existing_path(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    (tmp_path / "e.srf").write_bytes(b"keep")
+    with pytest.raises(strongroom.ConflictError):
+        strongroom.open(tmp_path / "e.srf", "wb", keyring=keyring)
+    assert (tmp_path / "e.srf").read_bytes() == b"keep"
+    with strongroom.open(tmp_path / "e.srf", "wb", keyring=keyring, overwrite=True) as w:
+        w.write(b"new")
+    with strongroom.open(tmp_path / "e.srf", "rb", keyring=keyring) as r:
+        assert r.read() == b"new"
