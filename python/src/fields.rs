@@ -389,8 +389,10 @@ impl PyFieldCipher {
 
     /// Whether a token was made under an older key version or another mode.
     fn needs_rewrap(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let t = token_bytes(token)?;
-        self.inner.needs_rewrap(&t).map_err(|e| core_err(py, e))
+        guarded(py, || {
+            let t = token_bytes(token)?;
+            self.inner.needs_rewrap(&t).map_err(|e| core_err(py, e))
+        })
     }
 
     /// Re-encrypts a token under the primary version (and the column's

@@ -2,7 +2,7 @@
 //! tests: Cobblestone-256, XAES-256-GCM, AES-SIV. The caller chooses keys,
 //! nonces and contexts; nothing here protects against their misuse.
 
-use crate::{invalid_argument, run, table_err};
+use crate::{guarded, invalid_argument, run, table_err};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::io::{Cursor, Read, Write};
@@ -91,7 +91,7 @@ fn xaes256gcm_encrypt<'py>(
     let n: [u8; 24] = nonce
         .try_into()
         .map_err(|_| invalid_argument(py, "XAES-256-GCM takes a 24-byte nonce"))?;
-    let out = Xaes256Gcm::new(&k).encrypt(&n, plaintext, aad);
+    let out = guarded(py, || Ok(Xaes256Gcm::new(&k).encrypt(&n, plaintext, aad)))?;
     Ok(PyBytes::new(py, &out))
 }
 
@@ -109,11 +109,11 @@ fn xaes256gcm_decrypt<'py>(
     let n: [u8; 24] = nonce
         .try_into()
         .map_err(|_| invalid_argument(py, "XAES-256-GCM takes a 24-byte nonce"))?;
-    let out = Zeroizing::new(
+    let out = Zeroizing::new(guarded(py, || {
         Xaes256Gcm::new(&k)
             .decrypt(&n, ciphertext, aad)
-            .map_err(|_| auth_failed(py, "XAES-256-GCM"))?,
-    );
+            .map_err(|_| auth_failed(py, "XAES-256-GCM"))
+    })?);
     Ok(PyBytes::new(py, &out))
 }
 
@@ -135,7 +135,8 @@ fn aes_siv_encrypt<'py>(
     aad: &[u8],
 ) -> PyResult<Bound<'py, PyBytes>> {
     let k = siv_key(py, key)?;
-    Ok(PyBytes::new(py, &Aes256SivCmac::new(&k).encrypt(aad, plaintext)))
+    let out = guarded(py, || Ok(Aes256SivCmac::new(&k).encrypt(aad, plaintext)))?;
+    Ok(PyBytes::new(py, &out))
 }
 
 /// AES-SIV decryption of `SIV || ciphertext`.
@@ -148,11 +149,11 @@ fn aes_siv_decrypt<'py>(
     aad: &[u8],
 ) -> PyResult<Bound<'py, PyBytes>> {
     let k = siv_key(py, key)?;
-    let out = Zeroizing::new(
+    let out = Zeroizing::new(guarded(py, || {
         Aes256SivCmac::new(&k)
             .decrypt(aad, ciphertext)
-            .map_err(|_| auth_failed(py, "AES-SIV"))?,
-    );
+            .map_err(|_| auth_failed(py, "AES-SIV"))
+    })?);
     Ok(PyBytes::new(py, &out))
 }
 
