@@ -23,3 +23,6 @@ timed cargo test --locked -p strongroom -p strongroom-testkit --no-default-featu
 
 echo "== C API (libstrongroom): header, C tests and examples, sanitizers, valgrind =="
 timed scripts/test-c.sh
+
+echo "== Python package (scripts/test-python.sh) =="
+timed scripts/test-python.sh

@@ -1,0 +1,583 @@
+//! Field encryption: one native cipher per column, Python values mapped to
+//! the core's value types.
+//!
+//! | Python | core |
+//! |---|---|
+//! | `str` | `Text` |
+//! | `bytes`, `bytearray` | `Bytes` |
+//! | `bool` | `Bool` |
+//! | `int` (64-bit) | `Int` |
+//! | `float` | `Float` |
+//! | aware `datetime` | `Timestamp` (microseconds since the epoch, UTC) |
+//! | `date` | `Date` (days since 1970-01-01) |
+//! | `Decimal` (finite) | `Decimal` (its fixed-point text) |
+//! | `None` | NULL |
+
+use crate::keyring::PyKeyring;
+use crate::{core_err, core_err_at, guarded, invalid_argument, run, table_err};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyList, PyString};
+use std::sync::Arc;
+use strongroom::SecretKey;
+use strongroom::error::codes;
+use strongroom::field::{
+    ColumnSpec, FieldCipher, Mode, Normalizer, PurposeKeys, Token, Value, ValueType, decode_text,
+};
+
+/// Days from 0001-01-01 (ordinal 1) to 1970-01-01.
+const EPOCH_ORDINAL: i64 = 719_163;
+
+struct PyTypes {
+    datetime: Py<PyAny>,
+    date: Py<PyAny>,
+    decimal: Py<PyAny>,
+    timedelta: Py<PyAny>,
+    epoch: Py<PyAny>,
+    micro: Py<PyAny>,
+}
+
+static TYPES: PyOnceLock<PyTypes> = PyOnceLock::new();
+
+fn types(py: Python<'_>) -> PyResult<&PyTypes> {
+    TYPES.get_or_try_init(py, || {
+        let dt = py.import("datetime")?;
+        let datetime = dt.getattr("datetime")?;
+        let timedelta = dt.getattr("timedelta")?;
+        let utc = dt.getattr("timezone")?.getattr("utc")?;
+        let epoch = datetime.call1((1970, 1, 1, 0, 0, 0, 0, utc))?;
+        let micro = timedelta.call((), Some(&[("microseconds", 1)].into_py_dict(py)?))?;
+        Ok(PyTypes {
+            datetime: datetime.unbind(),
+            date: dt.getattr("date")?.unbind(),
+            decimal: py.import("decimal")?.getattr("Decimal")?.unbind(),
+            timedelta: timedelta.unbind(),
+            epoch: epoch.unbind(),
+            micro: micro.unbind(),
+        })
+    })
+}
+
+use pyo3::types::IntoPyDict;
+
+fn invalid_value(py: Python<'_>, message: impl Into<String>) -> PyErr {
+    table_err(py, &codes::INVALID_VALUE, message.into(), None)
+}
+
+/// The core value of a Python object (`None` for NULL).
+fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
+    let py = obj.py();
+    if obj.is_none() {
+        return Ok(None);
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Some(Value::Text(s.to_cow()?.into_owned())));
+    }
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Some(Value::Bytes(b.as_bytes().to_vec())));
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Some(Value::Bool(b.is_true())));
+    }
+    if let Ok(i) = obj.cast::<PyInt>() {
+        return match i.extract::<i64>() {
+            Ok(v) => Ok(Some(Value::Int(v))),
+            Err(_) => Err(invalid_value(py, "an int value must fit in 64 bits (signed)")),
+        };
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return Ok(Some(Value::Float(f.value())));
+    }
+    if let Ok(b) = obj.cast::<PyByteArray>() {
+        return Ok(Some(Value::Bytes(b.to_vec())));
+    }
+    let t = types(py)?;
+    if obj.is_instance(t.datetime.bind(py))? {
+        if obj.call_method0("utcoffset")?.is_none() {
+            return Err(invalid_value(
+                py,
+                "a naive datetime (no tzinfo) is refused: give an aware datetime \
+                 (e.g. dt.replace(tzinfo=timezone.utc)); it is stored as UTC",
+            ));
+        }
+        let micros = obj.sub(t.epoch.bind(py))?.floor_div(t.micro.bind(py))?;
+        return match micros.extract::<i64>() {
+            Ok(v) => Ok(Some(Value::Timestamp(v))),
+            Err(_) => Err(invalid_value(py, "the datetime is out of range")),
+        };
+    }
+    if obj.is_instance(t.date.bind(py))? {
+        let ordinal: i64 = obj.call_method0("toordinal")?.extract()?;
+        let days = i32::try_from(ordinal - EPOCH_ORDINAL)
+            .map_err(|_| invalid_value(py, "the date is out of range"))?;
+        return Ok(Some(Value::Date(days)));
+    }
+    if obj.is_instance(t.decimal.bind(py))? {
+        if !obj.call_method0("is_finite")?.is_truthy()? {
+            return Err(invalid_value(
+                py,
+                "a Decimal value must be finite (no NaN or infinity)",
+            ));
+        }
+        let text: String = py
+            .import("builtins")?
+            .getattr("format")?
+            .call1((obj, "f"))?
+            .extract()?;
+        return Value::decimal(text).map(Some).map_err(|e| core_err(py, e));
+    }
+    let ty = obj.get_type().name()?.to_string();
+    Err(table_err(
+        py,
+        &codes::FIELD_TYPE,
+        format!(
+            "values of type {ty} cannot be encrypted: use str, bytes, int, float, bool, date, \
+             aware datetime, Decimal or None"
+        ),
+        None,
+    ))
+}
+
+/// The Python object of a core value.
+fn from_value(py: Python<'_>, v: Option<Value>) -> PyResult<Py<PyAny>> {
+    let Some(v) = v else {
+        return Ok(py.None());
+    };
+    Ok(match &v {
+        Value::Text(s) => PyString::new(py, s).into_any().unbind(),
+        Value::Bytes(b) => PyBytes::new(py, b).into_any().unbind(),
+        Value::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
+        Value::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any().unbind(),
+        Value::Date(d) => {
+            let t = types(py)?;
+            t.date
+                .bind(py)
+                .call_method1("fromordinal", (i64::from(*d) + EPOCH_ORDINAL,))?
+                .unbind()
+        }
+        Value::Timestamp(us) => {
+            let t = types(py)?;
+            let delta = t
+                .timedelta
+                .bind(py)
+                .call((), Some(&[("microseconds", *us)].into_py_dict(py)?))?;
+            t.epoch.bind(py).add(delta)?.unbind()
+        }
+        Value::Decimal(s) => types(py)?.decimal.bind(py).call1((s.as_str(),))?.unbind(),
+    })
+}
+
+/// A row key: bytes as given, str as UTF-8, int as its decimal digits.
+fn row_key(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(s.to_cow()?.as_bytes().to_vec());
+    }
+    if obj.cast::<PyInt>().is_ok() && obj.cast::<PyBool>().is_err() {
+        return Ok(obj.str()?.to_cow()?.as_bytes().to_vec());
+    }
+    Err(invalid_argument(obj.py(), "a row key is bytes, str or int"))
+}
+
+fn row_keys(rows: Option<&Bound<'_, PyAny>>, n: usize) -> PyResult<Option<Vec<Vec<u8>>>> {
+    let Some(rows) = rows else { return Ok(None) };
+    let keys = rows
+        .try_iter()?
+        .map(|r| row_key(&r?))
+        .collect::<PyResult<Vec<_>>>()?;
+    if keys.len() != n {
+        return Err(invalid_argument(
+            rows.py(),
+            format!("{} row keys for {n} values: give one per value", keys.len()),
+        ));
+    }
+    Ok(Some(keys))
+}
+
+/// Token bytes from bytes or the text form (`sr1.`...).
+fn token_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(b) = obj.cast::<PyByteArray>() {
+        return Ok(b.to_vec());
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return decode_text(&s.to_cow()?).map_err(|e| core_err(obj.py(), e));
+    }
+    Err(invalid_argument(
+        obj.py(),
+        "a token is bytes or its text form (str)",
+    ))
+}
+
+fn token_out(py: Python<'_>, t: Token, text: bool) -> Py<PyAny> {
+    if text {
+        PyString::new(py, &t.to_text()).into_any().unbind()
+    } else {
+        PyBytes::new(py, t.as_bytes()).into_any().unbind()
+    }
+}
+
+/// Encrypts, decrypts and indexes the values of one column.
+#[pyclass(module = "strongroom._native", name = "FieldCipher", frozen)]
+struct PyFieldCipher {
+    inner: Arc<FieldCipher>,
+}
+
+#[pymethods]
+impl PyFieldCipher {
+    /// Builds the cipher of column `table.column` holding `value_type`
+    /// values ("text", "bytes", "int", "float", "bool", "date",
+    /// "timestamp", "decimal").
+    #[new]
+    #[pyo3(signature = (keyring, table, column, value_type, deterministic=false, hide_null=false, blind_index=None, accept=Vec::new(), allow_dropping_row_binding=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        keyring: Py<PyKeyring>,
+        table: String,
+        column: String,
+        value_type: &str,
+        deterministic: bool,
+        hide_null: bool,
+        blind_index: Option<(usize, String)>,
+        accept: Vec<String>,
+        allow_dropping_row_binding: bool,
+    ) -> PyResult<Self> {
+        let spec = column_spec(py, value_type, deterministic, hide_null, blind_index, &accept)?;
+        let cipher = run(py, || {
+            keyring.get().with(|kr| {
+                let c = FieldCipher::new(kr, &table, &column, spec)?;
+                Ok(if allow_dropping_row_binding {
+                    c.allow_dropping_row_binding()
+                } else {
+                    c
+                })
+            })
+        })?;
+        Ok(Self {
+            inner: Arc::new(cipher),
+        })
+    }
+
+    /// Hazmat: a cipher from raw purpose keys `(field, deterministic,
+    /// blind_index)` of one key version, for test vectors and keys held
+    /// outside a keyring.
+    #[staticmethod]
+    #[pyo3(signature = (table, column, value_type, key_version, keys, deterministic=false, hide_null=false, blind_index=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn with_keys(
+        py: Python<'_>,
+        table: String,
+        column: String,
+        value_type: &str,
+        key_version: u32,
+        keys: (Vec<u8>, Vec<u8>, Vec<u8>),
+        deterministic: bool,
+        hide_null: bool,
+        blind_index: Option<(usize, String)>,
+    ) -> PyResult<Self> {
+        let spec = column_spec(py, value_type, deterministic, hide_null, blind_index, &[])?;
+        let key = |mut v: Vec<u8>| {
+            let k = SecretKey::from_slice(&v);
+            zeroize::Zeroize::zeroize(&mut v);
+            k.ok_or_else(|| invalid_argument(py, "purpose keys are 32 bytes each"))
+        };
+        let pk = PurposeKeys {
+            field: key(keys.0)?,
+            deterministic: key(keys.1)?,
+            blind_index: key(keys.2)?,
+        };
+        let cipher = run(py, || {
+            FieldCipher::with_keys(&table, &column, spec, key_version, vec![(key_version, pk)])
+        })?;
+        Ok(Self {
+            inner: Arc::new(cipher),
+        })
+    }
+
+    /// The primary key version new tokens are made with.
+    #[getter]
+    fn primary_version(&self) -> u32 {
+        self.inner.primary_version()
+    }
+
+    /// Encrypts one value (bound to `row` if given); `None` stays `None`
+    /// unless the column hides NULLs. Returns bytes, or text when `text`.
+    #[pyo3(signature = (value, row=None, text=false))]
+    fn encrypt(
+        &self,
+        py: Python<'_>,
+        value: &Bound<'_, PyAny>,
+        row: Option<&Bound<'_, PyAny>>,
+        text: bool,
+    ) -> PyResult<Py<PyAny>> {
+        guarded(py, || {
+            let v = to_value(value)?;
+            let row = row.map(row_key).transpose()?;
+            match self.inner.encrypt(v.as_ref(), row.as_deref()) {
+                Ok(Some(t)) => Ok(token_out(py, t, text)),
+                Ok(None) => Ok(py.None()),
+                Err(e) => Err(core_err(py, e)),
+            }
+        })
+    }
+
+    /// Decrypts one token (bytes or text); `None` stays `None`.
+    #[pyo3(signature = (token, row=None))]
+    fn decrypt(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+        row: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        guarded(py, || {
+            if token.is_none() {
+                return Ok(py.None());
+            }
+            let t = token_bytes(token)?;
+            let row = row.map(row_key).transpose()?;
+            let v = self
+                .inner
+                .decrypt(&t, row.as_deref())
+                .map_err(|e| core_err(py, e))?;
+            from_value(py, v)
+        })
+    }
+
+    /// The blind-index term of a value (bytes), `None` for a kept NULL.
+    fn index(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyBytes>>> {
+        guarded(py, || {
+            let v = to_value(value)?;
+            let term = self.inner.index(v.as_ref()).map_err(|e| core_err(py, e))?;
+            Ok(term.map(|t| PyBytes::new(py, t.as_bytes()).unbind()))
+        })
+    }
+
+    /// The index terms of a value under every usable key version (for a
+    /// query during a key rotation: `WHERE idx IN (...)`).
+    fn lookup_terms(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Vec<Py<PyBytes>>> {
+        guarded(py, || {
+            let v = to_value(value)?;
+            let terms = self.inner.lookup_terms(v.as_ref()).map_err(|e| core_err(py, e))?;
+            Ok(terms
+                .iter()
+                .map(|t| PyBytes::new(py, t.as_bytes()).unbind())
+                .collect())
+        })
+    }
+
+    /// The tokens of a value in a deterministic column under every usable
+    /// key version (for `WHERE col IN (...)`).
+    fn lookup_tokens(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Vec<Py<PyBytes>>> {
+        guarded(py, || {
+            let v = to_value(value)?;
+            let toks = self
+                .inner
+                .lookup_tokens(v.as_ref())
+                .map_err(|e| core_err(py, e))?;
+            Ok(toks
+                .iter()
+                .map(|t| PyBytes::new(py, t.as_bytes()).unbind())
+                .collect())
+        })
+    }
+
+    /// Whether a token was made under an older key version or another mode.
+    fn needs_rewrap(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<bool> {
+        guarded(py, || {
+            let t = token_bytes(token)?;
+            self.inner.needs_rewrap(&t).map_err(|e| core_err(py, e))
+        })
+    }
+
+    /// Re-encrypts a token under the primary version (and the column's
+    /// mode); text in, text out.
+    #[pyo3(signature = (token, row=None))]
+    fn rewrap(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+        row: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        guarded(py, || {
+            let text = token.cast::<PyString>().is_ok();
+            let t = token_bytes(token)?;
+            let row = row.map(row_key).transpose()?;
+            let out = self
+                .inner
+                .rewrap(&t, row.as_deref())
+                .map_err(|e| core_err(py, e))?;
+            Ok(token_out(py, out, text))
+        })
+    }
+
+    /// Encrypts many values on all cores (the interpreter is released).
+    #[pyo3(signature = (values, rows=None, text=false))]
+    fn encrypt_many(
+        &self,
+        py: Python<'_>,
+        values: &Bound<'_, PyAny>,
+        rows: Option<&Bound<'_, PyAny>>,
+        text: bool,
+    ) -> PyResult<Py<PyList>> {
+        let vals = collect_values(py, values)?;
+        let rows = row_keys(rows, vals.len())?;
+        let inner = self.inner.clone();
+        let tokens = run(py, move || {
+            let refs: Option<Vec<&[u8]>> = rows.as_ref().map(|r| r.iter().map(Vec::as_slice).collect());
+            inner.encrypt_batch(&vals, refs.as_deref())
+        })?;
+        let out = PyList::new(
+            py,
+            tokens.into_iter().map(|t| match t {
+                Some(t) => token_out(py, t, text),
+                None => py.None(),
+            }),
+        )?;
+        Ok(out.unbind())
+    }
+
+    /// Decrypts many tokens on all cores; the first failing item raises
+    /// (its position is the exception's `index`).
+    #[pyo3(signature = (tokens, rows=None))]
+    fn decrypt_many(
+        &self,
+        py: Python<'_>,
+        tokens: &Bound<'_, PyAny>,
+        rows: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyList>> {
+        let toks = collect_tokens(py, tokens)?;
+        let rows = row_keys(rows, toks.len())?;
+        let inner = self.inner.clone();
+        let results = run(py, move || {
+            let refs: Option<Vec<&[u8]>> = rows.as_ref().map(|r| r.iter().map(Vec::as_slice).collect());
+            inner.decrypt_batch(&toks, refs.as_deref())
+        })?;
+        let mut objs = Vec::with_capacity(results.len());
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(v) => objs.push(from_value(py, v)?),
+                Err(e) => return Err(core_err_at(py, e, Some(i))),
+            }
+        }
+        Ok(PyList::new(py, objs)?.unbind())
+    }
+
+    /// Blind-index terms of many values on all cores.
+    fn index_many(&self, py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
+        let vals = collect_values(py, values)?;
+        let inner = self.inner.clone();
+        let terms = run(py, move || inner.index_batch(&vals))?;
+        let out = PyList::empty(py);
+        for t in terms {
+            match t {
+                Some(t) => out.append(PyBytes::new(py, t.as_bytes()))?,
+                None => out.append(py.None())?,
+            }
+        }
+        Ok(out.unbind())
+    }
+
+    /// Rewraps many tokens on all cores; the first failure raises.
+    #[pyo3(signature = (tokens, rows=None, text=false))]
+    fn rewrap_many(
+        &self,
+        py: Python<'_>,
+        tokens: &Bound<'_, PyAny>,
+        rows: Option<&Bound<'_, PyAny>>,
+        text: bool,
+    ) -> PyResult<Py<PyList>> {
+        let toks = collect_tokens(py, tokens)?;
+        let rows = row_keys(rows, toks.len())?;
+        let inner = self.inner.clone();
+        let results = run(py, move || {
+            let refs: Option<Vec<&[u8]>> = rows.as_ref().map(|r| r.iter().map(Vec::as_slice).collect());
+            inner.rewrap_batch(&toks, refs.as_deref())
+        })?;
+        let out = PyList::empty(py);
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(Some(t)) => out.append(token_out(py, t, text))?,
+                Ok(None) => out.append(py.None())?,
+                Err(e) => return Err(core_err_at(py, e, Some(i))),
+            }
+        }
+        Ok(out.unbind())
+    }
+}
+
+fn column_spec(
+    py: Python<'_>,
+    value_type: &str,
+    deterministic: bool,
+    hide_null: bool,
+    blind_index: Option<(usize, String)>,
+    accept: &[String],
+) -> PyResult<ColumnSpec> {
+    let ty = ValueType::from_name(value_type)
+        .ok_or_else(|| invalid_argument(py, format!("unknown value type {value_type:?}")))?;
+    let mut spec = ColumnSpec::new(ty);
+    if deterministic {
+        spec = spec.deterministic();
+    }
+    if hide_null {
+        spec = spec.hide_null();
+    }
+    if let Some((len, norm)) = blind_index {
+        let n = Normalizer::from_name(&norm)
+            .ok_or_else(|| invalid_argument(py, format!("unknown normaliser {norm:?}")))?;
+        spec = spec.with_blind_index(len, n);
+    }
+    for m in accept {
+        spec = spec.accept_mode(match m.as_str() {
+            "random" => Mode::Random,
+            "deterministic" => Mode::Deterministic,
+            _ => return Err(invalid_argument(py, format!("unknown mode {m:?}"))),
+        });
+    }
+    Ok(spec)
+}
+
+fn collect_values(py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<Vec<Option<Value>>> {
+    if let Ok(list) = values.cast::<PyList>() {
+        let mut out = Vec::with_capacity(list.len());
+        for (i, v) in list.iter().enumerate() {
+            out.push(to_value(&v).map_err(|e| with_index(py, e, i))?);
+        }
+        return Ok(out);
+    }
+    let mut out = Vec::new();
+    for (i, v) in values.try_iter()?.enumerate() {
+        out.push(to_value(&v?).map_err(|e| with_index(py, e, i))?);
+    }
+    Ok(out)
+}
+
+fn collect_tokens(py: Python<'_>, tokens: &Bound<'_, PyAny>) -> PyResult<Vec<Option<Vec<u8>>>> {
+    let mut out = Vec::new();
+    for (i, t) in tokens.try_iter()?.enumerate() {
+        let t = t?;
+        out.push(if t.is_none() {
+            None
+        } else {
+            Some(token_bytes(&t).map_err(|e| with_index(py, e, i))?)
+        });
+    }
+    Ok(out)
+}
+
+/// Sets `index` on a strongroom exception raised for item `i`.
+fn with_index(py: Python<'_>, e: PyErr, i: usize) -> PyErr {
+    let _ = e.value(py).setattr("index", i);
+    e
+}
+
+/// Adds the class to the module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyFieldCipher>()
+}

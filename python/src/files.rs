@@ -1,0 +1,436 @@
+//! Whole-file encryption and the streams behind `strongroom.open`.
+
+use crate::keyring::{PyKeyring, kdf};
+use crate::pyio::{Pending, PyFile};
+use crate::{core_err, guarded, invalid_argument, panic_err, passphrase};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use strongroom::file::{
+    self, Decryptor, Encryptor, FileOptions, Identity, OutputFile, Recipient, SeekableDecryptor,
+};
+use strongroom::keyring::Keyring;
+use strongroom::passphrase::KdfParams;
+use strongroom::{Error, Passphrase, Result};
+use zeroize::Zeroizing;
+
+/// Runs `f` with the keyring (if any) read-locked.
+fn with_keyring<T>(kr: Option<&Py<PyKeyring>>, f: impl FnOnce(Option<&Keyring>) -> Result<T>) -> Result<T> {
+    match kr {
+        Some(k) => k.get().with(|k| f(Some(k))),
+        None => f(None),
+    }
+}
+
+fn recipients<'a>(
+    kr: Option<&'a Keyring>,
+    passes: &'a [Passphrase],
+    params: KdfParams,
+) -> Vec<Recipient<'a>> {
+    let mut out: Vec<Recipient<'a>> = kr.map(Recipient::Keyring).into_iter().collect();
+    out.extend(passes.iter().map(|p| Recipient::Passphrase(p, params)));
+    out
+}
+
+fn identities<'a>(kr: Option<&'a Keyring>, passes: &'a [Passphrase]) -> Vec<Identity<'a>> {
+    let mut out: Vec<Identity<'a>> = kr.map(Identity::Keyring).into_iter().collect();
+    out.extend(passes.iter().map(Identity::Passphrase));
+    out
+}
+
+fn passphrases(list: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<Passphrase>> {
+    list.iter().map(passphrase).collect()
+}
+
+/// A whole-file operation with progress reports, Ctrl-C and exceptions
+/// from the progress callback: the callback and the signal check run on the
+/// calling thread (which the core uses for its reports); an exception
+/// there cancels the operation, which leaves no output, and is re-raised.
+fn whole_file<T: Send>(
+    py: Python<'_>,
+    progress: Option<Py<PyAny>>,
+    work: impl FnOnce(&FileOptions<'_>) -> Result<T> + Send,
+    overwrite: bool,
+) -> PyResult<T> {
+    let cancel = AtomicBool::new(false);
+    let pending: Mutex<Option<PyErr>> = Mutex::new(None);
+    let report = |done: u64, total: u64| {
+        Python::attach(|py| {
+            let r = py.check_signals().and_then(|()| match &progress {
+                Some(cb) => cb.call1(py, (done, total)).map(drop),
+                None => Ok(()),
+            });
+            if let Err(e) = r {
+                let mut slot = pending.lock().unwrap_or_else(|p| p.into_inner());
+                if slot.is_none() {
+                    *slot = Some(e);
+                }
+                cancel.store(true, Ordering::Relaxed);
+            }
+        })
+    };
+    let result = py.detach(|| {
+        catch_unwind(AssertUnwindSafe(|| {
+            let opts = FileOptions::new()
+                .overwrite(overwrite)
+                .progress(&report)
+                .cancel(&cancel);
+            work(&opts)
+        }))
+    });
+    let pending = pending.into_inner().unwrap_or_else(|p| p.into_inner());
+    match result {
+        Err(_) => Err(panic_err(py)),
+        Ok(r) => match (r, pending) {
+            (_, Some(e)) => Err(e),
+            (Ok(v), None) => Ok(v),
+            (Err(e), None) => Err(core_err(py, e)),
+        },
+    }
+}
+
+/// Encrypts the file `src` to `dst` (atomically) for the keyring and/or
+/// passphrases. Returns the plaintext length.
+#[pyfunction]
+#[pyo3(signature = (src, dst, keyring=None, passphrases=Vec::new(), kdf=None, overwrite=false, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn encrypt_file(
+    py: Python<'_>,
+    src: PathBuf,
+    dst: PathBuf,
+    keyring: Option<Py<PyKeyring>>,
+    passphrases: Vec<Bound<'_, PyAny>>,
+    kdf: Option<(u32, u32, u32)>,
+    overwrite: bool,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<u64> {
+    let passes = self::passphrases(passphrases)?;
+    let params = self::kdf(kdf);
+    whole_file(
+        py,
+        progress,
+        |opts| {
+            with_keyring(keyring.as_ref(), |kr| {
+                let info = file::encrypt_file(&src, &dst, &recipients(kr, &passes, params), opts)?;
+                Ok(info.plaintext_len.unwrap_or(0))
+            })
+        },
+        overwrite,
+    )
+}
+
+/// Decrypts the file `src` to `dst` (atomically; `dst` appears only once
+/// the whole file authenticated). Returns the plaintext length.
+#[pyfunction]
+#[pyo3(signature = (src, dst, keyring=None, passphrases=Vec::new(), overwrite=false, progress=None))]
+fn decrypt_file(
+    py: Python<'_>,
+    src: PathBuf,
+    dst: PathBuf,
+    keyring: Option<Py<PyKeyring>>,
+    passphrases: Vec<Bound<'_, PyAny>>,
+    overwrite: bool,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<u64> {
+    let passes = self::passphrases(passphrases)?;
+    whole_file(
+        py,
+        progress,
+        |opts| {
+            with_keyring(keyring.as_ref(), |kr| {
+                file::decrypt_file(&src, &dst, &identities(kr, &passes), opts)
+            })
+        },
+        overwrite,
+    )
+}
+
+/// Where an encrypting stream writes.
+enum Sink {
+    /// A path, written atomically.
+    Atomic(OutputFile),
+    /// A Python file object.
+    Py(PyFile),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Atomic(f) => f.write(buf),
+            Sink::Py(f) => f.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Atomic(f) => f.flush(),
+            Sink::Py(f) => f.flush(),
+        }
+    }
+}
+
+/// The error to raise: the file object's own exception if it raised one.
+fn stream_err(py: Python<'_>, e: Error, pending: &Pending) -> PyErr {
+    let mut slot = pending.lock().unwrap_or_else(|p| p.into_inner());
+    match slot.take() {
+        Some(py_err) => py_err,
+        None => core_err(py, e),
+    }
+}
+
+/// Runs a stream step with the interpreter detached and panics caught.
+fn step<T: Send>(py: Python<'_>, pending: &Pending, f: impl FnOnce() -> Result<T> + Send) -> PyResult<T> {
+    match py.detach(|| catch_unwind(AssertUnwindSafe(f))) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(stream_err(py, e, pending)),
+        Err(_) => Err(panic_err(py)),
+    }
+}
+
+/// The encrypting stream behind `strongroom.open(..., "wb")`.
+#[pyclass(module = "strongroom._native", frozen)]
+struct Writer {
+    state: Mutex<Option<Encryptor<Sink>>>,
+    pending: Pending,
+}
+
+impl Writer {
+    fn take(&self) -> Option<Encryptor<Sink>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+#[pymethods]
+impl Writer {
+    /// Starts an encrypted file at `path` (atomic: it appears on `finish`)
+    /// or on the Python file object `fileobj`, and writes the header.
+    #[new]
+    #[pyo3(signature = (path=None, fileobj=None, keyring=None, passphrases=Vec::new(), kdf=None, overwrite=false))]
+    fn new(
+        py: Python<'_>,
+        path: Option<PathBuf>,
+        fileobj: Option<Py<PyAny>>,
+        keyring: Option<Py<PyKeyring>>,
+        passphrases: Vec<Bound<'_, PyAny>>,
+        kdf: Option<(u32, u32, u32)>,
+        overwrite: bool,
+    ) -> PyResult<Self> {
+        let passes = self::passphrases(passphrases)?;
+        let params = self::kdf(kdf);
+        let pending = Pending::default();
+        let sink_pending = pending.clone();
+        let enc = step(py, &pending, move || {
+            let sink = match (path, fileobj) {
+                (Some(p), None) => Sink::Atomic(OutputFile::create(&p, overwrite)?),
+                (None, Some(f)) => Sink::Py(PyFile::new(f, sink_pending)),
+                _ => return Err(Error::InvalidArgument("give a path or a file object".into())),
+            };
+            with_keyring(keyring.as_ref(), |kr| {
+                Encryptor::new(sink, &recipients(kr, &passes, params))
+            })
+        })?;
+        Ok(Self {
+            state: Mutex::new(Some(enc)),
+            pending,
+        })
+    }
+
+    /// Encrypts and writes `data` (bytes); returns its length.
+    fn write(&self, py: Python<'_>, data: &[u8]) -> PyResult<usize> {
+        step(py, &self.pending, || {
+            let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let enc = guard
+                .as_mut()
+                .ok_or_else(|| Error::InvalidArgument("write to a closed encrypted file".into()))?;
+            enc.write_all(data).map_err(strongroom::error::from_io)?;
+            Ok(data.len())
+        })
+    }
+
+    /// Writes the final chunk; a path-backed file appears at its path now.
+    fn finish(&self, py: Python<'_>) -> PyResult<()> {
+        let Some(enc) = self.take() else {
+            return Ok(());
+        };
+        step(py, &self.pending, move || match enc.finish()? {
+            Sink::Atomic(f) => f.commit(),
+            Sink::Py(mut f) => f.flush().map_err(strongroom::error::from_io),
+        })
+    }
+
+    /// Abandons the file: a path-backed file never appears; a file
+    /// object is left as written so far (readers will report it truncated).
+    fn abort(&self, py: Python<'_>) {
+        if let Some(enc) = self.take() {
+            py.detach(move || drop(enc));
+        }
+    }
+}
+
+/// Any seekable reader the decrypting stream can take.
+trait ReadSeek: Read + Seek + Send {}
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
+enum Plain {
+    Seekable(SeekableDecryptor<Box<dyn ReadSeek>>),
+    Stream(Decryptor<Box<dyn Read + Send>>),
+}
+
+/// The decrypting stream behind `strongroom.open(..., "rb")`.
+#[pyclass(module = "strongroom._native", frozen)]
+struct Reader {
+    state: Mutex<Option<Plain>>,
+    pending: Pending,
+    seekable: bool,
+}
+
+fn closed_reader() -> Error {
+    Error::InvalidArgument("read from a closed encrypted file".into())
+}
+
+#[pymethods]
+impl Reader {
+    /// Opens an encrypted file at `path` (seekable) or on the Python file
+    /// object `fileobj` (seekable when `seekable`). The header is
+    /// authenticated and the key commitment checked before this returns.
+    #[new]
+    #[pyo3(signature = (path=None, fileobj=None, seekable=true, keyring=None, passphrases=Vec::new()))]
+    fn new(
+        py: Python<'_>,
+        path: Option<PathBuf>,
+        fileobj: Option<Py<PyAny>>,
+        seekable: bool,
+        keyring: Option<Py<PyKeyring>>,
+        passphrases: Vec<Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let passes = self::passphrases(passphrases)?;
+        let pending = Pending::default();
+        let src_pending = pending.clone();
+        let plain = step(py, &pending, move || {
+            with_keyring(keyring.as_ref(), |kr| {
+                let ids = identities(kr, &passes);
+                Ok(match (path, fileobj, seekable) {
+                    (Some(p), None, _) => {
+                        let f: Box<dyn ReadSeek> = Box::new(File::open(p)?);
+                        Plain::Seekable(SeekableDecryptor::new(f, &ids)?)
+                    }
+                    (None, Some(o), true) => {
+                        let f: Box<dyn ReadSeek> = Box::new(PyFile::new(o, src_pending));
+                        Plain::Seekable(SeekableDecryptor::new(f, &ids)?)
+                    }
+                    (None, Some(o), false) => {
+                        let f: Box<dyn Read + Send> = Box::new(PyFile::new(o, src_pending));
+                        Plain::Stream(Decryptor::new(f, &ids)?)
+                    }
+                    _ => return Err(Error::InvalidArgument("give a path or a file object".into())),
+                })
+            })
+        })?;
+        let seekable = matches!(plain, Plain::Seekable(_));
+        Ok(Self {
+            state: Mutex::new(Some(plain)),
+            pending,
+            seekable,
+        })
+    }
+
+    /// Whether the stream supports `seek`.
+    #[getter]
+    fn seekable(&self) -> bool {
+        self.seekable
+    }
+
+    /// Reads up to `size` authenticated plaintext bytes (all the rest when
+    /// negative); `b""` at the end, which is reported only once the whole
+    /// file authenticated.
+    #[pyo3(signature = (size=-1))]
+    fn read<'py>(&self, py: Python<'py>, size: i64) -> PyResult<Bound<'py, PyBytes>> {
+        let buf = step(py, &self.pending, || {
+            let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let plain = guard.as_mut().ok_or_else(closed_reader)?;
+            let reader: &mut dyn Read = match plain {
+                Plain::Seekable(r) => r,
+                Plain::Stream(r) => r,
+            };
+            let mut buf = Zeroizing::new(Vec::new());
+            if size < 0 {
+                reader.read_to_end(&mut buf).map_err(strongroom::error::from_io)?;
+            } else {
+                let want = usize::try_from(size).unwrap_or(usize::MAX);
+                buf.resize(want, 0);
+                let mut got = 0;
+                while got < want {
+                    match reader.read(&mut buf[got..]) {
+                        Ok(0) => break,
+                        Ok(n) => got += n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(strongroom::error::from_io(e)),
+                    }
+                }
+                buf.truncate(got);
+            }
+            Ok(buf)
+        })?;
+        Ok(PyBytes::new(py, &buf))
+    }
+
+    /// Moves to `offset` from the start (0), the current position (1) or
+    /// the end (2; authenticates the final chunk first). Returns the new
+    /// position.
+    #[pyo3(signature = (offset, whence=0))]
+    fn seek(&self, py: Python<'_>, offset: i64, whence: i32) -> PyResult<u64> {
+        let pos = match whence {
+            0 => SeekFrom::Start(
+                u64::try_from(offset).map_err(|_| invalid_argument(py, "negative seek position"))?,
+            ),
+            1 => SeekFrom::Current(offset),
+            2 => SeekFrom::End(offset),
+            _ => return Err(invalid_argument(py, "whence must be 0, 1 or 2")),
+        };
+        step(py, &self.pending, || {
+            let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            match guard.as_mut().ok_or_else(closed_reader)? {
+                Plain::Seekable(r) => r.seek(pos).map_err(strongroom::error::from_io),
+                Plain::Stream(_) => Err(Error::InvalidArgument(
+                    "this encrypted stream is not seekable".into(),
+                )),
+            }
+        })
+    }
+
+    /// The authenticated plaintext length (seekable streams only).
+    fn length(&self, py: Python<'_>) -> PyResult<u64> {
+        step(py, &self.pending, || {
+            let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            match guard.as_mut().ok_or_else(closed_reader)? {
+                Plain::Seekable(r) => r.authenticated_len(),
+                Plain::Stream(_) => Err(Error::InvalidArgument(
+                    "this encrypted stream is not seekable".into(),
+                )),
+            }
+        })
+    }
+
+    /// Closes the stream; its buffers are wiped.
+    fn close(&self, py: Python<'_>) {
+        let taken = self.state.lock().unwrap_or_else(|p| p.into_inner()).take();
+        guarded(py, || {
+            py.detach(move || drop(taken));
+            Ok(())
+        })
+        .ok();
+    }
+}
+
+/// Adds the functions and classes to the module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(encrypt_file, m)?)?;
+    m.add_function(wrap_pyfunction!(decrypt_file, m)?)?;
+    m.add_class::<Writer>()?;
+    m.add_class::<Reader>()?;
+    Ok(())
+}

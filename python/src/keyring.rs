@@ -1,0 +1,263 @@
+//! The native keyring handle.
+
+use crate::{core_err, invalid_argument, run};
+use pyo3::prelude::*;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use strongroom::keyring::{KeyStatus, Keyring, ProtectorKind, RecoveryKey, Unlock};
+use strongroom::passphrase::KdfParams;
+use strongroom::{Error, Result};
+
+/// Argon2id parameters from `(memory_kib, iterations, parallelism)`, or
+/// the default.
+pub(crate) fn kdf(params: Option<(u32, u32, u32)>) -> KdfParams {
+    match params {
+        Some((memory_kib, iterations, parallelism)) => KdfParams {
+            memory_kib,
+            iterations,
+            parallelism,
+        },
+        None => KdfParams::DEFAULT,
+    }
+}
+
+/// An unlocked keyring shared by Python threads. Reading calls take the
+/// read lock (many at once); changes take the write lock. `close` drops
+/// the keyring (its keys are wiped); later calls fail with `InvalidState`.
+#[pyclass(module = "strongroom._native", name = "Keyring", frozen)]
+pub(crate) struct PyKeyring {
+    pub(crate) inner: Arc<RwLock<Option<Keyring>>>,
+}
+
+fn closed() -> Error {
+    Error::InvalidArgument("the keyring is closed".into())
+}
+
+impl PyKeyring {
+    fn wrap(kr: Keyring) -> Self {
+        Self {
+            inner: Arc::new(RwLock::new(Some(kr))),
+        }
+    }
+
+    /// Runs `f` on the open keyring under the read lock.
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&Keyring) -> Result<T>) -> Result<T> {
+        let guard: RwLockReadGuard<'_, Option<Keyring>> =
+            self.inner.read().unwrap_or_else(|p| p.into_inner());
+        f(guard.as_ref().ok_or_else(closed)?)
+    }
+
+    fn with_mut<T>(&self, f: impl FnOnce(&mut Keyring) -> Result<T>) -> Result<T> {
+        let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        f(guard.as_mut().ok_or_else(closed)?)
+    }
+}
+
+#[pymethods]
+impl PyKeyring {
+    /// Creates a keyring at `path` protected by `passphrase`.
+    #[staticmethod]
+    #[pyo3(signature = (path, passphrase, kdf=None))]
+    fn create(
+        py: Python<'_>,
+        path: PathBuf,
+        passphrase: &Bound<'_, PyAny>,
+        kdf: Option<(u32, u32, u32)>,
+    ) -> PyResult<Self> {
+        let pass = crate::passphrase(passphrase)?;
+        let params = self::kdf(kdf);
+        run(py, move || Keyring::create(&path, &pass, params)).map(Self::wrap)
+    }
+
+    /// Opens the keyring at `path` with a passphrase or a recovery key.
+    #[staticmethod]
+    #[pyo3(signature = (path, passphrase=None, recovery_key=None))]
+    fn open(
+        py: Python<'_>,
+        path: PathBuf,
+        passphrase: Option<&Bound<'_, PyAny>>,
+        recovery_key: Option<&str>,
+    ) -> PyResult<Self> {
+        let unlock = match (passphrase, recovery_key) {
+            (Some(p), None) => Unlock::Passphrase(crate::passphrase(p)?),
+            (None, Some(r)) => Unlock::RecoveryKey(RecoveryKey::parse(r).map_err(|e| core_err(py, e))?),
+            _ => {
+                return Err(invalid_argument(
+                    py,
+                    "give exactly one of passphrase and recovery_key",
+                ));
+            }
+        };
+        run(py, move || Keyring::open(&path, &unlock)).map(Self::wrap)
+    }
+
+    /// The keyring id (16 bytes) of the keyring file at `path`, without unlocking it.
+    #[staticmethod]
+    fn peek_id(py: Python<'_>, path: PathBuf) -> PyResult<Vec<u8>> {
+        run(py, move || Keyring::peek_id(&path)).map(|id| id.to_vec())
+    }
+
+    /// The keyring id (16 bytes).
+    fn id(&self, py: Python<'_>) -> PyResult<Vec<u8>> {
+        run(py, || self.with(|k| Ok(k.id().to_vec())))
+    }
+
+    /// The keyring's path.
+    fn path(&self, py: Python<'_>) -> PyResult<PathBuf> {
+        run(py, || self.with(|k| Ok(k.path().to_path_buf())))
+    }
+
+    /// The change counter of the keyring file.
+    fn generation(&self, py: Python<'_>) -> PyResult<u64> {
+        run(py, || self.with(|k| Ok(k.generation())))
+    }
+
+    /// The primary key version.
+    fn primary_version(&self, py: Python<'_>) -> PyResult<u32> {
+        run(py, || self.with(|k| Ok(k.primary_version())))
+    }
+
+    /// `(version, status, created_at, status_changed_at)` of every version.
+    fn versions(&self, py: Python<'_>) -> PyResult<Vec<(u32, &'static str, u64, u64)>> {
+        run(py, || {
+            self.with(|k| {
+                Ok(k.versions()
+                    .iter()
+                    .map(|v| {
+                        (
+                            v.version,
+                            status_name(v.status),
+                            v.created_at,
+                            v.status_changed_at,
+                        )
+                    })
+                    .collect())
+            })
+        })
+    }
+
+    /// `(id, kind, created_at, legacy, kdf)` of every protector; `kdf` is
+    /// `(memory_kib, iterations, parallelism)` for passphrases.
+    #[allow(clippy::type_complexity)]
+    fn protectors(
+        &self,
+        py: Python<'_>,
+    ) -> PyResult<Vec<(u32, &'static str, u64, bool, Option<(u32, u32, u32)>)>> {
+        run(py, || {
+            self.with(|k| {
+                Ok(k.protectors()
+                    .iter()
+                    .map(|p| {
+                        let (kind, params) = match p.kind {
+                            ProtectorKind::Passphrase { params } => (
+                                "passphrase",
+                                Some((params.memory_kib, params.iterations, params.parallelism)),
+                            ),
+                            ProtectorKind::RecoveryKey => ("recovery-key", None),
+                            _ => ("unknown", None),
+                        };
+                        (p.id, kind, p.created_at, p.legacy, params)
+                    })
+                    .collect())
+            })
+        })
+    }
+
+    /// Re-reads the keyring file (changes by other processes).
+    fn reload(&self, py: Python<'_>) -> PyResult<()> {
+        run(py, || self.with_mut(|k| k.reload()))
+    }
+
+    /// Adds a key version; `promote` makes it primary. Returns its number.
+    #[pyo3(signature = (promote=true))]
+    fn add_key(&self, py: Python<'_>, promote: bool) -> PyResult<u32> {
+        run(py, || self.with_mut(|k| k.add_key(promote)))
+    }
+
+    /// Makes `version` the primary.
+    fn promote(&self, py: Python<'_>, version: u32) -> PyResult<()> {
+        run(py, || self.with_mut(|k| k.promote(version)))
+    }
+
+    /// Disables `version` (it neither encrypts nor decrypts until enabled).
+    fn disable(&self, py: Python<'_>, version: u32) -> PyResult<()> {
+        run(py, || self.with_mut(|k| k.disable(version)))
+    }
+
+    /// Re-enables a disabled `version` as decrypt-only.
+    fn enable(&self, py: Python<'_>, version: u32) -> PyResult<()> {
+        run(py, || self.with_mut(|k| k.enable(version)))
+    }
+
+    /// Destroys the secret of `version` (irreversible).
+    fn destroy(&self, py: Python<'_>, version: u32) -> PyResult<()> {
+        run(py, || self.with_mut(|k| k.destroy(version)))
+    }
+
+    /// Adds a passphrase protector; returns its id.
+    #[pyo3(signature = (passphrase, kdf=None))]
+    fn add_passphrase(
+        &self,
+        py: Python<'_>,
+        passphrase: &Bound<'_, PyAny>,
+        kdf: Option<(u32, u32, u32)>,
+    ) -> PyResult<u32> {
+        let pass = crate::passphrase(passphrase)?;
+        let params = self::kdf(kdf);
+        run(py, || self.with_mut(|k| k.add_passphrase(&pass, params)))
+    }
+
+    /// Adds a recovery key; returns `(id, text)`. The text is the secret:
+    /// show it once to whoever keeps it.
+    fn add_recovery_key(&self, py: Python<'_>) -> PyResult<(u32, String)> {
+        run(py, || {
+            self.with_mut(|k| {
+                let (id, key) = k.add_recovery_key()?;
+                Ok((id, key.dangerous_display().as_str().to_owned()))
+            })
+        })
+    }
+
+    /// Replaces the recovery key; returns `(id, text)` of the new one.
+    fn replace_recovery_key(&self, py: Python<'_>) -> PyResult<(u32, String)> {
+        run(py, || {
+            self.with_mut(|k| {
+                let (id, key) = k.replace_recovery_key()?;
+                Ok((id, key.dangerous_display().as_str().to_owned()))
+            })
+        })
+    }
+
+    /// Removes protectors (the master key is replaced).
+    fn remove_protectors(&self, py: Python<'_>, ids: Vec<u32>) -> PyResult<()> {
+        run(py, || self.with_mut(|k| k.remove_protectors(&ids)))
+    }
+
+    /// Replaces the master key and seals it to every protector.
+    fn rekey(&self, py: Python<'_>) -> PyResult<()> {
+        run(py, || self.with_mut(|k| k.rekey()))
+    }
+
+    /// Drops the keyring; its keys are wiped.
+    fn close(&self, py: Python<'_>) {
+        py.detach(|| {
+            let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
+            guard.take();
+        })
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.read().map(|g| g.is_none()).unwrap_or(true)
+    }
+}
+
+fn status_name(s: KeyStatus) -> &'static str {
+    s.as_str()
+}
+
+/// Adds the class to the module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyKeyring>()
+}

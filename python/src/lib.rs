@@ -1,0 +1,168 @@
+//! `strongroom._native`: the private extension module under the public
+//! pure-Python package `strongroom`.
+//!
+//! Every call into the core runs with the interpreter detached (other
+//! Python threads keep running) and inside `catch_unwind`, so no panic
+//! crosses into Python: a caught panic becomes the error table's `Panic`
+//! row. Errors become the Python exception classes of `strongroom._errors`
+//! (defined in Python), built from the core error's number, name and
+//! message; no message carries key material.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyByteArray, PyBytes, PyString};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use strongroom::error::{ErrorCode, TABLE, codes};
+use strongroom::{Error, ErrorKind, Passphrase};
+
+mod fields;
+mod files;
+mod hazmat;
+mod keyring;
+mod pyio;
+
+/// The Python-side factory `strongroom._errors._from_native`.
+static FACTORY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Builds the Python exception for an error-table row.
+pub(crate) fn table_err(py: Python<'_>, row: &ErrorCode, message: String, index: Option<usize>) -> PyErr {
+    let factory = match FACTORY.get_or_try_init(py, || {
+        py.import("strongroom._errors")
+            .and_then(|m| m.getattr("_from_native"))
+            .map(Bound::unbind)
+    }) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    match factory.call1(py, (row.code, row.name, message, index)) {
+        Ok(exc) => PyErr::from_value(exc.into_bound(py)),
+        Err(e) => e,
+    }
+}
+
+/// The Python exception for a core error (a batch error keeps its index).
+pub(crate) fn core_err(py: Python<'_>, e: Error) -> PyErr {
+    let index = match &e {
+        Error::Batch { index, .. } => Some(*index),
+        _ => None,
+    };
+    core_err_at(py, e, index)
+}
+
+/// The Python exception for a core error, with the batch position `index`.
+pub(crate) fn core_err_at(py: Python<'_>, e: Error, index: Option<usize>) -> PyErr {
+    let message = match &e {
+        Error::Batch { source, .. } => source.to_string(),
+        other => other.to_string(),
+    };
+    table_err(py, e.ident(), message, index)
+}
+
+/// A usage error (`InvalidArgument`) raised by the binding itself.
+pub(crate) fn invalid_argument(py: Python<'_>, message: impl Into<String>) -> PyErr {
+    table_err(py, &codes::INVALID_ARGUMENT, message.into(), None)
+}
+
+/// The `Panic` row, for a panic caught at the boundary.
+pub(crate) fn panic_err(py: Python<'_>) -> PyErr {
+    table_err(
+        py,
+        &codes::PANIC,
+        "internal error: a panic was caught at the strongroom boundary (a bug; please report it)".into(),
+        None,
+    )
+}
+
+/// Runs `f` with the interpreter detached and any panic caught.
+pub(crate) fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> strongroom::Result<T> + Send) -> PyResult<T> {
+    match py.detach(|| catch_unwind(AssertUnwindSafe(f))) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(core_err(py, e)),
+        Err(_) => Err(panic_err(py)),
+    }
+}
+
+/// Runs `f` (which holds the interpreter) with any panic caught.
+pub(crate) fn guarded<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Err(panic_err(py)),
+    }
+}
+
+/// A passphrase from `str`, `bytes` or `bytearray` (UTF-8). Callables are
+/// resolved by the Python layer.
+pub(crate) fn passphrase(obj: &Bound<'_, PyAny>) -> PyResult<Passphrase> {
+    let py = obj.py();
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Passphrase::new(s.to_cow()?.into_owned()));
+    }
+    let bytes: Vec<u8> = if let Ok(b) = obj.cast::<PyBytes>() {
+        b.as_bytes().to_vec()
+    } else if let Ok(b) = obj.cast::<PyByteArray>() {
+        b.to_vec()
+    } else {
+        return Err(invalid_argument(
+            py,
+            "a passphrase is a str, bytes, bytearray or a callable returning one",
+        ));
+    };
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok(Passphrase::new(s)),
+        Err(e) => {
+            let mut raw = e.into_bytes();
+            zeroize::Zeroize::zeroize(&mut raw);
+            Err(table_err(
+                py,
+                &codes::INVALID_UTF8,
+                "the passphrase bytes are not valid UTF-8".into(),
+                None,
+            ))
+        }
+    }
+}
+
+/// The error table: `(code, name, class name, class number, summary,
+/// binding_only)` for every row, in number order.
+#[pyfunction]
+fn error_table() -> Vec<(u32, &'static str, &'static str, u8, &'static str, bool)> {
+    TABLE
+        .iter()
+        .map(|r| {
+            (
+                r.code,
+                r.name,
+                r.kind.name(),
+                r.kind.number(),
+                r.summary,
+                r.binding_only,
+            )
+        })
+        .collect()
+}
+
+/// The error classes: `(number, name)` in number order.
+#[pyfunction]
+fn error_kinds() -> Vec<(u8, &'static str)> {
+    ErrorKind::ALL.iter().map(|k| (k.number(), k.name())).collect()
+}
+
+/// Raises a panic inside the guard, to test that none crosses the boundary.
+#[pyfunction]
+fn _test_panic(py: Python<'_>) -> PyResult<()> {
+    run(py, || -> strongroom::Result<()> { panic!("test panic") })
+}
+
+/// The native module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(error_table, m)?)?;
+    m.add_function(wrap_pyfunction!(error_kinds, m)?)?;
+    m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
+    keyring::register(m)?;
+    files::register(m)?;
+    fields::register(m)?;
+    hazmat::register(m)?;
+    Ok(())
+}

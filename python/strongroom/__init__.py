@@ -1,0 +1,70 @@
+"""strongroom: encryption of files and database fields, with keys handled
+properly.
+
+- :class:`Keyring`: versioned keys behind passphrases and recovery keys.
+- :func:`encrypt_file`, :func:`decrypt_file`, :func:`open`: encrypted
+  files (random access when reading), :func:`encrypt_directory` and
+  :func:`extract_archive` for encrypted tar archives.
+- :class:`FieldCipher`: per-column field encryption with blind indexes;
+  :mod:`strongroom.sqlite`, :mod:`strongroom.psycopg` and
+  :mod:`strongroom.sqlalchemy` for databases.
+- :mod:`strongroom.hazmat`: the standard constructions underneath.
+- Errors: :class:`StrongroomError` and one subclass per class of the
+  error table, each instance carrying ``code`` and ``name``.
+"""
+
+from ._errors import (
+    TABLE,
+    AuthenticationError,
+    ConflictError,
+    FormatError,
+    InternalError,
+    KdfLimitsError,
+    KeyAccessError,
+    OperationCancelledError,
+    StrongroomError,
+    StrongroomIOError,
+    UsageError,
+)
+from ._fields import FieldCipher
+from ._files import (
+    EncryptedReader,
+    EncryptedWriter,
+    decrypt_file,
+    encrypt_directory,
+    encrypt_file,
+    extract_archive,
+    open,
+)
+from ._keyring import EnvSecret, FileSecret, KdfParams, Keyring, KeyVersion, Protector, SecretSource
+from ._native import __version__
+
+__all__ = [
+    "__version__",
+    "TABLE",
+    "AuthenticationError",
+    "ConflictError",
+    "FormatError",
+    "InternalError",
+    "KdfLimitsError",
+    "KeyAccessError",
+    "OperationCancelledError",
+    "StrongroomError",
+    "StrongroomIOError",
+    "UsageError",
+    "FieldCipher",
+    "EncryptedReader",
+    "EncryptedWriter",
+    "decrypt_file",
+    "encrypt_directory",
+    "encrypt_file",
+    "extract_archive",
+    "open",
+    "EnvSecret",
+    "FileSecret",
+    "KdfParams",
+    "Keyring",
+    "KeyVersion",
+    "Protector",
+    "SecretSource",
+]

@@ -1,0 +1,269 @@
+"""Encrypted files: whole files, file objects, archives."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+from typing import IO, Any, Callable, List, Optional, Sequence, Union
+
+from . import _native
+from ._errors import error
+from ._keyring import KdfParams, Keyring, PathLike, Secret, kdf_tuple, resolve
+
+__all__ = [
+    "encrypt_file",
+    "decrypt_file",
+    "open",
+    "EncryptedReader",
+    "EncryptedWriter",
+    "encrypt_directory",
+    "extract_archive",
+]
+
+#: ``progress(done, total)``: bytes done so far and the total.
+Progress = Callable[[int, int], object]
+
+_BUFFER = 1 << 20
+
+
+def _secrets(passphrase: Optional[Secret], passphrases: Sequence[Secret]) -> List[Union[str, bytes, bytearray]]:
+    out = [resolve(p) for p in passphrases]
+    if passphrase is not None:
+        out.insert(0, resolve(passphrase))
+    return out
+
+
+def _native_ring(keyring: Optional[Keyring]) -> Optional[_native.Keyring]:
+    return None if keyring is None else keyring._native
+
+
+def encrypt_file(src: PathLike, dst: PathLike, *, keyring: Optional[Keyring] = None,
+                 passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
+                 kdf: Optional[KdfParams] = None, overwrite: bool = False,
+                 progress: Optional[Progress] = None) -> int:
+    """Encrypts the file ``src`` to ``dst`` for the keyring's primary key
+    and/or passphrases, on all cores with the GIL released. ``dst``
+    appears only when complete; on any error, or Ctrl-C
+    (``KeyboardInterrupt``), or an exception raised by ``progress``, it
+    does not exist. Returns the plaintext length."""
+    return _native.encrypt_file(os.fspath(src), os.fspath(dst), _native_ring(keyring),
+                                _secrets(passphrase, passphrases), kdf_tuple(kdf), overwrite, progress)
+
+
+def decrypt_file(src: PathLike, dst: PathLike, *, keyring: Optional[Keyring] = None,
+                 passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
+                 overwrite: bool = False, progress: Optional[Progress] = None) -> int:
+    """Decrypts ``src`` to ``dst``. ``dst`` appears only once the whole
+    file authenticated; on any error nothing is left. Returns the plaintext
+    length."""
+    return _native.decrypt_file(os.fspath(src), os.fspath(dst), _native_ring(keyring),
+                                _secrets(passphrase, passphrases), overwrite, progress)
+
+
+class _RawReader(io.RawIOBase):
+    def __init__(self, native: _native.Reader, name: str) -> None:
+        super().__init__()
+        self._n = native
+        self.name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._n.seekable
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        data = self._n.read(len(view))
+        n = len(data)
+        view[:n] = data
+        return n
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        return self._n.read(-1 if size is None else size)
+
+    def readall(self) -> bytes:
+        return self._n.read(-1)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if not self._n.seekable:
+            raise io.UnsupportedOperation("this encrypted stream is not seekable")
+        return self._n.seek(offset, whence)
+
+    def tell(self) -> int:
+        if not self._n.seekable:
+            raise io.UnsupportedOperation("this encrypted stream is not seekable")
+        return self._n.seek(0, io.SEEK_CUR)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._n.close()
+        super().close()
+
+
+class _RawWriter(io.RawIOBase):
+    def __init__(self, native: _native.Writer, name: str) -> None:
+        super().__init__()
+        self._n = native
+        self.name = name
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        return self._n.write(b if isinstance(b, bytes) else bytes(b))
+
+    def abort(self) -> None:
+        if not self.closed:
+            self._n.abort()
+        super().close()
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._n.finish()
+            finally:
+                super().close()
+
+
+class EncryptedReader(io.BufferedReader):
+    """A decrypting binary file: plaintext is handed out only after its
+    chunk authenticated, and the end of the file is reported only once the
+    whole file did. Seekable when opened from a path or a seekable file
+    object (random access through the chunk index)."""
+
+    def __init__(self, raw: _RawReader, buffer_size: int = _BUFFER) -> None:
+        super().__init__(raw, buffer_size)  # type: ignore[arg-type]
+
+    def authenticated_length(self) -> int:
+        """The plaintext length, after authenticating the final chunk."""
+        raw = self.raw
+        assert isinstance(raw, _RawReader)
+        return raw._n.length()
+
+
+class EncryptedWriter(io.BufferedWriter):
+    """An encrypting binary file. :meth:`close` (or leaving a ``with``
+    block normally) writes the final chunk; a file at a path appears only
+    then. Leaving a ``with`` block by an exception, or dropping the object
+    unclosed, abandons the file: a path is never created, and a file object
+    holds a truncated file that readers refuse."""
+
+    def __init__(self, raw: _RawWriter, buffer_size: int = _BUFFER) -> None:
+        super().__init__(raw, buffer_size)  # type: ignore[arg-type]
+        self._direct = buffer_size
+        self._native_write = raw._n.write
+
+    def write(self, b: Any) -> int:
+        # Large bytes objects go straight to the native stream (after what
+        # is buffered), saving the copy the buffered path would make.
+        if type(b) is bytes and len(b) >= self._direct and not self.closed:
+            self.flush()
+            return self._native_write(b)
+        return super().write(b)
+
+    def abort(self) -> None:
+        """Abandons the file (see the class documentation)."""
+        raw = self.raw
+        assert isinstance(raw, _RawWriter)
+        raw.abort()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self.abort()
+            return
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            if not self.raw.closed:
+                self.abort()
+        except Exception:
+            pass
+
+
+#: What :func:`open` takes: a path or a binary file object.
+FileArg = Union[PathLike, bytes, IO[bytes], io.RawIOBase, io.BufferedIOBase]
+
+
+def open(file: FileArg, mode: str = "rb", *, keyring: Optional[Keyring] = None,
+         passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
+         kdf: Optional[KdfParams] = None, overwrite: bool = False,
+         buffer_size: int = _BUFFER) -> Any:
+    """Opens an encrypted file as a binary file object.
+
+    ``file`` is a path or a binary file object. ``"rb"`` returns an
+    :class:`EncryptedReader` (seekable for paths and seekable file
+    objects), ``"wb"`` an :class:`EncryptedWriter` that encrypts for the
+    keyring and/or passphrases. ``"wb"`` on a path refuses an existing file
+    unless ``overwrite``."""
+    secrets = _secrets(passphrase, passphrases)
+    ring = _native_ring(keyring)
+    if mode == "rb":
+        if isinstance(file, (str, bytes, os.PathLike)):
+            path = os.fspath(file)
+            name = path if isinstance(path, str) else path.decode()
+            native_r = _native.Reader(name, None, True, ring, secrets)
+        else:
+            seekable = bool(getattr(file, "seekable", lambda: False)())
+            name = str(getattr(file, "name", "<stream>"))
+            native_r = _native.Reader(None, file, seekable, ring, secrets)
+        return EncryptedReader(_RawReader(native_r, name), buffer_size)
+    if mode == "wb":
+        if isinstance(file, (str, bytes, os.PathLike)):
+            path = os.fspath(file)
+            name = path if isinstance(path, str) else path.decode()
+            native_w = _native.Writer(name, None, ring, secrets, kdf_tuple(kdf), overwrite)
+        else:
+            name = str(getattr(file, "name", "<stream>"))
+            native_w = _native.Writer(None, file, ring, secrets, kdf_tuple(kdf), overwrite)
+        return EncryptedWriter(_RawWriter(native_w, name), buffer_size)
+    raise error("InvalidArgument", f"mode must be 'rb' or 'wb', not {mode!r}")
+
+
+def encrypt_directory(src_dir: PathLike, dst: PathLike, *, keyring: Optional[Keyring] = None,
+                      passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
+                      kdf: Optional[KdfParams] = None, overwrite: bool = False) -> None:
+    """Encrypts the directory ``src_dir`` into one encrypted tar file
+    ``dst`` (its entries at the archive's top level). ``dst`` appears only
+    when complete."""
+    src = os.fspath(src_dir)
+    if not os.path.isdir(src):
+        raise error("InvalidArgument", f"{src} is not a directory")
+    with open(dst, "wb", keyring=keyring, passphrase=passphrase, passphrases=passphrases,
+              kdf=kdf, overwrite=overwrite) as f:
+        with tarfile.open(fileobj=f, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            for entry in sorted(os.listdir(src)):
+                tar.add(os.path.join(src, entry), arcname=entry)
+
+
+def extract_archive(src: PathLike, dest_dir: PathLike, *, keyring: Optional[Keyring] = None,
+                    passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = ()) -> List[str]:
+    """Extracts an encrypted tar file into ``dest_dir`` safely, with
+    tarfile's ``data`` filter (no absolute paths, no links or paths that
+    escape, no devices, no setuid bits). Nothing appears in ``dest_dir``
+    unless the whole archive authenticated and extracted; an entry that
+    already exists there is refused. Returns the names extracted at the top
+    level."""
+    dest = os.fspath(dest_dir)
+    os.makedirs(dest, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".strongroom-extract-", dir=dest)
+    try:
+        with open(src, "rb", keyring=keyring, passphrase=passphrase, passphrases=passphrases) as f:
+            with tarfile.open(fileobj=f, mode="r|") as tar:
+                tar.extractall(staging, filter="data")
+            # Reading to the end authenticates the final chunk.
+            while f.read(_BUFFER):
+                pass
+        names = sorted(os.listdir(staging))
+        for name in names:
+            if os.path.lexists(os.path.join(dest, name)):
+                raise error("AlreadyExists", f"{name} already exists in the destination; refusing to overwrite it")
+        for name in names:
+            os.rename(os.path.join(staging, name), os.path.join(dest, name))
+        return names
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,332 @@
+"""Keyrings, their secrets, and how handles travel to other processes."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple, Union
+
+from . import _native
+from ._errors import error
+
+__all__ = [
+    "Keyring",
+    "KdfParams",
+    "KeyVersion",
+    "Protector",
+    "SecretSource",
+    "EnvSecret",
+    "FileSecret",
+    "Secret",
+    "PathLike",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class SecretSource:
+    """A named place a secret is read from when needed (an environment
+    variable, a file). A keyring opened from one can be pickled: the
+    pickle holds the keyring's path and the source's *name*, never the
+    secret, and the receiving process reads the secret itself."""
+
+    def read(self) -> str:
+        """Reads the secret."""
+        raise NotImplementedError
+
+    def __call__(self) -> str:
+        return self.read()
+
+
+@dataclass(frozen=True)
+class EnvSecret(SecretSource):
+    """The secret in the environment variable ``name``."""
+
+    name: str
+
+    def read(self) -> str:
+        value = os.environ.get(self.name)
+        if value is None:
+            raise error("InvalidArgument", f"the environment variable {self.name} is not set")
+        return value
+
+
+@dataclass(frozen=True)
+class FileSecret(SecretSource):
+    """The secret in the file at ``path`` (one trailing newline removed)."""
+
+    path: str
+
+    def read(self) -> str:
+        with open(self.path, encoding="utf-8") as f:
+            text = f.read()
+        if text.endswith("\r\n"):
+            return text[:-2]
+        return text[:-1] if text.endswith("\n") else text
+
+
+#: A passphrase or recovery key: the value itself, a callable returning it,
+#: or a :class:`SecretSource`.
+Secret = Union[str, bytes, bytearray, SecretSource, Callable[[], Union[str, bytes, bytearray]]]
+
+
+def resolve(secret: Secret) -> Union[str, bytes, bytearray]:
+    """The value of a secret argument (calls callables and sources)."""
+    if isinstance(secret, (str, bytes, bytearray)):
+        return secret
+    if callable(secret):
+        value = secret()
+        if not isinstance(value, (str, bytes, bytearray)):
+            raise error("InvalidArgument", "a secret callable must return str, bytes or bytearray")
+        return value
+    raise error("InvalidArgument", "a secret is a str, bytes, bytearray or a callable returning one")
+
+
+@dataclass(frozen=True)
+class KdfParams:
+    """Argon2id cost of a passphrase: memory in KiB, passes and lanes. The
+    default is RFC 9106's second recommendation (64 MiB, 3 passes, 4 lanes);
+    the core refuses values outside its bounds (8 MiB to 2 GiB, at most 16
+    passes and lanes)."""
+
+    memory_kib: int = 64 * 1024
+    iterations: int = 3
+    parallelism: int = 4
+
+    def as_tuple(self) -> Tuple[int, int, int]:
+        """``(memory_kib, iterations, parallelism)``."""
+        return (self.memory_kib, self.iterations, self.parallelism)
+
+
+def kdf_tuple(kdf: Optional[KdfParams]) -> Optional[Tuple[int, int, int]]:
+    return None if kdf is None else kdf.as_tuple()
+
+
+@dataclass(frozen=True)
+class KeyVersion:
+    """Public metadata of a key version."""
+
+    version: int
+    status: str
+    created_at: int
+    status_changed_at: int
+
+
+@dataclass(frozen=True)
+class Protector:
+    """Public metadata of a protector (passphrase or recovery key)."""
+
+    id: int
+    kind: str
+    created_at: int
+    legacy: bool
+    kdf: Optional[KdfParams]
+
+
+# One open keyring per (path, secret source) per process: handles that
+# arrive by pickle open the keyring once, on first use, and share it.
+_OPEN: Dict[Tuple[str, str, SecretSource], "_native.Keyring"] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+class Keyring:
+    """An unlocked keyring. Use it as a context manager (or call
+    :meth:`close`) to wipe its keys when done; one keyring may be used by
+    many threads at once.
+
+    Create one with :meth:`create`, open one with :meth:`open`."""
+
+    def __init__(self, native: Optional[_native.Keyring], path: str,
+                 ref: Optional[Tuple[str, SecretSource]]) -> None:
+        self._native_handle = native
+        self._path = path
+        self._ref = ref
+        self._lock = threading.Lock()
+
+    # -- construction -------------------------------------------------
+
+    @classmethod
+    def create(cls, path: PathLike, passphrase: Secret, *, kdf: Optional[KdfParams] = None) -> "Keyring":
+        """Creates a new keyring file at ``path`` (mode 0600) protected by
+        ``passphrase``, with key version 1 as primary."""
+        p = os.fspath(path)
+        native = _native.Keyring.create(p, resolve(passphrase), kdf_tuple(kdf))
+        return cls(native, p, _ref("passphrase", passphrase))
+
+    @classmethod
+    def open(cls, path: PathLike, passphrase: Optional[Secret] = None, *,
+             recovery_key: Optional[Secret] = None) -> "Keyring":
+        """Opens the keyring at ``path`` with a passphrase or a recovery key."""
+        p = os.fspath(path)
+        if (passphrase is None) == (recovery_key is None):
+            raise error("InvalidArgument", "give exactly one of passphrase and recovery_key")
+        if passphrase is not None:
+            native = _native.Keyring.open(p, resolve(passphrase), None)
+            ref = _ref("passphrase", passphrase)
+        else:
+            assert recovery_key is not None
+            rk = resolve(recovery_key)
+            native = _native.Keyring.open(p, None, rk.decode() if isinstance(rk, (bytes, bytearray)) else rk)
+            ref = _ref("recovery_key", recovery_key)
+        return cls(native, p, ref)
+
+    @staticmethod
+    def peek_id(path: PathLike) -> bytes:
+        """The keyring id of the file at ``path``, without unlocking it."""
+        return bytes(_native.Keyring.peek_id(os.fspath(path)))
+
+    # -- the handle ---------------------------------------------------
+
+    @property
+    def _native(self) -> _native.Keyring:
+        handle = self._native_handle
+        if handle is not None:
+            return handle
+        with self._lock:
+            if self._native_handle is None:
+                if self._ref is None:
+                    raise error("InvalidArgument", "the keyring is closed")
+                self._native_handle = _open_shared(self._path, *self._ref)
+            return self._native_handle
+
+    def __reduce__(self) -> Tuple[object, Tuple[str, str, SecretSource]]:
+        if self._ref is None:
+            raise TypeError(
+                "this keyring was opened with a literal secret and cannot be pickled: "
+                "open it with a SecretSource (EnvSecret, FileSecret) so the receiving "
+                "process can read the secret itself"
+            )
+        kind, source = self._ref
+        return (_reopen, (self._path, kind, source))
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<strongroom.Keyring {self._path!r} ({state})>"
+
+    def __enter__(self) -> "Keyring":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Wipes the keys held in memory. A keyring that arrived by pickle
+        may be reopened from its secret source on next use."""
+        with self._lock:
+            if self._native_handle is not None:
+                self._native_handle.close()
+                self._native_handle = None
+            if self._ref is not None:
+                with _OPEN_LOCK:
+                    _OPEN.pop((self._path, self._ref[0], self._ref[1]), None)
+            self._ref = None
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._ref is None and (self._native_handle is None or self._native_handle.closed)
+
+    # -- reading --------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        """The keyring file's path."""
+        return self._path
+
+    @property
+    def id(self) -> bytes:
+        """The keyring id (16 bytes)."""
+        return bytes(self._native.id())
+
+    @property
+    def primary_version(self) -> int:
+        """The key version that encrypts new data."""
+        return self._native.primary_version()
+
+    @property
+    def generation(self) -> int:
+        """The change counter of the keyring file."""
+        return self._native.generation()
+
+    def versions(self) -> List[KeyVersion]:
+        """Every key version's public metadata."""
+        return [KeyVersion(*v) for v in self._native.versions()]
+
+    def protectors(self) -> List[Protector]:
+        """Every protector's public metadata."""
+        return [
+            Protector(pid, kind, created, legacy, None if k is None else KdfParams(*k))
+            for pid, kind, created, legacy, k in self._native.protectors()
+        ]
+
+    def reload(self) -> None:
+        """Re-reads the keyring file (changes made by other processes)."""
+        self._native.reload()
+
+    # -- changes --------------------------------------------------------
+
+    def add_key(self, promote: bool = True) -> int:
+        """Adds a key version (primary if ``promote``); returns its number."""
+        return self._native.add_key(promote)
+
+    def promote(self, version: int) -> None:
+        """Makes ``version`` the primary key version."""
+        self._native.promote(version)
+
+    def disable(self, version: int) -> None:
+        """Disables ``version``."""
+        self._native.disable(version)
+
+    def enable(self, version: int) -> None:
+        """Re-enables a disabled ``version`` (decrypt-only)."""
+        self._native.enable(version)
+
+    def destroy(self, version: int) -> None:
+        """Destroys the secret of ``version`` for good."""
+        self._native.destroy(version)
+
+    def add_passphrase(self, passphrase: Secret, *, kdf: Optional[KdfParams] = None) -> int:
+        """Adds a passphrase protector; returns its id."""
+        return self._native.add_passphrase(resolve(passphrase), kdf_tuple(kdf))
+
+    def add_recovery_key(self) -> Tuple[int, str]:
+        """Adds a recovery key; returns ``(protector id, recovery key text)``.
+        The text is the secret: hand it to whoever keeps it, once."""
+        return self._native.add_recovery_key()
+
+    def replace_recovery_key(self) -> Tuple[int, str]:
+        """Replaces the recovery key; returns the new ``(id, text)``."""
+        return self._native.replace_recovery_key()
+
+    def remove_protectors(self, ids: List[int]) -> None:
+        """Removes protectors; the master key is replaced."""
+        self._native.remove_protectors(list(ids))
+
+    def rekey(self) -> None:
+        """Replaces the master key and seals it to every protector."""
+        self._native.rekey()
+
+
+def _ref(kind: str, secret: Secret) -> Optional[Tuple[str, SecretSource]]:
+    return (kind, secret) if isinstance(secret, SecretSource) else None
+
+
+def _open_shared(path: str, kind: str, source: SecretSource) -> _native.Keyring:
+    key = (path, kind, source)
+    with _OPEN_LOCK:
+        native = _OPEN.get(key)
+        if native is None or native.closed:
+            value = source.read()
+            if kind == "passphrase":
+                native = _native.Keyring.open(path, value, None)
+            else:
+                native = _native.Keyring.open(path, None, value)
+            _OPEN[key] = native
+        return native
+
+
+def _reopen(path: str, kind: str, source: SecretSource) -> Keyring:
+    # Opened lazily, on first use, once per process.
+    return Keyring(None, path, (kind, source))

@@ -1,0 +1,326 @@
+"""Whole files and strongroom.open: atomic output, progress, Ctrl-C, the
+GIL, random access, and the standard library's file consumers."""
+
+from __future__ import annotations
+
+import _thread
+import hashlib
+import io
+import os
+import random
+import shutil
+import tarfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+from typing import List, Tuple
+
+import pytest
+
+import strongroom
+from conftest import FAST
+
+
+def write_random(path: Path, size: int, seed: int = 1) -> bytes:
+    data = random.Random(seed).randbytes(size)
+    path.write_bytes(data)
+    return data
+
+
+def test_encrypt_and_decrypt_file(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    data = write_random(tmp_path / "plain", 100_000)
+    assert strongroom.encrypt_file(tmp_path / "plain", tmp_path / "enc", keyring=keyring) == len(data)
+    assert strongroom.decrypt_file(tmp_path / "enc", tmp_path / "out", keyring=keyring) == len(data)
+    assert (tmp_path / "out").read_bytes() == data
+
+
+def test_passphrase_file_with_escrow(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    data = write_random(tmp_path / "plain", 5000)
+    strongroom.encrypt_file(tmp_path / "plain", tmp_path / "enc", keyring=keyring, passphrase="escrow pw", kdf=FAST)
+    strongroom.decrypt_file(tmp_path / "enc", tmp_path / "out", passphrase=lambda: "escrow pw")
+    assert (tmp_path / "out").read_bytes() == data
+    with pytest.raises(strongroom.KeyAccessError) as info:
+        strongroom.decrypt_file(tmp_path / "enc", tmp_path / "out2", passphrase="wrong")
+    assert info.value.name == "WrongPassphrase"
+    assert not (tmp_path / "out2").exists()
+
+
+def test_existing_destination_is_kept(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    write_random(tmp_path / "plain", 10)
+    (tmp_path / "enc").write_bytes(b"keep me")
+    with pytest.raises(strongroom.ConflictError) as info:
+        strongroom.encrypt_file(tmp_path / "plain", tmp_path / "enc", keyring=keyring)
+    assert info.value.name == "AlreadyExists"
+    assert (tmp_path / "enc").read_bytes() == b"keep me"
+    strongroom.encrypt_file(tmp_path / "plain", tmp_path / "enc", keyring=keyring, overwrite=True)
+    assert (tmp_path / "enc").read_bytes() != b"keep me"
+
+
+def test_missing_source_is_an_io_error(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    with pytest.raises(strongroom.StrongroomIOError) as info:
+        strongroom.encrypt_file(tmp_path / "nope", tmp_path / "enc", keyring=keyring)
+    assert (info.value.code, info.value.name) == (302, "NotFound")
+
+
+def test_tampered_file_leaves_nothing(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    write_random(tmp_path / "plain", 100_000)
+    strongroom.encrypt_file(tmp_path / "plain", tmp_path / "enc", keyring=keyring)
+    raw = bytearray((tmp_path / "enc").read_bytes())
+    raw[-100] ^= 1
+    (tmp_path / "bad").write_bytes(bytes(raw))
+    with pytest.raises(strongroom.AuthenticationError) as info:
+        strongroom.decrypt_file(tmp_path / "bad", tmp_path / "out", keyring=keyring)
+    assert info.value.name == "ChunkAuthFailed"
+    assert not (tmp_path / "out").exists()
+    assert not any(p.name.startswith(".strongroom") for p in tmp_path.iterdir())
+
+
+def test_progress_reports_and_exception_cancels(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    size = 12 << 20
+    write_random(tmp_path / "plain", size)
+    seen: List[Tuple[int, int]] = []
+    strongroom.encrypt_file(tmp_path / "plain", tmp_path / "enc", keyring=keyring,
+                            progress=lambda d, t: seen.append((d, t)))
+    assert seen[0] == (0, size) and seen[-1] == (size, size)
+    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+
+    class Stop(Exception):
+        pass
+
+    def stop(done: int, total: int) -> None:
+        if done > 0:
+            raise Stop()
+
+    with pytest.raises(Stop):
+        strongroom.decrypt_file(tmp_path / "enc", tmp_path / "out", keyring=keyring, progress=stop)
+    assert not (tmp_path / "out").exists()
+
+
+def test_tqdm_drives_a_bar(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    tqdm = pytest.importorskip("tqdm").tqdm
+    write_random(tmp_path / "plain", 9 << 20)
+    with tqdm(total=0, unit="B", unit_scale=True, file=io.StringIO()) as bar:
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+        strongroom.encrypt_file(tmp_path / "plain", tmp_path / "enc", keyring=keyring, progress=update)
+        assert bar.n == 9 << 20
+
+
+def test_ctrl_c_stops_and_leaves_no_output(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    write_random(tmp_path / "plain", 64 << 20)
+    fired = threading.Event()
+
+    def interrupt(done: int, total: int) -> None:
+        if done > 0 and not fired.is_set():
+            fired.set()
+            _thread.interrupt_main()
+
+    with pytest.raises(KeyboardInterrupt):
+        strongroom.encrypt_file(tmp_path / "plain", tmp_path / "enc", keyring=keyring, progress=interrupt)
+    assert not (tmp_path / "enc").exists()
+    assert not any(p.name.startswith(".strongroom") for p in tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_the_gil_is_released_during_a_256_mib_file(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    size = 256 << 20
+    with open(tmp_path / "plain", "wb") as f:
+        block = os.urandom(1 << 20)
+        for _ in range(size >> 20):
+            f.write(block)
+    ticks = 0
+    stop = threading.Event()
+
+    def spin() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            time.sleep(0.001)
+
+    t = threading.Thread(target=spin)
+    t.start()
+    # The background thread only advances while encrypt_file runs.
+    before = ticks
+    strongroom.encrypt_file(tmp_path / "plain", tmp_path / "enc", keyring=keyring)
+    during = ticks - before
+    stop.set()
+    t.join()
+    assert during > 20, f"the other thread ran only {during} times"
+    assert strongroom.decrypt_file(tmp_path / "enc", tmp_path / "out", keyring=keyring) == size
+    h = hashlib.sha256
+    with open(tmp_path / "plain", "rb") as a, open(tmp_path / "out", "rb") as b:
+        assert h(a.read()).digest() == h(b.read()).digest()
+    # Random access into the large file.
+    with strongroom.open(tmp_path / "enc", "rb", keyring=keyring) as r, open(tmp_path / "plain", "rb") as p:
+        for off in random.Random(3).sample(range(size - 4096), 16):
+            r.seek(off)
+            p.seek(off)
+            assert r.read(4096) == p.read(4096)
+
+
+def test_open_write_then_seek_read(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    data = random.Random(5).randbytes(300_000)
+    with strongroom.open(tmp_path / "f.srf", "wb", keyring=keyring) as w:
+        for i in range(0, len(data), 7777):
+            w.write(data[i:i + 7777])
+    with strongroom.open(tmp_path / "f.srf", "rb", keyring=keyring) as r:
+        assert r.seekable()
+        rng = random.Random(9)
+        for _ in range(200):
+            off = rng.randrange(len(data))
+            n = rng.randrange(1, 40_000)
+            assert r.seek(off) == off
+            assert r.read(n) == data[off:off + n]
+            assert r.tell() == min(off + n, len(data))
+        assert r.seek(-10, io.SEEK_END) == len(data) - 10
+        assert r.read() == data[-10:]
+        assert r.authenticated_length() == len(data)
+
+
+def test_writer_abandoned_by_an_exception_leaves_nothing(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError):
+        with strongroom.open(tmp_path / "f.srf", "wb", keyring=keyring) as w:
+            w.write(b"x" * 100_000)
+            raise RuntimeError("stop")
+    assert list(p.name for p in tmp_path.iterdir() if p.name.endswith(".srf") or p.name.startswith(".strongroom")) == []
+
+
+def test_tampered_chunk_raises_without_releasing_it(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    data = bytes(range(256)) * 400  # 102400 bytes: 6 full chunks and a final one
+    with strongroom.open(tmp_path / "f.srf", "wb", keyring=keyring) as w:
+        w.write(data)
+    raw = bytearray((tmp_path / "f.srf").read_bytes())
+    raw[len(raw) // 2] ^= 0x80
+    (tmp_path / "bad.srf").write_bytes(bytes(raw))
+    got = bytearray()
+    with pytest.raises(strongroom.AuthenticationError) as info:
+        with strongroom.open(tmp_path / "bad.srf", "rb", keyring=keyring) as r:
+            while chunk := r.read(1000):
+                got += chunk
+    assert info.value.name == "ChunkAuthFailed"
+    assert data.startswith(bytes(got)) and len(got) < len(data) // 2
+
+
+def test_streaming_between_python_file_objects(keyring: strongroom.Keyring) -> None:
+    data = random.Random(2).randbytes(70_000)
+    sink = io.BytesIO()
+    with strongroom.open(sink, "wb", keyring=keyring) as w:
+        shutil.copyfileobj(io.BytesIO(data), w)
+    enc = sink.getvalue()
+
+    class Pipe(io.RawIOBase):
+        """A non-seekable reader."""
+
+        def __init__(self, b: bytes) -> None:
+            self._b = io.BytesIO(b)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buf: "memoryview") -> int:  # type: ignore[override]
+            n = self._b.readinto(buf)
+            return n
+
+    with strongroom.open(io.BufferedReader(Pipe(enc)), "rb", keyring=keyring) as r:
+        assert not r.seekable()
+        out = io.BytesIO()
+        shutil.copyfileobj(r, out)
+    assert out.getvalue() == data
+    with strongroom.open(io.BytesIO(enc), "rb", keyring=keyring) as r:
+        assert r.seekable()
+        r.seek(50_000)
+        assert r.read(10) == data[50_000:50_010]
+
+
+def test_file_object_errors_propagate(keyring: strongroom.Keyring) -> None:
+    class Broken(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: object) -> int:
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        w = strongroom.open(Broken(), "wb", keyring=keyring)
+        w.write(b"x" * (4 << 20))
+        w.close()
+
+
+def test_tarfile_streaming_and_seeking(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    files = {f"dir/f{i}.bin": random.Random(i).randbytes(i * 3000) for i in range(1, 8)}
+    for name, body in files.items():
+        (tmp_path / "src" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "src" / name).write_bytes(body)
+    with strongroom.open(tmp_path / "a.tar.srf", "wb", keyring=keyring) as f:
+        with tarfile.open(fileobj=f, mode="w|") as tar:
+            tar.add(tmp_path / "src" / "dir", arcname="dir")
+    with strongroom.open(tmp_path / "a.tar.srf", "rb", keyring=keyring) as f:
+        with tarfile.open(fileobj=f, mode="r|") as tar:
+            names = [m.name for m in tar]
+    assert set(files) <= set(names)
+    with strongroom.open(tmp_path / "a.tar.srf", "rb", keyring=keyring) as f:
+        with tarfile.open(fileobj=f, mode="r:") as tar:
+            for name in reversed(list(files)):
+                member = tar.extractfile(name)
+                assert member is not None and member.read() == files[name]
+
+
+def test_zipfile_round_trip(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    files = {f"f{i}.txt": (f"line {i}\n" * (i * 500)).encode() for i in range(1, 6)}
+    with strongroom.open(tmp_path / "a.zip.srf", "wb", keyring=keyring) as f:
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            for name, body in files.items():
+                z.writestr(name, body)
+    with strongroom.open(tmp_path / "a.zip.srf", "rb", keyring=keyring) as f:
+        with zipfile.ZipFile(f) as z:
+            assert z.testzip() is None
+            for name in reversed(list(files)):
+                assert z.read(name) == files[name]
+
+
+def test_pandas_csv_round_trip(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"id": range(1000), "email": [f"u{i}@example.com" for i in range(1000)]})
+    with strongroom.open(tmp_path / "d.csv.srf", "wb", keyring=keyring) as f:
+        df.to_csv(f, index=False)
+    with strongroom.open(tmp_path / "d.csv.srf", "rb", keyring=keyring) as f:
+        back = pd.read_csv(f)
+    assert back.equals(df)
+
+
+def test_bad_mode_is_a_usage_error(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    with pytest.raises(strongroom.UsageError):
+        strongroom.open(tmp_path / "x", "r+b", keyring=keyring)
+
+
+def test_large_and_small_writes_interleave(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    parts = [b"a" * 10, os.urandom(3 << 20), b"b" * 5000, bytearray(os.urandom(2 << 20)), b"c"]
+    with strongroom.open(tmp_path / "m.srf", "wb", keyring=keyring) as w:
+        for p in parts:
+            assert w.write(p) == len(p)
+    with strongroom.open(tmp_path / "m.srf", "rb", keyring=keyring) as r:
+        assert r.read() == b"".join(bytes(p) for p in parts)
+
+
+def test_unclosed_writer_is_abandoned(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    import gc
+
+    w = strongroom.open(tmp_path / "u.srf", "wb", keyring=keyring)
+    w.write(b"x" * 50_000)
+    del w
+    gc.collect()
+    assert not (tmp_path / "u.srf").exists()
+    assert not any(p.name.startswith(".strongroom") for p in tmp_path.iterdir())
+
+
+def test_open_refuses_an_existing_path(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    (tmp_path / "e.srf").write_bytes(b"keep")
+    with pytest.raises(strongroom.ConflictError):
+        strongroom.open(tmp_path / "e.srf", "wb", keyring=keyring)
+    assert (tmp_path / "e.srf").read_bytes() == b"keep"
+    with strongroom.open(tmp_path / "e.srf", "wb", keyring=keyring, overwrite=True) as w:
+        w.write(b"new")
+    with strongroom.open(tmp_path / "e.srf", "rb", keyring=keyring) as r:
+        assert r.read() == b"new"
