@@ -91,7 +91,9 @@ pub enum Error {
         source: strongroom::Error,
     },
     /// Some tokens could not be processed (the rest were); see the summary.
-    #[error("{count} token(s) in {table}.{column} do not decrypt (first at primary key {first}); they were left unchanged")]
+    #[error(
+        "{count} token(s) in {table}.{column} do not decrypt (first at primary key {first}); they were left unchanged"
+    )]
     Undecryptable {
         /// The table.
         table: String,
@@ -108,6 +110,16 @@ pub enum Error {
         /// The table.
         table: String,
         /// The column.
+        column: String,
+        /// How many.
+        count: u64,
+    },
+    /// Blind index terms that do not match their row's value.
+    #[error("{count} blind index term(s) in {table}.{column} do not match their row's value")]
+    IndexMismatch {
+        /// The table.
+        table: String,
+        /// The index column.
         column: String,
         /// How many.
         count: u64,
@@ -142,20 +154,46 @@ impl Error {
         match self {
             Error::WrongKey { .. } => ErrorKind::Key,
             Error::Url { .. } | Error::InvalidArgument(_) => ErrorKind::Usage,
-            Error::NotFound { .. } | Error::PrimaryKey { .. } | Error::ColumnType { .. } | Error::TooNarrow { .. } => {
-                ErrorKind::Usage
-            }
+            Error::NotFound { .. }
+            | Error::PrimaryKey { .. }
+            | Error::ColumnType { .. }
+            | Error::TooNarrow { .. } => ErrorKind::Usage,
             Error::Engine { .. } => ErrorKind::Io,
-            Error::Undecryptable { .. } | Error::PlaintextLeft { .. } | Error::PlaintextRefused => {
-                ErrorKind::Integrity
-            }
+            Error::Undecryptable { .. }
+            | Error::PlaintextLeft { .. }
+            | Error::IndexMismatch { .. }
+            | Error::PlaintextRefused => ErrorKind::Integrity,
             Error::ValueKind { .. } => ErrorKind::Format,
             Error::Cancelled => ErrorKind::Cancelled,
             Error::Core(e) => e.kind(),
         }
     }
 
-    pub(crate) fn engine(engine: &'static str, message: impl std::fmt::Display, secret: Option<&str>) -> Self {
+    /// A one-line hint for the operator, if one helps.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::TooNarrow { .. } => {
+                "nothing was changed; widen the column yourself, or run again with --widen"
+            }
+            Error::ColumnType { .. } | Error::PrimaryKey { .. } | Error::NotFound { .. } => {
+                "nothing was changed"
+            }
+            Error::Url { .. } => "use sqlite:PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
+            Error::WrongKey { .. } => {
+                "select the keyring the column was encrypted with (--keyring); check --table and --column"
+            }
+            Error::Undecryptable { .. } => "`strongroom db verify` lists their primary keys",
+            Error::PlaintextLeft { .. } => "run `strongroom db encrypt` again (--allow-plaintext accepts it)",
+            Error::Cancelled => "run the same command again to resume",
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn engine(
+        engine: &'static str,
+        message: impl std::fmt::Display,
+        secret: Option<&str>,
+    ) -> Self {
         let mut message = message.to_string();
         if let Some(s) = secret.filter(|s| !s.is_empty()) {
             message = message.replace(s, "***");

@@ -35,7 +35,11 @@ pub struct LiveColumn<'a> {
 impl<'a> LiveColumn<'a> {
     /// A column stored as `storage` whose tokens `cipher` reads and writes.
     pub fn new(cipher: &'a FieldCipher, storage: Storage, phase: Phase) -> Self {
-        Self { cipher, storage, phase }
+        Self {
+            cipher,
+            storage,
+            phase,
+        }
     }
 
     fn row_key(&self, pk: &Pk) -> Option<Vec<u8>> {

@@ -254,7 +254,9 @@ fn check_target(t: &Target, cipher: &FieldCipher, want_index: bool) -> Result<()
             table: t.table.clone(),
             column: t.column.name.clone(),
             declared: t.column.declared.clone(),
-            reason: format!("a binary column holds bytes values, not {ty} (use a text column for --type {ty})"),
+            reason: format!(
+                "a binary column holds bytes values, not {ty} (use a text column for --type {ty})"
+            ),
         });
     }
     match (&t.index, cipher.spec().blind_index) {
@@ -311,7 +313,9 @@ fn check_existing_tokens(engine: &mut dyn Engine, t: &Target, cipher: &FieldCiph
     let mut first = None;
     let mut failed = 0;
     for row in &sample {
-        let Some(tok) = token_of(&row.value, t.column.storage) else { continue };
+        let Some(tok) = token_of(&row.value, t.column.storage) else {
+            continue;
+        };
         tried += 1;
         let key = row.pk.row_key();
         let rk = reads_with_rows(cipher).then_some(key.as_slice());
@@ -359,7 +363,11 @@ pub fn run(engine: &mut dyn Engine, job: &Job<'_>) -> Result<Summary> {
                         column: t.column.name.clone(),
                         declared: t.column.declared.clone(),
                         needed,
-                        unit: if t.column.storage == Storage::Text { "characters" } else { "bytes" },
+                        unit: if t.column.storage == Storage::Text {
+                            "characters"
+                        } else {
+                            "bytes"
+                        },
                     });
                 }
                 if !job.dry_run {
@@ -429,7 +437,11 @@ pub fn run(engine: &mut dyn Engine, job: &Job<'_>) -> Result<Summary> {
         engine.clear_checkpoint(&name)?;
     }
     s.seconds = started.elapsed().as_secs_f64();
-    s.rows_per_second = if s.seconds > 0.0 { s.rows as f64 / s.seconds } else { 0.0 };
+    s.rows_per_second = if s.seconds > 0.0 {
+        s.rows as f64 / s.seconds
+    } else {
+        0.0
+    };
     Ok(s)
 }
 
@@ -499,7 +511,10 @@ fn plan(job: &Job<'_>, t: &Target, rows: Vec<Row>, s: &mut Summary, count: bool)
                     continue;
                 }
                 let Some(tok) = token_of(&row.value, storage) else {
-                    if matches!((&row.value, storage), (Cell::Text(_), Storage::Text) | (Cell::Bytes(_), Storage::Binary)) {
+                    if matches!(
+                        (&row.value, storage),
+                        (Cell::Text(_), Storage::Text) | (Cell::Bytes(_), Storage::Binary)
+                    ) {
                         if job.op == Operation::Rotate {
                             bump(&mut s.plaintext_left)
                         } else {
@@ -681,7 +696,9 @@ pub fn status(
                 Some(tok) => {
                     let info = field::inspect(&tok).expect("checked by token_of");
                     let mode = Mode::of_suite(info.suite).name();
-                    *st.tokens.entry(format!("{mode} v{}", info.key_version)).or_default() += 1;
+                    *st.tokens
+                        .entry(format!("{mode} v{}", info.key_version))
+                        .or_default() += 1;
                     toks.push((row.pk, tok));
                 }
                 None => match (&row.value, t.column.storage) {
@@ -705,7 +722,13 @@ pub fn status(
     Ok(st)
 }
 
-fn verify_batch(engine: &mut dyn Engine, t: &Target, c: &FieldCipher, toks: &[(Pk, Vec<u8>)], st: &mut Status) -> Result<()> {
+fn verify_batch(
+    engine: &mut dyn Engine,
+    t: &Target,
+    c: &FieldCipher,
+    toks: &[(Pk, Vec<u8>)],
+    st: &mut Status,
+) -> Result<()> {
     let keys: Vec<Vec<u8>> = toks.iter().map(|(pk, _)| pk.row_key()).collect();
     let key_refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
     let tokens: Vec<Option<&[u8]>> = toks.iter().map(|(_, t)| Some(t.as_slice())).collect();

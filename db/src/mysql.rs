@@ -1,7 +1,9 @@
 //! MySQL and MariaDB through the `mysql` crate (no TLS built in: use a
 //! local socket, a trusted network, or a TLS proxy).
 
-use crate::engine::{CHECKPOINT_TABLE, Cell, Checkpoint, ColumnInfo, Engine, Pk, PkKind, Row, Storage, Target, Update, quote};
+use crate::engine::{
+    CHECKPOINT_TABLE, Cell, Checkpoint, ColumnInfo, Engine, Pk, PkKind, Row, Storage, Target, Update, quote,
+};
 use crate::error::{Error, Result};
 use crate::url::DbUrl;
 use mysql::prelude::Queryable;
@@ -32,9 +34,16 @@ impl MysqlEngine {
             url: url.redacted(),
             reason: e.to_string().replace(secret.as_deref().unwrap_or("\u{0}"), "***"),
         })?;
-        let opts = OptsBuilder::from_opts(opts).pass(secret.clone()).prefer_socket(false);
-        let mut conn = Conn::new(opts)
-            .map_err(|e| Error::engine("mysql", format!("cannot connect to {}: {e}", url.redacted()), secret.as_deref()))?;
+        let opts = OptsBuilder::from_opts(opts)
+            .pass(secret.clone())
+            .prefer_socket(false);
+        let mut conn = Conn::new(opts).map_err(|e| {
+            Error::engine(
+                "mysql",
+                format!("cannot connect to {}: {e}", url.redacted()),
+                secret.as_deref(),
+            )
+        })?;
         conn.query_drop("SET NAMES utf8mb4")
             .map_err(|e| Error::engine("mysql", e, secret.as_deref()))?;
         Ok(Self { conn, secret })
@@ -49,8 +58,18 @@ impl MysqlEngine {
     }
 
     fn rows(&mut self, t: &Target, sql: &str, params: Vec<MyValue>) -> Result<Vec<Row>> {
-        let rows: Vec<(MyValue, MyValue)> = self.conn.exec(sql, params).map_err(|e| Error::engine("mysql", e, None))?;
-        rows.into_iter().map(|(k, v)| Ok(Row { pk: pk_of(t, k)?, value: cell_of(t.column.storage, v) })).collect()
+        let rows: Vec<(MyValue, MyValue)> = self
+            .conn
+            .exec(sql, params)
+            .map_err(|e| Error::engine("mysql", e, None))?;
+        rows.into_iter()
+            .map(|(k, v)| {
+                Ok(Row {
+                    pk: pk_of(t, k)?,
+                    value: cell_of(t.column.storage, v),
+                })
+            })
+            .collect()
     }
 }
 
@@ -125,7 +144,10 @@ impl Engine for MysqlEngine {
                 _ => {
                     return Err(Error::PrimaryKey {
                         table: table.into(),
-                        reason: format!("primary key {} of type {} is neither integer nor text", one.0, one.2),
+                        reason: format!(
+                            "primary key {} of type {} is neither integer nor text",
+                            one.0, one.2
+                        ),
                     });
                 }
             },
@@ -158,7 +180,8 @@ impl Engine for MysqlEngine {
                         table: table.into(),
                         column: n.clone(),
                         declared: column_type.clone(),
-                        reason: "use VARCHAR or TEXT (text tokens) or VARBINARY or BLOB (binary tokens)".into(),
+                        reason: "use VARCHAR or TEXT (text tokens) or VARBINARY or BLOB (binary tokens)"
+                            .into(),
                     });
                 }
             };
@@ -231,7 +254,11 @@ impl Engine for MysqlEngine {
         let pk = q(&t.pk);
         match after {
             None => self.rows(t, &format!("{base} ORDER BY {pk} LIMIT {limit}"), vec![]),
-            Some(a) => self.rows(t, &format!("{base} WHERE {pk} > ? ORDER BY {pk} LIMIT {limit}"), vec![pk_value(a)]),
+            Some(a) => self.rows(
+                t,
+                &format!("{base} WHERE {pk} > ? ORDER BY {pk} LIMIT {limit}"),
+                vec![pk_value(a)],
+            ),
         }
     }
 
@@ -239,14 +266,21 @@ impl Engine for MysqlEngine {
         let mut out = Vec::new();
         for chunk in keys.chunks(1000) {
             let marks = vec!["?"; chunk.len()].join(",");
-            let sql = format!("{} WHERE {} IN ({marks}) ORDER BY {}", Self::select(t, &t.column), q(&t.pk), q(&t.pk));
+            let sql = format!(
+                "{} WHERE {} IN ({marks}) ORDER BY {}",
+                Self::select(t, &t.column),
+                q(&t.pk),
+                q(&t.pk)
+            );
             out.extend(self.rows(t, &sql, chunk.iter().map(pk_value).collect())?);
         }
         Ok(out)
     }
 
     fn fetch_index(&mut self, t: &Target, keys: &[Pk]) -> Result<Vec<(Pk, Option<Vec<u8>>)>> {
-        let Some(idx) = &t.index else { return Ok(Vec::new()) };
+        let Some(idx) = &t.index else {
+            return Ok(Vec::new());
+        };
         let mut out = Vec::new();
         for chunk in keys.chunks(1000) {
             let marks = vec!["?"; chunk.len()].join(",");
@@ -268,7 +302,11 @@ impl Engine for MysqlEngine {
             Storage::Text => format!("CAST(SUBSTRING({c}, 1, 4) AS BINARY) = 'sr1.'"),
             Storage::Binary => format!("SUBSTRING({c}, 1, 1) = UNHEX('01')"),
         };
-        let sql = format!("{} WHERE {cond} ORDER BY {} LIMIT {limit}", Self::select(t, &t.column), q(&t.pk));
+        let sql = format!(
+            "{} WHERE {cond} ORDER BY {} LIMIT {limit}",
+            Self::select(t, &t.column),
+            q(&t.pk)
+        );
         self.rows(t, &sql, vec![])
     }
 
@@ -284,7 +322,11 @@ impl Engine for MysqlEngine {
         let secret = self.secret.clone();
         let e = |e: mysql::Error| Error::engine("mysql", e, secret.as_deref());
         let (pk, c, tb) = (q(&t.pk), q(&t.column.name), q(&t.table));
-        let set_index = t.index.as_ref().map(|i| format!(", t.{} = v.i", q(&i.name))).unwrap_or_default();
+        let set_index = t
+            .index
+            .as_ref()
+            .map(|i| format!(", t.{} = v.i", q(&i.name)))
+            .unwrap_or_default();
         // Compare bytes, not collation-equal text: a value the application
         // changed only in case or trailing spaces is still a change.
         let same = match t.column.storage {
@@ -298,13 +340,19 @@ impl Engine for MysqlEngine {
             for _ in 1..chunk.len() {
                 sel.push_str(" UNION ALL SELECT ?, ?, ?, ?");
             }
-            let sql = format!("UPDATE {tb} AS t JOIN ({sel}) AS v ON t.{pk} = v.k SET t.{c} = v.n{set_index} WHERE {same}");
+            let sql = format!(
+                "UPDATE {tb} AS t JOIN ({sel}) AS v ON t.{pk} = v.k SET t.{c} = v.n{set_index} WHERE {same}"
+            );
             let mut params = Vec::with_capacity(chunk.len() * 4);
             for u in chunk {
                 params.push(pk_value(&u.pk));
                 params.push(cell_value(&u.old));
                 params.push(cell_value(&u.new));
-                params.push(u.index.as_ref().map_or(MyValue::NULL, |b| MyValue::Bytes(b.clone())));
+                params.push(
+                    u.index
+                        .as_ref()
+                        .map_or(MyValue::NULL, |b| MyValue::Bytes(b.clone())),
+                );
             }
             tx.exec_drop(sql, params).map_err(e)?;
             changed += tx.affected_rows();
@@ -336,7 +384,10 @@ impl Engine for MysqlEngine {
         }
         let row: Option<(String, i64)> = self
             .conn
-            .exec_first(format!("SELECT last_pk, changed FROM {CHECKPOINT_TABLE} WHERE job = ?"), (job,))
+            .exec_first(
+                format!("SELECT last_pk, changed FROM {CHECKPOINT_TABLE} WHERE job = ?"),
+                (job,),
+            )
             .map_err(|e| self.err(e))?;
         Ok(row.and_then(|(pk, changed)| {
             Pk::decode(kind, &pk).map(|last_pk| Checkpoint {

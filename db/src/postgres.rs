@@ -1,7 +1,9 @@
 //! PostgreSQL through rust-postgres (synchronous client, no TLS: use a
 //! local socket, a TCP connection on a trusted network, or a TLS proxy).
 
-use crate::engine::{CHECKPOINT_TABLE, Cell, Checkpoint, ColumnInfo, Engine, Pk, PkKind, Row, Storage, Target, Update, quote};
+use crate::engine::{
+    CHECKPOINT_TABLE, Cell, Checkpoint, ColumnInfo, Engine, Pk, PkKind, Row, Storage, Target, Update, quote,
+};
 use crate::error::{Error, Result};
 use crate::url::DbUrl;
 use postgres::types::ToSql;
@@ -36,9 +38,13 @@ impl PostgresEngine {
         if let Some(p) = &secret {
             config.password(p);
         }
-        let client = config
-            .connect(NoTls)
-            .map_err(|e| Error::engine("postgres", format!("cannot connect to {}: {e}", url.redacted()), secret.as_deref()))?;
+        let client = config.connect(NoTls).map_err(|e| {
+            Error::engine(
+                "postgres",
+                format!("cannot connect to {}: {e}", url.redacted()),
+                secret.as_deref(),
+            )
+        })?;
         Ok(Self { client, secret })
     }
 
@@ -138,8 +144,10 @@ impl Engine for PostgresEngine {
                 what: format!("table {table}"),
             });
         }
-        let cols: Vec<(String, String, String, i32, bool)> =
-            cols.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).collect();
+        let cols: Vec<(String, String, String, i32, bool)> = cols
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+            .collect();
         let pks: Vec<_> = cols.iter().filter(|c| c.4).collect();
         let (pk, pk_kind) = match pks.as_slice() {
             [one] => match one.2.as_str() {
@@ -148,7 +156,10 @@ impl Engine for PostgresEngine {
                 _ => {
                     return Err(Error::PrimaryKey {
                         table: table.into(),
-                        reason: format!("primary key {} of type {} is neither integer nor text", one.0, one.1),
+                        reason: format!(
+                            "primary key {} of type {} is neither integer nor text",
+                            one.0, one.1
+                        ),
                     });
                 }
             },
@@ -166,9 +177,10 @@ impl Engine for PostgresEngine {
             }
         };
         let find = |name: &str| -> Result<ColumnInfo> {
-            let (n, declared, typ, typmod, _) = cols.iter().find(|c| c.0 == name).ok_or_else(|| Error::NotFound {
-                what: format!("column {table}.{name}"),
-            })?;
+            let (n, declared, typ, typmod, _) =
+                cols.iter().find(|c| c.0 == name).ok_or_else(|| Error::NotFound {
+                    what: format!("column {table}.{name}"),
+                })?;
             let (storage, width) = match typ.as_str() {
                 "text" => (Storage::Text, None),
                 "varchar" | "bpchar" => (Storage::Text, (*typmod > 4).then(|| (*typmod - 4) as u64)),
@@ -213,7 +225,11 @@ impl Engine for PostgresEngine {
             Storage::Text => format!("varchar({width})"),
             Storage::Binary => return Ok(()),
         };
-        let sql = format!("ALTER TABLE {} ALTER COLUMN {} TYPE {ty}", q(&t.table), q(&col.name));
+        let sql = format!(
+            "ALTER TABLE {} ALTER COLUMN {} TYPE {ty}",
+            q(&t.table),
+            q(&col.name)
+        );
         self.client.batch_execute(&sql).map_err(|e| self.err(e))
     }
 
@@ -229,8 +245,16 @@ impl Engine for PostgresEngine {
         let limit = limit as i64;
         match after {
             None => self.rows(t, &format!("{base} ORDER BY {pk} LIMIT $1"), &[&limit]),
-            Some(Pk::Int(i)) => self.rows(t, &format!("{base} WHERE {pk} > $1::int8 ORDER BY {pk} LIMIT $2"), &[i, &limit]),
-            Some(Pk::Text(s)) => self.rows(t, &format!("{base} WHERE {pk} > $1::text ORDER BY {pk} LIMIT $2"), &[s, &limit]),
+            Some(Pk::Int(i)) => self.rows(
+                t,
+                &format!("{base} WHERE {pk} > $1::int8 ORDER BY {pk} LIMIT $2"),
+                &[i, &limit],
+            ),
+            Some(Pk::Text(s)) => self.rows(
+                t,
+                &format!("{base} WHERE {pk} > $1::text ORDER BY {pk} LIMIT $2"),
+                &[s, &limit],
+            ),
         }
     }
 
@@ -250,7 +274,9 @@ impl Engine for PostgresEngine {
     }
 
     fn fetch_index(&mut self, t: &Target, keys: &[Pk]) -> Result<Vec<(Pk, Option<Vec<u8>>)>> {
-        let Some(idx) = &t.index else { return Ok(Vec::new()) };
+        let Some(idx) = &t.index else {
+            return Ok(Vec::new());
+        };
         let sql = format!(
             "{} WHERE {} = ANY($1::{}[])",
             self.select(t, idx),
@@ -281,7 +307,11 @@ impl Engine for PostgresEngine {
             Storage::Text => format!("substr({c}, 1, 4) = 'sr1.'"),
             Storage::Binary => format!("substring({c} FROM 1 FOR 1) = '\\x01'::bytea"),
         };
-        let sql = format!("{} WHERE {cond} ORDER BY {} LIMIT $1", self.select(t, &t.column), q(&t.pk));
+        let sql = format!(
+            "{} WHERE {cond} ORDER BY {} LIMIT $1",
+            self.select(t, &t.column),
+            q(&t.pk)
+        );
         self.rows(t, &sql, &[&(limit as i64)])
     }
 
@@ -294,7 +324,11 @@ impl Engine for PostgresEngine {
             Storage::Text => "text",
             Storage::Binary => "bytea",
         };
-        let set_index = t.index.as_ref().map(|i| format!(", {} = v.i", q(&i.name))).unwrap_or_default();
+        let set_index = t
+            .index
+            .as_ref()
+            .map(|i| format!(", {} = v.i", q(&i.name)))
+            .unwrap_or_default();
         let sql = format!(
             "UPDATE {tb} AS t SET {c} = v.n{set_index}
              FROM unnest($1::{pkt}[], $2::{vt}[], $3::{vt}[], $4::bytea[]) AS v(k, o, n, i)
@@ -306,7 +340,9 @@ impl Engine for PostgresEngine {
         let idx: Vec<Option<&[u8]>> = updates.iter().map(|u| u.index.as_deref()).collect();
         let secret = self.secret.clone();
         let e = |e: postgres::Error| {
-            let msg = e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string());
+            let msg = e
+                .as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_string());
             Error::engine("postgres", msg, secret.as_deref())
         };
         let mut tx = self.client.transaction().map_err(e)?;

@@ -1,6 +1,8 @@
 //! SQLite through rusqlite.
 
-use crate::engine::{CHECKPOINT_TABLE, Cell, Checkpoint, ColumnInfo, Engine, Pk, PkKind, Row, Storage, Target, Update, quote};
+use crate::engine::{
+    CHECKPOINT_TABLE, Cell, Checkpoint, ColumnInfo, Engine, Pk, PkKind, Row, Storage, Target, Update, quote,
+};
 use crate::error::{Error, Result};
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_iter};
@@ -122,14 +124,18 @@ impl Engine for SqliteEngine {
                 _ => {
                     return Err(Error::PrimaryKey {
                         table: table.into(),
-                        reason: format!("primary key {} of type {:?} is neither integer nor text", one.0, one.1),
+                        reason: format!(
+                            "primary key {} of type {:?} is neither integer nor text",
+                            one.0, one.1
+                        ),
                     });
                 }
             },
             [] => {
                 return Err(Error::PrimaryKey {
                     table: table.into(),
-                    reason: "no primary key (tokens are bound to a stable row key; a rowid can change)".into(),
+                    reason: "no primary key (tokens are bound to a stable row key; a rowid can change)"
+                        .into(),
                 });
             }
             _ => {
@@ -150,7 +156,11 @@ impl Engine for SqliteEngine {
                     return Err(Error::ColumnType {
                         table: table.into(),
                         column: n.clone(),
-                        declared: if declared.is_empty() { "(none)".into() } else { declared.clone() },
+                        declared: if declared.is_empty() {
+                            "(none)".into()
+                        } else {
+                            declared.clone()
+                        },
                         reason: "use a TEXT column (text tokens) or a BLOB column (binary tokens)".into(),
                     });
                 }
@@ -193,7 +203,11 @@ impl Engine for SqliteEngine {
 
     fn fetch(&mut self, t: &Target, after: Option<&Pk>, limit: usize) -> Result<Vec<Row>> {
         let (pk, c, tb) = (q(&t.pk), q(&t.column.name), q(&t.table));
-        let cond = if after.is_some() { format!("WHERE {pk} > ?1 ") } else { String::new() };
+        let cond = if after.is_some() {
+            format!("WHERE {pk} > ?1 ")
+        } else {
+            String::new()
+        };
         let n = if after.is_some() { 2 } else { 1 };
         let sql = format!("SELECT {pk}, {c} FROM {tb} {cond}ORDER BY {pk} LIMIT ?{n}");
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -233,7 +247,9 @@ impl Engine for SqliteEngine {
     }
 
     fn fetch_index(&mut self, t: &Target, keys: &[Pk]) -> Result<Vec<(Pk, Option<Vec<u8>>)>> {
-        let Some(idx) = &t.index else { return Ok(Vec::new()) };
+        let Some(idx) = &t.index else {
+            return Ok(Vec::new());
+        };
         let mut out = Vec::with_capacity(keys.len());
         let (pk, c, tb) = (q(&t.pk), q(&idx.name), q(&t.table));
         for chunk in keys.chunks(500) {
@@ -270,21 +286,36 @@ impl Engine for SqliteEngine {
     }
 
     fn apply(&mut self, t: &Target, updates: &[Update], checkpoint: Option<&Checkpoint>) -> Result<u64> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut changed = 0u64;
         {
             let (pk, c, tb) = (q(&t.pk), q(&t.column.name), q(&t.table));
-            let set_index = t.index.as_ref().map(|i| format!(", {} = ?4", q(&i.name))).unwrap_or_default();
+            let set_index = t
+                .index
+                .as_ref()
+                .map(|i| format!(", {} = ?4", q(&i.name)))
+                .unwrap_or_default();
             // `IS` matches NULL too; COLLATE BINARY compares the exact text
             // even where the column has a case-insensitive collation.
-            let sql = format!("UPDATE {tb} SET {c} = ?1{set_index} WHERE {pk} = ?2 AND {c} IS ?3 COLLATE BINARY");
+            let sql =
+                format!("UPDATE {tb} SET {c} = ?1{set_index} WHERE {pk} = ?2 AND {c} IS ?3 COLLATE BINARY");
             let mut stmt = tx.prepare_cached(&sql)?;
             for u in updates {
-                let index = u.index.as_deref().map_or(ToSqlOutput::Owned(SqlValue::Null), |b| {
-                    ToSqlOutput::Borrowed(ValueRef::Blob(b))
-                });
+                let index = u
+                    .index
+                    .as_deref()
+                    .map_or(ToSqlOutput::Owned(SqlValue::Null), |b| {
+                        ToSqlOutput::Borrowed(ValueRef::Blob(b))
+                    });
                 changed += if t.index.is_some() {
-                    stmt.execute(rusqlite::params![bind(&u.new), bind_pk(&u.pk), bind(&u.old), index])?
+                    stmt.execute(rusqlite::params![
+                        bind(&u.new),
+                        bind_pk(&u.pk),
+                        bind(&u.old),
+                        index
+                    ])?
                 } else {
                     stmt.execute(rusqlite::params![bind(&u.new), bind_pk(&u.pk), bind(&u.old)])?
                 } as u64;

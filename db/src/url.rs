@@ -132,7 +132,9 @@ impl fmt::Display for DbUrl {
 /// The user-info part `user:password@` of `url`: (start, end) of the password.
 fn password_span(url: &str) -> Option<(usize, usize)> {
     let start = url.find("://")? + 3;
-    let authority_end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
     let at = url[start..authority_end].rfind('@')? + start;
     let colon = url[start..at].find(':')? + start;
     Some((colon + 1, at))
@@ -208,6 +210,9 @@ mod tests {
         assert_eq!(DbUrl::parse("data/app.db").unwrap().sqlite_path(), "data/app.db");
         assert!(matches!(DbUrl::parse("sqlite:"), Err(Error::Url { .. })));
         assert!(matches!(DbUrl::parse("oracle://x"), Err(Error::Url { .. })));
-        assert_eq!(redact("mysql://h/db?user=a&password=zz"), "mysql://h/db?user=a&password=***");
+        assert_eq!(
+            redact("mysql://h/db?user=a&password=zz"),
+            "mysql://h/db?user=a&password=***"
+        );
     }
 }

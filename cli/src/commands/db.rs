@@ -5,14 +5,13 @@
 use super::Ctx;
 use crate::args::UnlockArgs;
 use crate::cancel::CancelGuard;
-use crate::exit::{UsageError, usage};
-use anyhow::{Context, Result, anyhow};
+use crate::exit::usage;
+use anyhow::{Context, Result};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value as Json, json};
 use std::path::PathBuf;
-use strongroom::ErrorKind;
 use strongroom::field::{ColumnSpec, FieldCipher, Normalizer, ValueType};
 use strongroom_db::migrate::DEFAULT_BATCH;
 use strongroom_db::{DbUrl, Job, Operation, Progress, Status, Summary};
@@ -167,30 +166,12 @@ pub fn run(ctx: &Ctx<'_>, cmd: &DbCommand) -> Result<()> {
     }
 }
 
-/// Turns a db error into one the exit-code scheme classifies: its class
-/// is kept, its message (which never holds a value or a password) too.
+/// A db error for the exit-code scheme: a core error as itself (its
+/// class and hint), any other as the db error (classified by its kind).
 pub fn db_error(e: strongroom_db::Error) -> anyhow::Error {
-    let msg = e.to_string();
     match e {
         strongroom_db::Error::Core(c) => c.into(),
-        e => match e.kind() {
-            ErrorKind::Usage => UsageError::with_hint(msg, usage_hint_for(&e)).into(),
-            ErrorKind::Io => std::io::Error::other(msg).into(),
-            ErrorKind::Integrity => anyhow!(strongroom::Error::FieldAuthFailed).context(msg),
-            ErrorKind::Key => anyhow!(strongroom::Error::WrongKeyring).context(msg),
-            ErrorKind::Cancelled => anyhow!(strongroom::Error::Cancelled).context(msg),
-            _ => anyhow!(msg),
-        },
-    }
-}
-
-fn usage_hint_for(e: &strongroom_db::Error) -> String {
-    match e {
-        strongroom_db::Error::TooNarrow { .. } => {
-            "nothing was changed; widen the column yourself, or run again with --widen".into()
-        }
-        strongroom_db::Error::Url { .. } => "use sqlite:PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB".into(),
-        _ => "nothing was changed".into(),
+        e => e.into(),
     }
 }
 
@@ -211,7 +192,9 @@ fn db_url(a: &DbTargetArgs) -> Result<DbUrl> {
         Some(s)
     } else if let Some(var) = &a.db_password_env {
         Some(Zeroizing::new(std::env::var(var).map_err(|_| {
-            usage(format!("environment variable {var} (--db-password-env) is not set"))
+            usage(format!(
+                "environment variable {var} (--db-password-env) is not set"
+            ))
         })?))
     } else {
         std::env::var("STRONGROOM_DB_PASSWORD").ok().map(Zeroizing::new)
@@ -223,7 +206,13 @@ fn db_url(a: &DbTargetArgs) -> Result<DbUrl> {
 }
 
 /// The column's cipher, from the keyring.
-fn cipher(ctx: &Ctx<'_>, t: &DbTargetArgs, c: &DbColumnArgs, unlock: &UnlockArgs, binary: bool) -> Result<FieldCipher> {
+fn cipher(
+    ctx: &Ctx<'_>,
+    t: &DbTargetArgs,
+    c: &DbColumnArgs,
+    unlock: &UnlockArgs,
+    binary: bool,
+) -> Result<FieldCipher> {
     let ty = match (c.value_type, binary) {
         (Some(ty), _) => ty,
         (None, true) => ValueType::Bytes,
@@ -319,7 +308,11 @@ fn report_job(ctx: &Ctx<'_>, url: &DbUrl, cipher: &FieldCipher, s: &Summary) {
         url.redacted(),
         s.changed,
         s.rows,
-        if s.resumed { " (resumed from the checkpoint)" } else { "" },
+        if s.resumed {
+            " (resumed from the checkpoint)"
+        } else {
+            ""
+        },
         s.seconds,
         s.rows_per_second
     ));
@@ -350,7 +343,14 @@ fn status_json(command: &str, url: &DbUrl, st: &Status) -> Json {
 
 fn report_status(ctx: &Ctx<'_>, url: &DbUrl, st: &Status) {
     let out = ctx.out;
-    out.say(format!("{}.{} ({}, {}): {} rows", st.table, st.column, url.redacted(), st.storage, st.rows));
+    out.say(format!(
+        "{}.{} ({}, {}): {} rows",
+        st.table,
+        st.column,
+        url.redacted(),
+        st.storage,
+        st.rows
+    ));
     out.say(format!("  plaintext {}", st.plaintext));
     for (k, n) in &st.tokens {
         out.say(format!("  tokens {k}: {n}"));
@@ -432,11 +432,11 @@ fn verify(ctx: &Ctx<'_>, a: &DbVerifyArgs) -> Result<()> {
         }));
     }
     if mismatch > 0 {
-        return Err(anyhow!(strongroom::Error::FieldAuthFailed).context(format!(
-            "{mismatch} blind index term(s) in {}.{} do not match their value",
-            st.table,
-            a.target.blind_index.as_deref().unwrap_or("")
-        )));
+        return Err(db_error(strongroom_db::Error::IndexMismatch {
+            table: st.table.clone(),
+            column: a.target.blind_index.clone().unwrap_or_default(),
+            count: mismatch,
+        }));
     }
     if st.plaintext > 0 && !a.allow_plaintext {
         return Err(db_error(strongroom_db::Error::PlaintextLeft {
