@@ -200,6 +200,10 @@ pub trait Engine: Send {
     /// `sqlite`, `postgres` or `mysql`.
     fn name(&self) -> &'static str;
 
+    /// Runs SQL statements (separated by `;`) that return no rows: the
+    /// caller's own schema changes, and tests.
+    fn execute_batch(&mut self, sql: &str) -> Result<()>;
+
     /// The table's primary key and the columns, with their types.
     fn describe(&mut self, table: &str, column: &str, index: Option<&str>) -> Result<Target>;
 
@@ -220,6 +224,10 @@ pub trait Engine: Send {
 
     /// The index column's value of these rows (for verification).
     fn fetch_index(&mut self, t: &Target, keys: &[Pk]) -> Result<Vec<(Pk, Option<Vec<u8>>)>>;
+
+    /// The rows whose blind index column holds one of `terms` (a lookup:
+    /// decrypt the values to confirm the match).
+    fn lookup(&mut self, t: &Target, terms: &[Vec<u8>]) -> Result<Vec<Row>>;
 
     /// Up to `limit` values that start like a token (text `sr1.`, binary
     /// version 1 header).

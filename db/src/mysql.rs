@@ -121,6 +121,10 @@ impl Engine for MysqlEngine {
         "mysql"
     }
 
+    fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        self.conn.query_drop(sql).map_err(|e| self.err(e))
+    }
+
     fn describe(&mut self, table: &str, column: &str, index: Option<&str>) -> Result<Target> {
         type Col = (String, String, String, Option<u64>, String);
         let cols: Vec<Col> = self
@@ -296,6 +300,23 @@ impl Engine for MysqlEngine {
         Ok(out)
     }
 
+    fn lookup(&mut self, t: &Target, terms: &[Vec<u8>]) -> Result<Vec<Row>> {
+        let Some(idx) = &t.index else {
+            return Ok(Vec::new());
+        };
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; terms.len()].join(",");
+        let sql = format!(
+            "{} WHERE {} IN ({marks}) ORDER BY {}",
+            Self::select(t, &t.column),
+            q(&idx.name),
+            q(&t.pk)
+        );
+        self.rows(t, &sql, terms.iter().map(|b| MyValue::Bytes(b.clone())).collect())
+    }
+
     fn sample_tokens(&mut self, t: &Target, limit: usize) -> Result<Vec<Row>> {
         let c = q(&t.column.name);
         let cond = match t.column.storage {
@@ -336,9 +357,16 @@ impl Engine for MysqlEngine {
         let mut tx = self.conn.start_transaction(TxOpts::default()).map_err(e)?;
         let mut changed = 0;
         for chunk in updates.chunks(500) {
-            let mut sel = String::from("SELECT ? AS k, ? AS o, ? AS n, ? AS i");
+            // Binary values must not pass through the connection's
+            // character set.
+            let v = match t.column.storage {
+                Storage::Text => "?",
+                Storage::Binary => "CAST(? AS BINARY)",
+            };
+            let b = "CAST(? AS BINARY)";
+            let mut sel = format!("SELECT ? AS k, {v} AS o, {v} AS n, {b} AS i");
             for _ in 1..chunk.len() {
-                sel.push_str(" UNION ALL SELECT ?, ?, ?, ?");
+                sel.push_str(&format!(" UNION ALL SELECT ?, {v}, {v}, {b}"));
             }
             let sql = format!(
                 "UPDATE {tb} AS t JOIN ({sel}) AS v ON t.{pk} = v.k SET t.{c} = v.n{set_index} WHERE {same}"

@@ -126,6 +126,10 @@ impl Engine for PostgresEngine {
         "postgres"
     }
 
+    fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        self.client.batch_execute(sql).map_err(|e| self.err(e))
+    }
+
     fn describe(&mut self, table: &str, column: &str, index: Option<&str>) -> Result<Target> {
         let rel = q(table);
         let cols = self
@@ -299,6 +303,19 @@ impl Engine for PostgresEngine {
                 (pk, r.get(1))
             })
             .collect())
+    }
+
+    fn lookup(&mut self, t: &Target, terms: &[Vec<u8>]) -> Result<Vec<Row>> {
+        let Some(idx) = &t.index else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "{} WHERE {} = ANY($1::bytea[]) ORDER BY {}",
+            self.select(t, &t.column),
+            q(&idx.name),
+            q(&t.pk)
+        );
+        self.rows(t, &sql, &[&terms])
     }
 
     fn sample_tokens(&mut self, t: &Target, limit: usize) -> Result<Vec<Row>> {

@@ -105,6 +105,10 @@ impl Engine for SqliteEngine {
         "sqlite"
     }
 
+    fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        Ok(self.conn.execute_batch(sql)?)
+    }
+
     fn describe(&mut self, table: &str, column: &str, index: Option<&str>) -> Result<Target> {
         let cols: Vec<(String, String, i64)> = self
             .conn
@@ -265,6 +269,30 @@ impl Engine for SqliteEngine {
             }
         }
         Ok(out)
+    }
+
+    fn lookup(&mut self, t: &Target, terms: &[Vec<u8>]) -> Result<Vec<Row>> {
+        let Some(idx) = &t.index else {
+            return Ok(Vec::new());
+        };
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (pk, c, tb) = (q(&t.pk), q(&t.column.name), q(&t.table));
+        let marks = vec!["?"; terms.len()].join(",");
+        let sql = format!(
+            "SELECT {pk}, {c} FROM {tb} WHERE {} IN ({marks}) ORDER BY {pk}",
+            q(&idx.name)
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let kind = t.pk_kind;
+        let rows = stmt.query_map(params_from_iter(terms.iter()), |r| {
+            Ok(Row {
+                pk: read_pk(kind, r.get_ref(0)?)?,
+                value: read_cell(r.get_ref(1)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn sample_tokens(&mut self, t: &Target, limit: usize) -> Result<Vec<Row>> {
