@@ -207,7 +207,9 @@ pub trait Engine: Send {
     /// The table's primary key and the columns, with their types.
     fn describe(&mut self, table: &str, column: &str, index: Option<&str>) -> Result<Target>;
 
-    /// Length in bytes of the longest value of the column (0 when empty).
+    /// Length in bytes of the longest value of the column that does not
+    /// start like a token (0 when there is none): what the width check of
+    /// an encryption needs.
     fn max_len(&mut self, t: &Target) -> Result<u64>;
 
     /// Widens `col` to hold `width` characters or bytes.

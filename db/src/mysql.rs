@@ -73,6 +73,15 @@ impl MysqlEngine {
     }
 }
 
+/// A condition true for values that start like a token.
+fn token_like(t: &Target) -> String {
+    let c = q(&t.column.name);
+    match t.column.storage {
+        Storage::Text => format!("CAST(SUBSTRING({c}, 1, 4) AS BINARY) = 'sr1.'"),
+        Storage::Binary => format!("SUBSTRING({c}, 1, 2) IN (UNHEX('0101'), UNHEX('0102'))"),
+    }
+}
+
 fn pk_of(t: &Target, v: MyValue) -> Result<Pk> {
     match (t.pk_kind, v) {
         (PkKind::Int, MyValue::Int(i)) => Ok(Pk::Int(i)),
@@ -207,9 +216,10 @@ impl Engine for MysqlEngine {
 
     fn max_len(&mut self, t: &Target) -> Result<u64> {
         let sql = format!(
-            "SELECT CAST(coalesce(max(octet_length({})), 0) AS SIGNED) FROM {}",
+            "SELECT CAST(coalesce(max(octet_length({})), 0) AS SIGNED) FROM {} WHERE NOT ({})",
             q(&t.column.name),
-            q(&t.table)
+            q(&t.table),
+            token_like(t)
         );
         let n: Option<i64> = self.conn.query_first(sql).map_err(|e| self.err(e))?;
         Ok(n.unwrap_or(0) as u64)
@@ -318,11 +328,7 @@ impl Engine for MysqlEngine {
     }
 
     fn sample_tokens(&mut self, t: &Target, limit: usize) -> Result<Vec<Row>> {
-        let c = q(&t.column.name);
-        let cond = match t.column.storage {
-            Storage::Text => format!("CAST(SUBSTRING({c}, 1, 4) AS BINARY) = 'sr1.'"),
-            Storage::Binary => format!("SUBSTRING({c}, 1, 1) = UNHEX('01')"),
-        };
+        let cond = token_like(t);
         let sql = format!(
             "{} WHERE {cond} ORDER BY {} LIMIT {limit}",
             Self::select(t, &t.column),

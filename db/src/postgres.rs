@@ -101,6 +101,15 @@ impl PostgresEngine {
     }
 }
 
+/// A condition true for values that start like a token.
+fn token_like(t: &Target) -> String {
+    let c = q(&t.column.name);
+    match t.column.storage {
+        Storage::Text => format!("substr({c}, 1, 4) = 'sr1.'"),
+        Storage::Binary => format!("substring({c} FROM 1 FOR 2) IN ('\\x0101'::bytea, '\\x0102'::bytea)"),
+    }
+}
+
 fn redact_msg(e: impl std::fmt::Display, secret: Option<&str>) -> String {
     let m = e.to_string();
     match secret.filter(|s| !s.is_empty()) {
@@ -216,9 +225,10 @@ impl Engine for PostgresEngine {
 
     fn max_len(&mut self, t: &Target) -> Result<u64> {
         let sql = format!(
-            "SELECT coalesce(max(octet_length({})), 0)::int8 FROM {}",
+            "SELECT coalesce(max(octet_length({})), 0)::int8 FROM {} WHERE NOT ({})",
             q(&t.column.name),
-            q(&t.table)
+            q(&t.table),
+            token_like(t)
         );
         let r = self.client.query_one(&sql, &[]).map_err(|e| self.err(e))?;
         Ok(r.get::<_, i64>(0) as u64)
@@ -319,11 +329,7 @@ impl Engine for PostgresEngine {
     }
 
     fn sample_tokens(&mut self, t: &Target, limit: usize) -> Result<Vec<Row>> {
-        let c = q(&t.column.name);
-        let cond = match t.column.storage {
-            Storage::Text => format!("substr({c}, 1, 4) = 'sr1.'"),
-            Storage::Binary => format!("substring({c} FROM 1 FOR 1) = '\\x01'::bytea"),
-        };
+        let cond = token_like(t);
         let sql = format!(
             "{} WHERE {cond} ORDER BY {} LIMIT $1",
             self.select(t, &t.column),

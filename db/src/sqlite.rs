@@ -61,6 +61,15 @@ fn affinity(declared: &str) -> &'static str {
     }
 }
 
+/// A condition true for values that start like a token.
+fn token_like(t: &Target) -> String {
+    let c = q(&t.column.name);
+    match t.column.storage {
+        Storage::Text => format!("substr({c}, 1, 4) = 'sr1.'"),
+        Storage::Binary => format!("typeof({c}) = 'blob' AND substr({c}, 1, 2) IN (x'0101', x'0102')"),
+    }
+}
+
 fn bind(c: &Cell) -> ToSqlOutput<'_> {
     match c {
         Cell::Null => ToSqlOutput::Owned(SqlValue::Null),
@@ -188,9 +197,10 @@ impl Engine for SqliteEngine {
 
     fn max_len(&mut self, t: &Target) -> Result<u64> {
         let sql = format!(
-            "SELECT coalesce(max(length(CAST({c} AS BLOB))), 0) FROM {t}",
+            "SELECT coalesce(max(length(CAST({c} AS BLOB))), 0) FROM {t} WHERE NOT ({tok})",
             c = q(&t.column.name),
-            t = q(&t.table)
+            t = q(&t.table),
+            tok = token_like(t)
         );
         Ok(self.conn.query_row(&sql, [], |r| r.get::<_, i64>(0))? as u64)
     }
@@ -297,10 +307,7 @@ impl Engine for SqliteEngine {
 
     fn sample_tokens(&mut self, t: &Target, limit: usize) -> Result<Vec<Row>> {
         let (pk, c, tb) = (q(&t.pk), q(&t.column.name), q(&t.table));
-        let cond = match t.column.storage {
-            Storage::Text => format!("substr({c}, 1, 4) = 'sr1.'"),
-            Storage::Binary => format!("typeof({c}) = 'blob' AND substr({c}, 1, 1) = x'01'"),
-        };
+        let cond = token_like(t);
         let sql = format!("SELECT {pk}, {c} FROM {tb} WHERE {cond} ORDER BY {pk} LIMIT ?1");
         let mut stmt = self.conn.prepare(&sql)?;
         let kind = t.pk_kind;
