@@ -20,3 +20,6 @@ timed cargo test --locked -p strongroom -p strongroom-testkit --no-default-featu
 
 echo "== tests, pure-Rust engine (RustCrypto aes-gcm) =="
 timed cargo test --locked -p strongroom -p strongroom-testkit --no-default-features --features pure-rust
+
+echo "== database tooling (scripts/test-db.sh) =="
+timed scripts/test-db.sh
