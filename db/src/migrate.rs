@@ -353,28 +353,28 @@ pub fn run(engine: &mut dyn Engine, job: &Job<'_>) -> Result<Summary> {
         ..Summary::default()
     };
     // Widths, before anything changes.
-    if job.op == Operation::Encrypt {
-        if let Some(width) = t.column.width {
-            let needed = token_width(cipher, t.column.storage, engine.max_len(&t)?);
-            if needed > width {
-                if !job.widen {
-                    return Err(Error::TooNarrow {
-                        table: t.table.clone(),
-                        column: t.column.name.clone(),
-                        declared: t.column.declared.clone(),
-                        needed,
-                        unit: if t.column.storage == Storage::Text {
-                            "characters"
-                        } else {
-                            "bytes"
-                        },
-                    });
-                }
-                if !job.dry_run {
-                    engine.widen(&t, &t.column, needed)?;
-                }
-                s.widened_to = Some(needed);
+    if job.op == Operation::Encrypt
+        && let Some(width) = t.column.width
+    {
+        let needed = token_width(cipher, t.column.storage, engine.max_len(&t)?);
+        if needed > width {
+            if !job.widen {
+                return Err(Error::TooNarrow {
+                    table: t.table.clone(),
+                    column: t.column.name.clone(),
+                    declared: t.column.declared.clone(),
+                    needed,
+                    unit: if t.column.storage == Storage::Text {
+                        "characters"
+                    } else {
+                        "bytes"
+                    },
+                });
             }
+            if !job.dry_run {
+                engine.widen(&t, &t.column, needed)?;
+            }
+            s.widened_to = Some(needed);
         }
     }
     check_existing_tokens(engine, &t, cipher)?;
