@@ -32,13 +32,14 @@ c.executemany("INSERT INTO db_bench VALUES (?, ?)", ((i, f"customer-{i}@example.
 PY
     ;;
     postgres*) psql -q "$1" -c "DROP TABLE IF EXISTS db_bench; CREATE TABLE db_bench (id bigint PRIMARY KEY, email text);
-        INSERT INTO db_bench SELECT g, $v FROM generate_series(1, $ROWS) g; VACUUM ANALYZE db_bench;" ;;
+        INSERT INTO db_bench SELECT g, $v FROM generate_series(1, $ROWS) g;" -c "VACUUM ANALYZE db_bench" ;;
     mysql*) mysql -h 127.0.0.1 -u root test -e "DROP TABLE IF EXISTS db_bench; CREATE TABLE db_bench (id BIGINT PRIMARY KEY, email VARCHAR(200)) DEFAULT CHARSET=utf8mb4;
         INSERT INTO db_bench SELECT seq, CONCAT('customer-', seq, '@example.com') FROM seq_1_to_$ROWS;" ;;
     esac
 }
 
-for url in "$SQLITE" "$PG" "$MY"; do
+for url in ${ENGINES:-sqlite "$PG" "$MY"}; do
+    [ "$url" = sqlite ] && url=$SQLITE
     name=${url%%:*}
     fill "$url"
     start=$(date +%s.%N)
