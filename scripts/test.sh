@@ -26,3 +26,6 @@ timed scripts/test-c.sh
 
 echo "== Python package (scripts/test-python.sh) =="
 timed scripts/test-python.sh
+
+echo "== database tooling (scripts/test-db.sh) =="
+timed scripts/test-db.sh

@@ -68,6 +68,9 @@ pub enum Command {
     /// Encrypt, decrypt, index and rewrap database values, one per line
     #[command(subcommand)]
     Field(FieldCommand),
+    /// Encrypt, rotate, decrypt and verify database columns in place (SQLite, PostgreSQL, MySQL/MariaDB)
+    #[command(subcommand)]
+    Db(crate::commands::db::DbCommand),
     /// Run a self-contained demonstration in a fresh folder (no prompts)
     Demo(DemoArgs),
 }

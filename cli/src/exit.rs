@@ -95,6 +95,9 @@ pub fn classify(err: &anyhow::Error) -> Classified {
         if let Some(u) = cause.downcast_ref::<UsageError>() {
             return found(Class::Usage, u.hint.clone(), None);
         }
+        if let Some(d) = cause.downcast_ref::<strongroom_db::Error>() {
+            return found(d.kind(), d.hint().map(str::to_string), None);
+        }
         let core = cause
             .downcast_ref::<strongroom::Error>()
             .or_else(|| cause.downcast_ref::<std::io::Error>().and_then(core_in_io));

@@ -1,6 +1,7 @@
 //! The commands, one module each, and what they share: the keyring path,
 //! Argon2id options, atomic output files and the copy loop of pipes.
 
+pub mod db;
 pub mod decrypt;
 pub mod demo;
 pub mod encrypt;
@@ -35,6 +36,7 @@ pub fn run(cli: &Cli, out: &Output) -> Result<()> {
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Demo(a) => demo::run(&ctx, a),
         Command::Field(cmd) => field::run(&ctx, cmd),
+        Command::Db(cmd) => db::run(&ctx, cmd),
     }
 }
 

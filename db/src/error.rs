@@ -1,0 +1,209 @@
+//! The database tooling's own errors. Messages name tables, columns,
+//! primary keys and engines, never a value, a token's plaintext, a key or
+//! a password (connection strings are redacted).
+
+use strongroom::ErrorKind;
+
+/// A `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong in a column migration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A strongroom error (keyring, field cipher).
+    #[error(transparent)]
+    Core(#[from] strongroom::Error),
+    /// The database URL cannot be used.
+    #[error("bad database URL {url}: {reason}")]
+    Url {
+        /// The URL with any password redacted.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The database engine reported an error (connection, SQL).
+    #[error("{engine}: {message}")]
+    Engine {
+        /// `sqlite`, `postgres` or `mysql`.
+        engine: &'static str,
+        /// The driver's message, with the connection password redacted.
+        message: String,
+    },
+    /// The table or column does not exist.
+    #[error("{what} not found")]
+    NotFound {
+        /// E.g. `column users.email`.
+        what: String,
+    },
+    /// The table has no single-column primary key of a supported type.
+    #[error("table {table}: {reason}")]
+    PrimaryKey {
+        /// The table.
+        table: String,
+        /// Why its primary key cannot bind tokens.
+        reason: String,
+    },
+    /// The column's type cannot hold tokens.
+    #[error("column {table}.{column} has type {declared}, which cannot hold tokens: {reason}")]
+    ColumnType {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// Its declared type.
+        declared: String,
+        /// What would work.
+        reason: String,
+    },
+    /// The column is narrower than its longest token.
+    #[error(
+        "column {table}.{column} ({declared}) is too narrow: its longest token needs {needed} {unit}; widen it to {needed} (--widen does it)"
+    )]
+    TooNarrow {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// Its declared type.
+        declared: String,
+        /// The width the tokens need.
+        needed: u64,
+        /// `characters` or `bytes`.
+        unit: &'static str,
+    },
+    /// Tokens already in the column do not decrypt with this keyring:
+    /// nothing was changed.
+    #[error(
+        "{failed} of the {sampled} tokens already in {table}.{column} do not decrypt with this keyring (wrong keyring, or tokens of another table or column): nothing was changed"
+    )]
+    WrongKey {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// Tokens tried.
+        sampled: usize,
+        /// Tokens that failed.
+        failed: usize,
+        /// The first failure.
+        #[source]
+        source: strongroom::Error,
+    },
+    /// Some tokens could not be processed (the rest were); see the summary.
+    #[error(
+        "{count} token(s) in {table}.{column} do not decrypt (first at primary key {first}); they were left unchanged"
+    )]
+    Undecryptable {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// How many.
+        count: u64,
+        /// The first row's primary key.
+        first: String,
+    },
+    /// Plaintext is left where only tokens are expected.
+    #[error("{count} plaintext value(s) left in {table}.{column}")]
+    PlaintextLeft {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// How many.
+        count: u64,
+    },
+    /// Blind index terms that do not match their row's value.
+    #[error("{count} blind index term(s) in {table}.{column} do not match their row's value")]
+    IndexMismatch {
+        /// The table.
+        table: String,
+        /// The index column.
+        column: String,
+        /// How many.
+        count: u64,
+    },
+    /// A live reader found plaintext in a column whose migration is done.
+    #[error("plaintext found in a column that accepts tokens only")]
+    PlaintextRefused,
+    /// A value of the wrong kind for its column (binary in a text column).
+    #[error("a value in {table}.{column} at primary key {pk} is not {expected}")]
+    ValueKind {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The row's primary key.
+        pk: String,
+        /// `text` or `binary`.
+        expected: &'static str,
+    },
+    /// The run was cancelled between two batches (what was committed stays).
+    #[error("cancelled; committed batches stay and the next run resumes from the checkpoint")]
+    Cancelled,
+    /// A bad argument (names, options).
+    #[error("{0}")]
+    InvalidArgument(String),
+}
+
+impl Error {
+    /// The error class (and the command line's exit code), in the core's
+    /// scheme.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::WrongKey { .. } => ErrorKind::Key,
+            Error::Url { .. } | Error::InvalidArgument(_) => ErrorKind::Usage,
+            Error::NotFound { .. }
+            | Error::PrimaryKey { .. }
+            | Error::ColumnType { .. }
+            | Error::TooNarrow { .. } => ErrorKind::Usage,
+            Error::Engine { .. } => ErrorKind::Io,
+            Error::Undecryptable { .. }
+            | Error::PlaintextLeft { .. }
+            | Error::IndexMismatch { .. }
+            | Error::PlaintextRefused => ErrorKind::Integrity,
+            Error::ValueKind { .. } => ErrorKind::Format,
+            Error::Cancelled => ErrorKind::Cancelled,
+            Error::Core(e) => e.kind(),
+        }
+    }
+
+    /// A one-line hint for the operator, if one helps.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::TooNarrow { .. } => {
+                "nothing was changed; widen the column yourself, or run again with --widen"
+            }
+            Error::ColumnType { .. } | Error::PrimaryKey { .. } | Error::NotFound { .. } => {
+                "nothing was changed"
+            }
+            Error::Url { .. } => "use sqlite:PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
+            Error::WrongKey { .. } => {
+                "select the keyring the column was encrypted with (--keyring); check --table and --column"
+            }
+            Error::Undecryptable { .. } => "`strongroom db verify` lists their primary keys",
+            Error::PlaintextLeft { .. } => "run `strongroom db encrypt` again (--allow-plaintext accepts it)",
+            Error::Cancelled => "run the same command again to resume",
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn engine(
+        engine: &'static str,
+        message: impl std::fmt::Display,
+        secret: Option<&str>,
+    ) -> Self {
+        let mut message = message.to_string();
+        if let Some(s) = secret.filter(|s| !s.is_empty()) {
+            message = message.replace(s, "***");
+        }
+        Error::Engine { engine, message }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::engine("sqlite", e, None)
+    }
+}

@@ -1,0 +1,607 @@
+//! Column jobs on every engine: SQLite always; PostgreSQL and MariaDB/MySQL
+//! when their servers answer (STRONGROOM_TEST_PG_URL, default
+//! postgres://postgres@127.0.0.1:5432/test; STRONGROOM_TEST_MYSQL_URL,
+//! default mysql://root@127.0.0.1:3306/test). With CI=true a missing server
+//! fails the tests instead of skipping them.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use strongroom::Passphrase;
+use strongroom::field::{ColumnSpec, FieldCipher, Normalizer, Value, ValueType};
+use strongroom::keyring::Keyring;
+use strongroom::passphrase::KdfParams;
+use strongroom_db::engine::Target;
+use strongroom_db::live::{LiveColumn, Phase};
+use strongroom_db::{Cell, DbUrl, Engine, EngineKind, Error, Job, Operation, Pk, Storage};
+
+const FAST: KdfParams = KdfParams {
+    memory_kib: 8192,
+    iterations: 1,
+    parallelism: 1,
+};
+
+struct Db {
+    url: DbUrl,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Db {
+    fn kind(&self) -> EngineKind {
+        self.url.kind()
+    }
+    fn open(&self) -> Box<dyn Engine> {
+        strongroom_db::connect(&self.url).unwrap()
+    }
+}
+
+fn server(var: &str, default: &str) -> Option<Db> {
+    let url = DbUrl::parse(&std::env::var(var).unwrap_or_else(|_| default.to_string())).unwrap();
+    match strongroom_db::connect(&url) {
+        Ok(_) => Some(Db { url, _dir: None }),
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true and the server at {} is missing: {e}", url.redacted())
+        }
+        Err(e) => {
+            eprintln!("SKIPPED {}: server not reachable ({e})", url.redacted());
+            None
+        }
+    }
+}
+
+/// SQLite (a fresh file), then the servers that answer.
+fn engines() -> Vec<Db> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    rusqlite::Connection::open(&path).unwrap();
+    let mut v = vec![Db {
+        url: DbUrl::parse(&format!("sqlite:{}", path.display())).unwrap(),
+        _dir: Some(dir),
+    }];
+    v.extend(server(
+        "STRONGROOM_TEST_PG_URL",
+        "postgres://postgres@127.0.0.1:5432/test",
+    ));
+    v.extend(server(
+        "STRONGROOM_TEST_MYSQL_URL",
+        "mysql://root@127.0.0.1:3306/test",
+    ));
+    v
+}
+
+fn keyring(dir: &tempfile::TempDir, name: &str) -> Keyring {
+    Keyring::create(&dir.path().join(name), &Passphrase::from("db tests"), FAST).unwrap()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Col {
+    Text,
+    Binary,
+    Narrow,
+}
+
+/// Creates `table` (dropping an old one): primary key `id`, column `v`,
+/// blind index column `idx`.
+fn create(e: &mut dyn Engine, kind: EngineKind, table: &str, text_pk: bool, col: Col) {
+    let (pk, v, idx) = match (kind, text_pk, col) {
+        (EngineKind::Sqlite, tp, c) => (
+            if tp {
+                "TEXT PRIMARY KEY"
+            } else {
+                "INTEGER PRIMARY KEY"
+            },
+            if c == Col::Binary { "BLOB" } else { "TEXT" },
+            "BLOB",
+        ),
+        (EngineKind::Postgres, tp, c) => (
+            if tp {
+                "text PRIMARY KEY"
+            } else {
+                "bigint PRIMARY KEY"
+            },
+            match c {
+                Col::Text => "text",
+                Col::Binary => "bytea",
+                Col::Narrow => "varchar(40)",
+            },
+            "bytea",
+        ),
+        (EngineKind::Mysql, tp, c) => (
+            if tp {
+                "VARCHAR(100) PRIMARY KEY"
+            } else {
+                "BIGINT PRIMARY KEY"
+            },
+            match c {
+                Col::Text => "TEXT",
+                Col::Binary => "VARBINARY(400)",
+                Col::Narrow => "VARCHAR(40)",
+            },
+            "VARBINARY(32)",
+        ),
+    };
+    let tail = if kind == EngineKind::Mysql {
+        " DEFAULT CHARSET=utf8mb4"
+    } else {
+        ""
+    };
+    e.execute_batch(&format!("DROP TABLE IF EXISTS {table}")).unwrap();
+    e.execute_batch(&format!("CREATE TABLE {table} (id {pk}, v {v}, idx {idx}){tail}"))
+        .unwrap();
+    e.execute_batch(&format!(
+        "DELETE FROM strongroom_migrations WHERE job LIKE '% {table}.%'"
+    ))
+    .ok();
+}
+
+fn lit_pk(p: &Pk) -> String {
+    match p {
+        Pk::Int(i) => i.to_string(),
+        Pk::Text(s) => format!("'{}'", s.replace('\'', "''")),
+    }
+}
+
+fn lit(kind: EngineKind, c: &Cell) -> String {
+    match c {
+        Cell::Null => "NULL".into(),
+        Cell::Text(s) => format!("'{}'", s.replace('\'', "''")),
+        Cell::Bytes(b) => match kind {
+            EngineKind::Postgres => format!("'\\x{}'::bytea", hex(b)),
+            _ => format!("X'{}'", hex(b)),
+        },
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn insert(e: &mut dyn Engine, kind: EngineKind, table: &str, rows: &[(Pk, Cell)]) {
+    for chunk in rows.chunks(500) {
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|(p, c)| format!("({}, {})", lit_pk(p), lit(kind, c)))
+            .collect();
+        e.execute_batch(&format!(
+            "INSERT INTO {table} (id, v) VALUES {}",
+            values.join(", ")
+        ))
+        .unwrap();
+    }
+}
+
+fn all_rows(e: &mut dyn Engine, t: &Target) -> Vec<strongroom_db::engine::Row> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let rows = e.fetch(t, after.as_ref(), 5000).unwrap();
+        let Some(last) = rows.last() else { break };
+        after = Some(last.pk.clone());
+        out.extend(rows);
+    }
+    out
+}
+
+fn pk(text: bool, i: i64) -> Pk {
+    if text {
+        Pk::Text(format!("kéy-{i:06}"))
+    } else {
+        Pk::Int(i)
+    }
+}
+
+/// Checks that every row reads back (tokens only) as `expected`.
+fn check_all(
+    e: &mut dyn Engine,
+    table: &str,
+    cipher: &FieldCipher,
+    storage: Storage,
+    expected: &BTreeMap<Pk, Option<Value>>,
+) {
+    let t = e.describe(table, "v", None).unwrap();
+    let live = LiveColumn::new(cipher, storage, Phase::TokensOnly);
+    let rows = all_rows(e, &t);
+    assert_eq!(rows.len(), expected.len());
+    for r in rows {
+        let got = live
+            .read(&r.value, &r.pk)
+            .unwrap_or_else(|err| panic!("row {}: {err}", r.pk));
+        assert_eq!(&got, expected.get(&r.pk).unwrap(), "row {}", r.pk);
+    }
+}
+
+fn text_cipher(ring: &Keyring, table: &str, index: bool) -> FieldCipher {
+    let mut spec = ColumnSpec::new(ValueType::Text);
+    if index {
+        spec = spec.with_blind_index(8, Normalizer::TrimLowercase);
+    }
+    FieldCipher::new(ring, table, "v", spec).unwrap()
+}
+
+#[test]
+fn mixed_null_heavy_non_ascii_with_integer_and_text_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = keyring(&dir, "ring");
+    for db in engines() {
+        for text_pk in [false, true] {
+            let table = format!("db_mixed_{}", if text_pk { "t" } else { "i" });
+            let mut e = db.open();
+            create(e.as_mut(), db.kind(), &table, text_pk, Col::Text);
+            let cipher = text_cipher(&ring, &table, false);
+            let live = LiveColumn::new(&cipher, Storage::Text, Phase::Mixed);
+            let mut rows = Vec::new();
+            let mut expected = BTreeMap::new();
+            for i in 1..=3000i64 {
+                let p = pk(text_pk, i);
+                // 70% NULL, non-ASCII text, and some rows already tokens.
+                let value = (i % 10 >= 7).then(|| format!("Zoë Ångström 東京 🙂 #{i} 'q'"));
+                let v = value.as_deref().map(Value::from);
+                let cell = match &v {
+                    Some(v) if i % 3 == 0 => live.write(Some(v), &p).unwrap(),
+                    Some(v) => Cell::text(v.as_str().unwrap()),
+                    None => Cell::Null,
+                };
+                expected.insert(p.clone(), v);
+                rows.push((p, cell));
+            }
+            insert(e.as_mut(), db.kind(), &table, &rows);
+            let s = strongroom_db::run(
+                e.as_mut(),
+                &Job::new(Operation::Encrypt, &cipher, &table, "v").batch_size(700),
+            )
+            .unwrap();
+            assert_eq!(s.null, 2100, "{:?}", db.kind());
+            assert_eq!(s.unchanged, 300);
+            assert_eq!(s.changed, 600);
+            let st = strongroom_db::status(e.as_mut(), &table, "v", None, Some(&cipher), None).unwrap();
+            assert_eq!((st.plaintext, st.null, st.undecryptable), (0, 2100, Some(0)));
+            assert_eq!(st.tokens.get("random v1"), Some(&900));
+            check_all(e.as_mut(), &table, &cipher, Storage::Text, &expected);
+            // A second run changes nothing; then decrypt goes back.
+            let again =
+                strongroom_db::run(e.as_mut(), &Job::new(Operation::Encrypt, &cipher, &table, "v")).unwrap();
+            assert_eq!(again.changed, 0);
+            let d =
+                strongroom_db::run(e.as_mut(), &Job::new(Operation::Decrypt, &cipher, &table, "v")).unwrap();
+            assert_eq!(d.changed, 900);
+            let t = e.describe(&table, "v", None).unwrap();
+            for r in all_rows(e.as_mut(), &t) {
+                let want = expected[&r.pk].as_ref().map(|v| Cell::text(v.as_str().unwrap()));
+                assert_eq!(r.value, want.unwrap_or(Cell::Null), "row {}", r.pk);
+            }
+        }
+    }
+}
+
+#[test]
+fn binary_columns_get_binary_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = keyring(&dir, "ring");
+    for db in engines() {
+        let table = "db_binary";
+        let mut e = db.open();
+        create(e.as_mut(), db.kind(), table, false, Col::Binary);
+        let cipher = FieldCipher::new(&ring, table, "v", ColumnSpec::new(ValueType::Bytes)).unwrap();
+        let mut rows = Vec::new();
+        let mut expected = BTreeMap::new();
+        for i in 1..=500i64 {
+            let b: Vec<u8> = (0..(i % 200) as u8)
+                .map(|x| x.wrapping_mul(7).wrapping_add(i as u8))
+                .collect();
+            expected.insert(Pk::Int(i), Some(Value::from(b.clone())));
+            rows.push((Pk::Int(i), Cell::bytes(b)));
+        }
+        insert(e.as_mut(), db.kind(), table, &rows);
+        let s = strongroom_db::run(e.as_mut(), &Job::new(Operation::Encrypt, &cipher, table, "v")).unwrap();
+        assert_eq!(s.changed, 500);
+        let t = e.describe(table, "v", None).unwrap();
+        for r in all_rows(e.as_mut(), &t) {
+            let Cell::Bytes(b) = &r.value else {
+                panic!("not binary")
+            };
+            assert_eq!(&b[..2], &[1, 1]);
+        }
+        check_all(e.as_mut(), table, &cipher, Storage::Binary, &expected);
+    }
+}
+
+#[test]
+fn too_narrow_column_is_refused_then_widened_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = keyring(&dir, "ring");
+    for db in engines() {
+        if db.kind() == EngineKind::Sqlite {
+            continue; // SQLite enforces no declared width.
+        }
+        let table = "db_narrow";
+        let mut e = db.open();
+        create(e.as_mut(), db.kind(), table, false, Col::Narrow);
+        let cipher = text_cipher(&ring, table, false);
+        let rows: Vec<(Pk, Cell)> = (1..=50)
+            .map(|i| (Pk::Int(i), Cell::text(format!("555-01{i:02}"))))
+            .collect();
+        insert(e.as_mut(), db.kind(), table, &rows);
+        let err =
+            strongroom_db::run(e.as_mut(), &Job::new(Operation::Encrypt, &cipher, table, "v")).unwrap_err();
+        // 8 bytes + 47 of overhead = 55 bytes: 4 + ceil(220 / 3) = 78 characters.
+        match &err {
+            Error::TooNarrow { needed, column, .. } => assert_eq!((*needed, column.as_str()), (78, "v")),
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().contains("78"));
+        let st = strongroom_db::status(e.as_mut(), table, "v", None, None, None).unwrap();
+        assert_eq!(st.plaintext, 50, "nothing changed");
+        let s = strongroom_db::run(
+            e.as_mut(),
+            &Job::new(Operation::Encrypt, &cipher, table, "v").widen(true),
+        )
+        .unwrap();
+        assert_eq!((s.changed, s.widened_to), (50, Some(78)));
+        let t = e.describe(table, "v", None).unwrap();
+        assert_eq!(t.column.width, Some(78));
+    }
+}
+
+#[test]
+fn wrong_key_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = keyring(&dir, "ring");
+    let other = keyring(&dir, "other");
+    for db in engines() {
+        let table = "db_wrongkey";
+        let mut e = db.open();
+        create(e.as_mut(), db.kind(), table, false, Col::Text);
+        let good = text_cipher(&ring, table, false);
+        let bad = text_cipher(&other, table, false);
+        let rows: Vec<(Pk, Cell)> = (1..=400)
+            .map(|i| (Pk::Int(i), Cell::text(format!("secret {i}"))))
+            .collect();
+        insert(e.as_mut(), db.kind(), table, &rows);
+        // Half the column encrypted with the right keyring.
+        let t = e.describe(table, "v", None).unwrap();
+        strongroom_db::run(e.as_mut(), &Job::new(Operation::Encrypt, &good, table, "v")).unwrap();
+        e.execute_batch(&format!("UPDATE {table} SET v = 'plain again' WHERE id > 200"))
+            .unwrap();
+        let before: Vec<_> = all_rows(e.as_mut(), &t)
+            .into_iter()
+            .map(|r| (r.pk, r.value))
+            .collect();
+        for op in [Operation::Encrypt, Operation::Rotate, Operation::Decrypt] {
+            let err = strongroom_db::run(e.as_mut(), &Job::new(op, &bad, table, "v")).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::WrongKey {
+                        failed: 32,
+                        sampled: 32,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            assert_eq!(err.kind(), strongroom::ErrorKind::Key);
+            let after: Vec<_> = all_rows(e.as_mut(), &t)
+                .into_iter()
+                .map(|r| (r.pk, r.value))
+                .collect();
+            assert!(before == after, "{op:?} changed rows");
+        }
+    }
+}
+
+#[test]
+fn compare_and_swap_skips_rows_changed_since_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = keyring(&dir, "ring");
+    for db in engines() {
+        let table = "db_cas";
+        let mut e = db.open();
+        create(e.as_mut(), db.kind(), table, false, Col::Text);
+        insert(
+            e.as_mut(),
+            db.kind(),
+            table,
+            &[(Pk::Int(1), Cell::text("new")), (Pk::Int(2), Cell::Null)],
+        );
+        let t = e.describe(table, "v", None).unwrap();
+        let cipher = text_cipher(&ring, table, false);
+        let stale = strongroom_db::engine::Update {
+            pk: Pk::Int(1),
+            old: Cell::text("old"),
+            new: Cell::text("stale token"),
+            index: None,
+        };
+        let case = strongroom_db::engine::Update {
+            pk: Pk::Int(1),
+            old: Cell::text("NEW"),
+            new: Cell::text("stale token"),
+            index: None,
+        };
+        let null_aware = strongroom_db::engine::Update {
+            pk: Pk::Int(2),
+            old: Cell::text("x"),
+            new: Cell::text("y"),
+            index: None,
+        };
+        assert_eq!(e.apply(&t, &[stale, case, null_aware], None).unwrap(), 0);
+        let rows = all_rows(e.as_mut(), &t);
+        assert_eq!(rows[0].value, Cell::text("new"));
+        assert_eq!(rows[1].value, Cell::Null);
+        let _ = cipher;
+    }
+}
+
+#[test]
+fn application_writing_during_a_run_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = keyring(&dir, "ring");
+    for db in engines() {
+        let table = "db_live";
+        let mut e = db.open();
+        create(e.as_mut(), db.kind(), table, false, Col::Text);
+        let cipher = text_cipher(&ring, table, false);
+        let n = 6000i64;
+        let rows: Vec<(Pk, Cell)> = (1..=n)
+            .map(|i| (Pk::Int(i), Cell::text(format!("v0-{i}"))))
+            .collect();
+        insert(e.as_mut(), db.kind(), table, &rows);
+        let expected: Arc<Mutex<BTreeMap<Pk, Option<Value>>>> = Arc::new(Mutex::new(
+            (1..=n)
+                .map(|i| (Pk::Int(i), Some(Value::from(format!("v0-{i}")))))
+                .collect(),
+        ));
+        let stop = Arc::new(AtomicBool::new(false));
+        let writes = Arc::new(AtomicU64::new(0));
+        std::thread::scope(|s| {
+            let (stop2, exp2, writes2, cipher2) = (stop.clone(), expected.clone(), writes.clone(), &cipher);
+            let db2 = &db;
+            let table2 = table;
+            s.spawn(move || {
+                let mut w = db2.open();
+                let live = LiveColumn::new(cipher2, Storage::Text, Phase::Mixed);
+                let mut k = 0i64;
+                while !stop2.load(Ordering::Relaxed) || k < 200 {
+                    k += 1;
+                    let id = (k * 7919) % n + 1;
+                    let value = format!("app-{k}-é");
+                    // Phase 1 writers write plaintext, phase 2 writers tokens.
+                    let cell = if k % 2 == 0 {
+                        Cell::text(value.as_str())
+                    } else {
+                        live.write(Some(&Value::from(value.as_str())), &Pk::Int(id))
+                            .unwrap()
+                    };
+                    let sql = if k % 5 == 0 {
+                        let new_id = n + k;
+                        let cell = if k % 2 == 0 {
+                            cell
+                        } else {
+                            live.write(Some(&Value::from(value.as_str())), &Pk::Int(new_id))
+                                .unwrap()
+                        };
+                        exp2.lock()
+                            .unwrap()
+                            .insert(Pk::Int(new_id), Some(Value::from(value.as_str())));
+                        format!(
+                            "INSERT INTO {table2} (id, v) VALUES ({new_id}, {})",
+                            lit(db2.kind(), &cell)
+                        )
+                    } else {
+                        exp2.lock()
+                            .unwrap()
+                            .insert(Pk::Int(id), Some(Value::from(value.as_str())));
+                        format!(
+                            "UPDATE {table2} SET v = {} WHERE id = {id}",
+                            lit(db2.kind(), &cell)
+                        )
+                    };
+                    w.execute_batch(&sql).unwrap();
+                    writes2.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            let s1 = strongroom_db::run(
+                e.as_mut(),
+                &Job::new(Operation::Encrypt, &cipher, table, "v").batch_size(100),
+            )
+            .unwrap();
+            stop.store(true, Ordering::Relaxed);
+            assert!(s1.changed > 0);
+        });
+        assert!(writes.load(Ordering::Relaxed) >= 200);
+        // The next run picks up what was written in plaintext meanwhile.
+        strongroom_db::run(e.as_mut(), &Job::new(Operation::Encrypt, &cipher, table, "v")).unwrap();
+        let st = strongroom_db::status(e.as_mut(), table, "v", None, Some(&cipher), None).unwrap();
+        assert_eq!((st.plaintext, st.undecryptable), (0, Some(0)), "{:?}", db.kind());
+        check_all(
+            e.as_mut(),
+            table,
+            &cipher,
+            Storage::Text,
+            &expected.lock().unwrap(),
+        );
+    }
+}
+
+#[test]
+fn rotation_while_lookups_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ring = keyring(&dir, "ring");
+    for db in engines() {
+        let table = "db_rotate";
+        let mut e = db.open();
+        create(e.as_mut(), db.kind(), table, false, Col::Text);
+        let n = 3000i64;
+        let rows: Vec<(Pk, Cell)> = (1..=n)
+            .map(|i| (Pk::Int(i), Cell::text(format!("User{i}@Example.com"))))
+            .collect();
+        insert(e.as_mut(), db.kind(), table, &rows);
+        let v1 = text_cipher(&ring, table, true);
+        strongroom_db::run(
+            e.as_mut(),
+            &Job::new(Operation::Encrypt, &v1, table, "v").index("idx"),
+        )
+        .unwrap();
+        let version = ring.add_key(true).unwrap();
+        let v2 = text_cipher(&ring, table, true);
+        let stop = AtomicBool::new(false);
+        let lookups = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut r = db.open();
+                let t = r.describe(table, "v", Some("idx")).unwrap();
+                let live = LiveColumn::new(&v2, Storage::Text, Phase::TokensOnly);
+                let mut k = 0i64;
+                while !stop.load(Ordering::Relaxed) || k < 50 {
+                    k += 1;
+                    let id = (k * 31) % n + 1;
+                    let typed = Value::from(format!("  user{id}@example.COM "));
+                    let found = r.lookup(&t, &live.lookup_terms(&typed).unwrap()).unwrap();
+                    let hit = found.iter().filter(|row| {
+                        live.read(&row.value, &row.pk)
+                            .unwrap()
+                            .as_ref()
+                            .and_then(Value::as_str)
+                            == Some(format!("User{id}@Example.com").as_str())
+                    });
+                    assert_eq!(hit.count(), 1, "lookup of row {id} during the rotation");
+                    lookups.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            let s = strongroom_db::run(
+                e.as_mut(),
+                &Job::new(Operation::Rotate, &v2, table, "v")
+                    .index("idx")
+                    .batch_size(100),
+            )
+            .unwrap();
+            stop.store(true, Ordering::Relaxed);
+            assert_eq!(s.changed, n as u64);
+        });
+        assert!(lookups.load(Ordering::Relaxed) >= 50);
+        let st = strongroom_db::status(e.as_mut(), table, "v", Some("idx"), Some(&v2), None).unwrap();
+        assert_eq!(st.tokens.len(), 1);
+        assert_eq!(st.tokens.get(&format!("random v{version}")), Some(&(n as u64)));
+        assert_eq!((st.undecryptable, st.index_mismatch), (Some(0), Some(0)));
+    }
+}
+
+#[test]
+fn tokens_only_readers_refuse_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = keyring(&dir, "ring");
+    let cipher = text_cipher(&ring, "db_x", false);
+    let live = LiveColumn::new(&cipher, Storage::Text, Phase::TokensOnly);
+    let err = live.read(&Cell::text("planted"), &Pk::Int(1)).unwrap_err();
+    assert!(matches!(err, Error::PlaintextRefused));
+    let mixed = LiveColumn::new(&cipher, Storage::Text, Phase::Mixed);
+    assert_eq!(
+        mixed.read(&Cell::text("planted"), &Pk::Int(1)).unwrap(),
+        Some(Value::from("planted"))
+    );
+    let tok = live.write(Some(&Value::from("x")), &Pk::Int(1)).unwrap();
+    assert_eq!(live.read(&tok, &Pk::Int(1)).unwrap(), Some(Value::from("x")));
+    assert!(matches!(
+        live.read(&tok, &Pk::Int(2)),
+        Err(Error::Core(strongroom::Error::FieldAuthFailed))
+    ));
+}
