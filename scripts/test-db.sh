@@ -26,10 +26,14 @@ for url in "$PG_URL" "$MY_URL"; do
 done
 
 start=$SECONDS
-echo "== strongroom-db: every engine =="
-cargo test -p strongroom-db
-echo "== strongroom db (command line): SIGKILL and resume, exit codes =="
-cargo test -p strongroom-cli --test db
+# scripts/test.sh passes --after-workspace: its `cargo test --workspace` has
+# already run these two (the same tests, against the same servers).
+if [ "${1:-}" != "--after-workspace" ]; then
+    echo "== strongroom-db: every engine =="
+    cargo test --locked -p strongroom-db
+    echo "== strongroom db (command line): SIGKILL and resume, exit codes =="
+    cargo test --locked -p strongroom-cli --test db
+fi
 if [ -d sqlite-ext ]; then
     echo "== SQLite extension: sqlite3 shell and Python =="
     sqlite-ext/test.sh

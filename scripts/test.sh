@@ -2,7 +2,11 @@
 # The whole strongroom test suite: every crate on the default AEAD engine
 # (ring), then the core and the testkit again on each other engine offered
 # (aws-lc-rs, RustCrypto aes-gcm), so every engine passes the same vectors
-# and produces byte-identical ciphertexts.
+# and produces byte-identical ciphertexts; then the C API (header, C tests
+# and examples under sanitizers and valgrind), the Python package (its own
+# virtual environment) and the database tooling's SQLite extension. The
+# database tests run against PostgreSQL and MariaDB on 127.0.0.1; with
+# CI=true a missing server fails the run instead of being skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,5 +31,5 @@ timed scripts/test-c.sh
 echo "== Python package (scripts/test-python.sh) =="
 timed scripts/test-python.sh
 
-echo "== database tooling (scripts/test-db.sh) =="
-timed scripts/test-db.sh
+echo "== database tooling: servers, SQLite extension (scripts/test-db.sh) =="
+timed scripts/test-db.sh --after-workspace

@@ -11,7 +11,7 @@ need() { command -v "$1" >/dev/null 2>&1; }
 if ! need sqlite3; then
     if need apt-get && [ "$(id -u)" = 0 ]; then apt-get install -y sqlite3 >/dev/null; else echo "FAIL: sqlite3 shell missing" >&2; exit 1; fi
 fi
-cargo build --quiet
+cargo build --quiet --locked
 (cd "$root" && cargo build --quiet -p strongroom-cli)
 SR=$root/target/debug/strongroom
 EXT=$PWD/target/debug/libstrongroom_sqlite
