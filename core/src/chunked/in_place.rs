@@ -89,9 +89,12 @@ fn cut(msg: &mut [u8], chunks: usize, parts: usize) -> Vec<Segment<'_>> {
         j
     };
     // A segment whose every chunk must be set aside gains nothing: one segment.
-    let usable = bounds.windows(2).take(parts - 1).all(|w| {
-        aside_from(w[0], w[1]) > w[0] && PREFIX_LEN + w[0] * ENCRYPTED_CHUNK_SIZE <= w[1] * CHUNK_SIZE
-    });
+    // (At least one chunk not set aside also means the segment's first
+    // ciphertext lies inside its own part of the buffer.)
+    let usable = bounds
+        .windows(2)
+        .take(parts - 1)
+        .all(|w| aside_from(w[0], w[1]) > w[0]);
     let bounds = if usable { bounds } else { vec![0, chunks] };
 
     let mut segments = Vec::with_capacity(bounds.len() - 1);
