@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 use strongroom::SecretKey;
-use strongroom::field::{ColumnSpec, FieldCipher, PurposeKeys, Value, ValueType};
+use strongroom::field::{ColumnSpec, FieldCipher, PurposeKeys, Value, ValueRef, ValueType};
 
 fn main() {
     let n: usize = std::env::args()
@@ -28,14 +28,14 @@ fn main() {
     let text = "0123456789abcdef0123456789abcdef"; // 32 bytes
     let row: &[u8] = b"row-42";
 
-    // Single value, as the C call does it: from the caller's bytes to a
-    // token in the caller's buffer.
+    // Single value, as the C call does it: from the caller's text
+    // (borrowed, as the C API borrows) to a token in the caller's buffer.
     let mut out = [0u8; 128];
     let start = Instant::now();
     for _ in 0..n {
-        let v = Value::Text(black_box(text).to_owned());
+        let v = ValueRef::Text(black_box(text));
         let t = cipher
-            .encrypt(Some(&v), Some(row))
+            .encrypt_ref(Some(v), Some(row))
             .expect("encrypt")
             .expect("token");
         out[..t.len()].copy_from_slice(t.as_bytes());
@@ -58,14 +58,18 @@ fn main() {
     }
     let dec = start.elapsed().as_nanos() as f64 / n as f64;
 
-    // Batch of 10 000 values, from the caller's bytes to tokens (as the C
-    // call does: the values are built and the tokens dropped in the loop).
+    // Batch of 10 000 values, from the caller's text to tokens (as the C
+    // call does: the borrowed values are listed and the tokens dropped in
+    // the loop).
     let inputs: Vec<&str> = (0..10_000).map(|_| text).collect();
     let reps = (n / 10_000).max(3);
     let start = Instant::now();
     for _ in 0..reps {
-        let values: Vec<Option<Value>> = black_box(&inputs).iter().map(|t| Some(Value::from(*t))).collect();
-        black_box(cipher.encrypt_batch(&values, None).expect("batch"));
+        let values: Vec<Option<ValueRef<'_>>> = black_box(&inputs)
+            .iter()
+            .map(|t| Some(ValueRef::Text(t)))
+            .collect();
+        black_box(cipher.encrypt_batch_ref(&values, None).expect("batch"));
     }
     let batch = start.elapsed().as_nanos() as f64 / (reps * inputs.len()) as f64;
     println!("rust single_encrypt_32B {enc:.1} ns");

@@ -24,4 +24,13 @@ pub mod passphrase;
 mod secret;
 
 pub use error::{Error, ErrorKind, Result};
+
+/// Runs `f` where rayon's parallel iterators inside it use strongroom's own
+/// thread pool (the caller's pool if called from one): the pool the
+/// library's batches and file work run on, rebuilt in a forked child (see
+/// the fork notes in docs/DESIGN-NOTES.md). For bindings that spread their
+/// own per-item work (converting a batch's values, say) over the cores.
+pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    parallel::install(f)
+}
 pub use secret::{Passphrase, SecretKey};

@@ -7,8 +7,8 @@ use crate::util::{bytes, copy_out, handle, need_buf, need_out, opt_bytes, put, t
 use std::ffi::c_char;
 use strongroom::SecretKey;
 use strongroom::field::{
-    ColumnSpec, FieldCipher, Mode, Normalizer, PurposeKeys, Suite, Token, Value, ValueType, decode_text,
-    encode_text, inspect,
+    CHUNK, ColumnSpec, FieldCipher, IndexTerm, Mode, Normalizer, PurposeKeys, Suite, Token, Value, ValueRef,
+    ValueType, decode_text, encode_text, inspect,
 };
 use zeroize::Zeroizing;
 
@@ -133,29 +133,115 @@ fn spec_from(s: &strongroom_column_spec) -> Result<ColumnSpec, Fail> {
 
 /// Converts a C value (bytes, UTF-8, or a canonical text form) to a value
 /// of the column's type.
-fn to_value(ty: ValueType, b: &[u8]) -> Result<Value, Fail> {
-    match ty {
-        ValueType::Bytes => Ok(Value::Bytes(b.to_vec())),
-        _ => {
-            let s = std::str::from_utf8(b).map_err(|_| Fail::Utf8("value"))?;
-            match ty {
-                ValueType::Text => Ok(Value::Text(s.to_owned())),
-                _ => Ok(Value::parse(ty, s)?),
+/// `b` as UTF-8 text, checked: ASCII (the common case of database text)
+/// by a quick scan, anything else by the full check.
+#[inline]
+fn utf8(b: &[u8]) -> Option<&str> {
+    if b.is_ascii() {
+        // SAFETY: ASCII bytes are valid UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(b) })
+    } else {
+        std::str::from_utf8(b).ok()
+    }
+}
+
+/// The core's view of a C value of type `ty`: text and bytes borrowed
+/// where the caller holds them (no copy), other types parsed from their
+/// text form.
+fn to_value(ty: ValueType, b: &[u8]) -> Result<ValueRef<'_>, Fail> {
+    if ty == ValueType::Bytes {
+        return Ok(ValueRef::Bytes(b));
+    }
+    let s = utf8(b).ok_or(Fail::Utf8("value"))?;
+    Ok(match ty {
+        ValueType::Text => ValueRef::Text(s),
+        // Parsed for its check (and its error), then borrowed as given.
+        ValueType::Decimal => {
+            Value::parse(ty, s)?;
+            ValueRef::Decimal(s)
+        }
+        _ => match Value::parse(ty, s)? {
+            Value::Int(v) => ValueRef::Int(v),
+            Value::Float(v) => ValueRef::Float(v),
+            Value::Bool(v) => ValueRef::Bool(v),
+            Value::Date(v) => ValueRef::Date(v),
+            Value::Timestamp(v) => ValueRef::Timestamp(v),
+            _ => return Err(Fail::Internal("a scalar type parsed to another type")),
+        },
+    })
+}
+
+/// The core's view of the `count` C values at `values`, read in place; an
+/// invalid one fails with its error wrapped in [`strongroom::Error::Batch`]
+/// and its position written to `*failed_index` (if not NULL).
+///
+/// # Safety
+/// As [`items`]; `failed_index` is NULL or writable.
+unsafe fn batch_values<'a>(
+    ty: ValueType,
+    values: *const strongroom_item,
+    count: usize,
+    failed_index: *mut usize,
+) -> Result<Vec<Option<ValueRef<'a>>>, Fail> {
+    let convert = |i: usize, b: &'a [u8]| {
+        to_value(ty, b).map_err(|f| match f {
+            Fail::Core(e) => batch_fail(
+                strongroom::Error::Batch {
+                    index: i,
+                    source: Box::new(e),
+                },
+                failed_index,
+            ),
+            other => {
+                if !failed_index.is_null() {
+                    // SAFETY: non-NULL and writable (the caller's promise).
+                    unsafe { put(failed_index, i) };
+                }
+                other
             }
+        })
+    };
+    // SAFETY: the caller's promise, passed on.
+    unsafe { map_items(values, count, "values", convert) }
+}
+
+/// The C form of a decrypted value: text and bytes as they are (borrowed),
+/// other types in their text form (wiped on drop).
+enum CForm<'a> {
+    Raw(&'a [u8]),
+    Text(Zeroizing<String>),
+}
+
+impl CForm<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            CForm::Raw(b) => b,
+            CForm::Text(t) => t.as_bytes(),
         }
     }
 }
 
-/// The C form of a decrypted value, in memory wiped on drop.
-fn from_value(v: &Value) -> Result<Zeroizing<Vec<u8>>, Fail> {
+fn c_form(v: &Value) -> Result<CForm<'_>, Fail> {
     if let Some(b) = v.as_bytes() {
-        return Ok(Zeroizing::new(b.to_vec()));
+        return Ok(CForm::Raw(b));
     }
     if let (ValueType::Text, Some(s)) = (v.value_type(), v.as_str()) {
-        return Ok(Zeroizing::new(s.as_bytes().to_vec()));
+        return Ok(CForm::Raw(s.as_bytes()));
     }
-    let t = v.to_text()?;
-    Ok(Zeroizing::new(t.as_bytes().to_vec()))
+    Ok(CForm::Text(v.to_text()?))
+}
+
+/// The C form of a decrypted value, owned: text and bytes moved out of the
+/// value (no copy), other types in their text form. The caller wipes it.
+fn into_c_form(v: Value) -> Result<Vec<u8>, Fail> {
+    match v.value_type() {
+        ValueType::Bytes => v.into_bytes().ok_or(Fail::Internal("bytes without bytes")),
+        ValueType::Text => v
+            .into_string()
+            .map(String::into_bytes)
+            .ok_or(Fail::Internal("text without text")),
+        _ => Ok(v.to_text()?.as_bytes().to_vec()),
+    }
 }
 
 /// Encrypts, decrypts and indexes the values of one column. Built once
@@ -339,7 +425,7 @@ pub unsafe extern "C" fn strongroom_field_encrypt(
         need_buf(out, cap, "out")?;
         let v = to_value(c.spec().value_type, v)?;
         let token = c
-            .encrypt(Some(&v), r)?
+            .encrypt_ref(Some(v), r)?
             .ok_or(Fail::Internal("no token for a value"))?;
         // SAFETY: `out`/`cap`/`out_len` checked above.
         unsafe { copy_out(token.as_bytes(), out, cap, out_len, "out") }
@@ -416,11 +502,11 @@ pub unsafe extern "C" fn strongroom_field_decrypt(
         need_buf(out, cap, "out")?;
         let v = c.decrypt(t, r)?;
         let plain = match &v {
-            Some(v) => from_value(v)?,
-            None => Zeroizing::new(Vec::new()),
+            Some(v) => c_form(v)?,
+            None => CForm::Raw(&[]),
         };
         // SAFETY: `out`/`cap`/`out_len` checked above.
-        unsafe { copy_out(&plain, out, cap, out_len, "out")? };
+        unsafe { copy_out(plain.bytes(), out, cap, out_len, "out")? };
         // SAFETY: checked non-NULL above.
         unsafe { put(is_null, v.is_none()) };
         Ok(())
@@ -456,7 +542,7 @@ pub unsafe extern "C" fn strongroom_field_index(
         need_buf(out, cap, "out")?;
         let v = to_value(c.spec().value_type, v)?;
         let term = c
-            .index(Some(&v))?
+            .index_ref(Some(v))?
             .ok_or(Fail::Internal("no index term for a value"))?;
         // SAFETY: `out`/`cap`/`out_len` checked above.
         unsafe { copy_out(term.as_bytes(), out, cap, out_len, "out") }
@@ -657,7 +743,41 @@ pub struct strongroom_slice {
 ///
 /// **Threads:** immutable; may be read from several threads at once.
 pub struct strongroom_field_results {
-    items: Vec<ResultItem>,
+    items: Entries,
+}
+
+/// The entries of a results handle, as the batch call made them (tokens
+/// and terms are kept as the core returned them: no second copy).
+enum Entries {
+    /// An encrypting batch: a token, or none for a kept NULL.
+    Tokens(Vec<Option<Token>>),
+    /// An indexing batch: a term, or none for a kept NULL.
+    Terms(Vec<Option<IndexTerm>>),
+    /// Entries with a status of their own (decryption, rewrap).
+    Items(Vec<ResultItem>),
+}
+
+impl Entries {
+    fn len(&self) -> usize {
+        match self {
+            Entries::Tokens(v) => v.len(),
+            Entries::Terms(v) => v.len(),
+            Entries::Items(v) => v.len(),
+        }
+    }
+
+    /// Entry `i`: its data, whether it is NULL, and its status.
+    fn get(&self, i: usize) -> Option<(&[u8], bool, strongroom_status)> {
+        match self {
+            Entries::Tokens(v) => v
+                .get(i)
+                .map(|t| (t.as_ref().map_or(&[][..], Token::as_bytes), t.is_none(), 0)),
+            Entries::Terms(v) => v
+                .get(i)
+                .map(|t| (t.as_ref().map_or(&[][..], IndexTerm::as_bytes), t.is_none(), 0)),
+            Entries::Items(v) => v.get(i).map(|it| (&it.data[..], it.is_null, it.status)),
+        }
+    }
 }
 
 struct ResultItem {
@@ -696,6 +816,21 @@ unsafe fn items<'a>(
     count: usize,
     what: &'static str,
 ) -> Result<Vec<Option<&'a [u8]>>, Fail> {
+    // SAFETY: the caller's promise, passed on.
+    unsafe { map_items(p, count, what, |_, b| Ok(b)) }
+}
+
+/// The items at `p`, each non-NULL one converted by `f` (given its
+/// position), into one vector.
+///
+/// # Safety
+/// As [`items`].
+unsafe fn map_items<'a, T>(
+    p: *const strongroom_item,
+    count: usize,
+    what: &'static str,
+    mut f: impl FnMut(usize, &'a [u8]) -> Result<T, Fail>,
+) -> Result<Vec<Option<T>>, Fail> {
     if count == 0 {
         return Ok(Vec::new());
     }
@@ -704,16 +839,16 @@ unsafe fn items<'a>(
     }
     // SAFETY: non-NULL with `count` items (the caller's promise).
     let all = unsafe { std::slice::from_raw_parts(p, count) };
-    all.iter()
-        .map(|it| {
-            if it.is_null {
-                Ok(None)
-            } else {
-                // SAFETY: `data` points to `len` bytes (the caller's promise).
-                Ok(Some(unsafe { bytes(it.data, it.len, "an item's data")? }))
-            }
-        })
-        .collect()
+    let mut out = Vec::with_capacity(count);
+    for (i, it) in all.iter().enumerate() {
+        out.push(if it.is_null {
+            None
+        } else {
+            // SAFETY: `data` points to `len` bytes (the caller's promise).
+            Some(f(i, unsafe { bytes(it.data, it.len, "an item's data")? })?)
+        });
+    }
+    Ok(out)
 }
 
 /// # Safety
@@ -734,7 +869,71 @@ unsafe fn rows<'a>(p: *const strongroom_slice, count: usize) -> Result<Option<Ve
         .map(Some)
 }
 
-fn hand_out_results(out: *mut *mut strongroom_field_results, items: Vec<ResultItem>) {
+/// The caller's items, read (never written) by the pool's threads during
+/// one call.
+#[derive(Clone, Copy)]
+struct SharedItems<'a>(&'a [strongroom_item]);
+
+// SAFETY: the items and the bytes they point to are only read, and only
+// during the call that received them, while the caller keeps them alive
+// and unchanged (the documented contract of the batch functions).
+unsafe impl Sync for SharedItems<'_> {}
+
+impl SharedItems<'_> {
+    /// Chunk `k` of [`CHUNK`] items (the last one may be shorter).
+    fn chunk(&self, k: usize) -> &[strongroom_item] {
+        let start = k * CHUNK;
+        &self.0[start..(start + CHUNK).min(self.0.len())]
+    }
+}
+
+/// The tokens of some items, or the index and error of the first invalid one.
+type ChunkTokens = Result<Vec<Option<Token>>, (usize, Fail)>;
+
+/// Converts and encrypts the items chunk by chunk on the pool's threads,
+/// so the conversion (the UTF-8 check, say) is spread over the cores with
+/// the encryption; each chunk gets its own nonce prefix, as in
+/// `FieldCipher::encrypt_batch`. An invalid item fails the call with the
+/// lowest such index and its error, as a check of every item first would.
+fn encrypt_chunks(c: &FieldCipher, items: SharedItems<'_>, rows: Option<&[&[u8]]>) -> ChunkTokens {
+    use rayon::prelude::*;
+    let ty = c.spec().value_type;
+    let one = |k: usize, chunk: &[strongroom_item]| -> ChunkTokens {
+        let start = k * CHUNK;
+        let mut vs = Vec::with_capacity(chunk.len());
+        for (i, it) in chunk.iter().enumerate() {
+            vs.push(if it.is_null {
+                None
+            } else {
+                // SAFETY: `data` points to `len` bytes (the caller's promise).
+                let b = unsafe { bytes(it.data, it.len, "an item's data") }.map_err(|f| (start + i, f))?;
+                Some(to_value(ty, b).map_err(|f| (start + i, f))?)
+            });
+        }
+        let rs = rows.map(|r| &r[start..start + chunk.len()]);
+        c.encrypt_batch_ref(&vs, rs).map_err(|e| match e {
+            strongroom::Error::Batch { index, source } => (start + index, Fail::Core(*source)),
+            other => (start, Fail::Core(other)),
+        })
+    };
+    if items.0.len() <= CHUNK {
+        return one(0, items.0);
+    }
+    let chunks = items.0.len().div_ceil(CHUNK);
+    let parts: Vec<ChunkTokens> = strongroom::in_pool(|| {
+        (0..chunks)
+            .into_par_iter()
+            .map(|k| one(k, items.chunk(k)))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(items.0.len());
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
+fn hand_out_results(out: *mut *mut strongroom_field_results, items: Entries) {
     // SAFETY: the caller checked `out` non-NULL before any work.
     unsafe { put(out, Box::into_raw(Box::new(strongroom_field_results { items }))) };
 }
@@ -784,48 +983,35 @@ pub unsafe extern "C" fn strongroom_field_encrypt_batch(
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promises; NULL is refused where not allowed.
-        let (c, vals, rs) = unsafe {
-            (
-                &handle(cipher, "cipher")?.inner,
-                items(values, count, "values")?,
-                rows(rows_, count)?,
-            )
-        };
+        let (c, rs) = unsafe { (&handle(cipher, "cipher")?.inner, rows(rows_, count)?) };
         need_out(out, "out")?;
-        let ty = c.spec().value_type;
-        let mut vs = Vec::with_capacity(vals.len());
-        for (i, v) in vals.iter().enumerate() {
-            vs.push(match v {
-                Some(b) => Some(to_value(ty, b).map_err(|f| match f {
-                    Fail::Core(e) => batch_fail(
-                        strongroom::Error::Batch {
-                            index: i,
-                            source: Box::new(e),
-                        },
-                        failed_index,
-                    ),
-                    other => {
-                        if !failed_index.is_null() {
-                            // SAFETY: non-NULL and writable (the caller's promise).
-                            unsafe { put(failed_index, i) };
-                        }
-                        other
-                    }
-                })?),
-                None => None,
-            });
+        if count > 0 && values.is_null() {
+            return Err(Fail::Null("values"));
         }
-        let tokens = c
-            .encrypt_batch(&vs, rs.as_deref())
-            .map_err(|e| batch_fail(e, failed_index))?;
-        let items = tokens
-            .into_iter()
-            .map(|t| {
-                let is_null = t.is_none();
-                ResultItem::public(0, t.map(Token::into_bytes).unwrap_or_default(), is_null)
-            })
-            .collect();
-        hand_out_results(out, items);
+        let all = if count == 0 {
+            &[][..]
+        } else {
+            // SAFETY: non-NULL with `count` items (the caller's promise).
+            unsafe { std::slice::from_raw_parts(values, count) }
+        };
+        let tokens = encrypt_chunks(c, SharedItems(all), rs.as_deref()).map_err(|(i, f)| match f {
+            Fail::Core(e) => batch_fail(
+                strongroom::Error::Batch {
+                    index: i,
+                    source: Box::new(e),
+                },
+                failed_index,
+            ),
+            Fail::Null(what) => Fail::Null(what),
+            other => {
+                if !failed_index.is_null() {
+                    // SAFETY: non-NULL and writable (the caller's promise).
+                    unsafe { put(failed_index, i) };
+                }
+                other
+            }
+        })?;
+        hand_out_results(out, Entries::Tokens(tokens));
         Ok(())
     })
 }
@@ -859,10 +1045,10 @@ pub unsafe extern "C" fn strongroom_field_decrypt_batch(
         let mut items = Vec::with_capacity(results.len());
         for r in results {
             items.push(match r {
-                Ok(Some(v)) => match from_value(&v) {
-                    Ok(mut data) => ResultItem {
+                Ok(Some(v)) => match into_c_form(v) {
+                    Ok(data) => ResultItem {
                         status: 0,
-                        data: std::mem::take(&mut *data),
+                        data,
                         is_null: false,
                         secret: true,
                     },
@@ -872,7 +1058,7 @@ pub unsafe extern "C" fn strongroom_field_decrypt_batch(
                 Err(e) => ResultItem::public(e.code(), Vec::new(), false),
             });
         }
-        hand_out_results(out, items);
+        hand_out_results(out, Entries::Items(items));
         Ok(())
     })
 }
@@ -894,30 +1080,12 @@ pub unsafe extern "C" fn strongroom_field_index_batch(
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promises; NULL is refused where not allowed.
-        let (c, vals) = unsafe { (&handle(cipher, "cipher")?.inner, items(values, count, "values")?) };
+        let c = unsafe { &handle(cipher, "cipher")?.inner };
         need_out(out, "out")?;
-        let ty = c.spec().value_type;
-        let mut vs = Vec::with_capacity(vals.len());
-        for (i, v) in vals.iter().enumerate() {
-            vs.push(match v {
-                Some(b) => Some(to_value(ty, b).inspect_err(|_| {
-                    if !failed_index.is_null() {
-                        // SAFETY: non-NULL and writable (the caller's promise).
-                        unsafe { put(failed_index, i) };
-                    }
-                })?),
-                None => None,
-            });
-        }
-        let terms = c.index_batch(&vs).map_err(|e| batch_fail(e, failed_index))?;
-        let items = terms
-            .into_iter()
-            .map(|t| {
-                let is_null = t.is_none();
-                ResultItem::public(0, t.map(|t| t.as_bytes().to_vec()).unwrap_or_default(), is_null)
-            })
-            .collect();
-        hand_out_results(out, items);
+        // SAFETY: the caller's promises for `values` and `failed_index`.
+        let vs = unsafe { batch_values(c.spec().value_type, values, count, failed_index)? };
+        let terms = c.index_batch_ref(&vs).map_err(|e| batch_fail(e, failed_index))?;
+        hand_out_results(out, Entries::Terms(terms));
         Ok(())
     })
 }
@@ -965,7 +1133,7 @@ pub unsafe extern "C" fn strongroom_field_results_get(
         need_out(len, "len")?;
         need_out(is_null, "is_null")?;
         need_out(item_status, "item_status")?;
-        let it = r.items.get(index).ok_or_else(|| {
+        let (bytes, null, status) = r.items.get(index).ok_or_else(|| {
             invalid(format!(
                 "index {index} is out of range ({} entries)",
                 r.items.len()
@@ -973,10 +1141,10 @@ pub unsafe extern "C" fn strongroom_field_results_get(
         })?;
         // SAFETY: all four checked non-NULL above.
         unsafe {
-            put(data, it.data.as_ptr());
-            put(len, it.data.len());
-            put(is_null, it.is_null);
-            put(item_status, it.status);
+            put(data, bytes.as_ptr());
+            put(len, bytes.len());
+            put(is_null, null);
+            put(item_status, status);
         }
         Ok(())
     })

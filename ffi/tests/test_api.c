@@ -777,6 +777,57 @@ static void test_fields(void) {
     EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_field_encrypt_batch(email, NULL, 2, NULL, &res, &failed));
     strongroom_item nulldata[1] = {{NULL, 3, false}};
     EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_field_encrypt_batch(email, nulldata, 1, NULL, &res, &failed));
+    /* A batch of several chunks (converted and encrypted chunk by chunk on
+     * the pool): every token decrypts to its value with its row; with bad
+     * values in two chunks, the lower index is the one reported. */
+    {
+        enum { BIG = 5000 };
+        static strongroom_item big[BIG];
+        static strongroom_slice big_rows[BIG];
+        static char vals[BIG][16], keys[BIG][16];
+        for (size_t i = 0; i < BIG; i++) {
+            int n = snprintf(vals[i], sizeof vals[i], "v%zu@x.org", i);
+            big[i].data = (const uint8_t *)vals[i];
+            big[i].len = (size_t)n;
+            big[i].is_null = (i % 997 == 5);
+            n = snprintf(keys[i], sizeof keys[i], "row-%zu", i);
+            big_rows[i].data = (const uint8_t *)keys[i];
+            big_rows[i].len = (size_t)n;
+        }
+        res = NULL;
+        EXPECT_OK(strongroom_field_encrypt_batch(email, big, BIG, big_rows, &res, &failed));
+        EXPECT_OK(strongroom_field_results_count(res, &count));
+        EXPECT(count == BIG);
+        size_t good = 0;
+        for (size_t i = 0; i < BIG; i++) {
+            EXPECT_OK(strongroom_field_results_get(res, i, &d, &dl, &nul, &st));
+            if (big[i].is_null) {
+                good += nul && dl == 0;
+                continue;
+            }
+            uint8_t back[32];
+            size_t bl = 0;
+            bool bn = true;
+            if (strongroom_field_decrypt(email, d, dl, big_rows[i].data, big_rows[i].len, back, sizeof back, &bl, &bn) == STRONGROOM_OK
+                && !bn && bl == big[i].len && memcmp(back, big[i].data, bl) == 0)
+                good++;
+        }
+        EXPECT(good == BIG);
+        strongroom_field_results_free(res);
+        big[4100].data = (const uint8_t *)"\xff";
+        big[4100].len = 1;
+        big[4100].is_null = false;
+        res = NULL;
+        failed = 999;
+        EXPECT_STATUS(STRONGROOM_INVALID_UTF8, strongroom_field_encrypt_batch(email, big, BIG, big_rows, &res, &failed));
+        EXPECT(failed == 4100 && res == NULL);
+        big[1500].data = (const uint8_t *)"\xc3";
+        big[1500].len = 1;
+        big[1500].is_null = false;
+        failed = 999;
+        EXPECT_STATUS(STRONGROOM_INVALID_UTF8, strongroom_field_encrypt_batch(email, big, BIG, big_rows, &res, &failed));
+        EXPECT(failed == 1500 && res == NULL);
+    }
     strongroom_field_cipher_free(ints);
 
     /* Rotation: rewrap to the new primary; a destroyed version. */
