@@ -14,16 +14,20 @@
 //! | `None` | NULL |
 
 use crate::keyring::PyKeyring;
-use crate::{core_err, core_err_at, guarded, invalid_argument, run, table_err};
+use crate::{core_err, core_err_at, guarded, invalid_argument, panic_err, run, str_utf8, table_err};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyList, PyString};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
+use std::borrow::Cow;
+use std::ops::Range;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use strongroom::SecretKey;
+use std::sync::mpsc;
 use strongroom::error::codes;
 use strongroom::field::{
     ColumnSpec, FieldCipher, Mode, Normalizer, PurposeKeys, Token, Value, ValueType, decode_text,
 };
+use strongroom::{Error, SecretKey};
 
 /// Days from 0001-01-01 (ordinal 1) to 1970-01-01.
 const EPOCH_ORDINAL: i64 = 719_163;
@@ -71,7 +75,7 @@ fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
         return Ok(None);
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Some(Value::Text(s.to_cow()?.into_owned())));
+        return Ok(Some(Value::Text(str_utf8(s)?.into_owned())));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Some(Value::Bytes(b.as_bytes().to_vec())));
@@ -168,45 +172,37 @@ fn from_value(py: Python<'_>, v: Option<Value>) -> PyResult<Py<PyAny>> {
     })
 }
 
-/// A row key: bytes as given, str as UTF-8, int as its decimal digits.
-fn row_key(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+/// A row key: bytes as given, str as UTF-8, int as its decimal digits
+/// (borrowed from the object when it can be).
+fn row_key_ref<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(b.as_bytes().to_vec());
+        return Ok(Cow::Borrowed(b.as_bytes()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(s.to_cow()?.as_bytes().to_vec());
+        return Ok(match str_utf8(s)? {
+            Cow::Borrowed(t) => Cow::Borrowed(t.as_bytes()),
+            Cow::Owned(t) => Cow::Owned(t.into_bytes()),
+        });
     }
     if obj.cast::<PyInt>().is_ok() && obj.cast::<PyBool>().is_err() {
-        return Ok(obj.str()?.to_cow()?.as_bytes().to_vec());
+        return Ok(Cow::Owned(obj.str()?.to_cow()?.as_bytes().to_vec()));
     }
     Err(invalid_argument(obj.py(), "a row key is bytes, str or int"))
 }
 
-fn row_keys(rows: Option<&Bound<'_, PyAny>>, n: usize) -> PyResult<Option<Vec<Vec<u8>>>> {
-    let Some(rows) = rows else { return Ok(None) };
-    let keys = rows
-        .try_iter()?
-        .map(|r| row_key(&r?))
-        .collect::<PyResult<Vec<_>>>()?;
-    if keys.len() != n {
-        return Err(invalid_argument(
-            rows.py(),
-            format!("{} row keys for {n} values: give one per value", keys.len()),
-        ));
-    }
-    Ok(Some(keys))
-}
-
-/// Token bytes from bytes or the text form (`sr1.`...).
-fn token_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+/// Token bytes from bytes (borrowed), bytearray (copied) or the text
+/// form (`sr1.`...).
+fn token_ref<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(b.as_bytes().to_vec());
+        return Ok(Cow::Borrowed(b.as_bytes()));
     }
     if let Ok(b) = obj.cast::<PyByteArray>() {
-        return Ok(b.to_vec());
+        return Ok(Cow::Owned(b.to_vec()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return decode_text(&s.to_cow()?).map_err(|e| core_err(obj.py(), e));
+        return decode_text(&str_utf8(s)?)
+            .map(Cow::Owned)
+            .map_err(|e| core_err(obj.py(), e));
     }
     Err(invalid_argument(
         obj.py(),
@@ -318,7 +314,7 @@ impl PyFieldCipher {
     ) -> PyResult<Py<PyAny>> {
         guarded(py, || {
             let v = to_value(value)?;
-            let row = row.map(row_key).transpose()?;
+            let row = row.map(row_key_ref).transpose()?;
             match self.inner.encrypt(v.as_ref(), row.as_deref()) {
                 Ok(Some(t)) => Ok(token_out(py, t, text)),
                 Ok(None) => Ok(py.None()),
@@ -339,8 +335,8 @@ impl PyFieldCipher {
             if token.is_none() {
                 return Ok(py.None());
             }
-            let t = token_bytes(token)?;
-            let row = row.map(row_key).transpose()?;
+            let t = token_ref(token)?;
+            let row = row.map(row_key_ref).transpose()?;
             let v = self
                 .inner
                 .decrypt(&t, row.as_deref())
@@ -390,7 +386,7 @@ impl PyFieldCipher {
     /// Whether a token was made under an older key version or another mode.
     fn needs_rewrap(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<bool> {
         guarded(py, || {
-            let t = token_bytes(token)?;
+            let t = token_ref(token)?;
             self.inner.needs_rewrap(&t).map_err(|e| core_err(py, e))
         })
     }
@@ -406,8 +402,8 @@ impl PyFieldCipher {
     ) -> PyResult<Py<PyAny>> {
         guarded(py, || {
             let text = token.cast::<PyString>().is_ok();
-            let t = token_bytes(token)?;
-            let row = row.map(row_key).transpose()?;
+            let t = token_ref(token)?;
+            let row = row.map(row_key_ref).transpose()?;
             let out = self
                 .inner
                 .rewrap(&t, row.as_deref())
@@ -425,19 +421,29 @@ impl PyFieldCipher {
         rows: Option<&Bound<'_, PyAny>>,
         text: bool,
     ) -> PyResult<Py<PyList>> {
-        let vals = collect_values(py, values)?;
-        let rows = row_keys(rows, vals.len())?;
-        let inner = self.inner.clone();
-        let tokens = run(py, move || {
-            let refs: Option<Vec<&[u8]>> = rows.as_ref().map(|r| r.iter().map(Vec::as_slice).collect());
-            inner.encrypt_batch(&vals, refs.as_deref())
-        })?;
-        let out = PyList::new(
+        let items = items_of(values)?;
+        let rows = row_items(rows, items.len())?;
+        let out = PyList::empty(py);
+        let inner = &*self.inner;
+        pipelined(
             py,
-            tokens.into_iter().map(|t| match t {
-                Some(t) => token_out(py, t, text),
-                None => py.None(),
-            }),
+            items.len(),
+            |r| {
+                Ok((
+                    load_values(py, &items[r.clone()], r.start)?,
+                    load_rows(py, rows.as_deref(), r)?,
+                ))
+            },
+            |(vals, rows)| inner.encrypt_batch(&vals, row_refs(&rows).as_deref()),
+            |_, tokens| {
+                for t in tokens {
+                    match t {
+                        Some(t) => out.append(token_out(py, t, text))?,
+                        None => out.append(py.None())?,
+                    }
+                }
+                Ok(())
+            },
         )?;
         Ok(out.unbind())
     }
@@ -451,35 +457,53 @@ impl PyFieldCipher {
         tokens: &Bound<'_, PyAny>,
         rows: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyList>> {
-        let toks = collect_tokens(py, tokens)?;
-        let rows = row_keys(rows, toks.len())?;
-        let inner = self.inner.clone();
-        let results = run(py, move || {
-            let refs: Option<Vec<&[u8]>> = rows.as_ref().map(|r| r.iter().map(Vec::as_slice).collect());
-            inner.decrypt_batch(&toks, refs.as_deref())
-        })?;
-        let mut objs = Vec::with_capacity(results.len());
-        for (i, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(v) => objs.push(from_value(py, v)?),
-                Err(e) => return Err(core_err_at(py, e, Some(i))),
-            }
-        }
-        Ok(PyList::new(py, objs)?.unbind())
+        let items = items_of(tokens)?;
+        let rows = row_items(rows, items.len())?;
+        let out = PyList::empty(py);
+        let inner = &*self.inner;
+        pipelined(
+            py,
+            items.len(),
+            |r| {
+                Ok((
+                    load_tokens(py, &items[r.clone()], r.start)?,
+                    load_rows(py, rows.as_deref(), r)?,
+                ))
+            },
+            |(toks, rows)| inner.decrypt_batch(&toks, row_refs(&rows).as_deref()),
+            |start, results| {
+                for (i, r) in results.into_iter().enumerate() {
+                    match r {
+                        Ok(v) => out.append(from_value(py, v)?)?,
+                        Err(e) => return Err(core_err_at(py, e, Some(start + i))),
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        Ok(out.unbind())
     }
 
     /// Blind-index terms of many values on all cores.
     fn index_many(&self, py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
-        let vals = collect_values(py, values)?;
-        let inner = self.inner.clone();
-        let terms = run(py, move || inner.index_batch(&vals))?;
+        let items = items_of(values)?;
         let out = PyList::empty(py);
-        for t in terms {
-            match t {
-                Some(t) => out.append(PyBytes::new(py, t.as_bytes()))?,
-                None => out.append(py.None())?,
-            }
-        }
+        let inner = &*self.inner;
+        pipelined(
+            py,
+            items.len(),
+            |r| load_values(py, &items[r.clone()], r.start),
+            |vals| inner.index_batch(&vals),
+            |_, terms| {
+                for t in terms {
+                    match t {
+                        Some(t) => out.append(PyBytes::new(py, t.as_bytes()))?,
+                        None => out.append(py.None())?,
+                    }
+                }
+                Ok(())
+            },
+        )?;
         Ok(out.unbind())
     }
 
@@ -492,23 +516,186 @@ impl PyFieldCipher {
         rows: Option<&Bound<'_, PyAny>>,
         text: bool,
     ) -> PyResult<Py<PyList>> {
-        let toks = collect_tokens(py, tokens)?;
-        let rows = row_keys(rows, toks.len())?;
-        let inner = self.inner.clone();
-        let results = run(py, move || {
-            let refs: Option<Vec<&[u8]>> = rows.as_ref().map(|r| r.iter().map(Vec::as_slice).collect());
-            inner.rewrap_batch(&toks, refs.as_deref())
-        })?;
+        let items = items_of(tokens)?;
+        let rows = row_items(rows, items.len())?;
         let out = PyList::empty(py);
-        for (i, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(Some(t)) => out.append(token_out(py, t, text))?,
-                Ok(None) => out.append(py.None())?,
-                Err(e) => return Err(core_err_at(py, e, Some(i))),
-            }
-        }
+        let inner = &*self.inner;
+        pipelined(
+            py,
+            items.len(),
+            |r| {
+                Ok((
+                    load_tokens(py, &items[r.clone()], r.start)?,
+                    load_rows(py, rows.as_deref(), r)?,
+                ))
+            },
+            |(toks, rows)| inner.rewrap_batch(&toks, row_refs(&rows).as_deref()),
+            |start, results| {
+                for (i, r) in results.into_iter().enumerate() {
+                    match r {
+                        Ok(Some(t)) => out.append(token_out(py, t, text))?,
+                        Ok(None) => out.append(py.None())?,
+                        Err(e) => return Err(core_err_at(py, e, Some(start + i))),
+                    }
+                }
+                Ok(())
+            },
+        )?;
         Ok(out.unbind())
     }
+}
+
+/// Items per block of a batch: the calling thread converts one block in
+/// and the previous one out (holding the interpreter) while the worker
+/// thread encrypts the block between them on the pool (without it).
+const BLOCK: usize = 8 * 1024;
+
+/// Runs a batch of `n` items in blocks of [`BLOCK`]: `load` converts the
+/// Python items of a range (interpreter held), `work` runs the core's batch
+/// call on them (interpreter released, panics caught), `store` converts a
+/// block's results back (interpreter held, blocks in order, given the
+/// block's start). Up to two blocks are in flight, so conversions overlap
+/// the encryption. Errors keep their position in the whole input; a
+/// failing `load` is raised after any earlier block's own error.
+fn pipelined<I: Send, O: Send>(
+    py: Python<'_>,
+    n: usize,
+    mut load: impl FnMut(Range<usize>) -> PyResult<I>,
+    work: impl Fn(I) -> strongroom::Result<O> + Sync,
+    mut store: impl FnMut(usize, O) -> PyResult<()>,
+) -> PyResult<()> {
+    if n <= BLOCK {
+        let input = load(0..n)?;
+        let output = run(py, || work(input))?;
+        return store(0, output);
+    }
+    type Done<O> = (usize, std::thread::Result<strongroom::Result<O>>);
+    std::thread::scope(|scope| {
+        let (in_tx, in_rx) = mpsc::sync_channel::<(usize, I)>(2);
+        let (out_tx, out_rx) = mpsc::channel::<Done<O>>();
+        let work = &work;
+        scope.spawn(move || {
+            for (start, input) in in_rx {
+                let r = catch_unwind(AssertUnwindSafe(|| work(input)));
+                if out_tx.send((start, r)).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut out_rx = Some(out_rx);
+        let mut next = 0;
+        let mut in_flight = 0;
+        let mut load_err: Option<PyErr> = None;
+        loop {
+            while in_flight < 2 && next < n && load_err.is_none() {
+                let end = (next + BLOCK).min(n);
+                match load(next..end) {
+                    Ok(input) => {
+                        in_tx.send((next, input)).map_err(|_| panic_err(py))?;
+                        in_flight += 1;
+                        next = end;
+                    }
+                    Err(e) => load_err = Some(e),
+                }
+            }
+            if in_flight == 0 {
+                break;
+            }
+            let rx = out_rx.take().ok_or_else(|| panic_err(py))?;
+            let (rx, done) = py.detach(move || {
+                let done = rx.recv();
+                (rx, done)
+            });
+            out_rx = Some(rx);
+            in_flight -= 1;
+            let (start, result) = done.map_err(|_| panic_err(py))?;
+            match result {
+                Err(_) => return Err(panic_err(py)),
+                Ok(Err(e)) => return Err(batch_err(py, e, start)),
+                Ok(Ok(output)) => store(start, output)?,
+            }
+        }
+        load_err.map_or(Ok(()), Err)
+    })
+}
+
+/// The exception of a failed block whose first item is `start` in the input.
+fn batch_err(py: Python<'_>, e: Error, start: usize) -> PyErr {
+    match e {
+        Error::Batch { index, source } => core_err_at(py, *source, Some(start + index)),
+        other => core_err(py, other),
+    }
+}
+
+/// The items of a sequence or iterable, each held for the whole call: the
+/// interpreter is released while blocks are encrypted, and the caller's
+/// list may change meanwhile.
+fn items_of<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    if let Ok(list) = obj.cast::<PyList>() {
+        return Ok(list.iter().collect());
+    }
+    if let Ok(tuple) = obj.cast::<PyTuple>() {
+        return Ok(tuple.iter().collect());
+    }
+    obj.try_iter()?.collect()
+}
+
+/// The row keys' items, one per value.
+fn row_items<'py>(rows: Option<&Bound<'py, PyAny>>, n: usize) -> PyResult<Option<Vec<Bound<'py, PyAny>>>> {
+    let Some(rows) = rows else { return Ok(None) };
+    let items = items_of(rows)?;
+    if items.len() != n {
+        return Err(invalid_argument(
+            rows.py(),
+            format!("{} row keys for {n} values: give one per value", items.len()),
+        ));
+    }
+    Ok(Some(items))
+}
+
+fn load_values(py: Python<'_>, items: &[Bound<'_, PyAny>], start: usize) -> PyResult<Vec<Option<Value>>> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| to_value(v).map_err(|e| with_index(py, e, start + i)))
+        .collect()
+}
+
+fn load_tokens<'a>(
+    py: Python<'_>,
+    items: &'a [Bound<'_, PyAny>],
+    start: usize,
+) -> PyResult<Vec<Option<Cow<'a, [u8]>>>> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            if t.is_none() {
+                Ok(None)
+            } else {
+                token_ref(t).map(Some).map_err(|e| with_index(py, e, start + i))
+            }
+        })
+        .collect()
+}
+
+fn load_rows<'a>(
+    py: Python<'_>,
+    rows: Option<&'a [Bound<'_, PyAny>]>,
+    range: Range<usize>,
+) -> PyResult<Option<Vec<Cow<'a, [u8]>>>> {
+    let Some(rows) = rows else { return Ok(None) };
+    let start = range.start;
+    rows[range]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| row_key_ref(r).map_err(|e| with_index(py, e, start + i)))
+        .collect::<PyResult<Vec<_>>>()
+        .map(Some)
+}
+
+fn row_refs<'a>(rows: &'a Option<Vec<Cow<'_, [u8]>>>) -> Option<Vec<&'a [u8]>> {
+    rows.as_ref().map(|r| r.iter().map(|k| k.as_ref()).collect())
 }
 
 fn column_spec(
@@ -541,34 +728,6 @@ fn column_spec(
         });
     }
     Ok(spec)
-}
-
-fn collect_values(py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<Vec<Option<Value>>> {
-    if let Ok(list) = values.cast::<PyList>() {
-        let mut out = Vec::with_capacity(list.len());
-        for (i, v) in list.iter().enumerate() {
-            out.push(to_value(&v).map_err(|e| with_index(py, e, i))?);
-        }
-        return Ok(out);
-    }
-    let mut out = Vec::new();
-    for (i, v) in values.try_iter()?.enumerate() {
-        out.push(to_value(&v?).map_err(|e| with_index(py, e, i))?);
-    }
-    Ok(out)
-}
-
-fn collect_tokens(py: Python<'_>, tokens: &Bound<'_, PyAny>) -> PyResult<Vec<Option<Vec<u8>>>> {
-    let mut out = Vec::new();
-    for (i, t) in tokens.try_iter()?.enumerate() {
-        let t = t?;
-        out.push(if t.is_none() {
-            None
-        } else {
-            Some(token_bytes(&t).map_err(|e| with_index(py, e, i))?)
-        });
-    }
-    Ok(out)
 }
 
 /// Sets `index` on a strongroom exception raised for item `i`.
