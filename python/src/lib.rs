@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 use strongroom::error::{ErrorCode, TABLE, codes};
 use strongroom::{Error, ErrorKind, Passphrase};
 
+mod buffer;
 mod fields;
 mod files;
 mod hazmat;
