@@ -3,7 +3,8 @@
 //! and the negative cases (each asserting its specific error).
 
 use strongroom::field::{
-    ColumnSpec, FieldCipher, Mode, ModeSet, Normalizer, PurposeKeys, Suite, Token, Value, ValueType, inspect,
+    ColumnSpec, FieldCipher, Mode, ModeSet, Normalizer, PurposeKeys, Suite, Token, Value, ValueRef,
+    ValueType, inspect,
 };
 use strongroom::keyring::Keyring;
 use strongroom::passphrase::KdfParams;
@@ -1012,4 +1013,89 @@ fn null_rows_share_no_blind_index_term() {
     );
     assert_eq!(kept.index(None).unwrap(), None);
     assert_eq!(kept.index_batch(&[None]).unwrap(), [None]);
+}
+
+/// Borrowed values give what owned ones give: tokens that decrypt to the
+/// value (equal tokens in deterministic mode), equal index terms, and the
+/// same errors.
+#[test]
+fn borrowed_values_match_owned_ones() {
+    for v in samples() {
+        let ty = v.value_type();
+        let r = v.as_value_ref();
+        assert_eq!(r.value_type(), ty);
+        assert!(r.to_value() == v, "{ty}");
+        assert_eq!(format!("{r:?}"), format!("ValueRef::{}([REDACTED])", ty.name()));
+        let c = cipher("t", "c", ColumnSpec::new(ty));
+        let t = c.encrypt_ref(Some(r), Some(b"pk=1")).unwrap().unwrap();
+        assert!(
+            c.decrypt(t.as_bytes(), Some(b"pk=1")).unwrap().unwrap() == v,
+            "{ty}"
+        );
+        let d = cipher("t", "c", ColumnSpec::new(ty).deterministic());
+        assert_eq!(
+            d.encrypt_ref(Some(r), None).unwrap().unwrap().as_bytes(),
+            d.encrypt(Some(&v), None).unwrap().unwrap().as_bytes(),
+            "{ty}"
+        );
+        let idx = cipher(
+            "t",
+            "c",
+            ColumnSpec::new(ty).with_blind_index(16, Normalizer::None),
+        );
+        assert_eq!(
+            idx.index_ref(Some(r)).unwrap(),
+            idx.index(Some(&v)).unwrap(),
+            "{ty}"
+        );
+    }
+
+    let text = cipher(
+        "t",
+        "c",
+        ColumnSpec::new(ValueType::Text).with_blind_index(8, Normalizer::TrimLowercase),
+    );
+    // Batches: the same values, in order, NULLs kept.
+    let words = ["a@example.com", " B@Example.com ", "c@example.com"];
+    let refs: Vec<Option<ValueRef<'_>>> = vec![
+        Some(words[0].into()),
+        None,
+        Some(words[1].into()),
+        Some(words[2].into()),
+    ];
+    let tokens = text.encrypt_batch_ref(&refs, None).unwrap();
+    assert!(tokens[1].is_none());
+    for (t, r) in tokens.iter().zip(&refs) {
+        if let (Some(t), Some(ValueRef::Text(s))) = (t, r) {
+            assert_eq!(
+                text.decrypt(t.as_bytes(), None).unwrap().unwrap().as_str(),
+                Some(*s)
+            );
+        }
+    }
+    let terms = text.index_batch_ref(&refs).unwrap();
+    assert_eq!(terms[1], None);
+    assert_eq!(terms[2], text.index(Some(&Value::from("b@example.com"))).unwrap());
+
+    // Errors: a wrong type, and its position in a batch.
+    let err = text.encrypt_ref(Some(ValueRef::Int(5)), None).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::FieldType {
+                expected: "text",
+                found: "int"
+            }
+        ),
+        "{err:?}"
+    );
+    let bad = [Some(ValueRef::Text("x")), Some(ValueRef::Bool(true))];
+    let err = text.encrypt_batch_ref(&bad, None).unwrap_err();
+    assert!(matches!(err, Error::Batch { index: 1, .. }), "{err:?}");
+    let err = text.index_batch_ref(&bad).unwrap_err();
+    assert!(matches!(err, Error::Batch { index: 1, .. }), "{err:?}");
+    // A malformed decimal is checked when encrypted.
+    let dec = cipher("t", "c", ColumnSpec::new(ValueType::Decimal));
+    let err = dec.encrypt_ref(Some(ValueRef::Decimal("1,5")), None).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
 }

@@ -11,7 +11,7 @@
 use super::blind::IndexTerm;
 use super::cipher::{FieldCipher, Mode, RandomKey};
 use super::token::{self, HEADER_LEN, Suite, Token};
-use super::value::Value;
+use super::value::{Value, ValueRef};
 use super::xaes::DerivedKey;
 use super::xaes::{PREFIX_LEN, XNONCE_LEN};
 use crate::crypto::{TAG_LEN, random};
@@ -66,9 +66,24 @@ impl FieldCipher {
         values: &[Option<Value>],
         rows: Option<&[&[u8]]>,
     ) -> Result<Vec<Option<Token>>> {
+        let refs: Vec<Option<ValueRef<'_>>> = values
+            .iter()
+            .map(|v| v.as_ref().map(Value::as_value_ref))
+            .collect();
+        self.encrypt_batch_ref(&refs, rows)
+    }
+
+    /// [`FieldCipher::encrypt_batch`] of borrowed values: text and bytes
+    /// are read where they lie (no owned copies). The same tokens and
+    /// errors.
+    pub fn encrypt_batch_ref(
+        &self,
+        values: &[Option<ValueRef<'_>>],
+        rows: Option<&[&[u8]]>,
+    ) -> Result<Vec<Option<Token>>> {
         check_rows(values.len(), rows)?;
         for (i, v) in values.iter().enumerate() {
-            self.check_input(v.as_ref(), row_at(rows, i))
+            self.check_input(*v, row_at(rows, i))
                 .map_err(|e| Error::at(i, e))?;
         }
         let mut out: Vec<Option<Token>> = vec![None; values.len()];
@@ -98,8 +113,8 @@ impl FieldCipher {
                         continue;
                     }
                     nonce[PREFIX_LEN..].copy_from_slice(&suffixes[12 * i..12 * i + 12]);
-                    let len = self.plaintext_len_of(v.as_ref());
-                    let buf = self.unsealed_random(version, &nonce, len, |b| self.encode(v.as_ref(), b));
+                    let len = self.plaintext_len_of(*v);
+                    let buf = self.unsealed_random(version, &nonce, len, |b| self.encode(*v, b));
                     match (&aad_state, waiting.take()) {
                         (Some(state), Some((j, first))) => {
                             let [a, b] = self.finish_random_pair(&gcm, state, first, buf);
@@ -123,8 +138,8 @@ impl FieldCipher {
                     if v.is_none() && !hide_null {
                         continue;
                     }
-                    let len = self.plaintext_len_of(v.as_ref());
-                    *o = Some(self.seal_siv(keys, version, len, |b| self.encode(v.as_ref(), b)));
+                    let len = self.plaintext_len_of(*v);
+                    *o = Some(self.seal_siv(keys, version, len, |b| self.encode(*v, b)));
                 }
             }),
         }
@@ -200,9 +215,18 @@ impl FieldCipher {
     /// value of another type fails the whole call with [`Error::Batch`]
     /// (its index, and [`Error::FieldType`]).
     pub fn index_batch(&self, values: &[Option<Value>]) -> Result<Vec<Option<IndexTerm>>> {
+        let refs: Vec<Option<ValueRef<'_>>> = values
+            .iter()
+            .map(|v| v.as_ref().map(Value::as_value_ref))
+            .collect();
+        self.index_batch_ref(&refs)
+    }
+
+    /// [`FieldCipher::index_batch`] of borrowed values.
+    pub fn index_batch_ref(&self, values: &[Option<ValueRef<'_>>]) -> Result<Vec<Option<IndexTerm>>> {
         let spec = *self.blind_spec()?;
         for (i, v) in values.iter().enumerate() {
-            if let Some(v) = v {
+            if let Some(v) = *v {
                 super::value::check_type(v, self.spec().value_type).map_err(|e| Error::at(i, e))?;
             }
         }
@@ -212,7 +236,7 @@ impl FieldCipher {
         for_chunks(values, &mut out, |_, chunk, out| {
             for (v, o) in chunk.iter().zip(out.iter_mut()) {
                 *o = match v {
-                    Some(v) => Some(self.term(keys, &spec, v, version)),
+                    Some(v) => Some(self.term(keys, &spec, *v, version)),
                     None => self.null_term(&spec),
                 };
             }

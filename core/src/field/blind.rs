@@ -11,7 +11,7 @@
 //! which looks like any other term and matches no lookup.
 
 use super::normalize::Normalizer;
-use super::value::Value;
+use super::value::ValueRef;
 use crate::crypto::kdf::HmacSha256Key;
 use crate::error::{Error, Result};
 use crate::secret::wipe_vec;
@@ -113,13 +113,13 @@ impl BlindKey {
         &self,
         spec: &BlindIndexSpec,
         ty: super::ValueType,
-        value: &Value,
+        value: ValueRef<'_>,
         key_version: u32,
     ) -> IndexTerm {
         let mut input: Vec<u8> = Vec::new();
         let mut stack = [0u8; 64];
         let data: &[u8] = match value {
-            Value::Text(text) => {
+            ValueRef::Text(text) => {
                 let norm = spec.normalizer.apply(text);
                 let n = norm.len();
                 if n < stack.len() {

@@ -7,7 +7,7 @@ use super::keys::{ColumnKeys, PurposeKeys, SlotState, Slots, VersionSlot};
 use super::normalize::Normalizer;
 use super::siv::SIV_LEN;
 use super::token::{self, HEADER_LEN, Suite, Token, TokenInfo};
-use super::value::{self, NULL_TAG, Value, ValueType};
+use super::value::{self, NULL_TAG, Value, ValueRef, ValueType};
 use super::xaes::{DerivedKey, PREFIX_LEN, XNONCE_LEN};
 use crate::crypto::gcm_short::AadState;
 use crate::crypto::{TAG_LEN, random};
@@ -438,7 +438,7 @@ impl FieldCipher {
     }
 
     /// Checks a value and row for encryption into this column.
-    pub(crate) fn check_input(&self, value: Option<&Value>, row: Option<&[u8]>) -> Result<()> {
+    pub(crate) fn check_input(&self, value: Option<ValueRef<'_>>, row: Option<&[u8]>) -> Result<()> {
         if let Some(v) = value {
             value::check_type(v, self.spec.value_type)?;
         }
@@ -458,6 +458,14 @@ impl FieldCipher {
     /// [`Error::FieldType`]; a row key in a deterministic column gives
     /// [`Error::InvalidArgument`].
     pub fn encrypt(&self, value: Option<&Value>, row: Option<&[u8]>) -> Result<Option<Token>> {
+        self.encrypt_ref(value.map(Value::as_value_ref), row)
+    }
+
+    /// [`FieldCipher::encrypt`] of a borrowed value: text and bytes are
+    /// read where they lie, with no owned copy (for bindings and callers
+    /// that hold the plaintext in their own buffers). The same tokens and
+    /// errors.
+    pub fn encrypt_ref(&self, value: Option<ValueRef<'_>>, row: Option<&[u8]>) -> Result<Option<Token>> {
         self.check_input(value, row)?;
         if value.is_none() && !self.spec.hide_null {
             return Ok(None);
@@ -468,14 +476,14 @@ impl FieldCipher {
 
     /// Appends the plaintext encoding of `value` (or a hidden NULL).
     #[inline]
-    pub(crate) fn encode(&self, value: Option<&Value>, buf: &mut Vec<u8>) {
+    pub(crate) fn encode(&self, value: Option<ValueRef<'_>>, buf: &mut Vec<u8>) {
         match value {
             Some(v) => v.encode_into(buf),
             None => value::encode_null_into(self.spec.value_type, buf),
         }
     }
 
-    fn plaintext_len(&self, value: Option<&Value>) -> usize {
+    fn plaintext_len(&self, value: Option<ValueRef<'_>>) -> usize {
         value::encoded_len(value, self.spec.value_type)
     }
 
@@ -700,6 +708,11 @@ impl FieldCipher {
     /// NULL rows neither share a term (which would show which rows are
     /// NULL) nor stand out by having none. A NULL cannot be looked up.
     pub fn index(&self, value: Option<&Value>) -> Result<Option<IndexTerm>> {
+        self.index_ref(value.map(Value::as_value_ref))
+    }
+
+    /// [`FieldCipher::index`] of a borrowed value.
+    pub fn index_ref(&self, value: Option<ValueRef<'_>>) -> Result<Option<IndexTerm>> {
         let spec = self.blind_spec()?;
         let Some(v) = value else {
             return Ok(self.null_term(spec));
@@ -720,7 +733,7 @@ impl FieldCipher {
         &self,
         keys: &ColumnKeys,
         spec: &BlindIndexSpec,
-        value: &Value,
+        value: ValueRef<'_>,
         version: u32,
     ) -> IndexTerm {
         keys.blind
@@ -735,7 +748,7 @@ impl FieldCipher {
     /// looked up: an empty list (see [`FieldCipher::index`]).
     pub fn lookup_terms(&self, value: Option<&Value>) -> Result<Vec<IndexTerm>> {
         let spec = self.blind_spec()?;
-        let Some(value) = value else {
+        let Some(value) = value.map(Value::as_value_ref) else {
             return Ok(Vec::new());
         };
         value::check_type(value, self.spec.value_type)?;
@@ -755,6 +768,7 @@ impl FieldCipher {
                 "random-mode tokens cannot be looked up; add a blind index to the column".into(),
             ));
         }
+        let value = value.map(Value::as_value_ref);
         self.check_input(value, None)?;
         if value.is_none() && !self.spec.hide_null {
             return Ok(Vec::new());
@@ -806,7 +820,7 @@ impl FieldCipher {
         let term = match &self.spec.blind_index {
             None => None,
             Some(spec) => match self.decode(plaintext)? {
-                Some(v) => Some(self.term(self.primary_keys(), spec, &v, self.primary)),
+                Some(v) => Some(self.term(self.primary_keys(), spec, v.as_value_ref(), self.primary)),
                 None => self.null_term(spec),
             },
         };
@@ -861,7 +875,7 @@ impl FieldCipher {
         self.primary_keys()
     }
 
-    pub(crate) fn plaintext_len_of(&self, value: Option<&Value>) -> usize {
+    pub(crate) fn plaintext_len_of(&self, value: Option<ValueRef<'_>>) -> usize {
         self.plaintext_len(value)
     }
 }

@@ -45,4 +45,4 @@ pub use token::{
     HEADER_LEN, Suite, TEXT_HEADER_LEN, TEXT_PREFIX, TOKEN_VERSION, Token, TokenInfo, decode_text,
     encode_text, header, inspect,
 };
-pub use value::{NULL_TAG, Value, ValueType, encode_plaintext};
+pub use value::{NULL_TAG, Value, ValueRef, ValueType, encode_plaintext};

@@ -250,31 +250,150 @@ impl Value {
         }
     }
 
-    /// Length of the body in the plaintext encoding.
-    pub(crate) fn body_len(&self) -> usize {
+    /// A borrowed view of this value (see [`ValueRef`]).
+    pub fn as_value_ref(&self) -> ValueRef<'_> {
         match self {
-            Value::Bytes(b) => b.len(),
-            Value::Text(s) | Value::Decimal(s) => s.len(),
+            Value::Bytes(b) => ValueRef::Bytes(b),
+            Value::Text(s) => ValueRef::Text(s),
+            Value::Int(v) => ValueRef::Int(*v),
+            Value::Float(v) => ValueRef::Float(*v),
+            Value::Bool(v) => ValueRef::Bool(*v),
+            Value::Date(v) => ValueRef::Date(*v),
+            Value::Timestamp(v) => ValueRef::Timestamp(*v),
+            Value::Decimal(s) => ValueRef::Decimal(s),
+        }
+    }
+
+    /// Appends `tag || body` to `out`.
+    #[cfg(test)]
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        self.as_value_ref().encode_into(out);
+    }
+}
+
+/// A borrowed typed value: the same types as [`Value`], with text and
+/// bytes borrowed from the caller, so that encrypting them copies nothing
+/// but into the token (see [`FieldCipher::encrypt_ref`]). It owns no
+/// plaintext, so it wipes nothing; `Debug` prints the type only.
+///
+/// [`FieldCipher::encrypt_ref`]: super::FieldCipher::encrypt_ref
+#[derive(Clone, Copy, PartialEq)]
+pub enum ValueRef<'a> {
+    /// Arbitrary bytes (BLOB).
+    Bytes(&'a [u8]),
+    /// UTF-8 text.
+    Text(&'a str),
+    /// 64-bit signed integer.
+    Int(i64),
+    /// 64-bit floating point.
+    Float(f64),
+    /// Boolean.
+    Bool(bool),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Microseconds since 1970-01-01T00:00:00Z.
+    Timestamp(i64),
+    /// Exact decimal as text, `-?[0-9]+(\.[0-9]+)?` (checked when
+    /// encrypted).
+    Decimal(&'a str),
+}
+
+impl fmt::Debug for ValueRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ValueRef::{}([REDACTED])", self.value_type().name())
+    }
+}
+
+impl<'a> ValueRef<'a> {
+    /// The type of this value.
+    pub fn value_type(self) -> ValueType {
+        match self {
+            ValueRef::Bytes(_) => ValueType::Bytes,
+            ValueRef::Text(_) => ValueType::Text,
+            ValueRef::Int(_) => ValueType::Int,
+            ValueRef::Float(_) => ValueType::Float,
+            ValueRef::Bool(_) => ValueType::Bool,
+            ValueRef::Date(_) => ValueType::Date,
+            ValueRef::Timestamp(_) => ValueType::Timestamp,
+            ValueRef::Decimal(_) => ValueType::Decimal,
+        }
+    }
+
+    /// An owned copy (which wipes itself on drop).
+    pub fn to_value(self) -> Value {
+        match self {
+            ValueRef::Bytes(b) => Value::Bytes(b.to_vec()),
+            ValueRef::Text(s) => Value::Text(s.to_owned()),
+            ValueRef::Int(v) => Value::Int(v),
+            ValueRef::Float(v) => Value::Float(v),
+            ValueRef::Bool(v) => Value::Bool(v),
+            ValueRef::Date(v) => Value::Date(v),
+            ValueRef::Timestamp(v) => Value::Timestamp(v),
+            ValueRef::Decimal(s) => Value::Decimal(s.to_owned()),
+        }
+    }
+
+    /// Length of the body in the plaintext encoding.
+    pub(crate) fn body_len(self) -> usize {
+        match self {
+            ValueRef::Bytes(b) => b.len(),
+            ValueRef::Text(s) | ValueRef::Decimal(s) => s.len(),
             other => other.value_type().fixed_len().unwrap_or(0),
         }
     }
 
     /// Appends `tag || body` to `out`.
-    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+    pub(crate) fn encode_into(self, out: &mut Vec<u8>) {
         out.push(self.value_type().tag());
         self.encode_body(out);
     }
 
     /// Appends the body only.
-    pub(crate) fn encode_body(&self, out: &mut Vec<u8>) {
+    pub(crate) fn encode_body(self, out: &mut Vec<u8>) {
         match self {
-            Value::Bytes(b) => out.extend_from_slice(b),
-            Value::Text(s) | Value::Decimal(s) => out.extend_from_slice(s.as_bytes()),
-            Value::Int(v) | Value::Timestamp(v) => out.extend_from_slice(&v.to_be_bytes()),
-            Value::Float(v) => out.extend_from_slice(&v.to_bits().to_be_bytes()),
-            Value::Bool(v) => out.push(u8::from(*v)),
-            Value::Date(v) => out.extend_from_slice(&v.to_be_bytes()),
+            ValueRef::Bytes(b) => out.extend_from_slice(b),
+            ValueRef::Text(s) | ValueRef::Decimal(s) => out.extend_from_slice(s.as_bytes()),
+            ValueRef::Int(v) | ValueRef::Timestamp(v) => out.extend_from_slice(&v.to_be_bytes()),
+            ValueRef::Float(v) => out.extend_from_slice(&v.to_bits().to_be_bytes()),
+            ValueRef::Bool(v) => out.push(u8::from(v)),
+            ValueRef::Date(v) => out.extend_from_slice(&v.to_be_bytes()),
         }
+    }
+}
+
+impl<'a> From<&'a Value> for ValueRef<'a> {
+    fn from(v: &'a Value) -> Self {
+        v.as_value_ref()
+    }
+}
+
+impl<'a> From<&'a str> for ValueRef<'a> {
+    fn from(s: &'a str) -> Self {
+        ValueRef::Text(s)
+    }
+}
+
+impl<'a> From<&'a [u8]> for ValueRef<'a> {
+    fn from(b: &'a [u8]) -> Self {
+        ValueRef::Bytes(b)
+    }
+}
+
+impl From<i64> for ValueRef<'_> {
+    fn from(v: i64) -> Self {
+        ValueRef::Int(v)
+    }
+}
+
+impl From<f64> for ValueRef<'_> {
+    fn from(v: f64) -> Self {
+        ValueRef::Float(v)
+    }
+}
+
+impl From<bool> for ValueRef<'_> {
+    fn from(v: bool) -> Self {
+        ValueRef::Bool(v)
     }
 }
 
@@ -283,6 +402,7 @@ impl Value {
 /// has another type. The result holds plaintext: wipe it after use. For
 /// test vectors and bindings; the cipher encodes in place.
 pub fn encode_plaintext(value: Option<&Value>, ty: ValueType) -> Result<Vec<u8>> {
+    let value = value.map(Value::as_value_ref);
     let mut out = Vec::with_capacity(encoded_len(value, ty));
     match value {
         Some(v) => {
@@ -301,7 +421,7 @@ pub(crate) fn encode_null_into(ty: ValueType, out: &mut Vec<u8>) {
 }
 
 /// Length of the plaintext encoding of `value` in a column of type `ty`.
-pub(crate) fn encoded_len(value: Option<&Value>, ty: ValueType) -> usize {
+pub(crate) fn encoded_len(value: Option<ValueRef<'_>>, ty: ValueType) -> usize {
     1 + match value {
         Some(v) => v.body_len(),
         None => ty.fixed_len().unwrap_or(0),
@@ -309,7 +429,7 @@ pub(crate) fn encoded_len(value: Option<&Value>, ty: ValueType) -> usize {
 }
 
 /// Checks that `value` may be stored in a column of type `ty`.
-pub(crate) fn check_type(value: &Value, ty: ValueType) -> Result<()> {
+pub(crate) fn check_type(value: ValueRef<'_>, ty: ValueType) -> Result<()> {
     let found = value.value_type();
     if found != ty {
         return Err(Error::FieldType {
@@ -317,7 +437,7 @@ pub(crate) fn check_type(value: &Value, ty: ValueType) -> Result<()> {
             found: found.name(),
         });
     }
-    if let Value::Decimal(s) = value {
+    if let ValueRef::Decimal(s) = value {
         check_decimal(s)?;
     }
     Ok(())
@@ -464,7 +584,7 @@ mod tests {
         let ty = v.value_type();
         let mut buf = Vec::new();
         v.encode_into(&mut buf);
-        assert_eq!(buf.len(), encoded_len(Some(&v), ty));
+        assert_eq!(buf.len(), encoded_len(Some(v.as_value_ref()), ty));
         let back = decode(buf, ty).unwrap().unwrap();
         assert_eq!(back.value_type(), ty);
         match (&v, &back) {
