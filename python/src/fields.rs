@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use strongroom::error::codes;
 use strongroom::field::{
-    ColumnSpec, FieldCipher, Mode, Normalizer, PurposeKeys, Token, Value, ValueType, decode_text,
+    ColumnSpec, FieldCipher, Mode, Normalizer, PurposeKeys, Token, Value, ValueRef, ValueType, decode_text,
 };
 use strongroom::{Error, SecretKey};
 
@@ -68,32 +68,69 @@ fn invalid_value(py: Python<'_>, message: impl Into<String>) -> PyErr {
     table_err(py, &codes::INVALID_VALUE, message.into(), None)
 }
 
+/// A Python value converted for the core: borrowed from the object where
+/// it holds the bytes (`bytes`, `str`) or needs none (numbers, dates), owned
+/// where a copy is needed (`bytearray`, which can change; `Decimal` text).
+enum Converted<'a> {
+    Ref(ValueRef<'a>),
+    Owned(Value),
+}
+
+impl Converted<'_> {
+    fn as_value_ref(&self) -> ValueRef<'_> {
+        match self {
+            Converted::Ref(v) => *v,
+            Converted::Owned(v) => v.as_value_ref(),
+        }
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Converted::Ref(v) => v.to_value(),
+            Converted::Owned(v) => v,
+        }
+    }
+}
+
 /// The core value of a Python object (`None` for NULL).
 fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
+    Ok(convert(obj)?.map(Converted::into_value))
+}
+
+/// The core value of a Python object (`None` for NULL), borrowed from the
+/// object where it can be: valid for as long as the reference `obj` is held.
+fn convert<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Option<Converted<'a>>> {
+    use Converted::{Owned, Ref};
     let py = obj.py();
     if obj.is_none() {
         return Ok(None);
     }
+    if let Ok(b) = obj.cast_exact::<PyBytes>() {
+        return Ok(Some(Ref(ValueRef::Bytes(b.as_bytes()))));
+    }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Some(Value::Text(str_utf8(s)?.into_owned())));
+        return Ok(Some(match str_utf8(s)? {
+            Cow::Borrowed(t) => Ref(ValueRef::Text(t)),
+            Cow::Owned(t) => Owned(Value::Text(t)),
+        }));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(Some(Value::Bytes(b.as_bytes().to_vec())));
+        return Ok(Some(Ref(ValueRef::Bytes(b.as_bytes()))));
     }
     if let Ok(b) = obj.cast::<PyBool>() {
-        return Ok(Some(Value::Bool(b.is_true())));
+        return Ok(Some(Ref(ValueRef::Bool(b.is_true()))));
     }
     if let Ok(i) = obj.cast::<PyInt>() {
         return match i.extract::<i64>() {
-            Ok(v) => Ok(Some(Value::Int(v))),
+            Ok(v) => Ok(Some(Ref(ValueRef::Int(v)))),
             Err(_) => Err(invalid_value(py, "an int value must fit in 64 bits (signed)")),
         };
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
-        return Ok(Some(Value::Float(f.value())));
+        return Ok(Some(Ref(ValueRef::Float(f.value()))));
     }
     if let Ok(b) = obj.cast::<PyByteArray>() {
-        return Ok(Some(Value::Bytes(b.to_vec())));
+        return Ok(Some(Owned(Value::Bytes(b.to_vec()))));
     }
     let t = types(py)?;
     if obj.is_instance(t.datetime.bind(py))? {
@@ -106,7 +143,7 @@ fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
         }
         let micros = obj.sub(t.epoch.bind(py))?.floor_div(t.micro.bind(py))?;
         return match micros.extract::<i64>() {
-            Ok(v) => Ok(Some(Value::Timestamp(v))),
+            Ok(v) => Ok(Some(Ref(ValueRef::Timestamp(v)))),
             Err(_) => Err(invalid_value(py, "the datetime is out of range")),
         };
     }
@@ -114,7 +151,7 @@ fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
         let ordinal: i64 = obj.call_method0("toordinal")?.extract()?;
         let days = i32::try_from(ordinal - EPOCH_ORDINAL)
             .map_err(|_| invalid_value(py, "the date is out of range"))?;
-        return Ok(Some(Value::Date(days)));
+        return Ok(Some(Ref(ValueRef::Date(days))));
     }
     if obj.is_instance(t.decimal.bind(py))? {
         if !obj.call_method0("is_finite")?.is_truthy()? {
@@ -128,7 +165,9 @@ fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
             .getattr("format")?
             .call1((obj, "f"))?
             .extract()?;
-        return Value::decimal(text).map(Some).map_err(|e| core_err(py, e));
+        return Value::decimal(text)
+            .map(|v| Some(Owned(v)))
+            .map_err(|e| core_err(py, e));
     }
     let ty = obj.get_type().name()?.to_string();
     Err(table_err(
@@ -313,9 +352,12 @@ impl PyFieldCipher {
         text: bool,
     ) -> PyResult<Py<PyAny>> {
         guarded(py, || {
-            let v = to_value(value)?;
+            let v = convert(value)?;
             let row = row.map(row_key_ref).transpose()?;
-            match self.inner.encrypt(v.as_ref(), row.as_deref()) {
+            match self
+                .inner
+                .encrypt_ref(v.as_ref().map(Converted::as_value_ref), row.as_deref())
+            {
                 Ok(Some(t)) => Ok(token_out(py, t, text)),
                 Ok(None) => Ok(py.None()),
                 Err(e) => Err(core_err(py, e)),
@@ -348,8 +390,11 @@ impl PyFieldCipher {
     /// The blind-index term of a value (bytes), `None` for a kept NULL.
     fn index(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyBytes>>> {
         guarded(py, || {
-            let v = to_value(value)?;
-            let term = self.inner.index(v.as_ref()).map_err(|e| core_err(py, e))?;
+            let v = convert(value)?;
+            let term = self
+                .inner
+                .index_ref(v.as_ref().map(Converted::as_value_ref))
+                .map_err(|e| core_err(py, e))?;
             Ok(term.map(|t| PyBytes::new(py, t.as_bytes()).unbind()))
         })
     }
@@ -423,7 +468,7 @@ impl PyFieldCipher {
     ) -> PyResult<Py<PyList>> {
         let items = items_of(values)?;
         let rows = row_items(rows, items.len())?;
-        let out = PyList::empty(py);
+        let mut out = Output::new(py, items.len())?;
         let inner = &*self.inner;
         pipelined(
             py,
@@ -434,18 +479,18 @@ impl PyFieldCipher {
                     load_rows(py, rows.as_deref(), r)?,
                 ))
             },
-            |(vals, rows)| inner.encrypt_batch(&vals, row_refs(&rows).as_deref()),
+            |(vals, rows)| inner.encrypt_batch_ref(&value_refs(&vals), row_refs(&rows).as_deref()),
             |_, tokens| {
                 for t in tokens {
                     match t {
-                        Some(t) => out.append(token_out(py, t, text))?,
-                        None => out.append(py.None())?,
+                        Some(t) => out.push(token_out(py, t, text))?,
+                        None => out.push(py.None())?,
                     }
                 }
                 Ok(())
             },
         )?;
-        Ok(out.unbind())
+        Ok(out.list.unbind())
     }
 
     /// Decrypts many tokens on all cores; the first failing item raises
@@ -459,7 +504,7 @@ impl PyFieldCipher {
     ) -> PyResult<Py<PyList>> {
         let items = items_of(tokens)?;
         let rows = row_items(rows, items.len())?;
-        let out = PyList::empty(py);
+        let mut out = Output::new(py, items.len())?;
         let inner = &*self.inner;
         pipelined(
             py,
@@ -474,37 +519,37 @@ impl PyFieldCipher {
             |start, results| {
                 for (i, r) in results.into_iter().enumerate() {
                     match r {
-                        Ok(v) => out.append(from_value(py, v)?)?,
+                        Ok(v) => out.push(from_value(py, v)?)?,
                         Err(e) => return Err(core_err_at(py, e, Some(start + i))),
                     }
                 }
                 Ok(())
             },
         )?;
-        Ok(out.unbind())
+        Ok(out.list.unbind())
     }
 
     /// Blind-index terms of many values on all cores.
     fn index_many(&self, py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
         let items = items_of(values)?;
-        let out = PyList::empty(py);
+        let mut out = Output::new(py, items.len())?;
         let inner = &*self.inner;
         pipelined(
             py,
             items.len(),
             |r| load_values(py, &items[r.clone()], r.start),
-            |vals| inner.index_batch(&vals),
+            |vals| inner.index_batch_ref(&value_refs(&vals)),
             |_, terms| {
                 for t in terms {
                     match t {
-                        Some(t) => out.append(PyBytes::new(py, t.as_bytes()))?,
-                        None => out.append(py.None())?,
+                        Some(t) => out.push(PyBytes::new(py, t.as_bytes()))?,
+                        None => out.push(py.None())?,
                     }
                 }
                 Ok(())
             },
         )?;
-        Ok(out.unbind())
+        Ok(out.list.unbind())
     }
 
     /// Rewraps many tokens on all cores; the first failure raises.
@@ -518,7 +563,7 @@ impl PyFieldCipher {
     ) -> PyResult<Py<PyList>> {
         let items = items_of(tokens)?;
         let rows = row_items(rows, items.len())?;
-        let out = PyList::empty(py);
+        let mut out = Output::new(py, items.len())?;
         let inner = &*self.inner;
         pipelined(
             py,
@@ -533,15 +578,35 @@ impl PyFieldCipher {
             |start, results| {
                 for (i, r) in results.into_iter().enumerate() {
                     match r {
-                        Ok(Some(t)) => out.append(token_out(py, t, text))?,
-                        Ok(None) => out.append(py.None())?,
+                        Ok(Some(t)) => out.push(token_out(py, t, text))?,
+                        Ok(None) => out.push(py.None())?,
                         Err(e) => return Err(core_err_at(py, e, Some(start + i))),
                     }
                 }
                 Ok(())
             },
         )?;
-        Ok(out.unbind())
+        Ok(out.list.unbind())
+    }
+}
+
+/// A batch's result list, made at its full length (no regrowth) and
+/// filled in order.
+struct Output<'py> {
+    list: Bound<'py, PyList>,
+    next: usize,
+}
+
+impl<'py> Output<'py> {
+    fn new(py: Python<'py>, n: usize) -> PyResult<Self> {
+        let list = PyList::new(py, (0..n).map(|_| py.None()))?;
+        Ok(Self { list, next: 0 })
+    }
+
+    fn push(&mut self, obj: impl IntoPyObject<'py>) -> PyResult<()> {
+        self.list.set_item(self.next, obj)?;
+        self.next += 1;
+        Ok(())
     }
 }
 
@@ -653,11 +718,32 @@ fn row_items<'py>(rows: Option<&Bound<'py, PyAny>>, n: usize) -> PyResult<Option
     Ok(Some(items))
 }
 
-fn load_values(py: Python<'_>, items: &[Bound<'_, PyAny>], start: usize) -> PyResult<Vec<Option<Value>>> {
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, v)| to_value(v).map_err(|e| with_index(py, e, start + i)))
+/// Converts `items` (the input from position `start`) with `f`, one
+/// allocation for the block; an item's error carries its position.
+fn load<'a, T>(
+    py: Python<'_>,
+    items: &'a [Bound<'_, PyAny>],
+    start: usize,
+    f: impl Fn(&'a Bound<'_, PyAny>) -> PyResult<T>,
+) -> PyResult<Vec<T>> {
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        out.push(f(item).map_err(|e| with_index(py, e, start + i))?);
+    }
+    Ok(out)
+}
+
+fn load_values<'a>(
+    py: Python<'_>,
+    items: &'a [Bound<'_, PyAny>],
+    start: usize,
+) -> PyResult<Vec<Option<Converted<'a>>>> {
+    load(py, items, start, convert)
+}
+
+fn value_refs<'a>(vals: &'a [Option<Converted<'_>>]) -> Vec<Option<ValueRef<'a>>> {
+    vals.iter()
+        .map(|v| v.as_ref().map(Converted::as_value_ref))
         .collect()
 }
 
@@ -666,17 +752,13 @@ fn load_tokens<'a>(
     items: &'a [Bound<'_, PyAny>],
     start: usize,
 ) -> PyResult<Vec<Option<Cow<'a, [u8]>>>> {
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            if t.is_none() {
-                Ok(None)
-            } else {
-                token_ref(t).map(Some).map_err(|e| with_index(py, e, start + i))
-            }
-        })
-        .collect()
+    load(py, items, start, |t| {
+        if t.is_none() {
+            Ok(None)
+        } else {
+            token_ref(t).map(Some)
+        }
+    })
 }
 
 fn load_rows<'a>(
@@ -686,12 +768,7 @@ fn load_rows<'a>(
 ) -> PyResult<Option<Vec<Cow<'a, [u8]>>>> {
     let Some(rows) = rows else { return Ok(None) };
     let start = range.start;
-    rows[range]
-        .iter()
-        .enumerate()
-        .map(|(i, r)| row_key_ref(r).map_err(|e| with_index(py, e, start + i)))
-        .collect::<PyResult<Vec<_>>>()
-        .map(Some)
+    load(py, &rows[range], start, row_key_ref).map(Some)
 }
 
 fn row_refs<'a>(rows: &'a Option<Vec<Cow<'_, [u8]>>>) -> Option<Vec<&'a [u8]>> {
