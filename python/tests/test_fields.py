@@ -126,7 +126,7 @@ MANY = 20_000
 
 def test_batches_across_blocks_keep_order_rows_and_inputs(keyring: strongroom.Keyring) -> None:
     c = strongroom.FieldCipher(keyring, "t", "c", str, blind_index=8)
-    values = [f"v{i}" if i % 5 else None for i in range(MANY)]
+    values = [None if i % 5 == 0 else f"v{i}" if i % 3 else f"Zoë {i} 𝄞" for i in range(MANY)]
     rows = [f"row-{i}" for i in range(MANY)]
     tokens = c.encrypt_many(iter(values), tuple(rows))
     assert len(tokens) == MANY
