@@ -182,11 +182,11 @@ fn convert<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Option<Converted<'a>>> {
 }
 
 /// The Python object of a core value.
-fn from_value(py: Python<'_>, v: Option<Value>) -> PyResult<Py<PyAny>> {
+fn from_value(py: Python<'_>, v: Option<&Value>) -> PyResult<Py<PyAny>> {
     let Some(v) = v else {
         return Ok(py.None());
     };
-    Ok(match &v {
+    Ok(match v {
         Value::Text(s) => PyString::new(py, s).into_any().unbind(),
         Value::Bytes(b) => PyBytes::new(py, b).into_any().unbind(),
         Value::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
@@ -249,7 +249,7 @@ fn token_ref<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     ))
 }
 
-fn token_out(py: Python<'_>, t: Token, text: bool) -> Py<PyAny> {
+fn token_out(py: Python<'_>, t: &Token, text: bool) -> Py<PyAny> {
     if text {
         PyString::new(py, &t.to_text()).into_any().unbind()
     } else {
@@ -358,7 +358,7 @@ impl PyFieldCipher {
                 .inner
                 .encrypt_ref(v.as_ref().map(Converted::as_value_ref), row.as_deref())
             {
-                Ok(Some(t)) => Ok(token_out(py, t, text)),
+                Ok(Some(t)) => Ok(token_out(py, &t, text)),
                 Ok(None) => Ok(py.None()),
                 Err(e) => Err(core_err(py, e)),
             }
@@ -383,7 +383,7 @@ impl PyFieldCipher {
                 .inner
                 .decrypt(&t, row.as_deref())
                 .map_err(|e| core_err(py, e))?;
-            from_value(py, v)
+            from_value(py, v.as_ref())
         })
     }
 
@@ -453,7 +453,7 @@ impl PyFieldCipher {
                 .inner
                 .rewrap(&t, row.as_deref())
                 .map_err(|e| core_err(py, e))?;
-            Ok(token_out(py, out, text))
+            Ok(token_out(py, &out, text))
         })
     }
 
@@ -481,7 +481,7 @@ impl PyFieldCipher {
             },
             |(vals, rows)| inner.encrypt_batch_ref(&value_refs(&vals), row_refs(&rows).as_deref()),
             |_, tokens| {
-                for t in tokens {
+                for t in tokens.iter() {
                     match t {
                         Some(t) => out.push(token_out(py, t, text))?,
                         None => out.push(py.None())?,
@@ -517,10 +517,10 @@ impl PyFieldCipher {
             },
             |(toks, rows)| inner.decrypt_batch(&toks, row_refs(&rows).as_deref()),
             |start, results| {
-                for (i, r) in results.into_iter().enumerate() {
+                for (i, r) in results.iter_mut().enumerate() {
                     match r {
-                        Ok(v) => out.push(from_value(py, v)?)?,
-                        Err(e) => return Err(core_err_at(py, e, Some(start + i))),
+                        Ok(v) => out.push(from_value(py, v.as_ref())?)?,
+                        Err(_) => return Err(item_err(py, r, start + i)),
                     }
                 }
                 Ok(())
@@ -540,7 +540,7 @@ impl PyFieldCipher {
             |r| load_values(py, &items[r.clone()], r.start),
             |vals| inner.index_batch_ref(&value_refs(&vals)),
             |_, terms| {
-                for t in terms {
+                for t in terms.iter() {
                     match t {
                         Some(t) => out.push(PyBytes::new(py, t.as_bytes()))?,
                         None => out.push(py.None())?,
@@ -576,11 +576,11 @@ impl PyFieldCipher {
             },
             |(toks, rows)| inner.rewrap_batch(&toks, row_refs(&rows).as_deref()),
             |start, results| {
-                for (i, r) in results.into_iter().enumerate() {
+                for (i, r) in results.iter_mut().enumerate() {
                     match r {
                         Ok(Some(t)) => out.push(token_out(py, t, text))?,
                         Ok(None) => out.push(py.None())?,
-                        Err(e) => return Err(core_err_at(py, e, Some(start + i))),
+                        Err(_) => return Err(item_err(py, r, start + i)),
                     }
                 }
                 Ok(())
@@ -620,30 +620,44 @@ const BLOCK: usize = 8 * 1024;
 /// call on them (interpreter released, panics caught), `store` converts a
 /// block's results back (interpreter held, blocks in order, given the
 /// block's start). Up to two blocks are in flight, so conversions overlap
-/// the encryption. Errors keep their position in the whole input; a
-/// failing `load` is raised after any earlier block's own error.
+/// the encryption, and the worker thread also frees (and wipes) each
+/// block's results once stored, off the interpreter's thread. Errors keep
+/// their position in the whole input; a failing `load` is raised after any
+/// earlier block's own error.
 fn pipelined<I: Send, O: Send>(
     py: Python<'_>,
     n: usize,
     mut load: impl FnMut(Range<usize>) -> PyResult<I>,
     work: impl Fn(I) -> strongroom::Result<O> + Sync,
-    mut store: impl FnMut(usize, O) -> PyResult<()>,
+    mut store: impl FnMut(usize, &mut O) -> PyResult<()>,
 ) -> PyResult<()> {
     if n <= BLOCK {
         let input = load(0..n)?;
-        let output = run(py, || work(input))?;
-        return store(0, output);
+        let mut output = run(py, || work(input))?;
+        store(0, &mut output)?;
+        py.detach(move || drop(output));
+        return Ok(());
+    }
+    enum Job<I, O> {
+        Work(usize, I),
+        Free(O),
     }
     type Done<O> = (usize, std::thread::Result<strongroom::Result<O>>);
     std::thread::scope(|scope| {
-        let (in_tx, in_rx) = mpsc::sync_channel::<(usize, I)>(2);
+        // Unbounded, but at most two `Work` jobs are ever queued.
+        let (in_tx, in_rx) = mpsc::channel::<Job<I, O>>();
         let (out_tx, out_rx) = mpsc::channel::<Done<O>>();
         let work = &work;
         scope.spawn(move || {
-            for (start, input) in in_rx {
-                let r = catch_unwind(AssertUnwindSafe(|| work(input)));
-                if out_tx.send((start, r)).is_err() {
-                    break;
+            for job in in_rx {
+                match job {
+                    Job::Work(start, input) => {
+                        let r = catch_unwind(AssertUnwindSafe(|| work(input)));
+                        if out_tx.send((start, r)).is_err() {
+                            break;
+                        }
+                    }
+                    Job::Free(output) => drop(output),
                 }
             }
         });
@@ -656,7 +670,7 @@ fn pipelined<I: Send, O: Send>(
                 let end = (next + BLOCK).min(n);
                 match load(next..end) {
                     Ok(input) => {
-                        in_tx.send((next, input)).map_err(|_| panic_err(py))?;
+                        in_tx.send(Job::Work(next, input)).map_err(|_| panic_err(py))?;
                         in_flight += 1;
                         next = end;
                     }
@@ -677,11 +691,23 @@ fn pipelined<I: Send, O: Send>(
             match result {
                 Err(_) => return Err(panic_err(py)),
                 Ok(Err(e)) => return Err(batch_err(py, e, start)),
-                Ok(Ok(output)) => store(start, output)?,
+                Ok(Ok(mut output)) => {
+                    store(start, &mut output)?;
+                    in_tx.send(Job::Free(output)).map_err(|_| panic_err(py))?;
+                }
             }
         }
         load_err.map_or(Ok(()), Err)
     })
+}
+
+/// The exception of a failed result item at `index` in the input (taken
+/// out of the block's results).
+fn item_err<T>(py: Python<'_>, r: &mut strongroom::Result<T>, index: usize) -> PyErr {
+    match std::mem::replace(r, Err(Error::InvalidArgument(String::new()))) {
+        Err(e) => core_err_at(py, e, Some(index)),
+        Ok(_) => panic_err(py),
+    }
 }
 
 /// The exception of a failed block whose first item is `start` in the input.
