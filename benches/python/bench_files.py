@@ -1,6 +1,8 @@
 """Whole-file and streaming throughput of the Python package against the
-command line and pyca/cryptography's Cobblestone-256, on the same file in
-the same run (medians of --runs, tools alternating).
+command line, pyca/cryptography's Cobblestone-256, and pyrage and Tink's
+streaming AEAD when installed (optional peers, not test dependencies:
+`pip install pyrage tink`), on the same file in the same run (medians of
+--runs, tools alternating).
 
     target/py-venv/bin/python benches/python/bench_files.py [--size-mib 1024] [--runs 3] [--dir /dev/shm]
 
@@ -40,6 +42,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--dir", default="/dev/shm")
     ap.add_argument("--cli", default=str(REPO / "target" / "release" / "strongroom"))
+    ap.add_argument("--only", default="", help="comma-separated substrings: run only the tools whose name has one")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sr-pybench-", dir=args.dir))
     try:
@@ -122,6 +125,47 @@ def run(args: argparse.Namespace, work: Path) -> None:
         tools["pyca Cobblestone256 decrypt (update)"] = pyca_decrypt
     except ImportError:
         pass
+    try:
+        import pyrage
+
+        ident = pyrage.x25519.Identity.generate()
+        recip = ident.to_public()
+
+        def rage_encrypt() -> None:
+            pyrage.encrypt_file(str(src), str(out("rage.age")), [recip])
+
+        def rage_decrypt() -> None:
+            pyrage.decrypt_file(str(work / "rage.age"), str(out("rage.out")), [ident])
+
+        tools["pyrage encrypt_file (x25519)"] = rage_encrypt
+        tools["pyrage decrypt_file (x25519)"] = rage_decrypt
+    except ImportError:
+        pass
+    try:
+        import tink
+        from tink import streaming_aead
+
+        streaming_aead.register()
+        sa = tink.new_keyset_handle(streaming_aead.streaming_aead_key_templates.AES256_GCM_HKDF_1MB).primitive(
+            streaming_aead.StreamingAead)
+
+        def tink_encrypt() -> None:
+            with open(src, "rb") as f, open(out("tink.sa"), "wb") as o:
+                with sa.new_encrypting_stream(o, b"bench") as es:
+                    shutil.copyfileobj(f, es, 4 << 20)
+
+        def tink_decrypt() -> None:
+            with open(work / "tink.sa", "rb") as f, open(out("tink.out"), "wb") as o:
+                with sa.new_decrypting_stream(f, b"bench") as ds:
+                    shutil.copyfileobj(ds, o, 4 << 20)
+
+        tools["Tink streaming AEAD encrypt (copyfileobj)"] = tink_encrypt
+        tools["Tink streaming AEAD decrypt (copyfileobj)"] = tink_decrypt
+    except ImportError:
+        pass
+    if args.only:
+        wanted = [w for w in args.only.split(",") if w]
+        tools = {k: v for k, v in tools.items() if any(w in k for w in wanted)}
     for fn in tools.values():  # warm-up, and the inputs of the decrypt rows
         fn()
     times: Dict[str, List[float]] = {k: [] for k in tools}
@@ -129,11 +173,13 @@ def run(args: argparse.Namespace, work: Path) -> None:
         for name, fn in tools.items():
             subprocess.run(["sync"], check=False)
             times[name].append(timed(fn))
-    print(f"size {args.size_mib} MiB in {args.dir}, medians of {args.runs}, cpus {os.cpu_count()}")
+    load = os.getloadavg()
+    print(f"size {args.size_mib} MiB in {args.dir}, medians of {args.runs}, cpus {os.cpu_count()}, "
+          f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     print("| tool | median (s) | GB/s | vs CLI |")
     print("|---|---:|---:|---:|")
-    ref = {"encrypt": statistics.median(times["cli encrypt"]) if have_cli else None,
-           "decrypt": statistics.median(times["cli decrypt"]) if have_cli else None}
+    ref = {"encrypt": statistics.median(times["cli encrypt"]) if "cli encrypt" in times else None,
+           "decrypt": statistics.median(times["cli decrypt"]) if "cli decrypt" in times else None}
     for name, ts in times.items():
         m = statistics.median(ts)
         r = ref["decrypt" if ("decrypt" in name or " rb" in name) else "encrypt"]

@@ -14,16 +14,20 @@
 //! | `None` | NULL |
 
 use crate::keyring::PyKeyring;
-use crate::{core_err, core_err_at, guarded, invalid_argument, run, table_err};
+use crate::{core_err, core_err_at, guarded, invalid_argument, panic_err, run, str_utf8, table_err};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyList, PyString};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
+use std::borrow::Cow;
+use std::ops::Range;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use strongroom::SecretKey;
+use std::sync::mpsc;
 use strongroom::error::codes;
 use strongroom::field::{
-    ColumnSpec, FieldCipher, Mode, Normalizer, PurposeKeys, Token, Value, ValueType, decode_text,
+    ColumnSpec, FieldCipher, Mode, Normalizer, PurposeKeys, Token, Value, ValueRef, ValueType, decode_text,
 };
+use strongroom::{Error, SecretKey};
 
 /// Days from 0001-01-01 (ordinal 1) to 1970-01-01.
 const EPOCH_ORDINAL: i64 = 719_163;
@@ -64,32 +68,69 @@ fn invalid_value(py: Python<'_>, message: impl Into<String>) -> PyErr {
     table_err(py, &codes::INVALID_VALUE, message.into(), None)
 }
 
+/// A Python value converted for the core: borrowed from the object where
+/// it holds the bytes (`bytes`, `str`) or needs none (numbers, dates), owned
+/// where a copy is needed (`bytearray`, which can change; `Decimal` text).
+enum Converted<'a> {
+    Ref(ValueRef<'a>),
+    Owned(Value),
+}
+
+impl Converted<'_> {
+    fn as_value_ref(&self) -> ValueRef<'_> {
+        match self {
+            Converted::Ref(v) => *v,
+            Converted::Owned(v) => v.as_value_ref(),
+        }
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Converted::Ref(v) => v.to_value(),
+            Converted::Owned(v) => v,
+        }
+    }
+}
+
 /// The core value of a Python object (`None` for NULL).
 fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
+    Ok(convert(obj)?.map(Converted::into_value))
+}
+
+/// The core value of a Python object (`None` for NULL), borrowed from the
+/// object where it can be: valid for as long as the reference `obj` is held.
+fn convert<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Option<Converted<'a>>> {
+    use Converted::{Owned, Ref};
     let py = obj.py();
     if obj.is_none() {
         return Ok(None);
     }
+    if let Ok(b) = obj.cast_exact::<PyBytes>() {
+        return Ok(Some(Ref(ValueRef::Bytes(b.as_bytes()))));
+    }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Some(Value::Text(s.to_cow()?.into_owned())));
+        return Ok(Some(match str_utf8(s)? {
+            Cow::Borrowed(t) => Ref(ValueRef::Text(t)),
+            Cow::Owned(t) => Owned(Value::Text(t)),
+        }));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(Some(Value::Bytes(b.as_bytes().to_vec())));
+        return Ok(Some(Ref(ValueRef::Bytes(b.as_bytes()))));
     }
     if let Ok(b) = obj.cast::<PyBool>() {
-        return Ok(Some(Value::Bool(b.is_true())));
+        return Ok(Some(Ref(ValueRef::Bool(b.is_true()))));
     }
     if let Ok(i) = obj.cast::<PyInt>() {
         return match i.extract::<i64>() {
-            Ok(v) => Ok(Some(Value::Int(v))),
+            Ok(v) => Ok(Some(Ref(ValueRef::Int(v)))),
             Err(_) => Err(invalid_value(py, "an int value must fit in 64 bits (signed)")),
         };
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
-        return Ok(Some(Value::Float(f.value())));
+        return Ok(Some(Ref(ValueRef::Float(f.value()))));
     }
     if let Ok(b) = obj.cast::<PyByteArray>() {
-        return Ok(Some(Value::Bytes(b.to_vec())));
+        return Ok(Some(Owned(Value::Bytes(b.to_vec()))));
     }
     let t = types(py)?;
     if obj.is_instance(t.datetime.bind(py))? {
@@ -102,7 +143,7 @@ fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
         }
         let micros = obj.sub(t.epoch.bind(py))?.floor_div(t.micro.bind(py))?;
         return match micros.extract::<i64>() {
-            Ok(v) => Ok(Some(Value::Timestamp(v))),
+            Ok(v) => Ok(Some(Ref(ValueRef::Timestamp(v)))),
             Err(_) => Err(invalid_value(py, "the datetime is out of range")),
         };
     }
@@ -110,7 +151,7 @@ fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
         let ordinal: i64 = obj.call_method0("toordinal")?.extract()?;
         let days = i32::try_from(ordinal - EPOCH_ORDINAL)
             .map_err(|_| invalid_value(py, "the date is out of range"))?;
-        return Ok(Some(Value::Date(days)));
+        return Ok(Some(Ref(ValueRef::Date(days))));
     }
     if obj.is_instance(t.decimal.bind(py))? {
         if !obj.call_method0("is_finite")?.is_truthy()? {
@@ -124,7 +165,9 @@ fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
             .getattr("format")?
             .call1((obj, "f"))?
             .extract()?;
-        return Value::decimal(text).map(Some).map_err(|e| core_err(py, e));
+        return Value::decimal(text)
+            .map(|v| Some(Owned(v)))
+            .map_err(|e| core_err(py, e));
     }
     let ty = obj.get_type().name()?.to_string();
     Err(table_err(
@@ -139,11 +182,11 @@ fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
 }
 
 /// The Python object of a core value.
-fn from_value(py: Python<'_>, v: Option<Value>) -> PyResult<Py<PyAny>> {
+fn from_value(py: Python<'_>, v: Option<&Value>) -> PyResult<Py<PyAny>> {
     let Some(v) = v else {
         return Ok(py.None());
     };
-    Ok(match &v {
+    Ok(match v {
         Value::Text(s) => PyString::new(py, s).into_any().unbind(),
         Value::Bytes(b) => PyBytes::new(py, b).into_any().unbind(),
         Value::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
@@ -168,45 +211,37 @@ fn from_value(py: Python<'_>, v: Option<Value>) -> PyResult<Py<PyAny>> {
     })
 }
 
-/// A row key: bytes as given, str as UTF-8, int as its decimal digits.
-fn row_key(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+/// A row key: bytes as given, str as UTF-8, int as its decimal digits
+/// (borrowed from the object when it can be).
+fn row_key_ref<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(b.as_bytes().to_vec());
+        return Ok(Cow::Borrowed(b.as_bytes()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(s.to_cow()?.as_bytes().to_vec());
+        return Ok(match str_utf8(s)? {
+            Cow::Borrowed(t) => Cow::Borrowed(t.as_bytes()),
+            Cow::Owned(t) => Cow::Owned(t.into_bytes()),
+        });
     }
     if obj.cast::<PyInt>().is_ok() && obj.cast::<PyBool>().is_err() {
-        return Ok(obj.str()?.to_cow()?.as_bytes().to_vec());
+        return Ok(Cow::Owned(obj.str()?.to_cow()?.as_bytes().to_vec()));
     }
     Err(invalid_argument(obj.py(), "a row key is bytes, str or int"))
 }
 
-fn row_keys(rows: Option<&Bound<'_, PyAny>>, n: usize) -> PyResult<Option<Vec<Vec<u8>>>> {
-    let Some(rows) = rows else { return Ok(None) };
-    let keys = rows
-        .try_iter()?
-        .map(|r| row_key(&r?))
-        .collect::<PyResult<Vec<_>>>()?;
-    if keys.len() != n {
-        return Err(invalid_argument(
-            rows.py(),
-            format!("{} row keys for {n} values: give one per value", keys.len()),
-        ));
-    }
-    Ok(Some(keys))
-}
-
-/// Token bytes from bytes or the text form (`sr1.`...).
-fn token_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+/// Token bytes from bytes (borrowed), bytearray (copied) or the text
+/// form (`sr1.`...).
+fn token_ref<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(b.as_bytes().to_vec());
+        return Ok(Cow::Borrowed(b.as_bytes()));
     }
     if let Ok(b) = obj.cast::<PyByteArray>() {
-        return Ok(b.to_vec());
+        return Ok(Cow::Owned(b.to_vec()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return decode_text(&s.to_cow()?).map_err(|e| core_err(obj.py(), e));
+        return decode_text(&str_utf8(s)?)
+            .map(Cow::Owned)
+            .map_err(|e| core_err(obj.py(), e));
     }
     Err(invalid_argument(
         obj.py(),
@@ -214,7 +249,7 @@ fn token_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     ))
 }
 
-fn token_out(py: Python<'_>, t: Token, text: bool) -> Py<PyAny> {
+fn token_out(py: Python<'_>, t: &Token, text: bool) -> Py<PyAny> {
     if text {
         PyString::new(py, &t.to_text()).into_any().unbind()
     } else {
@@ -317,10 +352,13 @@ impl PyFieldCipher {
         text: bool,
     ) -> PyResult<Py<PyAny>> {
         guarded(py, || {
-            let v = to_value(value)?;
-            let row = row.map(row_key).transpose()?;
-            match self.inner.encrypt(v.as_ref(), row.as_deref()) {
-                Ok(Some(t)) => Ok(token_out(py, t, text)),
+            let v = convert(value)?;
+            let row = row.map(row_key_ref).transpose()?;
+            match self
+                .inner
+                .encrypt_ref(v.as_ref().map(Converted::as_value_ref), row.as_deref())
+            {
+                Ok(Some(t)) => Ok(token_out(py, &t, text)),
                 Ok(None) => Ok(py.None()),
                 Err(e) => Err(core_err(py, e)),
             }
@@ -339,21 +377,24 @@ impl PyFieldCipher {
             if token.is_none() {
                 return Ok(py.None());
             }
-            let t = token_bytes(token)?;
-            let row = row.map(row_key).transpose()?;
+            let t = token_ref(token)?;
+            let row = row.map(row_key_ref).transpose()?;
             let v = self
                 .inner
                 .decrypt(&t, row.as_deref())
                 .map_err(|e| core_err(py, e))?;
-            from_value(py, v)
+            from_value(py, v.as_ref())
         })
     }
 
     /// The blind-index term of a value (bytes), `None` for a kept NULL.
     fn index(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyBytes>>> {
         guarded(py, || {
-            let v = to_value(value)?;
-            let term = self.inner.index(v.as_ref()).map_err(|e| core_err(py, e))?;
+            let v = convert(value)?;
+            let term = self
+                .inner
+                .index_ref(v.as_ref().map(Converted::as_value_ref))
+                .map_err(|e| core_err(py, e))?;
             Ok(term.map(|t| PyBytes::new(py, t.as_bytes()).unbind()))
         })
     }
@@ -390,7 +431,7 @@ impl PyFieldCipher {
     /// Whether a token was made under an older key version or another mode.
     fn needs_rewrap(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<bool> {
         guarded(py, || {
-            let t = token_bytes(token)?;
+            let t = token_ref(token)?;
             self.inner.needs_rewrap(&t).map_err(|e| core_err(py, e))
         })
     }
@@ -406,13 +447,13 @@ impl PyFieldCipher {
     ) -> PyResult<Py<PyAny>> {
         guarded(py, || {
             let text = token.cast::<PyString>().is_ok();
-            let t = token_bytes(token)?;
-            let row = row.map(row_key).transpose()?;
+            let t = token_ref(token)?;
+            let row = row.map(row_key_ref).transpose()?;
             let out = self
                 .inner
                 .rewrap(&t, row.as_deref())
                 .map_err(|e| core_err(py, e))?;
-            Ok(token_out(py, out, text))
+            Ok(token_out(py, &out, text))
         })
     }
 
@@ -425,21 +466,31 @@ impl PyFieldCipher {
         rows: Option<&Bound<'_, PyAny>>,
         text: bool,
     ) -> PyResult<Py<PyList>> {
-        let vals = collect_values(py, values)?;
-        let rows = row_keys(rows, vals.len())?;
-        let inner = self.inner.clone();
-        let tokens = run(py, move || {
-            let refs: Option<Vec<&[u8]>> = rows.as_ref().map(|r| r.iter().map(Vec::as_slice).collect());
-            inner.encrypt_batch(&vals, refs.as_deref())
-        })?;
-        let out = PyList::new(
+        let items = items_of(values)?;
+        let rows = row_items(rows, items.len())?;
+        let mut out = Output::new(py, items.len())?;
+        let inner = &*self.inner;
+        pipelined(
             py,
-            tokens.into_iter().map(|t| match t {
-                Some(t) => token_out(py, t, text),
-                None => py.None(),
-            }),
+            items.len(),
+            |r| {
+                Ok((
+                    load_values(py, &items[r.clone()], r.start)?,
+                    load_rows(py, rows.as_deref(), r)?,
+                ))
+            },
+            |(vals, rows)| inner.encrypt_batch_ref(&value_refs(&vals), row_refs(&rows).as_deref()),
+            |_, tokens| {
+                for t in tokens.iter() {
+                    match t {
+                        Some(t) => out.push(token_out(py, t, text))?,
+                        None => out.push(py.None())?,
+                    }
+                }
+                Ok(())
+            },
         )?;
-        Ok(out.unbind())
+        Ok(out.list.unbind())
     }
 
     /// Decrypts many tokens on all cores; the first failing item raises
@@ -451,36 +502,54 @@ impl PyFieldCipher {
         tokens: &Bound<'_, PyAny>,
         rows: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyList>> {
-        let toks = collect_tokens(py, tokens)?;
-        let rows = row_keys(rows, toks.len())?;
-        let inner = self.inner.clone();
-        let results = run(py, move || {
-            let refs: Option<Vec<&[u8]>> = rows.as_ref().map(|r| r.iter().map(Vec::as_slice).collect());
-            inner.decrypt_batch(&toks, refs.as_deref())
-        })?;
-        let mut objs = Vec::with_capacity(results.len());
-        for (i, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(v) => objs.push(from_value(py, v)?),
-                Err(e) => return Err(core_err_at(py, e, Some(i))),
-            }
-        }
-        Ok(PyList::new(py, objs)?.unbind())
+        let items = items_of(tokens)?;
+        let rows = row_items(rows, items.len())?;
+        let mut out = Output::new(py, items.len())?;
+        let inner = &*self.inner;
+        pipelined(
+            py,
+            items.len(),
+            |r| {
+                Ok((
+                    load_tokens(py, &items[r.clone()], r.start)?,
+                    load_rows(py, rows.as_deref(), r)?,
+                ))
+            },
+            |(toks, rows)| inner.decrypt_batch(&toks, row_refs(&rows).as_deref()),
+            |start, results| {
+                for (i, r) in results.iter_mut().enumerate() {
+                    match r {
+                        Ok(v) => out.push(from_value(py, v.as_ref())?)?,
+                        Err(_) => return Err(item_err(py, r, start + i)),
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        Ok(out.list.unbind())
     }
 
     /// Blind-index terms of many values on all cores.
     fn index_many(&self, py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
-        let vals = collect_values(py, values)?;
-        let inner = self.inner.clone();
-        let terms = run(py, move || inner.index_batch(&vals))?;
-        let out = PyList::empty(py);
-        for t in terms {
-            match t {
-                Some(t) => out.append(PyBytes::new(py, t.as_bytes()))?,
-                None => out.append(py.None())?,
-            }
-        }
-        Ok(out.unbind())
+        let items = items_of(values)?;
+        let mut out = Output::new(py, items.len())?;
+        let inner = &*self.inner;
+        pipelined(
+            py,
+            items.len(),
+            |r| load_values(py, &items[r.clone()], r.start),
+            |vals| inner.index_batch_ref(&value_refs(&vals)),
+            |_, terms| {
+                for t in terms.iter() {
+                    match t {
+                        Some(t) => out.push(PyBytes::new(py, t.as_bytes()))?,
+                        None => out.push(py.None())?,
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        Ok(out.list.unbind())
     }
 
     /// Rewraps many tokens on all cores; the first failure raises.
@@ -492,23 +561,244 @@ impl PyFieldCipher {
         rows: Option<&Bound<'_, PyAny>>,
         text: bool,
     ) -> PyResult<Py<PyList>> {
-        let toks = collect_tokens(py, tokens)?;
-        let rows = row_keys(rows, toks.len())?;
-        let inner = self.inner.clone();
-        let results = run(py, move || {
-            let refs: Option<Vec<&[u8]>> = rows.as_ref().map(|r| r.iter().map(Vec::as_slice).collect());
-            inner.rewrap_batch(&toks, refs.as_deref())
-        })?;
-        let out = PyList::empty(py);
-        for (i, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(Some(t)) => out.append(token_out(py, t, text))?,
-                Ok(None) => out.append(py.None())?,
-                Err(e) => return Err(core_err_at(py, e, Some(i))),
+        let items = items_of(tokens)?;
+        let rows = row_items(rows, items.len())?;
+        let mut out = Output::new(py, items.len())?;
+        let inner = &*self.inner;
+        pipelined(
+            py,
+            items.len(),
+            |r| {
+                Ok((
+                    load_tokens(py, &items[r.clone()], r.start)?,
+                    load_rows(py, rows.as_deref(), r)?,
+                ))
+            },
+            |(toks, rows)| inner.rewrap_batch(&toks, row_refs(&rows).as_deref()),
+            |start, results| {
+                for (i, r) in results.iter_mut().enumerate() {
+                    match r {
+                        Ok(Some(t)) => out.push(token_out(py, t, text))?,
+                        Ok(None) => out.push(py.None())?,
+                        Err(_) => return Err(item_err(py, r, start + i)),
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        Ok(out.list.unbind())
+    }
+}
+
+/// A batch's result list, made at its full length (no regrowth) and
+/// filled in order.
+struct Output<'py> {
+    list: Bound<'py, PyList>,
+    next: usize,
+}
+
+impl<'py> Output<'py> {
+    fn new(py: Python<'py>, n: usize) -> PyResult<Self> {
+        let list = PyList::new(py, (0..n).map(|_| py.None()))?;
+        Ok(Self { list, next: 0 })
+    }
+
+    fn push(&mut self, obj: impl IntoPyObject<'py>) -> PyResult<()> {
+        self.list.set_item(self.next, obj)?;
+        self.next += 1;
+        Ok(())
+    }
+}
+
+/// Items per block of a batch: the calling thread converts one block in
+/// and the previous one out (holding the interpreter) while the worker
+/// thread encrypts the block between them on the pool (without it).
+const BLOCK: usize = 8 * 1024;
+
+/// Runs a batch of `n` items in blocks of [`BLOCK`]: `load` converts the
+/// Python items of a range (interpreter held), `work` runs the core's batch
+/// call on them (interpreter released, panics caught), `store` converts a
+/// block's results back (interpreter held, blocks in order, given the
+/// block's start). Up to two blocks are in flight, so conversions overlap
+/// the encryption, and the worker thread also frees (and wipes) each
+/// block's results once stored, off the interpreter's thread. Errors keep
+/// their position in the whole input; a failing `load` is raised after any
+/// earlier block's own error.
+fn pipelined<I: Send, O: Send>(
+    py: Python<'_>,
+    n: usize,
+    mut load: impl FnMut(Range<usize>) -> PyResult<I>,
+    work: impl Fn(I) -> strongroom::Result<O> + Sync,
+    mut store: impl FnMut(usize, &mut O) -> PyResult<()>,
+) -> PyResult<()> {
+    if n <= BLOCK {
+        let input = load(0..n)?;
+        let mut output = run(py, || work(input))?;
+        store(0, &mut output)?;
+        py.detach(move || drop(output));
+        return Ok(());
+    }
+    enum Job<I, O> {
+        Work(usize, I),
+        Free(O),
+    }
+    type Done<O> = (usize, std::thread::Result<strongroom::Result<O>>);
+    std::thread::scope(|scope| {
+        // Unbounded, but at most two `Work` jobs are ever queued.
+        let (in_tx, in_rx) = mpsc::channel::<Job<I, O>>();
+        let (out_tx, out_rx) = mpsc::channel::<Done<O>>();
+        let work = &work;
+        scope.spawn(move || {
+            for job in in_rx {
+                match job {
+                    Job::Work(start, input) => {
+                        let r = catch_unwind(AssertUnwindSafe(|| work(input)));
+                        if out_tx.send((start, r)).is_err() {
+                            break;
+                        }
+                    }
+                    Job::Free(output) => drop(output),
+                }
+            }
+        });
+        let mut out_rx = Some(out_rx);
+        let mut next = 0;
+        let mut in_flight = 0;
+        let mut load_err: Option<PyErr> = None;
+        loop {
+            while in_flight < 2 && next < n && load_err.is_none() {
+                let end = (next + BLOCK).min(n);
+                match load(next..end) {
+                    Ok(input) => {
+                        in_tx.send(Job::Work(next, input)).map_err(|_| panic_err(py))?;
+                        in_flight += 1;
+                        next = end;
+                    }
+                    Err(e) => load_err = Some(e),
+                }
+            }
+            if in_flight == 0 {
+                break;
+            }
+            let rx = out_rx.take().ok_or_else(|| panic_err(py))?;
+            let (rx, done) = py.detach(move || {
+                let done = rx.recv();
+                (rx, done)
+            });
+            out_rx = Some(rx);
+            in_flight -= 1;
+            let (start, result) = done.map_err(|_| panic_err(py))?;
+            match result {
+                Err(_) => return Err(panic_err(py)),
+                Ok(Err(e)) => return Err(batch_err(py, e, start)),
+                Ok(Ok(mut output)) => {
+                    store(start, &mut output)?;
+                    in_tx.send(Job::Free(output)).map_err(|_| panic_err(py))?;
+                }
             }
         }
-        Ok(out.unbind())
+        load_err.map_or(Ok(()), Err)
+    })
+}
+
+/// The exception of a failed result item at `index` in the input (taken
+/// out of the block's results).
+fn item_err<T>(py: Python<'_>, r: &mut strongroom::Result<T>, index: usize) -> PyErr {
+    match std::mem::replace(r, Err(Error::InvalidArgument(String::new()))) {
+        Err(e) => core_err_at(py, e, Some(index)),
+        Ok(_) => panic_err(py),
     }
+}
+
+/// The exception of a failed block whose first item is `start` in the input.
+fn batch_err(py: Python<'_>, e: Error, start: usize) -> PyErr {
+    match e {
+        Error::Batch { index, source } => core_err_at(py, *source, Some(start + index)),
+        other => core_err(py, other),
+    }
+}
+
+/// The items of a sequence or iterable, each held for the whole call: the
+/// interpreter is released while blocks are encrypted, and the caller's
+/// list may change meanwhile.
+fn items_of<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    if let Ok(list) = obj.cast::<PyList>() {
+        return Ok(list.iter().collect());
+    }
+    if let Ok(tuple) = obj.cast::<PyTuple>() {
+        return Ok(tuple.iter().collect());
+    }
+    obj.try_iter()?.collect()
+}
+
+/// The row keys' items, one per value.
+fn row_items<'py>(rows: Option<&Bound<'py, PyAny>>, n: usize) -> PyResult<Option<Vec<Bound<'py, PyAny>>>> {
+    let Some(rows) = rows else { return Ok(None) };
+    let items = items_of(rows)?;
+    if items.len() != n {
+        return Err(invalid_argument(
+            rows.py(),
+            format!("{} row keys for {n} values: give one per value", items.len()),
+        ));
+    }
+    Ok(Some(items))
+}
+
+/// Converts `items` (the input from position `start`) with `f`, one
+/// allocation for the block; an item's error carries its position.
+fn load<'a, T>(
+    py: Python<'_>,
+    items: &'a [Bound<'_, PyAny>],
+    start: usize,
+    f: impl Fn(&'a Bound<'_, PyAny>) -> PyResult<T>,
+) -> PyResult<Vec<T>> {
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        out.push(f(item).map_err(|e| with_index(py, e, start + i))?);
+    }
+    Ok(out)
+}
+
+fn load_values<'a>(
+    py: Python<'_>,
+    items: &'a [Bound<'_, PyAny>],
+    start: usize,
+) -> PyResult<Vec<Option<Converted<'a>>>> {
+    load(py, items, start, convert)
+}
+
+fn value_refs<'a>(vals: &'a [Option<Converted<'_>>]) -> Vec<Option<ValueRef<'a>>> {
+    vals.iter()
+        .map(|v| v.as_ref().map(Converted::as_value_ref))
+        .collect()
+}
+
+fn load_tokens<'a>(
+    py: Python<'_>,
+    items: &'a [Bound<'_, PyAny>],
+    start: usize,
+) -> PyResult<Vec<Option<Cow<'a, [u8]>>>> {
+    load(py, items, start, |t| {
+        if t.is_none() {
+            Ok(None)
+        } else {
+            token_ref(t).map(Some)
+        }
+    })
+}
+
+fn load_rows<'a>(
+    py: Python<'_>,
+    rows: Option<&'a [Bound<'_, PyAny>]>,
+    range: Range<usize>,
+) -> PyResult<Option<Vec<Cow<'a, [u8]>>>> {
+    let Some(rows) = rows else { return Ok(None) };
+    let start = range.start;
+    load(py, &rows[range], start, row_key_ref).map(Some)
+}
+
+fn row_refs<'a>(rows: &'a Option<Vec<Cow<'_, [u8]>>>) -> Option<Vec<&'a [u8]>> {
+    rows.as_ref().map(|r| r.iter().map(|k| k.as_ref()).collect())
 }
 
 fn column_spec(
@@ -541,34 +831,6 @@ fn column_spec(
         });
     }
     Ok(spec)
-}
-
-fn collect_values(py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<Vec<Option<Value>>> {
-    if let Ok(list) = values.cast::<PyList>() {
-        let mut out = Vec::with_capacity(list.len());
-        for (i, v) in list.iter().enumerate() {
-            out.push(to_value(&v).map_err(|e| with_index(py, e, i))?);
-        }
-        return Ok(out);
-    }
-    let mut out = Vec::new();
-    for (i, v) in values.try_iter()?.enumerate() {
-        out.push(to_value(&v?).map_err(|e| with_index(py, e, i))?);
-    }
-    Ok(out)
-}
-
-fn collect_tokens(py: Python<'_>, tokens: &Bound<'_, PyAny>) -> PyResult<Vec<Option<Vec<u8>>>> {
-    let mut out = Vec::new();
-    for (i, t) in tokens.try_iter()?.enumerate() {
-        let t = t?;
-        out.push(if t.is_none() {
-            None
-        } else {
-            Some(token_bytes(&t).map_err(|e| with_index(py, e, i))?)
-        });
-    }
-    Ok(out)
 }
 
 /// Sets `index` on a strongroom exception raised for item `i`.

@@ -1,5 +1,6 @@
 //! Whole-file encryption and the streams behind `strongroom.open`.
 
+use crate::buffer::WritableBuffer;
 use crate::keyring::{PyKeyring, kdf};
 use crate::pyio::{Pending, PyFile};
 use crate::{core_err, guarded, invalid_argument, panic_err, passphrase};
@@ -9,10 +10,10 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use strongroom::file::{
-    self, Decryptor, Encryptor, FileOptions, Identity, OutputFile, Recipient, SeekableDecryptor,
+    self, Decryptor, Encryptor, FileOptions, Identity, OutputFile, Recipient, Rewrap, SeekableDecryptor,
 };
 use strongroom::keyring::Keyring;
 use strongroom::passphrase::KdfParams;
@@ -147,6 +148,113 @@ fn decrypt_file(
             })
         },
         overwrite,
+    )
+}
+
+/// Runs `f` with two keyrings (either may be absent) read-locked; the same
+/// keyring given twice is locked once.
+fn with_keyrings<T>(
+    a: Option<&Py<PyKeyring>>,
+    b: Option<&Py<PyKeyring>>,
+    f: impl FnOnce(Option<&Keyring>, Option<&Keyring>) -> Result<T>,
+) -> Result<T> {
+    match (a, b) {
+        (Some(x), Some(y)) if Arc::ptr_eq(&x.get().inner, &y.get().inner) => {
+            x.get().with(|k| f(Some(k), Some(k)))
+        }
+        _ => with_keyring(a, |ka| with_keyring(b, |kb| f(ka, kb))),
+    }
+}
+
+/// Re-encrypts the file `src` under a new file key and file id for
+/// exactly the keyring `to_keyring` and/or the passphrases
+/// `to_passphrases`, after opening it with `keyring` and/or
+/// `passphrases`. In place (atomically) when `dst` is `None`, else into
+/// `dst`. Returns the plaintext length.
+#[pyfunction]
+#[pyo3(signature = (src, dst=None, keyring=None, passphrases=Vec::new(), to_keyring=None, to_passphrases=Vec::new(), kdf=None, overwrite=false, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn rekey_file(
+    py: Python<'_>,
+    src: PathBuf,
+    dst: Option<PathBuf>,
+    keyring: Option<Py<PyKeyring>>,
+    passphrases: Vec<Bound<'_, PyAny>>,
+    to_keyring: Option<Py<PyKeyring>>,
+    to_passphrases: Vec<Bound<'_, PyAny>>,
+    kdf: Option<(u32, u32, u32)>,
+    overwrite: bool,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<u64> {
+    let passes = self::passphrases(passphrases)?;
+    let new_passes = self::passphrases(to_passphrases)?;
+    let params = self::kdf(kdf);
+    whole_file(
+        py,
+        progress,
+        |opts| {
+            with_keyrings(keyring.as_ref(), to_keyring.as_ref(), |from, to| {
+                let info = file::rekey_file(
+                    &src,
+                    dst.as_deref(),
+                    &identities(from, &passes),
+                    &recipients(to, &new_passes, params),
+                    opts,
+                )?;
+                Ok(info.plaintext_len.unwrap_or(0))
+            })
+        },
+        overwrite,
+    )
+}
+
+/// Rewrites who can open the file at `path` (in place, atomically)
+/// without touching its payload, after opening it with `keyring` and/or
+/// `passphrases`: `to_primary` replaces that keyring's stanzas with one
+/// for its primary version, then the removals and additions. Returns the
+/// plaintext length.
+#[pyfunction]
+#[pyo3(signature = (path, keyring=None, passphrases=Vec::new(), to_primary=None, remove_keyrings=false, add_passphrases=Vec::new(), remove_passphrases=Vec::new(), remove_all_passphrases=false, kdf=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn rewrap_file(
+    py: Python<'_>,
+    path: PathBuf,
+    keyring: Option<Py<PyKeyring>>,
+    passphrases: Vec<Bound<'_, PyAny>>,
+    to_primary: Option<Py<PyKeyring>>,
+    remove_keyrings: bool,
+    add_passphrases: Vec<Bound<'_, PyAny>>,
+    remove_passphrases: Vec<Bound<'_, PyAny>>,
+    remove_all_passphrases: bool,
+    kdf: Option<(u32, u32, u32)>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<u64> {
+    let passes = self::passphrases(passphrases)?;
+    let adds = self::passphrases(add_passphrases)?;
+    let removes = self::passphrases(remove_passphrases)?;
+    let params = self::kdf(kdf);
+    whole_file(
+        py,
+        progress,
+        |opts| {
+            with_keyrings(keyring.as_ref(), to_primary.as_ref(), |from, to| {
+                let mut plan = Rewrap::new()
+                    .remove_keyrings(remove_keyrings)
+                    .remove_all_passphrases(remove_all_passphrases);
+                if let Some(k) = to {
+                    plan = plan.to_primary(k);
+                }
+                for p in &adds {
+                    plan = plan.add_passphrase(p, params);
+                }
+                for p in &removes {
+                    plan = plan.remove_passphrase(p);
+                }
+                let info = file::rewrap_file(&path, &identities(from, &passes), &plan, opts)?;
+                Ok(info.plaintext_len.unwrap_or(0))
+            })
+        },
+        false,
     )
 }
 
@@ -288,6 +396,39 @@ struct Reader {
     seekable: bool,
 }
 
+/// The most a sized `read` allocates at once (a larger request returns
+/// fewer bytes, as a raw read may).
+const MAX_READ: usize = 1 << 30;
+
+/// The plaintext reader of an open stream.
+fn plain_reader(state: &mut Option<Plain>) -> Result<&mut dyn Read> {
+    Ok(match state.as_mut().ok_or_else(closed_reader)? {
+        Plain::Seekable(r) => r,
+        Plain::Stream(r) => r,
+    })
+}
+
+impl Reader {
+    /// Fills `buf` with plaintext (the interpreter released), up to its
+    /// length or the end of the file; returns how much was read.
+    fn fill(&self, py: Python<'_>, buf: &mut [u8]) -> PyResult<usize> {
+        step(py, &self.pending, || {
+            let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let reader = plain_reader(&mut guard)?;
+            let mut got = 0;
+            while got < buf.len() {
+                match reader.read(&mut buf[got..]) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(strongroom::error::from_io(e)),
+                }
+            }
+            Ok(got)
+        })
+    }
+}
+
 fn closed_reader() -> Error {
     Error::InvalidArgument("read from a closed encrypted file".into())
 }
@@ -346,36 +487,44 @@ impl Reader {
 
     /// Reads up to `size` authenticated plaintext bytes (all the rest when
     /// negative); `b""` at the end, which is reported only once the whole
-    /// file authenticated.
+    /// file authenticated. A sized read decrypts straight into the new
+    /// `bytes` object (copied once more only for a short read at the end).
     #[pyo3(signature = (size=-1))]
     fn read<'py>(&self, py: Python<'py>, size: i64) -> PyResult<Bound<'py, PyBytes>> {
-        let buf = step(py, &self.pending, || {
-            let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            let plain = guard.as_mut().ok_or_else(closed_reader)?;
-            let reader: &mut dyn Read = match plain {
-                Plain::Seekable(r) => r,
-                Plain::Stream(r) => r,
-            };
-            let mut buf = Zeroizing::new(Vec::new());
-            if size < 0 {
-                reader.read_to_end(&mut buf).map_err(strongroom::error::from_io)?;
-            } else {
-                let want = usize::try_from(size).unwrap_or(usize::MAX);
-                buf.resize(want, 0);
-                let mut got = 0;
-                while got < want {
-                    match reader.read(&mut buf[got..]) {
-                        Ok(0) => break,
-                        Ok(n) => got += n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(strongroom::error::from_io(e)),
-                    }
-                }
-                buf.truncate(got);
-            }
-            Ok(buf)
+        if size < 0 {
+            let buf = step(py, &self.pending, || {
+                let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                let mut buf = Zeroizing::new(Vec::new());
+                plain_reader(&mut guard)?
+                    .read_to_end(&mut buf)
+                    .map_err(strongroom::error::from_io)?;
+                Ok(buf)
+            })?;
+            return Ok(PyBytes::new(py, &buf));
+        }
+        let want = usize::try_from(size).unwrap_or(usize::MAX).min(MAX_READ);
+        let mut got = 0;
+        let bytes = PyBytes::new_with(py, want, |buf| {
+            got = self.fill(py, buf)?;
+            Ok(())
         })?;
-        Ok(PyBytes::new(py, &buf))
+        if got == want {
+            Ok(bytes)
+        } else {
+            Ok(PyBytes::new(py, &bytes.as_bytes()[..got]))
+        }
+    }
+
+    /// Reads into the writable buffer `buffer` (a `bytearray`, a
+    /// `memoryview`...) without an intermediate copy; returns the number of
+    /// bytes read, 0 at the end. `None` when the interpreter is older than
+    /// 3.11 (no buffer protocol in its stable ABI) or `buffer` is not a
+    /// writable contiguous buffer: the caller then copies from `read`.
+    fn readinto(&self, py: Python<'_>, buffer: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
+        let Some(mut view) = WritableBuffer::get(buffer) else {
+            return Ok(None);
+        };
+        self.fill(py, view.as_mut_slice()).map(Some)
     }
 
     /// Moves to `offset` from the start (0), the current position (1) or
@@ -430,6 +579,8 @@ impl Reader {
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encrypt_file, m)?)?;
     m.add_function(wrap_pyfunction!(decrypt_file, m)?)?;
+    m.add_function(wrap_pyfunction!(rekey_file, m)?)?;
+    m.add_function(wrap_pyfunction!(rewrap_file, m)?)?;
     m.add_class::<Writer>()?;
     m.add_class::<Reader>()?;
     Ok(())

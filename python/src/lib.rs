@@ -11,10 +11,13 @@
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
+use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::OnceLock;
 use strongroom::error::{ErrorCode, TABLE, codes};
 use strongroom::{Error, ErrorKind, Passphrase};
 
+mod buffer;
 mod fields;
 mod files;
 mod hazmat;
@@ -88,6 +91,57 @@ pub(crate) fn guarded<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyR
         Ok(r) => r,
         Err(_) => Err(panic_err(py)),
     }
+}
+
+#[allow(unsafe_code)]
+unsafe extern "C" {
+    // Part of the stable ABI from Python 3.10 on, and of the full C API of
+    // 3.9, but not declared by pyo3-ffi for an abi3-py39 build; called only
+    // after `utf8_borrowable` checked the running interpreter's version.
+    fn PyUnicode_AsUTF8AndSize(
+        unicode: *mut pyo3::ffi::PyObject,
+        size: *mut pyo3::ffi::Py_ssize_t,
+    ) -> *const std::ffi::c_char;
+}
+
+/// Whether the running interpreter offers `PyUnicode_AsUTF8AndSize` in
+/// its stable ABI (3.10 and later).
+fn utf8_borrowable(py: Python<'_>) -> bool {
+    static BORROWABLE: OnceLock<bool> = OnceLock::new();
+    *BORROWABLE.get_or_init(|| py.version_info() >= (3, 10))
+}
+
+/// The UTF-8 text of a `str`, borrowed from the object when the
+/// interpreter allows it (3.10 and later: no copy), else copied. A `str`
+/// is immutable and caches its UTF-8 form for its whole life, so the
+/// borrowed text stays valid, with the interpreter released too, for as
+/// long as the reference `s` is held. Unpaired surrogates raise
+/// `UnicodeEncodeError`, as `str.encode()` does.
+#[allow(unsafe_code)]
+pub(crate) fn str_utf8<'a>(s: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, str>> {
+    let py = s.py();
+    if !utf8_borrowable(py) {
+        return s.to_cow();
+    }
+    let mut size: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `s` is a live `str` object (the `Bound` holds a reference and
+    // the interpreter is attached, as `py` proves); the function exists in
+    // this interpreter (version checked above). It returns a pointer to the
+    // object's own cached UTF-8 buffer of `size` bytes (or NULL with an
+    // exception set), which lives as long as the object, is never changed
+    // (str objects are immutable) and is valid UTF-8.
+    let data = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size) };
+    if data.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    let len =
+        usize::try_from(size).map_err(|_| pyo3::exceptions::PySystemError::new_err("negative str length"))?;
+    // SAFETY: `data` points to `len` initialised bytes owned by `s` (see
+    // above), borrowed for `'a`, the lifetime of the reference to `s`.
+    let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) };
+    // SAFETY: CPython's UTF-8 form of a str is valid UTF-8 (strings with
+    // unpaired surrogates fail above instead).
+    Ok(Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) }))
 }
 
 /// A passphrase from `str`, `bytes` or `bytearray` (UTF-8). Callables are

@@ -35,6 +35,8 @@ from ._files import (
     encrypt_file,
     extract_archive,
     open,
+    rekey_file,
+    rewrap_file,
 )
 from ._keyring import EnvSecret, FileSecret, KdfParams, Keyring, KeyVersion, Protector, SecretSource
 from ._native import __version__
@@ -56,6 +58,8 @@ __all__ = [
     "EncryptedReader",
     "EncryptedWriter",
     "decrypt_file",
+    "rekey_file",
+    "rewrap_file",
     "encrypt_directory",
     "encrypt_file",
     "extract_archive",

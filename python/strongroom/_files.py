@@ -16,6 +16,8 @@ from ._keyring import KdfParams, Keyring, PathLike, Secret, kdf_tuple, resolve
 __all__ = [
     "encrypt_file",
     "decrypt_file",
+    "rekey_file",
+    "rewrap_file",
     "open",
     "EncryptedReader",
     "EncryptedWriter",
@@ -63,6 +65,54 @@ def decrypt_file(src: PathLike, dst: PathLike, *, keyring: Optional[Keyring] = N
                                 _secrets(passphrase, passphrases), overwrite, progress)
 
 
+def rekey_file(src: PathLike, dst: Optional[PathLike] = None, *, keyring: Optional[Keyring] = None,
+               passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
+               to_keyring: Optional[Keyring] = None, to_passphrases: Sequence[Secret] = (),
+               kdf: Optional[KdfParams] = None, overwrite: bool = False,
+               progress: Optional[Progress] = None) -> int:
+    """Re-encrypts ``src`` under a new file key for exactly ``to_keyring``
+    (its primary key) and/or ``to_passphrases``, after opening it with
+    ``keyring`` and/or ``passphrase``/``passphrases``. With neither
+    ``to_keyring`` nor ``to_passphrases``, the new file is for ``keyring``.
+
+    This revokes: no old protector, nor any copy of the old header, opens
+    the result. With ``dst`` ``None`` the file is replaced in place
+    (atomically, keeping its permission bits); otherwise ``dst`` is written
+    (refused if it exists unless ``overwrite``). The result appears only
+    once the whole source authenticated; on any error, Ctrl-C or an
+    exception from ``progress``, ``src`` is intact and nothing is left.
+    Returns the plaintext length."""
+    if to_keyring is None and not to_passphrases:
+        to_keyring = keyring
+    return _native.rekey_file(os.fspath(src), None if dst is None else os.fspath(dst), _native_ring(keyring),
+                              _secrets(passphrase, passphrases), _native_ring(to_keyring),
+                              [resolve(p) for p in to_passphrases], kdf_tuple(kdf), overwrite, progress)
+
+
+def rewrap_file(path: PathLike, *, keyring: Optional[Keyring] = None, passphrase: Optional[Secret] = None,
+                passphrases: Sequence[Secret] = (), to_primary: Optional[Keyring] = None,
+                remove_keyrings: bool = False, add_passphrases: Sequence[Secret] = (),
+                remove_passphrases: Sequence[Secret] = (), remove_all_passphrases: bool = False,
+                kdf: Optional[KdfParams] = None, progress: Optional[Progress] = None) -> int:
+    """Changes who can open the file at ``path`` without re-encrypting its
+    payload, after opening it with ``keyring`` and/or
+    ``passphrase``/``passphrases``: ``to_primary`` replaces that keyring's
+    stanzas with one for its current primary version (adding it if the file
+    had none), ``remove_keyrings`` drops every keyring's stanzas,
+    ``add_passphrases`` adds one stanza each (derived with ``kdf``),
+    ``remove_passphrases`` drops the stanzas each of them opens (each must
+    open one) and ``remove_all_passphrases`` drops them all. The file is
+    replaced atomically.
+
+    This revokes nothing: the file key is unchanged, so a copy of the old
+    header still opens it with a removed protector; use :func:`rekey_file`
+    to revoke. Returns the plaintext length."""
+    return _native.rewrap_file(os.fspath(path), _native_ring(keyring), _secrets(passphrase, passphrases),
+                               _native_ring(to_primary), remove_keyrings, [resolve(p) for p in add_passphrases],
+                               [resolve(p) for p in remove_passphrases], remove_all_passphrases,
+                               kdf_tuple(kdf), progress)
+
+
 class _RawReader(io.RawIOBase):
     def __init__(self, native: _native.Reader, name: str) -> None:
         super().__init__()
@@ -76,6 +126,10 @@ class _RawReader(io.RawIOBase):
         return self._n.seekable
 
     def readinto(self, b: Any) -> int:
+        # Python 3.11 and later: decrypted straight into the caller's buffer.
+        n = self._n.readinto(b)
+        if n is not None:
+            return n
         view = memoryview(b).cast("B")
         data = self._n.read(len(view))
         n = len(data)

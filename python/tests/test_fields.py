@@ -120,6 +120,68 @@ def test_batch_errors_carry_the_index(keyring: strongroom.Keyring) -> None:
         c.encrypt_many(["a"], rows=[1, 2])
 
 
+# Larger than the binding's block (8192 items): batches run in blocks.
+MANY = 20_000
+
+
+def test_batches_across_blocks_keep_order_rows_and_inputs(keyring: strongroom.Keyring) -> None:
+    c = strongroom.FieldCipher(keyring, "t", "c", str, blind_index=8)
+    values = [None if i % 5 == 0 else f"v{i}" if i % 3 else f"Zoë {i} 𝄞" for i in range(MANY)]
+    rows = [f"row-{i}" for i in range(MANY)]
+    tokens = c.encrypt_many(iter(values), tuple(rows))
+    assert len(tokens) == MANY
+    assert [t is None for t in tokens] == [v is None for v in values]
+    assert c.decrypt_many(tuple(tokens), iter(rows)) == values
+    # Each token is bound to its own row, also in the last block.
+    assert c.decrypt(tokens[MANY - 1], row=rows[MANY - 1]) == values[MANY - 1]
+    with pytest.raises(strongroom.AuthenticationError):
+        c.decrypt(tokens[MANY - 1], row=rows[MANY - 2])
+    assert c.index_many(values) == [c.index(v) for v in values]
+    assert c.decrypt_many(c.rewrap_many(tokens, rows), rows) == values
+    text = c.encrypt_many(values, rows, text=True)
+    assert c.decrypt_many(text, rows) == values
+
+
+def test_batch_errors_across_blocks_carry_the_index(keyring: strongroom.Keyring) -> None:
+    c = strongroom.FieldCipher(keyring, "t", "c", str)
+    values: List[Any] = ["x"] * MANY
+    values[17_000] = 3
+    with pytest.raises(strongroom.UsageError) as info:
+        c.encrypt_many(values)
+    assert (info.value.name, info.value.index) == ("FieldType", 17_000)
+    values[17_000] = object()
+    with pytest.raises(strongroom.UsageError) as info:
+        c.encrypt_many(values)
+    assert info.value.index == 17_000
+    tokens: List[Any] = c.encrypt_many(["x"] * MANY)
+    broken = bytearray(tokens[9_000])
+    broken[-1] ^= 1
+    tokens[9_000] = bytes(broken)
+    with pytest.raises(strongroom.AuthenticationError) as auth:
+        c.decrypt_many(tokens)
+    assert auth.value.index == 9_000
+    # An earlier failure wins over a later unreadable item.
+    tokens[19_000] = 12
+    with pytest.raises(strongroom.AuthenticationError) as auth:
+        c.decrypt_many(tokens)
+    assert auth.value.index == 9_000
+    tokens[9_000] = tokens[0]
+    with pytest.raises(strongroom.UsageError) as bad:
+        c.decrypt_many(tokens)
+    assert (bad.value.name, bad.value.index) == ("InvalidArgument", 19_000)
+    with pytest.raises(strongroom.UsageError):
+        c.encrypt_many(["x"] * MANY, rows=range(MANY - 1))
+
+
+def test_text_values_with_surrogates_are_refused(keyring: strongroom.Keyring) -> None:
+    c = strongroom.FieldCipher(keyring, "t", "c", str)
+    with pytest.raises(UnicodeEncodeError):
+        c.encrypt("bad \udc80")
+    with pytest.raises(UnicodeEncodeError):
+        c.encrypt_many(["ok", "bad \udc80"])
+    assert c.decrypt(c.encrypt("Zoë ✓ 𝄞")) == "Zoë ✓ 𝄞"
+
+
 def test_deterministic_lookup_tokens(keyring: strongroom.Keyring) -> None:
     c = strongroom.FieldCipher(keyring, "t", "ssn", str, deterministic=True)
     assert c.encrypt("123") == c.encrypt("123") != c.encrypt("124")

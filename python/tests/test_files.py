@@ -324,3 +324,114 @@ def test_open_refuses_an_existing_path(keyring: strongroom.Keyring, tmp_path: Pa
         w.write(b"new")
     with strongroom.open(tmp_path / "e.srf", "rb", keyring=keyring) as r:
         assert r.read() == b"new"
+
+
+def test_readinto_fills_the_callers_buffer(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    data = write_random(tmp_path / "plain", 4 * 65536 + 123, seed=5)
+    strongroom.encrypt_file(tmp_path / "plain", tmp_path / "enc", keyring=keyring)
+    with strongroom.open(tmp_path / "enc", "rb", keyring=keyring, buffer_size=4096) as r:
+        raw = r.raw
+        buf = bytearray(100_000)
+        assert raw.readinto(buf) == 100_000 and bytes(buf) == data[:100_000]
+        view = memoryview(bytearray(70_000))[10:60_000]
+        assert raw.readinto(view) == 59_990 and bytes(view) == data[100_000:159_990]
+        import array
+
+        arr = array.array("B", bytes(50_000))
+        assert raw.readinto(arr) == 50_000 and arr.tobytes() == data[159_990:209_990]
+        rest = bytearray(len(data))
+        n = raw.readinto(rest)
+        assert bytes(rest[:n]) == data[209_990:]
+        assert raw.readinto(bytearray(10)) == 0
+        # A read-only buffer is refused by the copying fallback, as by any file.
+        raw.seek(0)
+        with pytest.raises(TypeError):
+            raw.readinto(b"\0" * 10)
+    with strongroom.open(tmp_path / "enc", "rb", keyring=keyring) as r:
+        assert r.read(10) == data[:10]
+        assert r.read(len(data)) == data[10:]
+        assert r.read(10) == b""
+
+
+def test_readinto_of_a_tampered_chunk_raises(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    write_random(tmp_path / "plain", 200_000, seed=6)
+    strongroom.encrypt_file(tmp_path / "plain", tmp_path / "enc", keyring=keyring)
+    raw_bytes = bytearray((tmp_path / "enc").read_bytes())
+    raw_bytes[len(raw_bytes) // 2] ^= 1
+    (tmp_path / "bad").write_bytes(bytes(raw_bytes))
+    with strongroom.open(tmp_path / "bad", "rb", keyring=keyring) as r:
+        buf = bytearray(len(raw_bytes))
+        with pytest.raises(strongroom.AuthenticationError):
+            while r.raw.readinto(buf):
+                pass
+
+
+def test_rekey_file_revokes_old_protectors(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    data = write_random(tmp_path / "plain", 150_000, seed=7)
+    enc = tmp_path / "enc"
+    strongroom.encrypt_file(tmp_path / "plain", enc, keyring=keyring, passphrase="old escrow", kdf=FAST)
+    old_header = enc.read_bytes()[:512]
+    assert strongroom.rekey_file(enc, keyring=keyring, to_passphrases=["new escrow"], kdf=FAST) == len(data)
+    assert enc.read_bytes()[:512] != old_header
+    assert strongroom.decrypt_file(enc, tmp_path / "a", passphrase="new escrow") == len(data)
+    assert (tmp_path / "a").read_bytes() == data
+    with pytest.raises(strongroom.KeyAccessError):
+        strongroom.decrypt_file(enc, tmp_path / "b", passphrase="old escrow")
+    with pytest.raises(strongroom.KeyAccessError):
+        strongroom.decrypt_file(enc, tmp_path / "c", keyring=keyring)
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+    # To another path, for the keyring by default; the source is kept.
+    out = tmp_path / "rekeyed"
+    strongroom.rekey_file(enc, out, passphrase="new escrow", to_keyring=keyring)
+    with strongroom.open(out, "rb", keyring=keyring) as r:
+        assert r.read() == data
+    with pytest.raises(strongroom.ConflictError):
+        strongroom.rekey_file(enc, out, passphrase="new escrow", to_keyring=keyring)
+    strongroom.rekey_file(out, keyring=keyring)
+    with strongroom.open(out, "rb", keyring=keyring) as r:
+        assert r.read() == data
+
+
+def test_rekey_file_failures_leave_the_source(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    write_random(tmp_path / "plain", 10_000, seed=8)
+    enc = tmp_path / "enc"
+    strongroom.encrypt_file(tmp_path / "plain", enc, keyring=keyring)
+    before = enc.read_bytes()
+    with pytest.raises(strongroom.KeyAccessError):
+        strongroom.rekey_file(enc, passphrase="not it", to_passphrases=["x"], kdf=FAST)
+    with pytest.raises(strongroom.UsageError):
+        strongroom.rekey_file(enc, passphrase="only to open")
+    with pytest.raises(ZeroDivisionError):
+        strongroom.rekey_file(enc, keyring=keyring, progress=lambda done, total: 1 / 0)
+    assert enc.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.srk", "enc", "plain"]
+
+
+def test_rewrap_file_changes_protectors_not_payload(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    data = write_random(tmp_path / "plain", 120_000, seed=9)
+    enc = tmp_path / "enc"
+    strongroom.encrypt_file(tmp_path / "plain", enc, keyring=keyring, passphrase="one", kdf=FAST)
+    payload = enc.read_bytes()[-100_000:]
+    strongroom.rewrap_file(enc, keyring=keyring, add_passphrases=["two"], remove_passphrases=["one"], kdf=FAST)
+    assert enc.read_bytes()[-100_000:] == payload
+    with strongroom.open(enc, "rb", passphrase="two") as r:
+        assert r.read() == data
+    with pytest.raises(strongroom.KeyAccessError):
+        strongroom.decrypt_file(enc, tmp_path / "x", passphrase="one")
+    # Move the keyring stanza to a new primary version.
+    old_version = keyring.primary_version
+    keyring.add_key()
+    assert keyring.primary_version != old_version
+    strongroom.rewrap_file(enc, keyring=keyring, to_primary=keyring)
+    with strongroom.open(enc, "rb", keyring=keyring) as r:
+        assert r.read() == data
+    strongroom.rewrap_file(enc, keyring=keyring, remove_all_passphrases=True)
+    with pytest.raises(strongroom.KeyAccessError):
+        strongroom.decrypt_file(enc, tmp_path / "y", passphrase="two")
+    with pytest.raises(strongroom.KeyAccessError):
+        strongroom.rewrap_file(enc, passphrase="two", add_passphrases=["three"], kdf=FAST)
+    # Removing a passphrase that opens nothing is refused, and changes nothing.
+    before = enc.read_bytes()
+    with pytest.raises(strongroom.KeyAccessError):
+        strongroom.rewrap_file(enc, keyring=keyring, remove_passphrases=["never"])
+    assert enc.read_bytes() == before
