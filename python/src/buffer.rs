@@ -34,12 +34,16 @@ struct PyBufferRaw {
 /// `PyBUF_WRITABLE` (a writable, C-contiguous, unformatted byte buffer).
 const PYBUF_WRITABLE: c_int = 0x0001;
 
+// Not on Windows: python3.dll of 3.9 and 3.10 does not export them (the
+// copying path is used there).
+#[cfg(not(windows))]
 unsafe extern "C" {
     fn PyObject_GetBuffer(obj: *mut PyObject, view: *mut PyBufferRaw, flags: c_int) -> c_int;
     fn PyBuffer_Release(view: *mut PyBufferRaw);
 }
 
 /// Whether the running interpreter has the buffer protocol in its stable ABI.
+#[cfg(not(windows))]
 fn available(py: Python<'_>) -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| py.version_info() >= (3, 11))
@@ -55,6 +59,13 @@ impl<'py> WritableBuffer<'py> {
     /// The writable contiguous buffer of `obj`, or `None` when the
     /// interpreter has no stable buffer protocol (before 3.11) or `obj`
     /// exports none (read-only, non-contiguous, not a buffer).
+    #[cfg(windows)]
+    pub(crate) fn get(_obj: &Bound<'py, PyAny>) -> Option<Self> {
+        None
+    }
+
+    /// See the other definition of this function.
+    #[cfg(not(windows))]
     pub(crate) fn get(obj: &Bound<'py, PyAny>) -> Option<Self> {
         let py = obj.py();
         if !available(py) {
@@ -94,6 +105,10 @@ impl<'py> WritableBuffer<'py> {
 }
 
 impl Drop for WritableBuffer<'_> {
+    #[cfg(windows)]
+    fn drop(&mut self) {}
+
+    #[cfg(not(windows))]
     fn drop(&mut self) {
         // SAFETY: the view was filled by a successful `PyObject_GetBuffer`
         // and is released once; the interpreter is attached (the `'py`

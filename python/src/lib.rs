@@ -93,6 +93,9 @@ pub(crate) fn guarded<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyR
     }
 }
 
+// Not on Windows: there an abi3 module links against python3.dll, whose
+// 3.9 build does not export the function (the copying path is used).
+#[cfg(not(windows))]
 #[allow(unsafe_code)]
 unsafe extern "C" {
     // Part of the stable ABI from Python 3.10 on, and of the full C API of
@@ -106,6 +109,7 @@ unsafe extern "C" {
 
 /// Whether the running interpreter offers `PyUnicode_AsUTF8AndSize` in
 /// its stable ABI (3.10 and later).
+#[cfg(not(windows))]
 fn utf8_borrowable(py: Python<'_>) -> bool {
     static BORROWABLE: OnceLock<bool> = OnceLock::new();
     *BORROWABLE.get_or_init(|| py.version_info() >= (3, 10))
@@ -117,6 +121,7 @@ fn utf8_borrowable(py: Python<'_>) -> bool {
 /// borrowed text stays valid, with the interpreter released too, for as
 /// long as the reference `s` is held. Unpaired surrogates raise
 /// `UnicodeEncodeError`, as `str.encode()` does.
+#[cfg(not(windows))]
 #[allow(unsafe_code)]
 pub(crate) fn str_utf8<'a>(s: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, str>> {
     let py = s.py();
@@ -142,6 +147,12 @@ pub(crate) fn str_utf8<'a>(s: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, str>>
     // SAFETY: CPython's UTF-8 form of a str is valid UTF-8 (strings with
     // unpaired surrogates fail above instead).
     Ok(Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) }))
+}
+
+/// The UTF-8 text of a `str`, copied (see the other definition).
+#[cfg(windows)]
+pub(crate) fn str_utf8<'a>(s: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, str>> {
+    s.to_cow()
 }
 
 /// A passphrase from `str`, `bytes` or `bytearray` (UTF-8). Callables are
