@@ -183,26 +183,32 @@ unsafe fn batch_values<'a>(
     count: usize,
     failed_index: *mut usize,
 ) -> Result<Vec<Option<ValueRef<'a>>>, Fail> {
-    let convert = |i: usize, b: &'a [u8]| {
-        to_value(ty, b).map_err(|f| match f {
-            Fail::Core(e) => batch_fail(
-                strongroom::Error::Batch {
-                    index: i,
-                    source: Box::new(e),
-                },
-                failed_index,
-            ),
-            other => {
-                if !failed_index.is_null() {
-                    // SAFETY: non-NULL and writable (the caller's promise).
-                    unsafe { put(failed_index, i) };
-                }
-                other
-            }
-        })
-    };
+    let convert = |i: usize, b: &'a [u8]| to_value(ty, b).map_err(|f| item_fail(i, f, failed_index));
     // SAFETY: the caller's promise, passed on.
     unsafe { map_items(values, count, "values", convert) }
+}
+
+/// The failure of a batch call at item `i`: a core error wrapped in
+/// [`strongroom::Error::Batch`]; the position written to `*failed_index`
+/// (if not NULL), except for a NULL data pointer, which is reported alone.
+fn item_fail(i: usize, f: Fail, failed_index: *mut usize) -> Fail {
+    match f {
+        Fail::Core(e) => batch_fail(
+            strongroom::Error::Batch {
+                index: i,
+                source: Box::new(e),
+            },
+            failed_index,
+        ),
+        Fail::Null(what) => Fail::Null(what),
+        other => {
+            if !failed_index.is_null() {
+                // SAFETY: non-NULL and writable (the caller's promise).
+                unsafe { put(failed_index, i) };
+            }
+            other
+        }
+    }
 }
 
 /// The C form of a decrypted value: text and bytes as they are (borrowed),
@@ -887,8 +893,9 @@ impl SharedItems<'_> {
     }
 }
 
-/// The tokens of some items, or the index and error of the first invalid one.
-type ChunkTokens = Result<Vec<Option<Token>>, (usize, Fail)>;
+/// The tokens of some items, or the error of the first invalid one with
+/// its index (none for an error of the whole call).
+type ChunkTokens = Result<Vec<Option<Token>>, (Option<usize>, Fail)>;
 
 /// Converts and encrypts the items chunk by chunk on the pool's threads,
 /// so the conversion (the UTF-8 check, say) is spread over the cores with
@@ -906,14 +913,15 @@ fn encrypt_chunks(c: &FieldCipher, items: SharedItems<'_>, rows: Option<&[&[u8]]
                 None
             } else {
                 // SAFETY: `data` points to `len` bytes (the caller's promise).
-                let b = unsafe { bytes(it.data, it.len, "an item's data") }.map_err(|f| (start + i, f))?;
-                Some(to_value(ty, b).map_err(|f| (start + i, f))?)
+                let b =
+                    unsafe { bytes(it.data, it.len, "an item's data") }.map_err(|f| (Some(start + i), f))?;
+                Some(to_value(ty, b).map_err(|f| (Some(start + i), f))?)
             });
         }
         let rs = rows.map(|r| &r[start..start + chunk.len()]);
         c.encrypt_batch_ref(&vs, rs).map_err(|e| match e {
-            strongroom::Error::Batch { index, source } => (start + index, Fail::Core(*source)),
-            other => (start, Fail::Core(other)),
+            strongroom::Error::Batch { index, source } => (Some(start + index), Fail::Core(*source)),
+            other => (None, Fail::Core(other)),
         })
     };
     if items.0.len() <= CHUNK {
@@ -994,22 +1002,9 @@ pub unsafe extern "C" fn strongroom_field_encrypt_batch(
             // SAFETY: non-NULL with `count` items (the caller's promise).
             unsafe { std::slice::from_raw_parts(values, count) }
         };
-        let tokens = encrypt_chunks(c, SharedItems(all), rs.as_deref()).map_err(|(i, f)| match f {
-            Fail::Core(e) => batch_fail(
-                strongroom::Error::Batch {
-                    index: i,
-                    source: Box::new(e),
-                },
-                failed_index,
-            ),
-            Fail::Null(what) => Fail::Null(what),
-            other => {
-                if !failed_index.is_null() {
-                    // SAFETY: non-NULL and writable (the caller's promise).
-                    unsafe { put(failed_index, i) };
-                }
-                other
-            }
+        let tokens = encrypt_chunks(c, SharedItems(all), rs.as_deref()).map_err(|(i, f)| match i {
+            Some(i) => item_fail(i, f, failed_index),
+            None => f,
         })?;
         hand_out_results(out, Entries::Tokens(tokens));
         Ok(())
