@@ -509,12 +509,7 @@ impl PyFieldCipher {
         pipelined(
             py,
             items.len(),
-            |r| {
-                Ok((
-                    load_tokens(py, &items[r.clone()], r.start)?,
-                    load_rows(py, rows.as_deref(), r)?,
-                ))
-            },
+            |r| load_tokens_and_rows(py, &items, rows.as_deref(), r),
             |(toks, rows)| inner.decrypt_batch(&toks, row_refs(&rows).as_deref()),
             |start, results| {
                 for (i, r) in results.iter_mut().enumerate() {
@@ -568,12 +563,7 @@ impl PyFieldCipher {
         pipelined(
             py,
             items.len(),
-            |r| {
-                Ok((
-                    load_tokens(py, &items[r.clone()], r.start)?,
-                    load_rows(py, rows.as_deref(), r)?,
-                ))
-            },
+            |r| load_tokens_and_rows(py, &items, rows.as_deref(), r),
             |(toks, rows)| inner.rewrap_batch(&toks, row_refs(&rows).as_deref()),
             |start, results| {
                 for (i, r) in results.iter_mut().enumerate() {
@@ -795,6 +785,21 @@ fn load_rows<'a>(
     let Some(rows) = rows else { return Ok(None) };
     let start = range.start;
     load(py, &rows[range], start, row_key_ref).map(Some)
+}
+
+/// One block's tokens and row keys (items `range` of both).
+type TokenBlock<'a> = (Vec<Option<Cow<'a, [u8]>>>, Option<Vec<Cow<'a, [u8]>>>);
+
+fn load_tokens_and_rows<'a>(
+    py: Python<'_>,
+    items: &'a [Bound<'_, PyAny>],
+    rows: Option<&'a [Bound<'_, PyAny>]>,
+    range: Range<usize>,
+) -> PyResult<TokenBlock<'a>> {
+    Ok((
+        load_tokens(py, &items[range.clone()], range.start)?,
+        load_rows(py, rows, range)?,
+    ))
 }
 
 fn row_refs<'a>(rows: &'a Option<Vec<Cow<'_, [u8]>>>) -> Option<Vec<&'a [u8]>> {
