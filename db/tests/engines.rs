@@ -407,6 +407,51 @@ fn rotation_to_longer_tokens_checks_the_width_first() {
 }
 
 #[test]
+fn hidden_nulls_on_every_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = keyring(&dir, "ring");
+    for db in engines() {
+        let table = "db_hide_null";
+        let mut e = db.open();
+        create(e.as_mut(), db.kind(), table, false, Col::Text);
+        let spec = ColumnSpec::new(ValueType::Text).hide_null();
+        let cipher = FieldCipher::new(&ring, table, "v", spec).unwrap();
+        let mut rows = Vec::new();
+        let mut expected = BTreeMap::new();
+        for i in 1..=300i64 {
+            let v = (i % 3 != 0).then(|| format!("v{i}"));
+            expected.insert(Pk::Int(i), v.as_deref().map(Value::from));
+            rows.push((Pk::Int(i), v.map_or(Cell::Null, Cell::text)));
+        }
+        insert(e.as_mut(), db.kind(), table, &rows);
+        let s = strongroom_db::run(
+            e.as_mut(),
+            &Job::new(Operation::Encrypt, &cipher, table, "v").batch_size(70),
+        )
+        .unwrap();
+        // The NULL rows are encrypted too (compare-and-swap on NULL).
+        assert_eq!((s.changed, s.null), (300, 0), "{:?}", db.kind());
+        let st = strongroom_db::status(e.as_mut(), table, "v", None, Some(&cipher), None).unwrap();
+        assert_eq!((st.null, st.plaintext, st.undecryptable), (0, 0, Some(0)));
+        check_all(e.as_mut(), table, &cipher, Storage::Text, &expected);
+        // A cipher that keeps NULL refuses to rotate them (nothing changed).
+        let keeps = text_cipher(&ring, table, false);
+        let err =
+            strongroom_db::run(e.as_mut(), &Job::new(Operation::Rotate, &keeps, table, "v")).unwrap_err();
+        assert!(matches!(err, Error::HiddenNull { .. }), "{err:?}");
+        let st = strongroom_db::status(e.as_mut(), table, "v", None, None, None).unwrap();
+        assert_eq!(st.null, 0);
+        let d = strongroom_db::run(e.as_mut(), &Job::new(Operation::Decrypt, &cipher, table, "v")).unwrap();
+        assert_eq!(d.changed, 300);
+        let t = e.describe(table, "v", None).unwrap();
+        for r in all_rows(e.as_mut(), &t) {
+            let want = expected[&r.pk].as_ref().map(|v| Cell::text(v.as_str().unwrap()));
+            assert_eq!(r.value, want.unwrap_or(Cell::Null), "row {}", r.pk);
+        }
+    }
+}
+
+#[test]
 fn wrong_key_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let ring = keyring(&dir, "ring");
