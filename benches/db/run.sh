@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Encrypt a ROWS-row text column (default 1 000 000) per engine with
 # `strongroom db encrypt` (release build) and with python_encrypt.py, and on
-# PostgreSQL with pgcrypto's pgp_sym_encrypt; prints rows per second.
-# Needs the servers of scripts/test-db.sh; a venv is made under target/.
+# PostgreSQL with pgcrypto's pgp_sym_encrypt; on SQLite also the floor
+# (db/examples/sqlite_floor.rs: the same reads and compare-and-swap UPDATEs
+# with token-sized text and no encryption, what SQLite itself costs);
+# prints rows per second. BATCH (default 5000) is every tool's rows per
+# transaction; PGCRYPTO=0 skips pgcrypto (about 1 500 rows/s). Needs the
+# servers of scripts/test-db.sh; a venv is made under target/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROWS=${ROWS:-1000000}
+BATCH=${BATCH:-5000}
 PG=${STRONGROOM_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 MY=${STRONGROOM_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
 VENV=target/db-bench-venv
@@ -13,7 +18,9 @@ VENV=target/db-bench-venv
 "$VENV/bin/python" -c 'import cryptography, psycopg, pymysql' 2>/dev/null ||
     "$VENV/bin/pip" install --quiet cryptography 'psycopg[binary]' PyMySQL
 cargo build --release --quiet -p strongroom-cli
+cargo build --release --quiet -p strongroom-db --example sqlite_floor
 SR=$PWD/target/release/strongroom
+FLOOR=$PWD/target/release/examples/sqlite_floor
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export STRONGROOM_KEYRING=$tmp/k.srk STRONGROOM_KEYRING_PASSPHRASE=bench
@@ -36,20 +43,27 @@ PY
     mysql*) mysql -h 127.0.0.1 -u root test -e "DROP TABLE IF EXISTS db_bench; CREATE TABLE db_bench (id BIGINT PRIMARY KEY, email VARCHAR(200)) DEFAULT CHARSET=utf8mb4;
         INSERT INTO db_bench SELECT seq, CONCAT('customer-', seq, '@example.com') FROM seq_1_to_$ROWS;" ;;
     esac
+    sync # the fill's dirty pages are not flushed during the measured run
 }
 
+echo "load average: $(cut -d" " -f1-3 /proc/loadavg)"
 for url in ${ENGINES:-sqlite "$PG" "$MY"}; do
     [ "$url" = sqlite ] && url=$SQLITE
     name=${url%%:*}
     fill "$url"
     start=$(date +%s.%N)
-    "$SR" --no-progress --quiet db encrypt --url "$url" --table db_bench --column email --batch-size 5000
+    "$SR" --no-progress --quiet db encrypt --url "$url" --table db_bench --column email --batch-size "$BATCH"
     end=$(date +%s.%N)
-    echo "$name strongroom db encrypt: $(python3 -c "print(f'{$ROWS / ($end - $start):.0f}')") rows/s"
+    echo "$name strongroom db encrypt (batch $BATCH): $(python3 -c "print(f'{$ROWS / ($end - $start):.0f}')") rows/s"
     fill "$url"
     echo -n "$name python (cryptography AESGCM, executemany): "
-    "$VENV/bin/python" benches/db/python_encrypt.py "$url" db_bench email 5000
-    if [ "$name" = postgres ]; then
+    "$VENV/bin/python" benches/db/python_encrypt.py "$url" db_bench email "$BATCH"
+    if [ "$name" = sqlite ]; then
+        fill "$url"
+        echo -n "sqlite floor (no encryption, compare-and-swap UPDATE): "
+        "$FLOOR" "$tmp/bench.db" db_bench email "$BATCH" cas
+    fi
+    if [ "$name" = postgres ] && [ "${PGCRYPTO:-1}" = 1 ]; then
         fill "$url"
         psql -q "$url" -c "CREATE EXTENSION IF NOT EXISTS pgcrypto" >/dev/null
         start=$(date +%s.%N)
@@ -58,3 +72,4 @@ for url in ${ENGINES:-sqlite "$PG" "$MY"}; do
         echo "postgres pgcrypto pgp_sym_encrypt: $(python3 -c "print(f'{$ROWS / ($end - $start):.0f}')") rows/s"
     fi
 done
+echo "load average: $(cut -d" " -f1-3 /proc/loadavg)"

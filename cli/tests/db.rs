@@ -289,3 +289,97 @@ fn exit_codes_dry_run_and_redaction() {
     );
     assert!(!all.contains("hunter2secret") && all.contains("***"), "{all}");
 }
+
+#[test]
+fn hide_null_round_trip_and_no_rotation_that_would_reveal_nulls() {
+    let w = World::new();
+    let path = w.dir.path().join("hide.db");
+    let url = format!("sqlite:{}", path.display());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    // db_h: a NULL among the first rows; db_late: the only NULL is the
+    // last of 100 rows, past the tokens sampled before a run.
+    conn.execute_batch("CREATE TABLE db_h (id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE db_late (id INTEGER PRIMARY KEY, v TEXT);")
+        .unwrap();
+    conn.execute_batch("INSERT INTO db_h VALUES (1, 'alice'), (2, NULL), (3, 'bob');")
+        .unwrap();
+    for i in 1..=100 {
+        let v = (i < 100).then(|| format!("v{i}"));
+        conn.execute("INSERT INTO db_late VALUES (?1, ?2)", rusqlite::params![i, v])
+            .unwrap();
+    }
+    let nulls = |table: &str| -> i64 {
+        conn.query_row(
+            &format!("SELECT count(*) FROM {table} WHERE v IS NULL"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    for table in ["db_h", "db_late"] {
+        let out = w.db(
+            &url,
+            &["encrypt", "--table", table, "--column", "v", "--hide-null"],
+        );
+        assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(json(&out)["null"], 0);
+        assert_eq!(nulls(table), 0, "NULL encrypted as a token");
+    }
+    let out = w.db(&url, &["status", "--table", "db_h", "--column", "v"]);
+    assert_eq!(json(&out)["tokens"]["random v1"], 3);
+    let out = w
+        .cmd()
+        .args(["keyring", "add-key", "--promote"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Rotating without --hide-null would write visible NULLs: refused
+    // (usage, 2), nothing changed.
+    let out = w.db(&url, &["rotate", "--table", "db_h", "--column", "v"]);
+    assert_eq!(code(&out), 2, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("column db_h.v hides NULL"));
+    let out = w.db(&url, &["status", "--table", "db_h", "--column", "v"]);
+    assert_eq!(json(&out)["tokens"]["random v1"], 3);
+    // The same when the hidden NULL is found mid-run: the batch holding it
+    // is not written (the one before is, with its checkpoint).
+    let out = w.db(
+        &url,
+        &[
+            "rotate",
+            "--table",
+            "db_late",
+            "--column",
+            "v",
+            "--batch-size",
+            "50",
+        ],
+    );
+    assert_eq!(code(&out), 2, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("column db_late.v hides NULL"));
+    assert_eq!(nulls("db_late"), 0);
+    let out = w.db(&url, &["status", "--table", "db_late", "--column", "v"]);
+    assert_eq!(json(&out)["tokens"]["random v1"], 50);
+    assert_eq!(json(&out)["tokens"]["random v2"], 50);
+    for table in ["db_h", "db_late"] {
+        let out = w.db(
+            &url,
+            &["rotate", "--table", table, "--column", "v", "--hide-null"],
+        );
+        assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(nulls(table), 0);
+        let out = w.db(
+            &url,
+            &["verify", "--table", table, "--column", "v", "--hide-null"],
+        );
+        assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+        let out = w.db(
+            &url,
+            &["decrypt", "--table", table, "--column", "v", "--hide-null"],
+        );
+        assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(nulls(table), 1, "the hidden NULL is NULL again");
+    }
+    let v: Option<String> = conn
+        .query_row("SELECT v FROM db_h WHERE id = 3", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v.as_deref(), Some("bob"));
+}

@@ -142,6 +142,17 @@ pub enum Error {
     /// The run was cancelled between two batches (what was committed stays).
     #[error("cancelled; committed batches stay and the next run resumes from the checkpoint")]
     Cancelled,
+    /// A rotation of a column that hides NULL, by a cipher that keeps NULL
+    /// (it would write visible NULLs).
+    #[error(
+        "column {table}.{column} hides NULL (a token holds an encrypted NULL); rotating it without hiding NULL would reveal which rows are NULL"
+    )]
+    HiddenNull {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
     /// A bad argument (names, options).
     #[error("{0}")]
     InvalidArgument(String),
@@ -157,7 +168,8 @@ impl Error {
             Error::NotFound { .. }
             | Error::PrimaryKey { .. }
             | Error::ColumnType { .. }
-            | Error::TooNarrow { .. } => ErrorKind::Usage,
+            | Error::TooNarrow { .. }
+            | Error::HiddenNull { .. } => ErrorKind::Usage,
             Error::Engine { .. } => ErrorKind::Io,
             Error::Undecryptable { .. }
             | Error::PlaintextLeft { .. }
@@ -185,6 +197,9 @@ impl Error {
             Error::Undecryptable { .. } => "`strongroom db verify` lists their primary keys",
             Error::PlaintextLeft { .. } => "run `strongroom db encrypt` again (--allow-plaintext accepts it)",
             Error::Cancelled => "run the same command again to resume",
+            Error::HiddenNull { .. } => {
+                "the batch was not written; run again with --hide-null (ColumnSpec::hide_null)"
+            }
             _ => return None,
         })
     }

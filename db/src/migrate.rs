@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::Instant;
 use strongroom::field::{self, FieldCipher, Mode, Suite, Token, Value, ValueType};
 
@@ -305,9 +306,52 @@ fn token_width(cipher: &FieldCipher, storage: Storage, n: u64) -> u64 {
     }
 }
 
+/// The longest token a rotation writes, when it can write tokens longer
+/// than the ones it replaces: only a change to a mode with more overhead
+/// (deterministic to random) grows them, and then every token is read once
+/// (their lengths give the plaintext lengths) before anything changes.
+/// `None` when no token grows.
+fn rotated_width(engine: &mut dyn Engine, t: &Target, cipher: &FieldCipher) -> Result<Option<u64>> {
+    let target = cipher.spec().mode.suite().overhead();
+    if ![Mode::Random, Mode::Deterministic]
+        .iter()
+        .any(|m| cipher.spec().accepts(*m) && m.suite().overhead() < target)
+    {
+        return Ok(None);
+    }
+    let storage = t.column.storage;
+    let mut longest: Option<u64> = None;
+    let mut after: Option<Pk> = None;
+    loop {
+        let rows = engine.fetch(t, after.as_ref(), DEFAULT_BATCH)?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.pk.clone());
+        for row in &rows {
+            let Some(tok) = token_of(&row.value, storage) else {
+                continue;
+            };
+            let Ok(info) = field::inspect(&tok) else {
+                continue;
+            };
+            if info.suite.overhead() < target {
+                let body = tok.len().saturating_sub(info.suite.overhead()) as u64;
+                longest = Some(longest.map_or(body, |l| l.max(body)));
+            }
+        }
+    }
+    Ok(longest.map(|n| token_width(cipher, storage, n)))
+}
+
 /// Tries the tokens already in the column: if every one of them fails,
 /// the keyring (or the table/column names) are wrong and nothing is done.
-fn check_existing_tokens(engine: &mut dyn Engine, t: &Target, cipher: &FieldCipher) -> Result<()> {
+/// A rotation (`rotate`) by a cipher that keeps NULL also fails when a
+/// sampled token holds a hidden NULL ([`Error::HiddenNull`]).
+fn check_existing_tokens(
+    engine: &mut dyn Engine,
+    t: &Target,
+    cipher: &FieldCipher,
+    rotate: bool,
+) -> Result<()> {
     let sample = engine.sample_tokens(t, 32)?;
     let mut tried = 0;
     let mut first = None;
@@ -319,9 +363,18 @@ fn check_existing_tokens(engine: &mut dyn Engine, t: &Target, cipher: &FieldCiph
         tried += 1;
         let key = row.pk.row_key();
         let rk = reads_with_rows(cipher).then_some(key.as_slice());
-        if let Err(e) = cipher.decrypt(&tok, rk) {
-            failed += 1;
-            first.get_or_insert(e);
+        match cipher.decrypt(&tok, rk) {
+            Err(e) => {
+                failed += 1;
+                first.get_or_insert(e);
+            }
+            Ok(None) if rotate && !cipher.spec().hide_null => {
+                return Err(Error::HiddenNull {
+                    table: t.table.clone(),
+                    column: t.column.name.clone(),
+                });
+            }
+            Ok(_) => {}
         }
     }
     if tried > 0 && failed == tried {
@@ -352,12 +405,15 @@ pub fn run(engine: &mut dyn Engine, job: &Job<'_>) -> Result<Summary> {
         dry_run: job.dry_run,
         ..Summary::default()
     };
-    // Widths, before anything changes.
-    if job.op == Operation::Encrypt
-        && let Some(width) = t.column.width
-    {
-        let needed = token_width(cipher, t.column.storage, engine.max_len(&t)?);
-        if needed > width {
+    // The key, then the widths, before anything changes.
+    check_existing_tokens(engine, &t, cipher, job.op == Operation::Rotate)?;
+    if let Some(width) = t.column.width {
+        let needed = match job.op {
+            Operation::Encrypt => Some(token_width(cipher, t.column.storage, engine.max_len(&t)?)),
+            Operation::Rotate => rotated_width(engine, &t, cipher)?,
+            Operation::Decrypt => None,
+        };
+        if let Some(needed) = needed.filter(|n| *n > width) {
             if !job.widen {
                 return Err(Error::TooNarrow {
                     table: t.table.clone(),
@@ -377,62 +433,114 @@ pub fn run(engine: &mut dyn Engine, job: &Job<'_>) -> Result<Summary> {
             s.widened_to = Some(needed);
         }
     }
-    check_existing_tokens(engine, &t, cipher)?;
     let name = job.job_name();
     let checkpoint = engine.load_checkpoint(&name, t.pk_kind)?;
     let mut after = checkpoint.as_ref().map(|c| c.last_pk.clone());
     let mut total_changed = checkpoint.as_ref().map_or(0, |c| c.changed);
     s.resumed = checkpoint.is_some();
     let total = engine.count(&t)?;
-    loop {
-        if job.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+    // A pipeline of two threads: this one reads batch N+1 and writes batch
+    // N while the other one plans (encrypts) the batch it was given. Each
+    // batch is still applied in key order, in its own transaction with its
+    // checkpoint, exactly as a serial loop would; only the encryption of the
+    // next batch overlaps the database's work on this one.
+    std::thread::scope(|scope| -> Result<()> {
+        let (to_plan, planned_rx) = {
+            let (rows_tx, rows_rx) = mpsc::sync_channel::<Vec<Row>>(1);
+            let (planned_tx, planned_rx) = mpsc::sync_channel::<Planned>(1);
+            let t = &t;
+            scope.spawn(move || {
+                for rows in rows_rx {
+                    let mut counts = Summary::default();
+                    let read = rows.len() as u64;
+                    let last_pk = rows.last().map(|r| r.pk.clone());
+                    let updates = plan(job, t, rows, &mut counts, true);
+                    if planned_tx
+                        .send(Planned {
+                            read,
+                            last_pk,
+                            updates,
+                            counts,
+                        })
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            (rows_tx, planned_rx)
+        };
+        let cancelled = || job.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+        if cancelled() {
             return Err(Error::Cancelled);
         }
-        let rows = engine.fetch(&t, after.as_ref(), job.batch)?;
-        let Some(last) = rows.last() else { break };
-        let last_pk = last.pk.clone();
-        s.rows += rows.len() as u64;
-        let mut pending = plan(job, &t, rows, &mut s, true)?;
-        if job.dry_run {
-            s.changed += pending.len() as u64;
-        } else {
-            let mut first = true;
-            for _attempt in 0..4 {
-                if pending.is_empty() {
-                    break;
-                }
-                let cp = Checkpoint {
-                    job: name.clone(),
-                    last_pk: last_pk.clone(),
-                    changed: total_changed + pending.len() as u64,
-                };
-                let n = engine.apply(&t, &pending, first.then_some(&cp))?;
-                first = false;
-                s.changed += n;
-                total_changed += n;
-                s.batches += 1;
-                if n == pending.len() as u64 {
-                    pending.clear();
-                    break;
-                }
-                // Some rows changed under us: read them again and redo
-                // those that still need it.
-                let keys: Vec<Pk> = pending.iter().map(|u| u.pk.clone()).collect();
-                let fresh = engine.fetch_keys(&t, &keys)?;
-                let mut scratch = Summary::default();
-                pending = plan(job, &t, fresh, &mut scratch, false)?;
+        let first = engine.fetch(&t, after.as_ref(), job.batch)?;
+        let mut in_flight = !first.is_empty();
+        if in_flight {
+            after = first.last().map(|r| r.pk.clone());
+            to_plan.send(first).map_err(|_| worker_gone())?;
+        }
+        while in_flight {
+            // Read the next batch while the current one is planned.
+            let next = if cancelled() {
+                Vec::new()
+            } else {
+                engine.fetch(&t, after.as_ref(), job.batch)?
+            };
+            let batch = planned_rx.recv().map_err(|_| worker_gone())?;
+            in_flight = !next.is_empty();
+            if in_flight {
+                after = next.last().map(|r| r.pk.clone());
+                to_plan.send(next).map_err(|_| worker_gone())?;
             }
-            s.changed_meanwhile += pending.len() as u64;
+            if cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let mut pending = batch.updates?;
+            s.add_counts(&batch.counts);
+            s.rows += batch.read;
+            let last_pk = batch.last_pk.expect("a batch has rows");
+            if job.dry_run {
+                s.changed += pending.len() as u64;
+            } else {
+                let mut first = true;
+                for _attempt in 0..4 {
+                    if pending.is_empty() {
+                        break;
+                    }
+                    let cp = Checkpoint {
+                        job: name.clone(),
+                        last_pk: last_pk.clone(),
+                        changed: total_changed + pending.len() as u64,
+                    };
+                    let n = engine.apply(&t, &pending, first.then_some(&cp))?;
+                    first = false;
+                    s.changed += n;
+                    total_changed += n;
+                    s.batches += 1;
+                    if n == pending.len() as u64 {
+                        pending.clear();
+                        break;
+                    }
+                    // Some rows changed under us: read them again and redo
+                    // those that still need it.
+                    let keys: Vec<Pk> = pending.iter().map(|u| u.pk.clone()).collect();
+                    let fresh = engine.fetch_keys(&t, &keys)?;
+                    let mut scratch = Summary::default();
+                    pending = plan(job, &t, fresh, &mut scratch, false)?;
+                }
+                s.changed_meanwhile += pending.len() as u64;
+            }
+            if let Some(p) = job.progress {
+                p(Progress {
+                    rows: s.rows,
+                    total,
+                    changed: s.changed,
+                });
+            }
         }
-        after = Some(last_pk);
-        if let Some(p) = job.progress {
-            p(Progress {
-                rows: s.rows,
-                total,
-                changed: s.changed,
-            });
-        }
-    }
+        Ok(())
+    })?;
     if !job.dry_run {
         engine.clear_checkpoint(&name)?;
     }
@@ -443,6 +551,38 @@ pub fn run(engine: &mut dyn Engine, job: &Job<'_>) -> Result<Summary> {
         0.0
     };
     Ok(s)
+}
+
+/// One batch as the planning thread hands it back.
+struct Planned {
+    /// Rows read.
+    read: u64,
+    /// The batch's last primary key.
+    last_pk: Option<Pk>,
+    /// The updates, or why the batch could not be planned.
+    updates: Result<Vec<Update>>,
+    /// What [`plan`] counted.
+    counts: Summary,
+}
+
+/// The planning thread stopped. It only does when it panicked, and the
+/// scope then resumes that panic, so this error is never seen.
+fn worker_gone() -> Error {
+    Error::InvalidArgument("the encryption thread stopped".into())
+}
+
+impl Summary {
+    /// Adds the row counts [`plan`] keeps.
+    fn add_counts(&mut self, c: &Summary) {
+        self.null += c.null;
+        self.unchanged += c.unchanged;
+        self.wrong_kind += c.wrong_kind;
+        self.plaintext_left += c.plaintext_left;
+        self.undecryptable += c.undecryptable;
+        if self.first_undecryptable.is_none() {
+            self.first_undecryptable.clone_from(&c.first_undecryptable);
+        }
+    }
 }
 
 /// The updates one batch of rows needs; counts the others in `s`.
@@ -551,6 +691,14 @@ fn plan(job: &Job<'_>, t: &Target, rows: Vec<Row>, s: &mut Summary, count: bool)
             let mut ok: Vec<(Row, Option<Value>)> = Vec::with_capacity(todo.len());
             for ((row, _), v) in todo.into_iter().zip(values) {
                 match v {
+                    // A hidden NULL rotated by a column that keeps NULL
+                    // would become a visible NULL: refused.
+                    Ok(None) if job.op == Operation::Rotate && !hide_null => {
+                        return Err(Error::HiddenNull {
+                            table: t.table.clone(),
+                            column: t.column.name.clone(),
+                        });
+                    }
                     Ok(v) => ok.push((row, v)),
                     Err(_) => undecryptable(s, &row.pk),
                 }

@@ -343,6 +343,115 @@ fn too_narrow_column_is_refused_then_widened_on_request() {
 }
 
 #[test]
+fn rotation_to_longer_tokens_checks_the_width_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = keyring(&dir, "ring");
+    for db in engines() {
+        if db.kind() == EngineKind::Sqlite {
+            continue; // SQLite enforces no declared width.
+        }
+        let table = "db_narrow_rotate";
+        let mut e = db.open();
+        create(e.as_mut(), db.kind(), table, false, Col::Narrow);
+        let det = FieldCipher::new(
+            &ring,
+            table,
+            "v",
+            ColumnSpec::new(ValueType::Text).deterministic(),
+        )
+        .unwrap();
+        let rows: Vec<(Pk, Cell)> = (1..=50)
+            .map(|i| (Pk::Int(i), Cell::text(format!("555-01{i:02}"))))
+            .collect();
+        insert(e.as_mut(), db.kind(), table, &rows);
+        // 8 bytes + 23 of overhead = 31 bytes: 4 + ceil(124 / 3) = 46 characters.
+        let s = strongroom_db::run(
+            e.as_mut(),
+            &Job::new(Operation::Encrypt, &det, table, "v").widen(true),
+        )
+        .unwrap();
+        assert_eq!((s.changed, s.widened_to), (50, Some(46)));
+        // To random mode: 8 + 47 = 55 bytes, 78 characters.
+        let random = FieldCipher::new(
+            &ring,
+            table,
+            "v",
+            ColumnSpec::new(ValueType::Text).accept_mode(strongroom::field::Mode::Deterministic),
+        )
+        .unwrap();
+        let err =
+            strongroom_db::run(e.as_mut(), &Job::new(Operation::Rotate, &random, table, "v")).unwrap_err();
+        match &err {
+            Error::TooNarrow { needed, column, .. } => assert_eq!((*needed, column.as_str()), (78, "v")),
+            other => panic!("{other:?}"),
+        }
+        let st = strongroom_db::status(e.as_mut(), table, "v", None, None, None).unwrap();
+        assert_eq!(st.tokens.get("deterministic v1"), Some(&50), "nothing changed");
+        assert_eq!(st.pending_jobs, Vec::<String>::new(), "no checkpoint left");
+        // A rotation that keeps the mode needs no more room.
+        let same = strongroom_db::run(e.as_mut(), &Job::new(Operation::Rotate, &det, table, "v")).unwrap();
+        assert_eq!((same.changed, same.unchanged, same.widened_to), (0, 50, None));
+        let s = strongroom_db::run(
+            e.as_mut(),
+            &Job::new(Operation::Rotate, &random, table, "v").widen(true),
+        )
+        .unwrap();
+        assert_eq!((s.changed, s.widened_to), (50, Some(78)));
+        let st = strongroom_db::status(e.as_mut(), table, "v", None, None, None).unwrap();
+        assert_eq!(st.tokens.get("random v1"), Some(&50));
+        let expected: BTreeMap<Pk, Option<Value>> = (1..=50)
+            .map(|i| (Pk::Int(i), Some(Value::from(format!("555-01{i:02}").as_str()))))
+            .collect();
+        check_all(e.as_mut(), table, &random, Storage::Text, &expected);
+    }
+}
+
+#[test]
+fn hidden_nulls_on_every_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = keyring(&dir, "ring");
+    for db in engines() {
+        let table = "db_hide_null";
+        let mut e = db.open();
+        create(e.as_mut(), db.kind(), table, false, Col::Text);
+        let spec = ColumnSpec::new(ValueType::Text).hide_null();
+        let cipher = FieldCipher::new(&ring, table, "v", spec).unwrap();
+        let mut rows = Vec::new();
+        let mut expected = BTreeMap::new();
+        for i in 1..=300i64 {
+            let v = (i % 3 != 0).then(|| format!("v{i}"));
+            expected.insert(Pk::Int(i), v.as_deref().map(Value::from));
+            rows.push((Pk::Int(i), v.map_or(Cell::Null, Cell::text)));
+        }
+        insert(e.as_mut(), db.kind(), table, &rows);
+        let s = strongroom_db::run(
+            e.as_mut(),
+            &Job::new(Operation::Encrypt, &cipher, table, "v").batch_size(70),
+        )
+        .unwrap();
+        // The NULL rows are encrypted too (compare-and-swap on NULL).
+        assert_eq!((s.changed, s.null), (300, 0), "{:?}", db.kind());
+        let st = strongroom_db::status(e.as_mut(), table, "v", None, Some(&cipher), None).unwrap();
+        assert_eq!((st.null, st.plaintext, st.undecryptable), (0, 0, Some(0)));
+        check_all(e.as_mut(), table, &cipher, Storage::Text, &expected);
+        // A cipher that keeps NULL refuses to rotate them (nothing changed).
+        let keeps = text_cipher(&ring, table, false);
+        let err =
+            strongroom_db::run(e.as_mut(), &Job::new(Operation::Rotate, &keeps, table, "v")).unwrap_err();
+        assert!(matches!(err, Error::HiddenNull { .. }), "{err:?}");
+        let st = strongroom_db::status(e.as_mut(), table, "v", None, None, None).unwrap();
+        assert_eq!(st.null, 0);
+        let d = strongroom_db::run(e.as_mut(), &Job::new(Operation::Decrypt, &cipher, table, "v")).unwrap();
+        assert_eq!(d.changed, 300);
+        let t = e.describe(table, "v", None).unwrap();
+        for r in all_rows(e.as_mut(), &t) {
+            let want = expected[&r.pk].as_ref().map(|v| Cell::text(v.as_str().unwrap()));
+            assert_eq!(r.value, want.unwrap_or(Cell::Null), "row {}", r.pk);
+        }
+    }
+}
+
+#[test]
 fn wrong_key_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let ring = keyring(&dir, "ring");

@@ -86,6 +86,9 @@ pub struct DbColumnArgs {
     /// Deterministic mode (AES-SIV): equal values give equal tokens (UNIQUE, joins); binds no row
     #[arg(long)]
     pub deterministic: bool,
+    /// The column encrypts SQL NULL as a token instead of keeping NULL (give it to every command on such a column)
+    #[arg(long)]
+    pub hide_null: bool,
     /// Value type of a text column's plaintext (binary columns hold bytes)
     #[arg(long = "type", value_name = "TYPE", value_parser = value_type_parser())]
     pub value_type: Option<ValueType>,
@@ -221,6 +224,9 @@ fn cipher(
     let mut spec = ColumnSpec::new(ty);
     if c.deterministic {
         spec = spec.deterministic();
+    }
+    if c.hide_null {
+        spec = spec.hide_null();
     }
     if t.blind_index.is_some() || c.index_len.is_some() {
         spec = spec.with_blind_index(c.index_len.unwrap_or(8), c.normalizer.unwrap_or(Normalizer::None));
