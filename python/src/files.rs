@@ -3,6 +3,7 @@
 use crate::buffer::WritableBuffer;
 use crate::keyring::{PyKeyring, kdf};
 use crate::pyio::{Pending, PyFile};
+use crate::writeahead::{Stopped, WriteAhead};
 use crate::{core_err, guarded, invalid_argument, panic_err, passphrase};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -258,29 +259,6 @@ fn rewrap_file(
     )
 }
 
-/// Where an encrypting stream writes.
-enum Sink {
-    /// A path, written atomically.
-    Atomic(OutputFile),
-    /// A Python file object.
-    Py(PyFile),
-}
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Sink::Atomic(f) => f.write(buf),
-            Sink::Py(f) => f.write(buf),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Sink::Atomic(f) => f.flush(),
-            Sink::Py(f) => f.flush(),
-        }
-    }
-}
-
 /// The error to raise: the file object's own exception if it raised one.
 fn stream_err(py: Python<'_>, e: Error, pending: &Pending) -> PyErr {
     let mut slot = pending.lock().unwrap_or_else(|p| p.into_inner());
@@ -299,16 +277,33 @@ fn step<T: Send>(py: Python<'_>, pending: &Pending, f: impl FnOnce() -> Result<T
     }
 }
 
+/// An encrypting stream: on a thread of its own for a path (the caller's
+/// next piece is read while this one is sealed and written), in the
+/// caller's thread for a Python file object (whose writes need the
+/// interpreter).
+enum Stream {
+    Ahead(WriteAhead<OutputFile>),
+    Direct(Box<Encryptor<PyFile>>),
+}
+
 /// The encrypting stream behind `strongroom.open(..., "wb")`.
 #[pyclass(module = "strongroom._native", frozen)]
 struct Writer {
-    state: Mutex<Option<Encryptor<Sink>>>,
+    state: Mutex<Option<Stream>>,
     pending: Pending,
 }
 
 impl Writer {
-    fn take(&self) -> Option<Encryptor<Sink>> {
+    fn take(&self) -> Option<Stream> {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+/// The Python error of a stopped write-ahead stream.
+fn stopped_err(py: Python<'_>, s: Stopped) -> PyErr {
+    match s {
+        Stopped::Core(e) => core_err(py, e),
+        Stopped::Panic => panic_err(py),
     }
 }
 
@@ -331,50 +326,77 @@ impl Writer {
         let params = self::kdf(kdf);
         let pending = Pending::default();
         let sink_pending = pending.clone();
-        let enc = step(py, &pending, move || {
-            let sink = match (path, fileobj) {
-                (Some(p), None) => Sink::Atomic(OutputFile::create(&p, overwrite)?),
-                (None, Some(f)) => Sink::Py(PyFile::new(f, sink_pending)),
-                _ => return Err(Error::InvalidArgument("give a path or a file object".into())),
-            };
-            with_keyring(keyring.as_ref(), |kr| {
-                Encryptor::new(sink, &recipients(kr, &passes, params))
-            })
+        let stream = step(py, &pending, move || match (path, fileobj) {
+            (Some(p), None) => {
+                let out = OutputFile::create(&p, overwrite)?;
+                let enc = with_keyring(keyring.as_ref(), |kr| {
+                    Encryptor::new(out, &recipients(kr, &passes, params))
+                })?;
+                Ok(Stream::Ahead(WriteAhead::start(enc)?))
+            }
+            (None, Some(f)) => {
+                let sink = PyFile::new(f, sink_pending);
+                let enc = with_keyring(keyring.as_ref(), |kr| {
+                    Encryptor::new(sink, &recipients(kr, &passes, params))
+                })?;
+                Ok(Stream::Direct(Box::new(enc)))
+            }
+            _ => Err(Error::InvalidArgument("give a path or a file object".into())),
         })?;
         Ok(Self {
-            state: Mutex::new(Some(enc)),
+            state: Mutex::new(Some(stream)),
             pending,
         })
     }
 
     /// Encrypts and writes `data` (bytes); returns its length.
     fn write(&self, py: Python<'_>, data: &[u8]) -> PyResult<usize> {
-        step(py, &self.pending, || {
+        let ahead = step(py, &self.pending, || {
             let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            let enc = guard
-                .as_mut()
-                .ok_or_else(|| Error::InvalidArgument("write to a closed encrypted file".into()))?;
-            enc.write_all(data).map_err(strongroom::error::from_io)?;
-            Ok(data.len())
-        })
+            match guard.as_mut() {
+                None => Err(Error::InvalidArgument("write to a closed encrypted file".into())),
+                Some(Stream::Direct(enc)) => {
+                    enc.write_all(data).map_err(strongroom::error::from_io)?;
+                    Ok(Ok(()))
+                }
+                Some(Stream::Ahead(w)) => {
+                    let r = w.write(data);
+                    if r.is_err() {
+                        // Over: the file is abandoned.
+                        guard.take();
+                    }
+                    Ok(r)
+                }
+            }
+        })?;
+        ahead.map_err(|s| stopped_err(py, s))?;
+        Ok(data.len())
     }
 
     /// Writes the final chunk; a path-backed file appears at its path now.
     fn finish(&self, py: Python<'_>) -> PyResult<()> {
-        let Some(enc) = self.take() else {
+        let Some(stream) = self.take() else {
             return Ok(());
         };
-        step(py, &self.pending, move || match enc.finish()? {
-            Sink::Atomic(f) => f.commit(),
-            Sink::Py(mut f) => f.flush().map_err(strongroom::error::from_io),
-        })
+        let done = step(py, &self.pending, move || match stream {
+            Stream::Direct(enc) => enc.finish()?.flush().map_err(strongroom::error::from_io).map(Ok),
+            Stream::Ahead(mut w) => match w.join() {
+                Ok(enc) => enc.finish()?.commit().map(Ok),
+                Err(s) => Ok(Err(s)),
+            },
+        })?;
+        done.map_err(|s| stopped_err(py, s))
     }
 
     /// Abandons the file: a path-backed file never appears; a file
     /// object is left as written so far (readers will report it truncated).
     fn abort(&self, py: Python<'_>) {
-        if let Some(enc) = self.take() {
-            py.detach(move || drop(enc));
+        if let Some(stream) = self.take() {
+            py.detach(move || match stream {
+                Stream::Direct(enc) => drop(enc),
+                // Waits for the thread, then drops the encryptor.
+                Stream::Ahead(mut w) => drop(w.join()),
+            });
         }
     }
 }

@@ -23,6 +23,7 @@ mod files;
 mod hazmat;
 mod keyring;
 mod pyio;
+mod writeahead;
 
 /// The Python-side factory `strongroom._errors._from_native`.
 static FACTORY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();

@@ -304,6 +304,49 @@ def test_large_and_small_writes_interleave(keyring: strongroom.Keyring, tmp_path
         assert r.read() == b"".join(bytes(p) for p in parts)
 
 
+def test_many_pieces_of_every_size_arrive_in_order(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    # Pieces around the chunk size and the buffer size, through both the
+    # buffered path and the direct one, several in flight at once.
+    rng = random.Random(7)
+    sizes = [0, 1, 65_535, 65_536, 65_537, 1 << 20, (1 << 20) + 1, 4 << 20, 7, 500_000, 3 << 20]
+    parts = [rng.randbytes(n) for n in sizes * 3]
+    with strongroom.open(tmp_path / "p.srf", "wb", keyring=keyring) as w:
+        for p in parts:
+            assert w.write(p) == len(p)
+    assert strongroom.open(tmp_path / "p.srf", "rb", keyring=keyring).read() == b"".join(parts)
+
+
+def test_a_destination_write_error_raises_and_leaves_nothing(tmp_path: Path) -> None:
+    # The file-size limit makes the output's writes fail (EFBIG) after
+    # 1 MiB, in a child process so the limit stays there.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        f"""
+        import os, resource, signal, sys
+        import strongroom
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        kdf = strongroom.KdfParams(memory_kib=8192, iterations=1, parallelism=1)
+        ring = strongroom.Keyring.create({str(tmp_path / "k.srk")!r}, "pw", kdf=kdf)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+        try:
+            with strongroom.open({str(tmp_path / "big.srf")!r}, "wb", keyring=ring) as w:
+                for _ in range(16):
+                    w.write(os.urandom(1 << 20))
+        except strongroom.StrongroomIOError as e:
+            print("io error:", e)
+            sys.exit(0)
+        sys.exit(1)
+        """
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "io error" in r.stdout, (r.stdout, r.stderr)
+    assert not (tmp_path / "big.srf").exists()
+    assert not any(p.name.startswith(".strongroom") for p in tmp_path.iterdir())
+
+
 def test_unclosed_writer_is_abandoned(keyring: strongroom.Keyring, tmp_path: Path) -> None:
     import gc
 

@@ -115,32 +115,73 @@ impl<W: Write> ChunkedWriter<W> {
         }
         let whole = input.len() / CHUNK_SIZE * CHUNK_SIZE;
         let (full, tail) = input.split_at_mut(whole);
-        for batch in full.chunks_mut(self.batch * CHUNK_SIZE) {
-            let tags = &mut self.out[..batch.len() / CHUNK_SIZE * TAG_LEN];
-            let result = self
-                .sealer
-                .seal_full_in_place(batch, tags)
-                .map_err(io::Error::from)
-                .and_then(|()| write_interleaved(&mut self.inner, batch, tags));
-            if result.is_err() {
-                self.poisoned = true;
-                return result;
-            }
+        let result = self.seal_and_write_batches(full);
+        if result.is_err() {
+            self.poisoned = true;
+            return result;
         }
         self.staged.extend_from_slice(tail);
         Ok(())
     }
+
+    /// Seals `full` (whole chunks) in place batch by batch and writes each
+    /// batch with its tags; the next batch is sealed on the pool while the
+    /// calling thread writes the one before (two tag areas of `out` take
+    /// turns).
+    fn seal_and_write_batches(&mut self, full: &mut [u8]) -> io::Result<()> {
+        let Self {
+            inner,
+            sealer,
+            out,
+            batch,
+            ..
+        } = self;
+        let tag_room = *batch * TAG_LEN;
+        let (mut cur_tags, rest) = out.split_at_mut(tag_room);
+        let mut next_tags = &mut rest[..tag_room];
+        let tags_of = |b: &[u8]| b.len() / CHUNK_SIZE * TAG_LEN;
+        let mut batches = full.chunks_mut(*batch * CHUNK_SIZE);
+        let Some(mut cur) = batches.next() else {
+            return Ok(());
+        };
+        let n = tags_of(cur);
+        sealer.seal_full_in_place(cur, &mut cur_tags[..n])?;
+        for next in batches {
+            let (n, m) = (tags_of(cur), tags_of(next));
+            let mut sealed = Ok(());
+            let into = &mut next_tags[..m];
+            let written = crate::parallel::overlap(
+                || sealed = sealer.seal_full_in_place(next, into),
+                || write_interleaved(inner, cur, &cur_tags[..n]),
+            );
+            written?;
+            sealed?;
+            std::mem::swap(&mut cur_tags, &mut next_tags);
+            cur = next;
+        }
+        let n = tags_of(cur);
+        write_interleaved(inner, cur, &cur_tags[..n])
+    }
 }
 
-/// Writes `ciphertext` (whole chunks) with each chunk's tag after it.
+/// Writes `ciphertext` (whole chunks) with each chunk's tag after it, in
+/// vectored writes of up to 32 chunks.
 fn write_interleaved(inner: &mut impl Write, ciphertext: &[u8], tags: &[u8]) -> io::Result<()> {
-    for (chunk, tag) in ciphertext.chunks(CHUNK_SIZE).zip(tags.chunks(TAG_LEN)) {
-        let mut parts = [io::IoSlice::new(chunk), io::IoSlice::new(tag)];
-        let mut parts = &mut parts[..];
-        while !parts.is_empty() {
-            match inner.write_vectored(parts) {
+    const PER_CALL: usize = 32;
+    let mut parts: Vec<io::IoSlice<'_>> = Vec::with_capacity(2 * PER_CALL);
+    let chunks = ciphertext.chunks(CHUNK_SIZE).zip(tags.chunks(TAG_LEN));
+    let mut chunks = chunks.peekable();
+    while chunks.peek().is_some() {
+        parts.clear();
+        for (chunk, tag) in chunks.by_ref().take(PER_CALL) {
+            parts.push(io::IoSlice::new(chunk));
+            parts.push(io::IoSlice::new(tag));
+        }
+        let mut left = &mut parts[..];
+        while !left.is_empty() {
+            match inner.write_vectored(left) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => io::IoSlice::advance_slices(&mut parts, n),
+                Ok(n) => io::IoSlice::advance_slices(&mut left, n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
@@ -228,5 +269,41 @@ mod tests {
                 assert!(a == b, "parts {parts:?}, mixed {mixed}");
             }
         }
+    }
+
+    /// Accepts `left` bytes, then fails every write.
+    struct FailAfter(usize);
+    impl Write for FailAfter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.0 == 0 {
+                return Err(io::Error::other("disk full"));
+            }
+            let n = buf.len().min(self.0);
+            self.0 -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A write that fails while the next batch is being sealed returns the
+    /// write's error, and the writer refuses to go on.
+    #[test]
+    fn a_failed_in_place_write_poisons_the_writer() {
+        let batch = batch_chunks();
+        let mut w = ChunkedWriter::with_salt(
+            FailAfter(100 + CHUNK_SIZE * batch),
+            &[1; 32],
+            &[2; SALT_LEN],
+            b"c",
+        )
+        .unwrap();
+        let mut big = vec![5u8; 4 * batch * CHUNK_SIZE];
+        let err = w.write_in_place(&mut big).unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
+        let err = w.write_in_place(&mut [0u8; 10]).unwrap_err();
+        assert_eq!(err.to_string(), "the chunked writer failed earlier");
+        assert!(matches!(w.finish(), Err(Error::InvalidArgument(_))));
     }
 }
