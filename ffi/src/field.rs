@@ -131,8 +131,6 @@ fn spec_from(s: &strongroom_column_spec) -> Result<ColumnSpec, Fail> {
     Ok(spec)
 }
 
-/// Converts a C value (bytes, UTF-8, or a canonical text form) to a value
-/// of the column's type.
 /// `b` as UTF-8 text, checked: ASCII (the common case of database text)
 /// by a quick scan, anything else by the full check.
 #[inline]
@@ -909,14 +907,25 @@ fn encrypt_chunks(c: &FieldCipher, items: SharedItems<'_>, rows: Option<&[&[u8]]
         let start = k * CHUNK;
         let mut vs = Vec::with_capacity(chunk.len());
         for (i, it) in chunk.iter().enumerate() {
-            vs.push(if it.is_null {
-                None
-            } else {
-                // SAFETY: `data` points to `len` bytes (the caller's promise).
-                let b =
-                    unsafe { bytes(it.data, it.len, "an item's data") }.map_err(|f| (Some(start + i), f))?;
-                Some(to_value(ty, b).map_err(|f| (Some(start + i), f))?)
-            });
+            if it.is_null {
+                vs.push(None);
+                continue;
+            }
+            // SAFETY: `data` points to `len` bytes (the caller's promise;
+            // NULL pointers were refused before any chunk started).
+            let b = unsafe { bytes(it.data, it.len, "an item's data") }.map_err(|f| (None, f))?;
+            match to_value(ty, b) {
+                Ok(v) => vs.push(Some(v)),
+                Err(f) => {
+                    // An item before this one that the core refuses (a
+                    // wrong row key, say) is the first failure.
+                    let rs = rows.map(|r| &r[start..start + i]);
+                    if let Err(strongroom::Error::Batch { index, source }) = c.encrypt_batch_ref(&vs, rs) {
+                        return Err((Some(start + index), Fail::Core(*source)));
+                    }
+                    return Err((Some(start + i), f));
+                }
+            }
         }
         let rs = rows.map(|r| &r[start..start + chunk.len()]);
         c.encrypt_batch_ref(&vs, rs).map_err(|e| match e {
@@ -1002,6 +1011,10 @@ pub unsafe extern "C" fn strongroom_field_encrypt_batch(
             // SAFETY: non-NULL with `count` items (the caller's promise).
             unsafe { std::slice::from_raw_parts(values, count) }
         };
+        // A NULL data pointer anywhere fails the call before any work.
+        if all.iter().any(|it| !it.is_null && it.data.is_null()) {
+            return Err(Fail::Null("an item's data"));
+        }
         let tokens = encrypt_chunks(c, SharedItems(all), rs.as_deref()).map_err(|(i, f)| match i {
             Some(i) => item_fail(i, f, failed_index),
             None => f,

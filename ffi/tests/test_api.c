@@ -761,6 +761,11 @@ static void test_fields(void) {
     failed = 999;
     EXPECT_STATUS(STRONGROOM_INVALID_ARGUMENT, strongroom_field_encrypt_batch(ints, badi, 1, rows, &res, &failed));
     EXPECT(failed == 0 && res == NULL);
+    /* The lowest failing index wins whatever the kind of failure: item 0
+     * (a row key in a deterministic column) before item 1 (not an int). */
+    failed = 999;
+    EXPECT_STATUS(STRONGROOM_INVALID_ARGUMENT, strongroom_field_encrypt_batch(ints, badi, 3, rows, &res, &failed));
+    EXPECT(failed == 0 && res == NULL);
     EXPECT_OK(strongroom_field_index_batch(email, items, 4, &res, &failed));
     EXPECT_OK(strongroom_field_results_get(res, 1, &d, &dl, &nul, &st));
     EXPECT(nul);

@@ -51,7 +51,8 @@ fn available(py: Python<'_>) -> bool {
 
 /// A writable buffer exported by a Python object; released on drop.
 pub(crate) struct WritableBuffer<'py> {
-    view: PyBufferRaw,
+    /// Boxed: the exporter may keep the view's address (it never moves).
+    view: Box<PyBufferRaw>,
     _py: Python<'py>,
 }
 
@@ -71,7 +72,7 @@ impl<'py> WritableBuffer<'py> {
         if !available(py) {
             return None;
         }
-        let mut view = MaybeUninit::<PyBufferRaw>::zeroed();
+        let mut view = Box::new(MaybeUninit::<PyBufferRaw>::zeroed());
         // SAFETY: the interpreter is attached (`py`), `obj` is a live
         // object, `view` points to writable memory of the 3.11+ `Py_buffer`
         // layout, and the function exists in this interpreter (checked
@@ -83,9 +84,17 @@ impl<'py> WritableBuffer<'py> {
             drop(PyErr::take(py));
             return None;
         }
-        // SAFETY: a successful `PyObject_GetBuffer` initialised the view.
-        let view = unsafe { view.assume_init() };
-        Some(Self { view, _py: py })
+        // SAFETY: a successful `PyObject_GetBuffer` initialised the view;
+        // `Box<MaybeUninit<T>>` and `Box<T>` have the same layout, and the
+        // allocation (the address the exporter saw) is kept.
+        let view = unsafe { Box::from_raw(Box::into_raw(view).cast::<PyBufferRaw>()) };
+        let buffer = Self { view, _py: py };
+        // A read-only or empty view is no buffer to read into (the drop
+        // releases it).
+        if buffer.view.readonly != 0 || buffer.view.buf.is_null() || buffer.view.len <= 0 {
+            return None;
+        }
+        Some(buffer)
     }
 
     /// The buffer's bytes.
@@ -113,6 +122,6 @@ impl Drop for WritableBuffer<'_> {
         // SAFETY: the view was filled by a successful `PyObject_GetBuffer`
         // and is released once; the interpreter is attached (the `'py`
         // lifetime of `_py`).
-        unsafe { PyBuffer_Release(&mut self.view) }
+        unsafe { PyBuffer_Release(&mut *self.view) }
     }
 }

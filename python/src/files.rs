@@ -19,7 +19,7 @@ use strongroom::file::{
 use strongroom::keyring::Keyring;
 use strongroom::passphrase::KdfParams;
 use strongroom::{Error, Passphrase, Result};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Runs `f` with the keyring (if any) read-locked.
 fn with_keyring<T>(kr: Option<&Py<PyKeyring>>, f: impl FnOnce(Option<&Keyring>) -> Result<T>) -> Result<T> {
@@ -284,6 +284,14 @@ fn step<T: Send>(py: Python<'_>, pending: &Pending, f: impl FnOnce() -> Result<T
 enum Stream {
     Ahead(WriteAhead<OutputFile>),
     Direct(Box<Encryptor<PyFile>>),
+    /// A write to the path failed: the file was abandoned, and every later
+    /// write or close says so.
+    Failed,
+}
+
+/// What a write or close of a [`Stream::Failed`] stream raises.
+fn failed_earlier() -> Error {
+    Error::InvalidArgument("an earlier write failed; the encrypted file was abandoned".into())
 }
 
 /// The encrypting stream behind `strongroom.open(..., "wb")`.
@@ -355,6 +363,7 @@ impl Writer {
             let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
             match guard.as_mut() {
                 None => Err(Error::InvalidArgument("write to a closed encrypted file".into())),
+                Some(Stream::Failed) => Err(failed_earlier()),
                 Some(Stream::Direct(enc)) => {
                     enc.write_all(data).map_err(strongroom::error::from_io)?;
                     Ok(Ok(()))
@@ -362,8 +371,9 @@ impl Writer {
                 Some(Stream::Ahead(w)) => {
                     let r = w.write(data);
                     if r.is_err() {
-                        // Over: the file is abandoned.
-                        guard.take();
+                        // Over: the file is abandoned (dropping the stream
+                        // abandons it), later calls are refused.
+                        *guard = Some(Stream::Failed);
                     }
                     Ok(r)
                 }
@@ -384,6 +394,7 @@ impl Writer {
                 Ok(enc) => enc.finish()?.commit().map(Ok),
                 Err(s) => Ok(Err(s)),
             },
+            Stream::Failed => Err(failed_earlier()),
         })?;
         done.map_err(|s| stopped_err(py, s))
     }
@@ -394,8 +405,8 @@ impl Writer {
         if let Some(stream) = self.take() {
             py.detach(move || match stream {
                 Stream::Direct(enc) => drop(enc),
-                // Waits for the thread, then drops the encryptor.
-                Stream::Ahead(mut w) => drop(w.join()),
+                Stream::Ahead(mut w) => w.abandon(),
+                Stream::Failed => {}
             });
         }
     }
@@ -525,15 +536,24 @@ impl Reader {
             return Ok(PyBytes::new(py, &buf));
         }
         let want = usize::try_from(size).unwrap_or(usize::MAX).min(MAX_READ);
-        let mut got = 0;
-        let bytes = PyBytes::new_with(py, want, |buf| {
-            got = self.fill(py, buf)?;
-            Ok(())
+        // A short read moves its bytes to `short` and wipes the full-size
+        // object, which is then dropped; so does an error.
+        let mut short: Option<Zeroizing<Vec<u8>>> = None;
+        let bytes = PyBytes::new_with(py, want, |buf| match self.fill(py, buf) {
+            Ok(got) if got == buf.len() => Ok(()),
+            Ok(got) => {
+                short = Some(Zeroizing::new(buf[..got].to_vec()));
+                buf.zeroize();
+                Ok(())
+            }
+            Err(e) => {
+                buf.zeroize();
+                Err(e)
+            }
         })?;
-        if got == want {
-            Ok(bytes)
-        } else {
-            Ok(PyBytes::new(py, &bytes.as_bytes()[..got]))
+        match short {
+            None => Ok(bytes),
+            Some(part) => Ok(PyBytes::new(py, &part)),
         }
     }
 

@@ -6,6 +6,8 @@
 //! waiting, one being written). An error comes back from a later `write`
 //! or from `finish`, as a buffered file's does.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use strongroom::file::Encryptor;
@@ -23,13 +25,15 @@ pub(crate) enum Stopped {
 /// Pieces waiting for the thread beyond the one it works on.
 const AHEAD: usize = 1;
 
-/// Writes are gathered into pieces of at least this size: the thread seals
-/// one batch of a piece while it writes the one before, so long pieces keep
-/// both busy.
+/// Writes are gathered into pieces of this size: the thread seals one batch
+/// of a piece while it writes the one before, so long pieces keep both
+/// busy. A piece never grows past it (growing would leave a copy of the
+/// plaintext in freed memory).
 const PIECE: usize = 8 << 20;
 
-/// A piece of plaintext on its way to the writing thread (wiped when the
-/// buffer is finally dropped; recycled buffers are overwritten).
+/// A piece of plaintext on its way to the writing thread: always of
+/// capacity [`PIECE`], wiped when finally dropped; recycled pieces are
+/// overwritten.
 type Piece = Zeroizing<Vec<u8>>;
 
 /// The writing end of an [`Encryptor`] running on its own thread.
@@ -38,6 +42,12 @@ pub(crate) struct WriteAhead<W: std::io::Write + Send + 'static> {
     spare: Receiver<Piece>,
     filling: Piece,
     worker: Option<JoinHandle<Result<Encryptor<W>>>>,
+    /// Tells the thread to skip the pieces still queued (the file is being
+    /// abandoned).
+    abandoned: Arc<AtomicBool>,
+    /// The process that started the thread: a forked child has no such
+    /// thread and must not wait for it.
+    pid: u32,
 }
 
 impl<W: std::io::Write + Send + 'static> WriteAhead<W> {
@@ -46,11 +56,16 @@ impl<W: std::io::Write + Send + 'static> WriteAhead<W> {
     pub(crate) fn start(enc: Encryptor<W>) -> Result<Self> {
         let (to_worker, pieces) = sync_channel::<Piece>(AHEAD);
         let (give_back, spare) = sync_channel::<Piece>(AHEAD + 1);
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let skip = Arc::clone(&abandoned);
         let worker = std::thread::Builder::new()
             .name("strongroom-writer".into())
             .spawn(move || {
                 let mut enc = enc;
                 for mut piece in pieces {
+                    if skip.load(Ordering::Relaxed) {
+                        continue;
+                    }
                     enc.write_in_place(&mut piece)
                         .map_err(strongroom::error::from_io)?;
                     // The caller may have stopped recycling (full): drop it.
@@ -68,27 +83,53 @@ impl<W: std::io::Write + Send + 'static> WriteAhead<W> {
             spare,
             filling: Piece::default(),
             worker: Some(worker),
+            abandoned,
+            pid: std::process::id(),
         })
     }
 
-    /// Copies `data` into the piece being gathered, and hands the piece to
-    /// the writing thread once it holds [`PIECE`] bytes (waiting while
-    /// [`AHEAD`] pieces wait). After an error of an earlier piece, returns
-    /// it and the stream is over.
-    pub(crate) fn write(&mut self, data: &[u8]) -> std::result::Result<(), Stopped> {
+    /// In a forked child the thread does not exist: forget it (never join
+    /// it, never wait on its channels) and refuse.
+    fn check_process(&mut self) -> std::result::Result<(), Stopped> {
+        if std::process::id() == self.pid {
+            return Ok(());
+        }
+        if let Some(w) = self.worker.take() {
+            std::mem::forget(w);
+        }
+        if let Some(tx) = self.to_worker.take() {
+            std::mem::forget(tx);
+        }
+        Err(Stopped::Core(Error::InvalidArgument(
+            "this encrypted file was opened for writing in the parent process; open it again in the child"
+                .into(),
+        )))
+    }
+
+    /// Copies `data` into the piece being gathered, handing each full piece
+    /// to the writing thread (waiting while [`AHEAD`] pieces wait). After an
+    /// error of an earlier piece, returns it and the stream is over.
+    pub(crate) fn write(&mut self, mut data: &[u8]) -> std::result::Result<(), Stopped> {
+        self.check_process()?;
         if self.to_worker.is_none() {
             return Err(Stopped::Core(Error::InvalidArgument(
                 "write to a closed encrypted file".into(),
             )));
         }
-        if self.filling.capacity() == 0 {
-            self.filling = self.spare.try_recv().unwrap_or_default();
-            self.filling.clear();
-            self.filling.reserve(PIECE.max(data.len()));
-        }
-        self.filling.extend_from_slice(data);
-        if self.filling.len() >= PIECE {
-            return self.hand_over();
+        while !data.is_empty() {
+            if self.filling.capacity() == 0 {
+                self.filling = self.spare.try_recv().unwrap_or_default();
+                self.filling.clear();
+                // Recycled pieces already have it; never more.
+                self.filling.reserve_exact(PIECE);
+            }
+            let room = self.filling.capacity() - self.filling.len();
+            let take = room.min(data.len());
+            self.filling.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.filling.len() == self.filling.capacity() {
+                self.hand_over()?;
+            }
         }
         Ok(())
     }
@@ -112,8 +153,9 @@ impl<W: std::io::Write + Send + 'static> WriteAhead<W> {
     }
 
     /// Waits until every piece is written and returns the encryptor (for
-    /// `finish`, or to drop it and abandon the file).
+    /// `finish`).
     pub(crate) fn join(&mut self) -> std::result::Result<Encryptor<W>, Stopped> {
+        self.check_process()?;
         if !self.filling.is_empty() && self.worker.is_some() {
             self.hand_over()?;
         }
@@ -129,15 +171,27 @@ impl<W: std::io::Write + Send + 'static> WriteAhead<W> {
             Err(_) => Err(Stopped::Panic),
         }
     }
+
+    /// Abandons the file: the piece being gathered is wiped, queued ones
+    /// are skipped, and the thread is waited for (at most the piece it is
+    /// writing; it never needs the interpreter), so that nothing is left
+    /// at the destination when this returns.
+    pub(crate) fn abandon(&mut self) {
+        self.filling = Piece::default();
+        self.abandoned.store(true, Ordering::Relaxed);
+        if self.check_process().is_err() {
+            return;
+        }
+        drop(self.to_worker.take());
+        if let Some(w) = self.worker.take() {
+            // The encryptor (if any) is dropped: the file is abandoned.
+            let _ = w.join();
+        }
+    }
 }
 
 impl<W: std::io::Write + Send + 'static> Drop for WriteAhead<W> {
     fn drop(&mut self) {
-        // Ends the thread's loop and waits for the pieces in flight (at
-        // most two; the thread never needs the interpreter), so that the
-        // abandoned file is gone when the drop returns.
-        if self.worker.is_some() {
-            let _ = self.join();
-        }
+        self.abandon();
     }
 }

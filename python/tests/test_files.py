@@ -346,6 +346,35 @@ def test_a_destination_write_error_raises_and_leaves_nothing(tmp_path: Path) -> 
     assert not (tmp_path / "big.srf").exists()
     assert not any(p.name.startswith(".strongroom") for p in tmp_path.iterdir())
 
+    # A caller that catches the write's error and closes anyway is told the
+    # file was abandoned; nothing appears.
+    code = textwrap.dedent(
+        f"""
+        import os, resource, signal, sys
+        import strongroom
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        ring = strongroom.Keyring.open({str(tmp_path / "k.srk")!r}, "pw")
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+        w = strongroom.open({str(tmp_path / "big2.srf")!r}, "wb", keyring=ring)
+        try:
+            for _ in range(64):
+                w.write(os.urandom(1 << 20))
+        except strongroom.StrongroomIOError:
+            pass
+        else:
+            sys.exit(2)
+        try:
+            w.close()
+        except strongroom.UsageError as e:
+            print("close refused:", e)
+            sys.exit(0)
+        sys.exit(3)
+        """
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "abandoned" in r.stdout, (r.returncode, r.stdout, r.stderr)
+    assert not (tmp_path / "big2.srf").exists()
+
 
 def test_unclosed_writer_is_abandoned(keyring: strongroom.Keyring, tmp_path: Path) -> None:
     import gc
@@ -478,3 +507,29 @@ def test_rewrap_file_changes_protectors_not_payload(keyring: strongroom.Keyring,
     with pytest.raises(strongroom.KeyAccessError):
         strongroom.rewrap_file(enc, keyring=keyring, remove_passphrases=["never"])
     assert enc.read_bytes() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_writer_used_in_a_forked_child_refuses_and_the_parent_finishes(
+    keyring: strongroom.Keyring, tmp_path: Path
+) -> None:
+    # The child has no copy of the writing thread: its write is refused
+    # (never a hang); the parent's file is unaffected.
+    data = os.urandom(3 << 20)
+    w = strongroom.open(tmp_path / "f.srf", "wb", keyring=keyring)
+    w.write(data)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            w.raw.write(b"x" * (9 << 20))
+        except strongroom.UsageError as e:
+            code = 0 if "parent process" in str(e) else 2
+        except BaseException:
+            code = 3
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    w.write(data)
+    w.close()
+    assert strongroom.open(tmp_path / "f.srf", "rb", keyring=keyring).read() == data + data

@@ -51,6 +51,9 @@ impl Write for OutputFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.inner.file().write(buf)
     }
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.inner.file().write_vectored(bufs)
+    }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.file().flush()
     }
