@@ -10,7 +10,8 @@ use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 use strongroom::Error;
 use strongroom::error::from_io;
 use strongroom::hazmat::chunked::{
-    ChunkedReader, ChunkedSeekReader, ChunkedWriter, PayloadKey, open_in_place,
+    CHUNK_SIZE, ChunkedReader, ChunkedSeekReader, ChunkedWriter, ENCRYPTED_CHUNK_SIZE, PREFIX_LEN,
+    PayloadKey, open_in_place,
 };
 
 #[derive(Deserialize)]
@@ -263,6 +264,42 @@ fn random_access_ranges_match_streaming() {
             assert_eq!(got, full[start..start + len], "{} range {start}+{len}", v.name());
         }
     }
+}
+
+/// Large reads from chunk boundaries open whole chunks straight into the
+/// caller's buffer (on all cores): the same bytes as streaming, and a
+/// tampered chunk among them fails the read with its index and hands out
+/// nothing of it.
+#[test]
+fn large_aligned_reads_match_streaming_and_fail_whole() {
+    let key = [3u8; 32];
+    let ctx = b"direct reads";
+    let msg: Vec<u8> = (0..(40 * CHUNK_SIZE + 123)).map(|i| (i % 253) as u8).collect();
+    let mut w = ChunkedWriter::new(Vec::new(), &key, ctx).unwrap();
+    w.write_all(&msg).unwrap();
+    let ct = w.finish().unwrap();
+    for (start, len) in [
+        (0, 40 * CHUNK_SIZE + 123),
+        (CHUNK_SIZE, 8 * CHUNK_SIZE),
+        (3 * CHUNK_SIZE, 37 * CHUNK_SIZE + 123),
+    ] {
+        let mut r = ChunkedSeekReader::new(Cursor::new(&ct), &key, ctx).unwrap();
+        r.seek(SeekFrom::Start(start as u64)).unwrap();
+        let mut got = vec![0u8; len];
+        r.read_exact(&mut got).unwrap();
+        assert!(got == msg[start..start + len], "range {start}+{len}");
+    }
+    // Flip a byte of chunk 5 (the prefix comes first).
+    let mut bad = ct.clone();
+    bad[PREFIX_LEN + 5 * ENCRYPTED_CHUNK_SIZE + 7] ^= 1;
+    let mut r = ChunkedSeekReader::new(Cursor::new(&bad), &key, ctx).unwrap();
+    let mut buf = vec![0xAAu8; 16 * CHUNK_SIZE];
+    let err = r.read(&mut buf).unwrap_err();
+    assert!(err.to_string().contains("chunk 5"), "{err}");
+    assert!(
+        buf.iter().all(|&b| b == 0),
+        "no plaintext of a failed read is left"
+    );
 }
 
 #[test]

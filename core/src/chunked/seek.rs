@@ -112,11 +112,61 @@ impl<R: Read + Seek> ChunkedSeekReader<R> {
     }
 }
 
+impl<R: Read + Seek> ChunkedSeekReader<R> {
+    /// A read of whole full chunks from a chunk boundary straight into
+    /// `buf`, opened on all cores: at most [`MAX_DIRECT_CHUNKS`], never the
+    /// final chunk. `None` when the read is not of that shape.
+    fn read_direct(&mut self, buf: &mut [u8]) -> Option<Result<usize>> {
+        if !self.pos.is_multiple_of(CHUNK_SIZE as u64) {
+            return None;
+        }
+        let index = self.pos / CHUNK_SIZE as u64;
+        let count = (buf.len() / CHUNK_SIZE)
+            .min(MAX_DIRECT_CHUNKS)
+            .min(usize::try_from(self.full_chunks.saturating_sub(index)).unwrap_or(usize::MAX));
+        if count < 2 {
+            return None;
+        }
+        let ct_len = count * ENCRYPTED_CHUNK_SIZE;
+        if self.ct.len() < ct_len {
+            crate::secret::wipe_vec(&mut self.ct);
+            self.ct = vec![0u8; ct_len];
+        }
+        let out = &mut buf[..count * CHUNK_SIZE];
+        let offset = self.chunks_start + index * ENCRYPTED_CHUNK_SIZE as u64;
+        let read = self
+            .inner
+            .seek(SeekFrom::Start(offset))
+            .and_then(|_| self.inner.read_exact(&mut self.ct[..ct_len]))
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::UnexpectedEof => Error::Truncated("the input shrank while it was being read"),
+                _ => Error::Io(e),
+            });
+        if let Err(e) = read {
+            return Some(Err(e));
+        }
+        let (_, failed) = super::parallel::open_full_chunks(&self.key, index, &self.ct[..ct_len], out);
+        if let Some(e) = failed {
+            // Nothing of this read is handed out.
+            out.fill(0);
+            return Some(Err(e));
+        }
+        self.pos += out.len() as u64;
+        Some(Ok(out.len()))
+    }
+}
+
+/// The most chunks one direct read opens at once (4 MiB of plaintext).
+const MAX_DIRECT_CHUNKS: usize = 256;
+
 impl<R: Read + Seek> Read for ChunkedSeekReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.pos >= self.plaintext_len {
             self.authenticated_len()?;
             return Ok(0);
+        }
+        if let Some(r) = self.read_direct(buf) {
+            return Ok(r?);
         }
         let index = self.pos / CHUNK_SIZE as u64;
         self.load_chunk(index)?;
