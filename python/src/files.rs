@@ -424,9 +424,48 @@ enum Plain {
 /// The decrypting stream behind `strongroom.open(..., "rb")`.
 #[pyclass(module = "strongroom._native", frozen)]
 struct Reader {
-    state: Mutex<Option<Plain>>,
+    state: Arc<Mutex<Option<Plain>>>,
     pending: Pending,
     seekable: bool,
+    /// Path-backed streams decrypt the next piece on a thread while the
+    /// caller uses the last one (a Python file object needs the
+    /// interpreter, so it does not).
+    read_ahead: bool,
+    ahead: Mutex<Option<Ahead>>,
+    /// The read-ahead's buffer between uses (overwritten by the next one,
+    /// wiped when the reader goes).
+    spare: Mutex<Zeroizing<Vec<u8>>>,
+    /// Set in a forked child that inherited a read-ahead in flight: the
+    /// stream's lock may be held by a thread the child does not have, so
+    /// the stream is never touched again.
+    forked_away: AtomicBool,
+}
+
+/// Reads of at least this many bytes start a read-ahead of the same size.
+const READ_AHEAD_MIN: usize = 1 << 20;
+
+/// Where a read-ahead started, and what it read (the plaintext, wiped on
+/// drop, or the error the caller meets when it reads there).
+type AheadResult = (u64, Result<Zeroizing<Vec<u8>>>);
+
+/// A read-ahead in flight.
+struct Ahead {
+    pid: u32,
+    job: std::thread::JoinHandle<AheadResult>,
+}
+
+/// Reads up to `buf.len()` bytes; returns how many (fewer only at the end).
+fn read_full_plain(reader: &mut dyn Read, buf: &mut [u8]) -> Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(strongroom::error::from_io(e)),
+        }
+    }
+    Ok(got)
 }
 
 /// The most a sized `read` allocates at once (a larger request returns
@@ -446,24 +485,115 @@ impl Reader {
     /// length or the end of the file; returns how much was read.
     fn fill(&self, py: Python<'_>, buf: &mut [u8]) -> PyResult<usize> {
         step(py, &self.pending, || {
-            let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            let reader = plain_reader(&mut guard)?;
             let mut got = 0;
-            while got < buf.len() {
-                match reader.read(&mut buf[got..]) {
-                    Ok(0) => break,
-                    Ok(n) => got += n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(strongroom::error::from_io(e)),
+            if let Some((start, data)) = self.take_ahead()? {
+                // The read-ahead began where the last read ended, and
+                // nothing moved since (seeks and whole reads drain it).
+                let data = data?;
+                got = data.len().min(buf.len());
+                buf[..got].copy_from_slice(&data[..got]);
+                let rest = data.len() - got;
+                *self.spare.lock().unwrap_or_else(|p| p.into_inner()) = data;
+                if rest > 0 {
+                    self.rewind(start + got as u64)?;
                 }
+            }
+            let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            got += read_full_plain(plain_reader(&mut guard)?, &mut buf[got..])?;
+            drop(guard);
+            if self.read_ahead && got == buf.len() && got >= READ_AHEAD_MIN {
+                self.start_ahead(got);
             }
             Ok(got)
         })
+    }
+
+    /// Decrypts the next `len` bytes on a thread of its own (no read-ahead
+    /// if the thread cannot start).
+    fn start_ahead(&self, len: usize) {
+        let state = Arc::clone(&self.state);
+        let mut data = std::mem::take(&mut *self.spare.lock().unwrap_or_else(|p| p.into_inner()));
+        let job = std::thread::Builder::new()
+            .name("strongroom-reader".into())
+            .spawn(move || -> AheadResult {
+                let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+                let Some(Plain::Seekable(r)) = guard.as_mut() else {
+                    return (0, Err(closed_reader()));
+                };
+                let start = match r.stream_position() {
+                    Ok(p) => p,
+                    Err(e) => return (0, Err(strongroom::error::from_io(e))),
+                };
+                // Recycled: no fresh (page-faulting) allocation per piece;
+                // never grown in place (that would leave an unwiped copy).
+                if data.capacity() < len {
+                    data = Zeroizing::new(Vec::with_capacity(len));
+                }
+                data.resize(len, 0);
+                match read_full_plain(r, &mut data) {
+                    Ok(n) => {
+                        data.truncate(n);
+                        (start, Ok(data))
+                    }
+                    Err(e) => (start, Err(e)),
+                }
+            });
+        if let Ok(job) = job {
+            *self.ahead.lock().unwrap_or_else(|p| p.into_inner()) = Some(Ahead {
+                pid: std::process::id(),
+                job,
+            });
+        }
+    }
+
+    /// Waits for the read-ahead in flight, if any, and returns it. In a
+    /// forked child it refuses (and never touches the stream again).
+    fn take_ahead(&self) -> Result<Option<AheadResult>> {
+        if self.forked_away.load(Ordering::Relaxed) {
+            return Err(forked_reader());
+        }
+        let Some(a) = self.ahead.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return Ok(None);
+        };
+        if a.pid != std::process::id() {
+            self.forked_away.store(true, Ordering::Relaxed);
+            std::mem::forget(a.job);
+            return Err(forked_reader());
+        }
+        a.job
+            .join()
+            .map(Some)
+            .map_err(|_| Error::Io(io::Error::other("the read-ahead thread panicked")))
+    }
+
+    /// Moves the decryptor back to `pos` (the caller's position).
+    fn rewind(&self, pos: u64) -> Result<()> {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(Plain::Seekable(r)) = guard.as_mut() {
+            r.seek(SeekFrom::Start(pos)).map_err(strongroom::error::from_io)?;
+        }
+        Ok(())
+    }
+
+    /// Drops the read-ahead in flight (after it finishes) and puts the
+    /// decryptor back where the caller is.
+    fn drain_ahead(&self) -> Result<()> {
+        if let Some((start, _)) = self.take_ahead()? {
+            self.rewind(start)?;
+        }
+        Ok(())
     }
 }
 
 fn closed_reader() -> Error {
     Error::InvalidArgument("read from a closed encrypted file".into())
+}
+
+fn forked_reader() -> Error {
+    Error::InvalidArgument(
+        "this encrypted file was being read ahead in the parent process when it forked; open it again in the child"
+            .into(),
+    )
 }
 
 #[pymethods]
@@ -484,6 +614,7 @@ impl Reader {
         let passes = self::passphrases(passphrases)?;
         let pending = Pending::default();
         let src_pending = pending.clone();
+        let from_path = path.is_some();
         let plain = step(py, &pending, move || {
             with_keyring(keyring.as_ref(), |kr| {
                 let ids = identities(kr, &passes);
@@ -506,9 +637,13 @@ impl Reader {
         })?;
         let seekable = matches!(plain, Plain::Seekable(_));
         Ok(Self {
-            state: Mutex::new(Some(plain)),
+            state: Arc::new(Mutex::new(Some(plain))),
             pending,
             seekable,
+            read_ahead: from_path,
+            ahead: Mutex::new(None),
+            spare: Mutex::new(Zeroizing::new(Vec::new())),
+            forked_away: AtomicBool::new(false),
         })
     }
 
@@ -526,6 +661,7 @@ impl Reader {
     fn read<'py>(&self, py: Python<'py>, size: i64) -> PyResult<Bound<'py, PyBytes>> {
         if size < 0 {
             let buf = step(py, &self.pending, || {
+                self.drain_ahead()?;
                 let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
                 let mut buf = Zeroizing::new(Vec::new());
                 plain_reader(&mut guard)?
@@ -583,6 +719,7 @@ impl Reader {
             _ => return Err(invalid_argument(py, "whence must be 0, 1 or 2")),
         };
         step(py, &self.pending, || {
+            self.drain_ahead()?;
             let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
             match guard.as_mut().ok_or_else(closed_reader)? {
                 Plain::Seekable(r) => r.seek(pos).map_err(strongroom::error::from_io),
@@ -608,6 +745,11 @@ impl Reader {
 
     /// Closes the stream; its buffers are wiped.
     fn close(&self, py: Python<'_>) {
+        // The read-ahead's result (and error) is dropped; in a forked child
+        // the stream is left alone.
+        if py.detach(|| self.take_ahead()).is_err() {
+            return;
+        }
         let taken = self.state.lock().unwrap_or_else(|p| p.into_inner()).take();
         guarded(py, || {
             py.detach(move || drop(taken));

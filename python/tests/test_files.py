@@ -533,3 +533,63 @@ def test_a_writer_used_in_a_forked_child_refuses_and_the_parent_finishes(
     w.write(data)
     w.close()
     assert strongroom.open(tmp_path / "f.srf", "rb", keyring=keyring).read() == data + data
+
+
+def test_read_ahead_keeps_positions_exact(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    # Large sequential reads are decrypted ahead on a thread; tell, seek,
+    # smaller and larger reads, and a whole read must not notice.
+    data = random.Random(3).randbytes(13 << 20)
+    with strongroom.open(tmp_path / "a.srf", "wb", keyring=keyring) as w:
+        w.write(data)
+    r = strongroom.open(tmp_path / "a.srf", "rb", keyring=keyring)
+    raw = r.raw
+    assert raw.read(2 << 20) == data[: 2 << 20]
+    assert raw.tell() == 2 << 20
+    assert raw.read(1 << 20) == data[2 << 20 : 3 << 20]
+    assert raw.read(3 << 20) == data[3 << 20 : 6 << 20]
+    raw.seek(1 << 20)
+    assert raw.read(4 << 20) == data[1 << 20 : 5 << 20]
+    assert raw.read() == data[5 << 20 :]
+    raw.seek(0)
+    buf = bytearray(2 << 20)
+    assert raw.readinto(buf) == len(buf) and bytes(buf) == data[: 2 << 20]
+    assert raw.read(12 << 20) == data[2 << 20 :]
+    assert raw.read(1 << 20) == b""
+    r.close()
+
+
+def test_read_ahead_of_a_tampered_chunk_raises_on_reaching_it(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    data = os.urandom(8 << 20)
+    with strongroom.open(tmp_path / "t.srf", "wb", keyring=keyring) as w:
+        w.write(data)
+    blob = bytearray((tmp_path / "t.srf").read_bytes())
+    blob[len(blob) - (3 << 20)] ^= 1  # about 5 MiB into the plaintext
+    (tmp_path / "t.srf").write_bytes(bytes(blob))
+    with strongroom.open(tmp_path / "t.srf", "rb", keyring=keyring) as r:
+        assert r.raw.read(2 << 20) == data[: 2 << 20]  # starts a read-ahead of 2..4 MiB
+        assert r.raw.read(2 << 20) == data[2 << 20 : 4 << 20]
+        with pytest.raises(strongroom.AuthenticationError):
+            r.raw.read(2 << 20)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_reader_with_a_read_ahead_in_a_forked_child_refuses(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    data = os.urandom(6 << 20)
+    with strongroom.open(tmp_path / "k.srf", "wb", keyring=keyring) as w:
+        w.write(data)
+    r = strongroom.open(tmp_path / "k.srf", "rb", keyring=keyring)
+    assert r.raw.read(2 << 20) == data[: 2 << 20]  # a read-ahead is now in flight
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            r.raw.read(2 << 20)
+        except strongroom.UsageError as e:
+            code = 0 if "parent process" in str(e) else 2
+        except BaseException:
+            code = 3
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert r.raw.read() == data[2 << 20 :]
+    r.close()
