@@ -14,7 +14,7 @@ import threading
 import time
 import zipfile
 from pathlib import Path
-from typing import List, Tuple
+from typing import Callable, List, Tuple
 
 import pytest
 
@@ -509,6 +509,23 @@ def test_rewrap_file_changes_protectors_not_payload(keyring: strongroom.Keyring,
     assert enc.read_bytes() == before
 
 
+def assert_refused_in_forked_child(use: Callable[[], object]) -> None:
+    """Runs `use` in a forked child, which must raise UsageError naming the
+    parent process (any other outcome fails the parent's assertion)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            use()
+        except strongroom.UsageError as e:
+            code = 0 if "parent process" in str(e) else 2
+        except BaseException:
+            code = 3
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_writer_used_in_a_forked_child_refuses_and_the_parent_finishes(
     keyring: strongroom.Keyring, tmp_path: Path
@@ -518,18 +535,7 @@ def test_a_writer_used_in_a_forked_child_refuses_and_the_parent_finishes(
     data = os.urandom(3 << 20)
     w = strongroom.open(tmp_path / "f.srf", "wb", keyring=keyring)
     w.write(data)
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            w.raw.write(b"x" * (9 << 20))
-        except strongroom.UsageError as e:
-            code = 0 if "parent process" in str(e) else 2
-        except BaseException:
-            code = 3
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.WEXITSTATUS(status) == 0
+    assert_refused_in_forked_child(lambda: w.raw.write(b"x" * (9 << 20)))
     w.write(data)
     w.close()
     assert strongroom.open(tmp_path / "f.srf", "rb", keyring=keyring).read() == data + data
@@ -579,17 +585,6 @@ def test_a_reader_with_a_read_ahead_in_a_forked_child_refuses(keyring: strongroo
         w.write(data)
     r = strongroom.open(tmp_path / "k.srf", "rb", keyring=keyring)
     assert r.raw.read(2 << 20) == data[: 2 << 20]  # a read-ahead is now in flight
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            r.raw.read(2 << 20)
-        except strongroom.UsageError as e:
-            code = 0 if "parent process" in str(e) else 2
-        except BaseException:
-            code = 3
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.WEXITSTATUS(status) == 0
+    assert_refused_in_forked_child(lambda: r.raw.read(2 << 20))
     assert r.raw.read() == data[2 << 20 :]
     r.close()
