@@ -81,6 +81,19 @@ impl<R: Read + Seek> ChunkedSeekReader<R> {
         Ok(self.plaintext_len)
     }
 
+    /// Reads `len` bytes of ciphertext from the start of chunk `index` into
+    /// `ct`.
+    fn read_ciphertext(&mut self, index: u64, len: usize) -> Result<()> {
+        let offset = self.chunks_start + index * ENCRYPTED_CHUNK_SIZE as u64;
+        self.inner.seek(SeekFrom::Start(offset))?;
+        self.inner
+            .read_exact(&mut self.ct[..len])
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::UnexpectedEof => Error::Truncated("the input shrank while it was being read"),
+                _ => Error::Io(e),
+            })
+    }
+
     /// Decrypts chunk `index` into the cache (no-op if already there).
     fn load_chunk(&mut self, index: u64) -> Result<()> {
         if self.cached == Some(index) {
@@ -92,14 +105,7 @@ impl<R: Read + Seek> ChunkedSeekReader<R> {
         } else {
             self.last_encrypted_len as usize
         };
-        let offset = self.chunks_start + index * ENCRYPTED_CHUNK_SIZE as u64;
-        self.inner.seek(SeekFrom::Start(offset))?;
-        self.inner
-            .read_exact(&mut self.ct[..ct_len])
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::UnexpectedEof => Error::Truncated("the input shrank while it was being read"),
-                _ => Error::Io(e),
-            })?;
+        self.read_ciphertext(index, ct_len)?;
         let pt_len = ct_len - TAG_LEN;
         self.key
             .open_chunk(index, &self.ct[..ct_len], &mut self.cache[..pt_len])?;
@@ -133,16 +139,7 @@ impl<R: Read + Seek> ChunkedSeekReader<R> {
             self.ct = vec![0u8; ct_len];
         }
         let out = &mut buf[..count * CHUNK_SIZE];
-        let offset = self.chunks_start + index * ENCRYPTED_CHUNK_SIZE as u64;
-        let read = self
-            .inner
-            .seek(SeekFrom::Start(offset))
-            .and_then(|_| self.inner.read_exact(&mut self.ct[..ct_len]))
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::UnexpectedEof => Error::Truncated("the input shrank while it was being read"),
-                _ => Error::Io(e),
-            });
-        if let Err(e) = read {
+        if let Err(e) = self.read_ciphertext(index, ct_len) {
             return Some(Err(e));
         }
         let (_, failed) = super::parallel::open_full_chunks(&self.key, index, &self.ct[..ct_len], out);
