@@ -8,23 +8,18 @@ use std::sync::{Mutex, OnceLock};
 use zeroize::Zeroizing;
 
 /// The options that name an environment variable holding a secret.
-const ENV_OPTIONS: [&str; 4] = [
+const ENV_OPTIONS: [&str; 5] = [
     "--keyring-passphrase-env",
     "--recovery-key-env",
     "--passphrase-env",
     "--new-passphrase-env",
+    "--db-password-env",
 ];
 
-/// A secret environment variable as it was at start-up.
-#[derive(Debug)]
-pub enum EnvSecret {
-    /// Set, valid UTF-8.
-    Value(Zeroizing<String>),
-    /// Set, but not valid UTF-8.
-    NotUnicode,
-}
-
-static TAKEN: OnceLock<Mutex<HashMap<String, EnvSecret>>> = OnceLock::new();
+/// The secret environment variables as they were at start-up: their raw
+/// bytes, checked by the core's rules ([`strongroom::SecretSource::accept`])
+/// when a command uses one.
+static TAKEN: OnceLock<Mutex<HashMap<String, Zeroizing<Vec<u8>>>>> = OnceLock::new();
 
 /// Makes the process non-dumpable and gives it a zero core-file limit, so a
 /// crash never writes the keys it holds to disk. Failures are ignored: the
@@ -81,11 +76,7 @@ pub fn take_environment_secrets(defaults: &[&str]) {
         let Some(value) = std::env::var_os(&name) else {
             continue;
         };
-        let secret = match value.into_string() {
-            Ok(s) => EnvSecret::Value(Zeroizing::new(s)),
-            Err(_) => EnvSecret::NotUnicode,
-        };
-        taken.insert(name.clone(), secret);
+        taken.insert(name.clone(), Zeroizing::new(os_bytes(value)));
         remove_from_environment(&name);
     }
     let _ = TAKEN.set(Mutex::new(taken));
@@ -99,9 +90,26 @@ fn remove_from_environment(name: &str) {
     unsafe { std::env::remove_var(name) };
 }
 
-/// Runs `f` on the secret variable `name` as it was at start-up (`None`
-/// when it was not set).
-pub fn with_env_secret<R>(name: &str, f: impl FnOnce(Option<&EnvSecret>) -> R) -> R {
+/// The raw bytes of an environment variable's value.
+#[cfg(unix)]
+fn os_bytes(value: OsString) -> Vec<u8> {
+    use std::os::unix::ffi::OsStringExt;
+    value.into_vec()
+}
+
+/// The raw bytes of an environment variable's value (not Unicode on
+/// Windows: bytes that are not UTF-8 either, which the core's rule refuses
+/// as such).
+#[cfg(not(unix))]
+fn os_bytes(value: OsString) -> Vec<u8> {
+    value
+        .into_string()
+        .map_or_else(|_| vec![0xff], String::into_bytes)
+}
+
+/// Runs `f` on the raw value of the secret variable `name` as it was at
+/// start-up (`None` when it was not set).
+pub fn with_env_secret<R>(name: &str, f: impl FnOnce(Option<&Zeroizing<Vec<u8>>>) -> R) -> R {
     match TAKEN.get() {
         Some(map) => {
             let map = map.lock().unwrap_or_else(|p| p.into_inner());
@@ -129,13 +137,23 @@ mod tests {
                 "--keyring-passphrase-env=RING_PASS",
                 "--recovery-key-env",
                 "--looks-like-an-option",
+                "--db-password-env=DB_PASS",
                 "--",
                 "--new-passphrase-env",
                 "AFTER_DASHES",
             ]),
-            &["STRONGROOM_PASSPHRASE"],
+            &["STRONGROOM_PASSPHRASE", "STRONGROOM_DB_PASSWORD"],
         );
-        assert_eq!(names, ["MY_PASS", "RING_PASS", "STRONGROOM_PASSPHRASE"]);
+        assert_eq!(
+            names,
+            [
+                "DB_PASS",
+                "MY_PASS",
+                "RING_PASS",
+                "STRONGROOM_DB_PASSWORD",
+                "STRONGROOM_PASSPHRASE"
+            ]
+        );
     }
 
     #[test]

@@ -15,7 +15,6 @@ use std::path::PathBuf;
 use strongroom::field::{ColumnSpec, FieldCipher, Normalizer, ValueType};
 use strongroom_db::migrate::DEFAULT_BATCH;
 use strongroom_db::{DbUrl, Job, Operation, Progress, Status, Summary};
-use zeroize::Zeroizing;
 
 /// `db ...`
 #[derive(Debug, Subcommand)]
@@ -178,30 +177,12 @@ pub fn db_error(e: strongroom_db::Error) -> anyhow::Error {
     }
 }
 
-/// The parsed URL, with the password from a file or the environment.
+/// The parsed URL, with the password from a file or the environment (read
+/// by the core's secret-source rule; the variable was removed from the
+/// environment at start-up, as every secret variable is).
 fn db_url(a: &DbTargetArgs) -> Result<DbUrl> {
     let url = DbUrl::parse(&a.url).map_err(db_error)?;
-    let password = if let Some(path) = &a.db_password_file {
-        let mut s = Zeroizing::new(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the database password file {}", path.display()))?,
-        );
-        if s.ends_with('\n') {
-            s.pop();
-            if s.ends_with('\r') {
-                s.pop();
-            }
-        }
-        Some(s)
-    } else if let Some(var) = &a.db_password_env {
-        Some(Zeroizing::new(std::env::var(var).map_err(|_| {
-            usage(format!(
-                "environment variable {var} (--db-password-env) is not set"
-            ))
-        })?))
-    } else {
-        std::env::var("STRONGROOM_DB_PASSWORD").ok().map(Zeroizing::new)
-    };
+    let password = crate::secrets::db_password(a.db_password_file.as_deref(), a.db_password_env.as_deref())?;
     Ok(match password {
         Some(p) => url.with_password(p),
         None => url,
