@@ -52,6 +52,7 @@ fn tls_failure(e: &mysql::Error) -> Option<String> {
     match e {
         mysql::Error::TlsError(t) => Some(tls::chain(t)),
         mysql::Error::IoError(io) => tls::rustls_cause(io).map(ToString::to_string),
+        mysql::Error::CodecError(codec) => tls::rustls_cause(codec).map(ToString::to_string),
         _ => None,
     }
 }
