@@ -71,8 +71,14 @@ fn secret_variable_names(args: &[OsString], defaults: &[&str]) -> Vec<String> {
 /// Must be called first thing in `main`, while the process has one thread.
 pub fn take_environment_secrets(defaults: &[&str]) {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let mut defaults: Vec<String> = defaults.iter().map(|d| d.to_string()).collect();
+    // The variable STRONGROOM_KEYRING_PASSPHRASE_ENV names holds a secret.
+    if let Some(name) = std::env::var_os(strongroom::secret_source::ENV_KEYRING_PASSPHRASE_ENV) {
+        defaults.push(name.to_string_lossy().into_owned());
+    }
+    let defaults: Vec<&str> = defaults.iter().map(String::as_str).collect();
     let mut taken = HashMap::new();
-    for name in secret_variable_names(&args, defaults) {
+    for name in secret_variable_names(&args, &defaults) {
         let Some(value) = std::env::var_os(&name) else {
             continue;
         };

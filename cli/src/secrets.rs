@@ -19,7 +19,7 @@ use strongroom::{Passphrase, SecretSource};
 use zeroize::Zeroizing;
 
 /// Default environment variable of the keyring passphrase.
-pub const ENV_KEYRING_PASSPHRASE: &str = "STRONGROOM_KEYRING_PASSPHRASE";
+pub const ENV_KEYRING_PASSPHRASE: &str = strongroom::secret_source::ENV_KEYRING_PASSPHRASE;
 /// Default environment variable of a file passphrase.
 pub const ENV_PASSPHRASE: &str = "STRONGROOM_PASSPHRASE";
 /// Default environment variable of a passphrase being added.
@@ -137,10 +137,30 @@ fn prompt(prompt: &str, purpose: Purpose) -> Result<Zeroizing<String>> {
     Err(usage("no passphrase confirmed after three attempts"))
 }
 
-/// Gets a secret from the chosen source, else the default environment
-/// variable, else the terminal.
+/// The default variable `name` as a source, when it was set at start-up.
+fn env_default(name: &str) -> Option<Source> {
+    crate::hardening::with_env_secret(name, |taken| taken.is_some()).then(|| Source::Env(name.to_string()))
+}
+
+/// The source the environment names for the keyring passphrase, by the
+/// core's rule ([`SecretSource::keyring_passphrase_from`]); the secret
+/// variables were taken out of the environment at start-up, so those are
+/// looked up in what was taken.
+fn keyring_passphrase_from_env() -> Option<Source> {
+    Source::keyring_passphrase_from(|name| {
+        if crate::hardening::with_env_secret(name, |taken| taken.is_some()) {
+            Some(std::ffi::OsString::from("set"))
+        } else {
+            std::env::var_os(name)
+        }
+    })
+}
+
+/// Gets a secret from the chosen source, else the environment's source
+/// (`from_env`), else the terminal.
 fn obtain(
     source: Option<Source>,
+    from_env: Option<Source>,
     default_env: &str,
     prompt_text: &str,
     purpose: Purpose,
@@ -148,8 +168,8 @@ fn obtain(
 ) -> Result<Zeroizing<String>> {
     let secret = if let Some(source) = source {
         read_source(&source)?
-    } else if crate::hardening::with_env_secret(default_env, |taken| taken.is_some()) {
-        read_source(&Source::Env(default_env.to_string()))?
+    } else if let Some(source) = from_env {
+        read_source(&source)?
     } else if terminal_available() {
         prompt(prompt_text, purpose)?
     } else {
@@ -227,6 +247,7 @@ impl UnlockArgs {
         }
         let secret = obtain(
             self.passphrase_source()?,
+            keyring_passphrase_from_env(),
             ENV_KEYRING_PASSPHRASE,
             &format!("Passphrase of keyring {}", path.display()),
             Purpose::Existing,
@@ -247,6 +268,7 @@ impl UnlockArgs {
         }
         let secret = obtain(
             self.passphrase_source()?,
+            keyring_passphrase_from_env(),
             ENV_KEYRING_PASSPHRASE,
             &format!("New passphrase for keyring {}", path.display()),
             Purpose::New,
@@ -288,6 +310,7 @@ impl PassphraseSourceArgs {
     fn get(&self, purpose: Purpose, prompt_text: &str) -> Result<Passphrase> {
         let secret = obtain(
             self.source()?,
+            env_default(ENV_PASSPHRASE),
             ENV_PASSPHRASE,
             prompt_text,
             purpose,
@@ -318,6 +341,7 @@ impl NewPassphraseSourceArgs {
         ])?;
         let secret = obtain(
             source,
+            env_default(ENV_NEW_PASSPHRASE),
             ENV_NEW_PASSPHRASE,
             prompt_text,
             Purpose::New,

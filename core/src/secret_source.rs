@@ -18,12 +18,27 @@
 //! - every buffer that held the secret is wiped, including one refused;
 //! - an environment variable is removed from the process environment after
 //!   it was read, where that is safe: [`SecretSource::read_and_remove`].
+//!
+//! A program given no explicit source for the keyring passphrase finds it
+//! where the environment says, by one rule
+//! ([`SecretSource::keyring_passphrase_from_env`]): the file named by
+//! `STRONGROOM_KEYRING_PASSPHRASE_FILE`, else the variable named by
+//! `STRONGROOM_KEYRING_PASSPHRASE_ENV`, else
+//! `STRONGROOM_KEYRING_PASSPHRASE`.
 
 use crate::error::{Error, Result};
+use std::ffi::OsString;
 use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
 use zeroize::{Zeroize, Zeroizing};
+
+/// The variable holding the keyring passphrase itself.
+pub const ENV_KEYRING_PASSPHRASE: &str = "STRONGROOM_KEYRING_PASSPHRASE";
+/// The variable naming a file that holds the keyring passphrase.
+pub const ENV_KEYRING_PASSPHRASE_FILE: &str = "STRONGROOM_KEYRING_PASSPHRASE_FILE";
+/// The variable naming the variable that holds the keyring passphrase.
+pub const ENV_KEYRING_PASSPHRASE_ENV: &str = "STRONGROOM_KEYRING_PASSPHRASE_ENV";
 
 /// Where a secret is read from. See the [module](self) for the rules every
 /// source follows.
@@ -79,6 +94,31 @@ impl SecretSource {
             remove(name);
         }
         result
+    }
+
+    /// Where the environment says the keyring passphrase is, for a program
+    /// given no explicit source: the file named by
+    /// [`ENV_KEYRING_PASSPHRASE_FILE`], else the variable named by
+    /// [`ENV_KEYRING_PASSPHRASE_ENV`], else [`ENV_KEYRING_PASSPHRASE`]
+    /// when it is set. The first of them that is set (and not empty)
+    /// decides. `None`: the environment names no source.
+    pub fn keyring_passphrase_from_env() -> Option<SecretSource> {
+        Self::keyring_passphrase_from(|name| std::env::var_os(name))
+    }
+
+    /// [`SecretSource::keyring_passphrase_from_env`] with the variables
+    /// looked up by `var` instead of in the process environment (for a
+    /// caller that took its secret variables out of the environment at
+    /// start-up: it answers for those from what it took).
+    pub fn keyring_passphrase_from(var: impl Fn(&str) -> Option<OsString>) -> Option<SecretSource> {
+        let set = |name: &str| var(name).filter(|v| !v.is_empty());
+        if let Some(path) = set(ENV_KEYRING_PASSPHRASE_FILE) {
+            return Some(SecretSource::File(PathBuf::from(path)));
+        }
+        if let Some(name) = set(ENV_KEYRING_PASSPHRASE_ENV) {
+            return Some(SecretSource::Env(name.to_string_lossy().into_owned()));
+        }
+        var(ENV_KEYRING_PASSPHRASE).map(|_| SecretSource::Env(ENV_KEYRING_PASSPHRASE.to_string()))
     }
 
     /// Whether removing an environment variable is safe now: the process
@@ -307,6 +347,42 @@ mod tests {
         let path = SecretSource::Env("PATH".into()).read_and_remove(|_| called = true);
         assert!(path.is_ok() && !called);
         other.join().unwrap();
+    }
+
+    #[test]
+    fn the_keyring_passphrase_rule_of_the_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| OsString::from(*v))
+            }
+        };
+        assert_eq!(SecretSource::keyring_passphrase_from(env(&[])), None);
+        assert_eq!(
+            SecretSource::keyring_passphrase_from(env(&[(ENV_KEYRING_PASSPHRASE, "x")])),
+            Some(SecretSource::Env(ENV_KEYRING_PASSPHRASE.into()))
+        );
+        assert_eq!(
+            SecretSource::keyring_passphrase_from(env(&[
+                (ENV_KEYRING_PASSPHRASE, "x"),
+                (ENV_KEYRING_PASSPHRASE_ENV, "APP_PASS")
+            ])),
+            Some(SecretSource::Env("APP_PASS".into()))
+        );
+        assert_eq!(
+            SecretSource::keyring_passphrase_from(env(&[
+                (ENV_KEYRING_PASSPHRASE_FILE, "/run/secrets/pass"),
+                (ENV_KEYRING_PASSPHRASE_ENV, "APP_PASS"),
+            ])),
+            Some(SecretSource::File("/run/secrets/pass".into()))
+        );
+        // An empty name is no name.
+        assert_eq!(
+            SecretSource::keyring_passphrase_from(env(&[(ENV_KEYRING_PASSPHRASE_FILE, "")])),
+            None
+        );
     }
 
     #[test]
