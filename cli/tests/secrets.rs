@@ -36,7 +36,16 @@ fn the_environment_rule_for_the_keyring_passphrase() {
     let dir = tempfile::tempdir().unwrap();
     let out = cmd(dir.path())
         .env("STRONGROOM_KEYRING_PASSPHRASE", PASS)
-        .args(["keyring", "init", "--argon2-memory-mib", "8", "--argon2-time", "1", "--argon2-lanes", "1"])
+        .args([
+            "keyring",
+            "init",
+            "--argon2-memory-mib",
+            "8",
+            "--argon2-time",
+            "1",
+            "--argon2-lanes",
+            "1",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -55,7 +64,10 @@ fn the_environment_rule_for_the_keyring_passphrase() {
     c.env("STRONGROOM_KEYRING_PASSPHRASE_FILE", &wrong)
         .env("STRONGROOM_KEYRING_PASSPHRASE", PASS);
     let out = list(c);
-    assert_eq!((out.status.code(), error_name(&out).as_str()), (Some(6), "WrongPassphrase"));
+    assert_eq!(
+        (out.status.code(), error_name(&out).as_str()),
+        (Some(6), "WrongPassphrase")
+    );
     // The variable named by STRONGROOM_KEYRING_PASSPHRASE_ENV.
     let mut c = cmd(dir.path());
     c.env("STRONGROOM_KEYRING_PASSPHRASE_ENV", "APP_KEYRING_PASS")
@@ -65,7 +77,10 @@ fn the_environment_rule_for_the_keyring_passphrase() {
     let mut c = cmd(dir.path());
     c.env("STRONGROOM_KEYRING_PASSPHRASE_ENV", "APP_KEYRING_UNSET");
     let out = list(c);
-    assert_eq!((out.status.code(), error_name(&out).as_str()), (Some(2), "SecretMissing"));
+    assert_eq!(
+        (out.status.code(), error_name(&out).as_str()),
+        (Some(2), "SecretMissing")
+    );
     // An explicit option wins over the environment.
     let out = cmd(dir.path())
         .env("STRONGROOM_KEYRING_PASSPHRASE_FILE", &wrong)
@@ -73,5 +88,10 @@ fn the_environment_rule_for_the_keyring_passphrase() {
         .arg(&file)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

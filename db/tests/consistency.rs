@@ -235,7 +235,7 @@ fn status_shows_an_interrupted_rotation() {
             cp.job
         );
         assert_eq!((cp.last_pk.as_deref(), cp.changed), (Some("200"), 200));
-        assert_eq!(st.pending_jobs, [cp.job.clone()]);
+        assert_eq!(st.pending_jobs, std::slice::from_ref(&cp.job));
         assert_eq!(st.tokens.get(&format!("random v{version}")), Some(&200));
         // The same rotation resumes; another target version starts over.
         let s = strongroom_db::run(e.as_mut(), &Job::new(Operation::Rotate, &after, table, "v")).unwrap();

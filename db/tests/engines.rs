@@ -331,7 +331,47 @@ fn compare_and_swap_skips_rows_changed_since_read() {
         assert_eq!(rows[0].value, Cell::text("new"));
         assert_eq!(rows[1].value, Cell::Null);
         let _ = cipher;
+        drop_table(e.as_mut(), table);
     }
+}
+
+#[test]
+fn compare_and_swap_compares_bytes_under_any_collation() {
+    // A PostgreSQL column with a case-insensitive, non-deterministic ICU
+    // collation: "NEW" equals "new" for the column, not for the swap.
+    let Some(db) = server(EngineKind::Postgres) else {
+        return;
+    };
+    let mut e = db.open();
+    let coll = unique("db2_ci");
+    let table = &unique("db_cas_ci");
+    e.execute_batch(&format!(
+        "DROP COLLATION IF EXISTS {coll}; CREATE COLLATION {coll} (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
+    ))
+    .unwrap();
+    create_raw(
+        e.as_mut(),
+        EngineKind::Postgres,
+        table,
+        &format!("id bigint PRIMARY KEY, v text COLLATE {coll}, idx bytea"),
+    );
+    insert(
+        e.as_mut(),
+        EngineKind::Postgres,
+        table,
+        &[(Pk::Int(1), Cell::text("new"))],
+    );
+    let t = e.describe(table, "v", None).unwrap();
+    let case = strongroom_db::engine::Update {
+        pk: Pk::Int(1),
+        old: Cell::text("NEW"),
+        new: Cell::text("stale token"),
+        index: None,
+    };
+    assert_eq!(e.apply(&t, &[case], None).unwrap(), 0);
+    assert_eq!(all_rows(e.as_mut(), &t)[0].value, Cell::text("new"));
+    drop_table(e.as_mut(), table);
+    e.execute_batch(&format!("DROP COLLATION {coll}")).unwrap();
 }
 
 #[test]

@@ -3,18 +3,7 @@
 //! settings, with the command line's option names, so that one column is
 //! described the same way everywhere.
 //!
-//! Words separated by commas or spaces, in any order:
-//!
-//! | word | meaning | command-line option |
-//! |---|---|---|
-//! | `random` / `deterministic` | the mode (default `random`) | `--deterministic` |
-//! | `type=TYPE` | the value type (`text`, `bytes`, `int`, ...) | `--type` |
-//! | `hide-null` | NULL is encrypted as a value | `--hide-null` |
-//! | `accept-mode=MODE` | a migration window: also read tokens of MODE | `--accept-mode` |
-//! | `index=LEN` or `index=LEN:NORMALIZER` | a blind index | `--index-len`, `--normalizer` |
-//!
-//! [`ColumnSpec`]'s `Display` writes this form (canonical order), and
-//! parsing it gives the same spec back.
+//! See [`ColumnSpec::parse`] for the words.
 
 use super::cipher::{ColumnSpec, Mode};
 use super::normalize::Normalizer;
@@ -23,10 +12,31 @@ use crate::error::{Error, Result};
 use std::fmt;
 
 impl ColumnSpec {
-    /// Parses the text form (see the [module](self)); the type is
-    /// `default_type` unless a `type=` word names one. An unknown word or
-    /// value is [`Error::InvalidArgument`] naming it; the settings are
-    /// checked as [`FieldCipher::new`](super::FieldCipher::new) checks them.
+    /// Parses the text form of a column's settings: words separated by
+    /// commas or spaces, in any order, named as the command line's
+    /// options.
+    ///
+    /// | word | meaning | command-line option |
+    /// |---|---|---|
+    /// | `random` / `deterministic` | the mode (default `random`) | `--deterministic` |
+    /// | `type=TYPE` | the value type (`text`, `bytes`, `int`, ...) | `--type` |
+    /// | `hide-null` | NULL is encrypted as a value | `--hide-null` |
+    /// | `accept-mode=MODE` | a migration window: also read tokens of MODE | `--accept-mode` |
+    /// | `index=LEN` or `index=LEN:NORMALIZER` | a blind index | `--index-len`, `--normalizer` |
+    ///
+    /// The type is `default_type` unless a `type=` word names one. An
+    /// unknown word or value is [`Error::InvalidArgument`] naming it; the
+    /// settings are checked as [`FieldCipher::new`](super::FieldCipher::new)
+    /// checks them. `Display` writes this form (every setting, canonical
+    /// order), and parsing it gives the same spec back.
+    ///
+    /// ```
+    /// use strongroom::field::{ColumnSpec, ValueType};
+    /// let spec = ColumnSpec::parse("deterministic, type=int", ValueType::Text)?;
+    /// assert_eq!(spec, ColumnSpec::new(ValueType::Int).deterministic());
+    /// assert_eq!(spec.to_string(), "deterministic, type=int");
+    /// # Ok::<(), strongroom::Error>(())
+    /// ```
     pub fn parse(text: &str, default_type: ValueType) -> Result<ColumnSpec> {
         let bad = |word: &str, why: &str| Error::InvalidArgument(format!("column setting {word:?}: {why}"));
         let mut ty = default_type;
