@@ -4,6 +4,9 @@
 # (127.0.0.1:3306, root without password, database `test`) when they answer.
 # With CI=true a missing server is a failure, not a skip.
 # Override the servers with STRONGROOM_TEST_PG_URL / STRONGROOM_TEST_MYSQL_URL.
+# Both servers are set up for TLS first (scripts/db-tls-setup.sh: a test CA
+# and certificates, PostgreSQL reloaded, MariaDB restarted once if it has no
+# TLS yet); the TLS tests read the certificates from STRONGROOM_TEST_TLS_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +27,18 @@ for url in "$PG_URL" "$MY_URL"; do
         echo "SKIP: no database server at $hp; its tests are skipped (set CI=true to fail instead)"
     fi
 done
+
+echo "== TLS on the test servers (scripts/db-tls-setup.sh) =="
+if [ -n "${STRONGROOM_TEST_TLS_DIR:-}" ]; then
+    echo "   (set up by the caller: $STRONGROOM_TEST_TLS_DIR)"
+elif tls_dir=$(scripts/db-tls-setup.sh); then
+    export STRONGROOM_TEST_TLS_DIR=$tls_dir
+elif [ "${CI:-}" = "true" ]; then
+    echo "FAIL: CI=true and the servers could not be set up for TLS" >&2
+    exit 1
+else
+    echo "SKIP: the servers could not be set up for TLS; the TLS tests are skipped (set CI=true to fail instead)"
+fi
 
 start=$SECONDS
 # scripts/test.sh passes --after-workspace: its `cargo test --workspace` has

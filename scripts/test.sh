@@ -16,6 +16,16 @@ timed() {
     echo "   ($(( SECONDS - start )) s)"
 }
 
+# The database tests (in the workspace run below, and scripts/test-db.sh)
+# need the local servers set up for TLS first.
+echo "== database servers: TLS for the tests (scripts/db-tls-setup.sh) =="
+if tls_dir=$(scripts/db-tls-setup.sh); then
+    export STRONGROOM_TEST_TLS_DIR=$tls_dir
+elif [ "${CI:-}" = "true" ]; then
+    echo "FAIL: CI=true and the database servers could not be set up for TLS" >&2
+    exit 1
+fi
+
 echo "== tests, default engine (ring) =="
 timed cargo test --workspace --locked
 

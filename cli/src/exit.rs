@@ -18,9 +18,13 @@ Exit codes:
 
 Environment:
   STRONGROOM_KEYRING             keyring path (same as --keyring)
+  STRONGROOM_KEYRING_PASSPHRASE_FILE  a file holding the keyring passphrase, when no option names a source
+  STRONGROOM_KEYRING_PASSPHRASE_ENV   the variable holding it (next in line)
   STRONGROOM_KEYRING_PASSPHRASE  keyring passphrase when no other source is given
   STRONGROOM_PASSPHRASE          file passphrase when no other source is given
-  STRONGROOM_NEW_PASSPHRASE      passphrase being added when no other source is given";
+  STRONGROOM_NEW_PASSPHRASE      passphrase being added when no other source is given
+  STRONGROOM_DB_PASSWORD         database password of `strongroom db` when no other source is given
+  Secret variables are read once and removed from the environment at start-up.";
 
 /// A class of outcome with a stable exit code: the core's error class,
 /// whose number ([`strongroom::ErrorKind::number`]) is the exit code and

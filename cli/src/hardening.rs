@@ -8,23 +8,18 @@ use std::sync::{Mutex, OnceLock};
 use zeroize::Zeroizing;
 
 /// The options that name an environment variable holding a secret.
-const ENV_OPTIONS: [&str; 4] = [
+const ENV_OPTIONS: [&str; 5] = [
     "--keyring-passphrase-env",
     "--recovery-key-env",
     "--passphrase-env",
     "--new-passphrase-env",
+    "--db-password-env",
 ];
 
-/// A secret environment variable as it was at start-up.
-#[derive(Debug)]
-pub enum EnvSecret {
-    /// Set, valid UTF-8.
-    Value(Zeroizing<String>),
-    /// Set, but not valid UTF-8.
-    NotUnicode,
-}
-
-static TAKEN: OnceLock<Mutex<HashMap<String, EnvSecret>>> = OnceLock::new();
+/// The secret environment variables as they were at start-up: their raw
+/// bytes, checked by the core's rules ([`strongroom::SecretSource::accept`])
+/// when a command uses one.
+static TAKEN: OnceLock<Mutex<HashMap<String, Zeroizing<Vec<u8>>>>> = OnceLock::new();
 
 /// Makes the process non-dumpable and gives it a zero core-file limit, so a
 /// crash never writes the keys it holds to disk. Failures are ignored: the
@@ -76,16 +71,18 @@ fn secret_variable_names(args: &[OsString], defaults: &[&str]) -> Vec<String> {
 /// Must be called first thing in `main`, while the process has one thread.
 pub fn take_environment_secrets(defaults: &[&str]) {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let mut defaults: Vec<String> = defaults.iter().map(|d| d.to_string()).collect();
+    // The variable STRONGROOM_KEYRING_PASSPHRASE_ENV names holds a secret.
+    if let Some(name) = std::env::var_os(strongroom::secret_source::ENV_KEYRING_PASSPHRASE_ENV) {
+        defaults.push(name.to_string_lossy().into_owned());
+    }
+    let defaults: Vec<&str> = defaults.iter().map(String::as_str).collect();
     let mut taken = HashMap::new();
-    for name in secret_variable_names(&args, defaults) {
+    for name in secret_variable_names(&args, &defaults) {
         let Some(value) = std::env::var_os(&name) else {
             continue;
         };
-        let secret = match value.into_string() {
-            Ok(s) => EnvSecret::Value(Zeroizing::new(s)),
-            Err(_) => EnvSecret::NotUnicode,
-        };
-        taken.insert(name.clone(), secret);
+        taken.insert(name.clone(), Zeroizing::new(os_bytes(value)));
         remove_from_environment(&name);
     }
     let _ = TAKEN.set(Mutex::new(taken));
@@ -99,9 +96,26 @@ fn remove_from_environment(name: &str) {
     unsafe { std::env::remove_var(name) };
 }
 
-/// Runs `f` on the secret variable `name` as it was at start-up (`None`
-/// when it was not set).
-pub fn with_env_secret<R>(name: &str, f: impl FnOnce(Option<&EnvSecret>) -> R) -> R {
+/// The raw bytes of an environment variable's value.
+#[cfg(unix)]
+fn os_bytes(value: OsString) -> Vec<u8> {
+    use std::os::unix::ffi::OsStringExt;
+    value.into_vec()
+}
+
+/// The raw bytes of an environment variable's value (not Unicode on
+/// Windows: bytes that are not UTF-8 either, which the core's rule refuses
+/// as such).
+#[cfg(not(unix))]
+fn os_bytes(value: OsString) -> Vec<u8> {
+    value
+        .into_string()
+        .map_or_else(|_| vec![0xff], String::into_bytes)
+}
+
+/// Runs `f` on the raw value of the secret variable `name` as it was at
+/// start-up (`None` when it was not set).
+pub fn with_env_secret<R>(name: &str, f: impl FnOnce(Option<&Zeroizing<Vec<u8>>>) -> R) -> R {
     match TAKEN.get() {
         Some(map) => {
             let map = map.lock().unwrap_or_else(|p| p.into_inner());
@@ -129,13 +143,23 @@ mod tests {
                 "--keyring-passphrase-env=RING_PASS",
                 "--recovery-key-env",
                 "--looks-like-an-option",
+                "--db-password-env=DB_PASS",
                 "--",
                 "--new-passphrase-env",
                 "AFTER_DASHES",
             ]),
-            &["STRONGROOM_PASSPHRASE"],
+            &["STRONGROOM_PASSPHRASE", "STRONGROOM_DB_PASSWORD"],
         );
-        assert_eq!(names, ["MY_PASS", "RING_PASS", "STRONGROOM_PASSPHRASE"]);
+        assert_eq!(
+            names,
+            [
+                "DB_PASS",
+                "MY_PASS",
+                "RING_PASS",
+                "STRONGROOM_DB_PASSWORD",
+                "STRONGROOM_PASSPHRASE"
+            ]
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         secrets::ENV_KEYRING_PASSPHRASE,
         secrets::ENV_PASSPHRASE,
         secrets::ENV_NEW_PASSPHRASE,
+        secrets::ENV_DB_PASSWORD,
     ]);
     let wants_json = std::env::args_os()
         .skip(1)

@@ -99,17 +99,30 @@ impl Output {
     /// A progress bar on stderr, if stderr is a terminal and progress is
     /// not disabled.
     pub fn progress(&self, label: &str, total: u64) -> Option<ProgressBar> {
-        if self.quiet || self.no_progress || !std::io::stderr().is_terminal() {
-            return None;
-        }
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template(
             "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
         )
         .map(|s| s.progress_chars("=> "))
         .unwrap_or_else(|_| ProgressStyle::default_bar());
+        self.progress_styled(label, Some(total), style)
+    }
+
+    /// A progress bar as [`Output::progress`], in `style` from its first
+    /// frame (`total` `None`: a spinner), first drawn when it is first
+    /// updated (no empty frame before any work).
+    pub fn progress_styled(
+        &self,
+        label: &str,
+        total: Option<u64>,
+        style: ProgressStyle,
+    ) -> Option<ProgressBar> {
+        if self.quiet || self.no_progress || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
         bar.set_style(style);
         bar.set_message(label.to_string());
+        bar.set_draw_target(ProgressDrawTarget::stderr());
         Some(bar)
     }
 }

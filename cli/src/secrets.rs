@@ -1,47 +1,34 @@
 //! Where secrets come from: environment variables, files, file
 //! descriptors, or a terminal prompt without echo. Never the command line.
 //!
-//! Secrets are held only in [`Zeroizing`] strings and [`Passphrase`]s.
-//! Exactly one trailing `\n` or `\r\n` is stripped from file and descriptor
-//! input; nothing else is trimmed.
+//! Reading from a variable, a file or a descriptor follows the core's one
+//! rule, [`strongroom::SecretSource`] (size cap, UTF-8, exactly one
+//! trailing `\n` or `\r\n` stripped from files and descriptors, buffers
+//! wiped). Secret environment variables were moved into memory and out of
+//! the environment at start-up ([`crate::hardening`]); they are checked by
+//! the core's rule when used. Secrets are held only in [`Zeroizing`]
+//! strings and [`Passphrase`]s.
 
 use crate::args::{NewPassphraseSourceArgs, PassphraseSourceArgs, UnlockArgs};
 use crate::exit::{usage, usage_hint};
-use crate::hardening::EnvSecret;
 use anyhow::{Context, Result};
-use std::io::{IsTerminal, Read};
-use std::path::{Path, PathBuf};
-use strongroom::Passphrase;
+use std::io::IsTerminal;
+use std::path::Path;
 use strongroom::keyring::{RecoveryKey, Unlock};
+use strongroom::{Passphrase, SecretSource};
 use zeroize::Zeroizing;
 
 /// Default environment variable of the keyring passphrase.
-pub const ENV_KEYRING_PASSPHRASE: &str = "STRONGROOM_KEYRING_PASSPHRASE";
+pub const ENV_KEYRING_PASSPHRASE: &str = strongroom::secret_source::ENV_KEYRING_PASSPHRASE;
 /// Default environment variable of a file passphrase.
 pub const ENV_PASSPHRASE: &str = "STRONGROOM_PASSPHRASE";
 /// Default environment variable of a passphrase being added.
 pub const ENV_NEW_PASSPHRASE: &str = "STRONGROOM_NEW_PASSPHRASE";
+/// Default environment variable of the database password (`strongroom db`).
+pub const ENV_DB_PASSWORD: &str = "STRONGROOM_DB_PASSWORD";
 
-/// Largest secret read from a file or descriptor.
-const MAX_SECRET_LEN: u64 = 64 * 1024;
-
-/// One place a secret can be read from.
-#[derive(Debug, Clone)]
-enum Source {
-    Env(String),
-    File(PathBuf),
-    Fd(u32),
-}
-
-impl Source {
-    fn describe(&self) -> String {
-        match self {
-            Source::Env(v) => format!("environment variable {v}"),
-            Source::File(p) => format!("file {}", p.display()),
-            Source::Fd(n) => format!("file descriptor {n}"),
-        }
-    }
-}
+/// One place a secret can be read from: the core's type.
+type Source = SecretSource;
 
 /// Whether a secret being read is new (asked twice, never empty) or
 /// existing (asked once).
@@ -68,70 +55,47 @@ fn single(options: Vec<(&str, Option<Source>)>) -> Result<Option<Source>> {
     }
 }
 
-/// Removes exactly one trailing "\n" or "\r\n".
-fn strip_one_newline(s: &mut Zeroizing<String>) {
-    if s.ends_with("\r\n") {
-        let len = s.len() - 2;
-        s.truncate(len);
-    } else if s.ends_with('\n') {
-        let len = s.len() - 1;
-        s.truncate(len);
-    }
+/// Reads a whole (small) secret from `reader` with the rules of a file
+/// (`what` names it in messages): a thin wrapper of
+/// [`SecretSource::read_from`].
+#[cfg(test)]
+fn read_secret(reader: impl std::io::Read, what: &str) -> Result<Zeroizing<String>> {
+    Ok(Source::File(std::path::PathBuf::from(what)).read_from(reader)?)
 }
 
-/// Reads a whole (small) secret from `reader`, as UTF-8, newline stripped.
-fn read_secret(mut reader: impl Read, what: &str) -> Result<Zeroizing<String>> {
-    // One allocation of the maximum size, so no partly filled buffer is
-    // ever reallocated (and freed unwiped) while reading.
-    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_SECRET_LEN as usize + 1));
-    (&mut reader)
-        .take(MAX_SECRET_LEN + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read the secret from {what}"))?;
-    if bytes.len() as u64 > MAX_SECRET_LEN {
-        return Err(usage(format!(
-            "the secret in {what} is longer than {MAX_SECRET_LEN} bytes"
-        )));
-    }
-    let text = String::from_utf8(std::mem::take(&mut *bytes)).map_err(|e| {
-        // Wipe the rejected bytes too.
-        let mut raw = Zeroizing::new(e.into_bytes());
-        raw.fill(0);
-        usage(format!("the secret in {what} is not valid UTF-8"))
-    })?;
-    let mut text = Zeroizing::new(text);
-    strip_one_newline(&mut text);
-    Ok(text)
-}
-
-/// Opens file descriptor `n` without unsafe code, through `/dev/fd/N`.
-fn open_fd(n: u32) -> Result<std::fs::File> {
-    if cfg!(unix) {
-        let path = format!("/dev/fd/{n}");
-        std::fs::File::open(&path).with_context(|| format!("cannot open file descriptor {n} ({path})"))
-    } else {
-        Err(usage(
-            "reading secrets from a file descriptor is supported on unix only",
-        ))
-    }
-}
-
+/// Reads `source` by the core's rule; an environment variable is the value
+/// taken out of the environment at start-up.
 fn read_source(source: &Source) -> Result<Zeroizing<String>> {
-    match source {
-        Source::Env(var) => crate::hardening::with_env_secret(var, |taken| match taken {
-            Some(EnvSecret::Value(v)) => Ok(v.clone()),
-            None => Err(usage(format!("environment variable {var} is not set"))),
-            Some(EnvSecret::NotUnicode) => {
-                Err(usage(format!("environment variable {var} is not valid UTF-8")))
-            }
-        }),
-        Source::File(path) => {
-            let file = std::fs::File::open(path)
-                .with_context(|| format!("cannot open secret file {}", path.display()))?;
-            read_secret(file, &source.describe())
+    Ok(match source {
+        Source::Env(var) => {
+            let raw = crate::hardening::with_env_secret(var, |taken| taken.cloned());
+            source.accept(raw)?
         }
-        Source::Fd(n) => read_secret(open_fd(*n)?, &source.describe()),
+        other => other.read()?,
+    })
+}
+
+/// The database password of `strongroom db`: from `--db-password-file`,
+/// else the variable named by `--db-password-env`, else
+/// `STRONGROOM_DB_PASSWORD` when it was set (each by the core's rule; the
+/// variables were removed from the environment at start-up). `None` when
+/// no source holds one.
+pub fn db_password(file: Option<&Path>, env: Option<&str>) -> Result<Option<Zeroizing<String>>> {
+    if file.is_some() && env.is_some() {
+        return Err(usage("give only one of --db-password-file, --db-password-env"));
     }
+    if let Some(path) = file {
+        return read_source(&Source::File(path.to_path_buf()))
+            .map(Some)
+            .context("cannot read the database password");
+    }
+    if let Some(var) = env {
+        return read_source(&Source::Env(var.to_string())).map(Some);
+    }
+    if crate::hardening::with_env_secret(ENV_DB_PASSWORD, |taken| taken.is_some()) {
+        return read_source(&Source::Env(ENV_DB_PASSWORD.to_string())).map(Some);
+    }
+    Ok(None)
 }
 
 /// Whether a person can be asked on a terminal: standard input or standard
@@ -173,10 +137,30 @@ fn prompt(prompt: &str, purpose: Purpose) -> Result<Zeroizing<String>> {
     Err(usage("no passphrase confirmed after three attempts"))
 }
 
-/// Gets a secret from the chosen source, else the default environment
-/// variable, else the terminal.
+/// The default variable `name` as a source, when it was set at start-up.
+fn env_default(name: &str) -> Option<Source> {
+    crate::hardening::with_env_secret(name, |taken| taken.is_some()).then(|| Source::Env(name.to_string()))
+}
+
+/// The source the environment names for the keyring passphrase, by the
+/// core's rule ([`SecretSource::keyring_passphrase_from`]); the secret
+/// variables were taken out of the environment at start-up, so those are
+/// looked up in what was taken.
+fn keyring_passphrase_from_env() -> Option<Source> {
+    Source::keyring_passphrase_from(|name| {
+        if crate::hardening::with_env_secret(name, |taken| taken.is_some()) {
+            Some(std::ffi::OsString::from("set"))
+        } else {
+            std::env::var_os(name)
+        }
+    })
+}
+
+/// Gets a secret from the chosen source, else the environment's source
+/// (`from_env`), else the terminal.
 fn obtain(
     source: Option<Source>,
+    from_env: Option<Source>,
     default_env: &str,
     prompt_text: &str,
     purpose: Purpose,
@@ -184,8 +168,8 @@ fn obtain(
 ) -> Result<Zeroizing<String>> {
     let secret = if let Some(source) = source {
         read_source(&source)?
-    } else if crate::hardening::with_env_secret(default_env, |taken| taken.is_some()) {
-        read_source(&Source::Env(default_env.to_string()))?
+    } else if let Some(source) = from_env {
+        read_source(&source)?
     } else if terminal_available() {
         prompt(prompt_text, purpose)?
     } else {
@@ -263,6 +247,7 @@ impl UnlockArgs {
         }
         let secret = obtain(
             self.passphrase_source()?,
+            keyring_passphrase_from_env(),
             ENV_KEYRING_PASSPHRASE,
             &format!("Passphrase of keyring {}", path.display()),
             Purpose::Existing,
@@ -283,6 +268,7 @@ impl UnlockArgs {
         }
         let secret = obtain(
             self.passphrase_source()?,
+            keyring_passphrase_from_env(),
             ENV_KEYRING_PASSPHRASE,
             &format!("New passphrase for keyring {}", path.display()),
             Purpose::New,
@@ -324,6 +310,7 @@ impl PassphraseSourceArgs {
     fn get(&self, purpose: Purpose, prompt_text: &str) -> Result<Passphrase> {
         let secret = obtain(
             self.source()?,
+            env_default(ENV_PASSPHRASE),
             ENV_PASSPHRASE,
             prompt_text,
             purpose,
@@ -354,6 +341,7 @@ impl NewPassphraseSourceArgs {
         ])?;
         let secret = obtain(
             source,
+            env_default(ENV_NEW_PASSPHRASE),
             ENV_NEW_PASSPHRASE,
             prompt_text,
             Purpose::New,
@@ -384,8 +372,16 @@ mod tests {
 
     #[test]
     fn refuses_non_utf8_and_huge() {
-        assert!(read_secret(&[0xff, 0xfe][..], "test").is_err());
-        let big = vec![b'a'; MAX_SECRET_LEN as usize + 1];
-        assert!(read_secret(&big[..], "test").is_err());
+        let e = read_secret(&[0xff, 0xfe][..], "test").unwrap_err();
+        assert!(matches!(
+            e.downcast_ref(),
+            Some(strongroom::Error::SecretNotUtf8 { .. })
+        ));
+        let big = vec![b'a'; SecretSource::MAX_LEN + 1];
+        let e = read_secret(&big[..], "test").unwrap_err();
+        assert!(matches!(
+            e.downcast_ref(),
+            Some(strongroom::Error::SecretTooLong { .. })
+        ));
     }
 }

@@ -205,6 +205,29 @@ pub enum Error {
         /// The format's limit.
         max: usize,
     },
+    /// A secret source (environment variable, file, descriptor) holds no
+    /// secret: the environment variable is not set. See
+    /// [`SecretSource`](crate::SecretSource).
+    #[error("no secret in {what}: it is not set")]
+    SecretMissing {
+        /// The source, e.g. "environment variable STRONGROOM_DB_PASSWORD".
+        what: String,
+    },
+    /// A secret is longer than [`SecretSource::MAX_LEN`](crate::SecretSource::MAX_LEN)
+    /// bytes: most likely the wrong file.
+    #[error("the secret in {what} is longer than {max} bytes")]
+    SecretTooLong {
+        /// The source.
+        what: String,
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// A secret is not valid UTF-8.
+    #[error("the secret in {what} is not valid UTF-8")]
+    SecretNotUtf8 {
+        /// The source.
+        what: String,
+    },
 
     // ---- conflicts ----
     /// The destination exists and will not be overwritten.
@@ -290,6 +313,9 @@ impl Error {
             MessageTooLong => &c::MESSAGE_TOO_LONG,
             FieldType { .. } => &c::FIELD_TYPE,
             TooManyRecipients { .. } => &c::TOO_MANY_RECIPIENTS,
+            SecretMissing { .. } => &c::SECRET_MISSING,
+            SecretTooLong { .. } => &c::SECRET_TOO_LONG,
+            SecretNotUtf8 { .. } => &c::SECRET_NOT_UTF8,
             AlreadyExists(_) => &c::ALREADY_EXISTS,
             Locked(_) => &c::LOCKED,
             ProtectorsNeedUpgrade(_) => &c::PROTECTORS_NEED_UPGRADE,
@@ -471,6 +497,12 @@ pub mod codes {
         Usage,
         "the rewrap would drop the token's row binding",
     );
+    /// See [`Error::SecretMissing`](super::Error::SecretMissing).
+    pub const SECRET_MISSING: E = E::core(230, "SecretMissing", Usage, "the secret source holds no secret");
+    /// See [`Error::SecretTooLong`](super::Error::SecretTooLong).
+    pub const SECRET_TOO_LONG: E = E::core(231, "SecretTooLong", Usage, "the secret is too long");
+    /// See [`Error::SecretNotUtf8`](super::Error::SecretNotUtf8).
+    pub const SECRET_NOT_UTF8: E = E::core(232, "SecretNotUtf8", Usage, "the secret is not valid UTF-8");
     /// A required pointer argument was NULL (C API).
     pub const NULL_ARGUMENT: E =
         E::binding(250, "NullArgument", Usage, "a required pointer argument is NULL");
@@ -639,6 +671,9 @@ pub const TABLE: &[&ErrorCode] = &[
     &codes::FIELD_TYPE,
     &codes::TOO_MANY_RECIPIENTS,
     &codes::ROW_BINDING_WOULD_DROP,
+    &codes::SECRET_MISSING,
+    &codes::SECRET_TOO_LONG,
+    &codes::SECRET_NOT_UTF8,
     &codes::NULL_ARGUMENT,
     &codes::BUFFER_TOO_SMALL,
     &codes::INVALID_UTF8,
@@ -771,6 +806,12 @@ mod tests {
                 count: 65,
                 max: 64,
             },
+            Error::SecretMissing { what: "x".into() },
+            Error::SecretTooLong {
+                what: "x".into(),
+                max: 1,
+            },
+            Error::SecretNotUtf8 { what: "x".into() },
             Error::Cancelled,
         ]
     }

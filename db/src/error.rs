@@ -127,17 +127,83 @@ pub enum Error {
     /// A live reader found plaintext in a column whose migration is done.
     #[error("plaintext found in a column that accepts tokens only")]
     PlaintextRefused,
-    /// A value of the wrong kind for its column (binary in a text column).
-    #[error("a value in {table}.{column} at primary key {pk} is not {expected}")]
-    ValueKind {
+    /// Values that are neither plaintext of the column's kind nor tokens
+    /// (see [`crate::classify`]): they cannot be encrypted, and were left
+    /// unchanged.
+    #[error(
+        "{count} value(s) in {table}.{column} cannot be encrypted (first at primary key {first}: {what}); they were left unchanged"
+    )]
+    WrongKind {
         /// The table.
         table: String,
         /// The column.
         column: String,
-        /// The row's primary key.
-        pk: String,
-        /// `text` or `binary`.
-        expected: &'static str,
+        /// How many.
+        count: u64,
+        /// The first row's primary key.
+        first: String,
+        /// What the first one is.
+        what: String,
+    },
+    /// Rows the application kept changing while the run tried to write
+    /// them: the run could not finish them.
+    #[error(
+        "{count} row(s) of {table}.{column} kept changing while this run tried to update them; they were left for the next run"
+    )]
+    ChangedMeanwhile {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// How many.
+        count: u64,
+    },
+    /// Another run claimed the column (a second job on it): this run
+    /// stopped, and its last batch was rolled back.
+    #[error(
+        "another run took over column {column} (a second strongroom db job on it); this run stopped, its current batch was not written"
+    )]
+    ConcurrentRun {
+        /// The column (schema, table, column).
+        column: String,
+    },
+    /// The checkpoint table is missing and cannot be created with this
+    /// connection's rights.
+    #[error("the checkpoint table {table} is missing and cannot be created: {reason}")]
+    CheckpointTable {
+        /// The table's name.
+        table: &'static str,
+        /// The database's answer.
+        reason: String,
+    },
+    /// TLS was required but the server does not offer it.
+    #[error("{engine} server {host} does not offer TLS, which sslmode={mode} requires")]
+    TlsUnavailable {
+        /// `postgres` or `mysql`.
+        engine: &'static str,
+        /// The server.
+        host: String,
+        /// The mode.
+        mode: &'static str,
+    },
+    /// The server's certificate was refused (unknown issuer, wrong name,
+    /// expired), or a client certificate could not be used.
+    #[error("TLS with {engine} server {host} failed: {reason}")]
+    Certificate {
+        /// `postgres` or `mysql`.
+        engine: &'static str,
+        /// The server.
+        host: String,
+        /// Why, as the TLS library says it.
+        reason: String,
+    },
+    /// A connection that would carry values in cleartext over a network.
+    #[error("refusing a connection to {host} without TLS: {reason}")]
+    CleartextRefused {
+        /// The server.
+        host: String,
+        /// Why, and what to do.
+        reason: String,
     },
     /// The run was cancelled between two batches (what was committed stays).
     #[error("cancelled; committed batches stay and the next run resumes from the checkpoint")]
@@ -159,25 +225,30 @@ pub enum Error {
 }
 
 impl Error {
-    /// The error class (and the command line's exit code), in the core's
-    /// scheme.
+    /// The error class, and so the command line's exit code, in the
+    /// core's scheme: the one place the database errors are classified.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::WrongKey { .. } => ErrorKind::Key,
-            Error::Url { .. } | Error::InvalidArgument(_) => ErrorKind::Usage,
-            Error::NotFound { .. }
+            Error::Core(e) => e.kind(),
+            Error::Url { .. }
+            | Error::InvalidArgument(_)
+            | Error::NotFound { .. }
             | Error::PrimaryKey { .. }
             | Error::ColumnType { .. }
             | Error::TooNarrow { .. }
-            | Error::HiddenNull { .. } => ErrorKind::Usage,
-            Error::Engine { .. } => ErrorKind::Io,
+            | Error::HiddenNull { .. }
+            | Error::CheckpointTable { .. }
+            | Error::CleartextRefused { .. } => ErrorKind::Usage,
+            Error::Engine { .. } | Error::TlsUnavailable { .. } => ErrorKind::Io,
+            Error::WrongKind { .. } => ErrorKind::Format,
             Error::Undecryptable { .. }
             | Error::PlaintextLeft { .. }
             | Error::IndexMismatch { .. }
-            | Error::PlaintextRefused => ErrorKind::Integrity,
-            Error::ValueKind { .. } => ErrorKind::Format,
+            | Error::PlaintextRefused
+            | Error::Certificate { .. } => ErrorKind::Integrity,
+            Error::WrongKey { .. } => ErrorKind::Key,
+            Error::ChangedMeanwhile { .. } | Error::ConcurrentRun { .. } => ErrorKind::Conflict,
             Error::Cancelled => ErrorKind::Cancelled,
-            Error::Core(e) => e.kind(),
         }
     }
 
@@ -195,10 +266,27 @@ impl Error {
                 "select the keyring the column was encrypted with (--keyring); check --table and --column"
             }
             Error::Undecryptable { .. } => "`strongroom db verify` lists their primary keys",
-            Error::PlaintextLeft { .. } => "run `strongroom db encrypt` again (--allow-plaintext accepts it)",
+            Error::PlaintextLeft { .. } => "run `strongroom db encrypt` (--allow-plaintext accepts it)",
+            Error::WrongKind { .. } => {
+                "convert them (a BLOB column holds bytes, a text column UTF-8 text of the column's --type), then run again"
+            }
+            Error::ChangedMeanwhile { .. } => "run the same command again",
+            Error::ConcurrentRun { .. } => {
+                "run one job per column at a time; run it again when the other has finished"
+            }
+            Error::CheckpointTable { .. } => {
+                "an administrator creates it once: `strongroom db setup --url ...` (or its SQL, `--print-sql`), and grants SELECT, INSERT, UPDATE, DELETE on it"
+            }
             Error::Cancelled => "run the same command again to resume",
             Error::HiddenNull { .. } => {
                 "the batch was not written; run again with --hide-null (ColumnSpec::hide_null)"
+            }
+            Error::Certificate { .. } => {
+                "name the CA that signed the server's certificate with sslrootcert=PATH in the URL; sslmode=verify-ca skips the name check"
+            }
+            Error::TlsUnavailable { .. } => "enable TLS on the server, or choose sslmode=prefer or disable",
+            Error::CleartextRefused { .. } => {
+                "use sslmode=require, verify-ca or verify-full; or accept cleartext on this network with --db-allow-cleartext"
             }
             _ => return None,
         })

@@ -10,10 +10,11 @@
 //!    plaintext: a plaintext value is refused ([`Error::PlaintextRefused`]),
 //!    so a value planted in clear is not taken for a decrypted one.
 
+use crate::classify::{Shape, shape};
 use crate::engine::{Cell, Pk, Storage};
 use crate::error::{Error, Result};
-use crate::migrate::{plain_cell, plain_value, token_cell, token_of};
-use strongroom::field::{FieldCipher, Mode, Value};
+use crate::plan::{plain_cell, reads_with_rows, token_cell};
+use strongroom::field::{FieldCipher, Mode, Value, ValueType};
 
 /// Where a column is in its migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,23 +47,34 @@ impl<'a> LiveColumn<'a> {
         (self.cipher.spec().mode == Mode::Random).then(|| pk.row_key())
     }
 
-    /// The value of a cell read from the row `pk`: a token is decrypted, a
-    /// plaintext value is taken as it is in [`Phase::Mixed`] and refused in
-    /// [`Phase::TokensOnly`].
+    /// The value of a cell read from the row `pk`: a value shaped like a
+    /// token ([`crate::classify`]) is authenticated and decrypted (a failure
+    /// is an error, never plaintext); a plaintext value is taken as it is in
+    /// [`Phase::Mixed`] and refused in [`Phase::TokensOnly`].
     pub fn read(&self, cell: &Cell, pk: &Pk) -> Result<Option<Value>> {
-        if cell.is_null() && !self.cipher.spec().hide_null {
-            return Ok(None);
-        }
-        if let Some(tok) = token_of(cell, self.storage) {
-            let key = self.cipher.spec().accepts(Mode::Random).then(|| pk.row_key());
-            return Ok(self.cipher.decrypt(&tok, key.as_deref())?);
-        }
-        if cell.is_null() {
-            return Ok(None);
-        }
-        match self.phase {
-            Phase::TokensOnly => Err(Error::PlaintextRefused),
-            Phase::Mixed => plain_value(cell, self.storage, self.cipher.spec().value_type).transpose(),
+        match shape(cell, self.storage) {
+            Shape::Null => Ok(None),
+            Shape::Token(tok) => {
+                let key = reads_with_rows(self.cipher).then(|| pk.row_key());
+                Ok(self.cipher.decrypt(&tok, key.as_deref())?)
+            }
+            Shape::Plain if self.phase == Phase::TokensOnly => Err(Error::PlaintextRefused),
+            Shape::Plain => {
+                let ty = self.cipher.spec().value_type;
+                Ok(Some(match (cell, ty) {
+                    (Cell::Text(s), ValueType::Text) => Value::from(s.as_str()),
+                    (Cell::Text(s), ty) => Value::parse(ty, s)?,
+                    (Cell::Bytes(b), _) => Value::from(b.as_slice()),
+                    (Cell::Null, _) => return Ok(None),
+                }))
+            }
+            Shape::WrongKind(what) => Err(Error::WrongKind {
+                table: self.cipher.table().to_string(),
+                column: self.cipher.column().to_string(),
+                count: 1,
+                first: pk.to_string(),
+                what: what.to_string(),
+            }),
         }
     }
 

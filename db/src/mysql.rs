@@ -1,18 +1,23 @@
-//! MySQL and MariaDB through the `mysql` crate (no TLS built in: use a
-//! local socket, a trusted network, or a TLS proxy).
+//! MySQL and MariaDB through the `mysql` crate, over TLS with rustls
+//! ([`crate::tls`]).
 
-use crate::engine::{
-    CHECKPOINT_TABLE, Cell, Checkpoint, ColumnInfo, Engine, Pk, PkKind, Row, Storage, Target, Update, quote,
-};
+use crate::checkpoint::{self, Arg, CHECKPOINT_TABLE, Checkpoint, CheckpointWrite, Claim, Params};
+use crate::classify::{TEXT_TOKEN_PREFIXES, binary_token_sql};
+use crate::engine::{Cell, ColumnInfo, Engine, Pk, PkKind, Row, Storage, Target, Transport, Update, quote};
 use crate::error::{Error, Result};
+use crate::names::TableName;
+use crate::tls::{self, TlsMode};
 use crate::url::DbUrl;
+use mysql::consts::CapabilityFlags;
 use mysql::prelude::Queryable;
-use mysql::{Conn, Opts, OptsBuilder, TxOpts, Value as MyValue};
+use mysql::{ClientIdentity, Conn, Opts, OptsBuilder, SslOpts, TxOpts, Value as MyValue};
 
 /// A MySQL or MariaDB database.
 pub struct MysqlEngine {
     conn: Conn,
     secret: Option<String>,
+    host: String,
+    sql: checkpoint::Sql,
 }
 
 impl std::fmt::Debug for MysqlEngine {
@@ -25,74 +30,167 @@ fn q(name: &str) -> String {
     quote(name, '`')
 }
 
+/// The driver's TLS options for `mode` (not `disable`).
+fn ssl_opts(url: &DbUrl, mode: TlsMode) -> SslOpts {
+    let s = url.tls();
+    let mut o = SslOpts::default()
+        .with_root_cert_path(s.root_cert.clone())
+        .with_client_identity(match (&s.client_cert, &s.client_key) {
+            (Some(c), Some(k)) => Some(ClientIdentity::new(c.clone(), k.clone())),
+            _ => None,
+        });
+    match mode {
+        TlsMode::Disable | TlsMode::Prefer | TlsMode::Require => o = o.with_danger_accept_invalid_certs(true),
+        TlsMode::VerifyCa => o = o.with_danger_skip_domain_validation(true),
+        TlsMode::VerifyFull => {}
+    }
+    o
+}
+
+/// What failed in TLS, if TLS is what failed.
+fn tls_failure(e: &mysql::Error) -> Option<String> {
+    match e {
+        mysql::Error::TlsError(t) => Some(tls::chain(t)),
+        mysql::Error::IoError(io) => tls::rustls_cause(io).map(ToString::to_string),
+        mysql::Error::CodecError(codec) => tls::rustls_cause(codec).map(ToString::to_string),
+        _ => None,
+    }
+}
+
 impl MysqlEngine {
     /// Connects to `url` (`mysql://user@host:port/db`; the password from
-    /// the URL or given apart).
-    pub fn connect(url: &DbUrl) -> Result<Self> {
+    /// the URL or given apart), with the URL's TLS settings. `read_only`
+    /// makes every transaction of the session read-only.
+    pub fn connect(url: &DbUrl, read_only: bool) -> Result<Self> {
         let secret = url.password().map(str::to_string);
         let opts = Opts::from_url(&url.without_password()).map_err(|e| Error::Url {
             url: url.redacted(),
             reason: e.to_string().replace(secret.as_deref().unwrap_or("\u{0}"), "***"),
         })?;
-        let opts = OptsBuilder::from_opts(opts)
+        let host = url.host();
+        let mode = url.tls_mode();
+        tls::check_cleartext(&host, mode, url.cleartext_allowed())?;
+        if (url.tls().client_cert.is_some()) != (url.tls().client_key.is_some()) {
+            return Err(Error::Certificate {
+                engine: "mysql",
+                host,
+                reason: "a client certificate needs both sslcert and sslkey".into(),
+            });
+        }
+        // The driver builds its rustls configuration from the process's
+        // default provider.
+        tls::provider();
+        let mut init = vec![
+            "SET NAMES utf8mb4",
+            "SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')",
+        ];
+        if read_only {
+            init.push("SET SESSION TRANSACTION READ ONLY");
+        }
+        let base = OptsBuilder::from_opts(opts)
             .pass(secret.clone())
-            .prefer_socket(false);
-        let mut conn = Conn::new(opts).map_err(|e| {
-            Error::engine(
+            .prefer_socket(false)
+            // Rows matched, not rows whose bytes changed: what a
+            // compare-and-swap and the checkpoint's conditions count.
+            .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS)
+            .init(init);
+        let attempt = |ssl: Option<SslOpts>| Conn::new(base.clone().ssl_opts(ssl));
+        let connected = match mode {
+            TlsMode::Disable => attempt(None),
+            TlsMode::Prefer => match attempt(Some(ssl_opts(url, mode))) {
+                Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported)) => attempt(None),
+                other => other,
+            },
+            mode => attempt(Some(ssl_opts(url, mode))),
+        };
+        let conn = connected.map_err(|e| match (&e, tls_failure(&e)) {
+            (mysql::Error::DriverError(mysql::DriverError::TlsNotSupported), _) => Error::TlsUnavailable {
+                engine: "mysql",
+                host: host.clone(),
+                mode: mode.name(),
+            },
+            (_, Some(reason)) => Error::Certificate {
+                engine: "mysql",
+                host: host.clone(),
+                reason,
+            },
+            _ => Error::engine(
                 "mysql",
                 format!("cannot connect to {}: {e}", url.redacted()),
                 secret.as_deref(),
-            )
+            ),
         })?;
-        conn.query_drop("SET NAMES utf8mb4")
-            .map_err(|e| Error::engine("mysql", e, secret.as_deref()))?;
-        Ok(Self { conn, secret })
+        Ok(Self {
+            conn,
+            secret,
+            host,
+            sql: checkpoint::Sql::new(Params::Question, '`'),
+        })
     }
 
     fn err(&self, e: mysql::Error) -> Error {
         Error::engine("mysql", e, self.secret.as_deref())
     }
 
-    fn select(t: &Target, col: &ColumnInfo) -> String {
-        format!("SELECT {}, {} FROM {}", q(&t.pk), q(&col.name), q(&t.table))
+    /// `SELECT pk, column, index FROM table` (index NULL when there is none).
+    fn select(t: &Target) -> String {
+        let idx = t
+            .index
+            .as_ref()
+            .map_or_else(|| "NULL".to_string(), |i| q(&i.name));
+        format!(
+            "SELECT {}, {}, {idx} FROM {}",
+            q(&t.pk),
+            q(&t.column.name),
+            t.sql_table('`')
+        )
     }
 
     fn rows(&mut self, t: &Target, sql: &str, params: Vec<MyValue>) -> Result<Vec<Row>> {
-        let rows: Vec<(MyValue, MyValue)> = self
-            .conn
-            .exec(sql, params)
-            .map_err(|e| Error::engine("mysql", e, None))?;
+        let rows: Vec<(MyValue, MyValue, Option<Vec<u8>>)> =
+            self.conn.exec(sql, params).map_err(|e| self.err(e))?;
         rows.into_iter()
-            .map(|(k, v)| {
+            .map(|(k, v, index)| {
                 Ok(Row {
                     pk: pk_of(t, k)?,
                     value: cell_of(t.column.storage, v),
+                    index,
                 })
             })
             .collect()
     }
 }
 
-/// A condition true for values that start like a token.
+/// A condition true for values shaped like a token (pre-filter; the rule
+/// is [`crate::classify`]).
 fn token_like(t: &Target) -> String {
     let c = q(&t.column.name);
     match t.column.storage {
-        Storage::Text => format!("CAST(SUBSTRING({c}, 1, 4) AS BINARY) = 'sr1.'"),
-        Storage::Binary => format!("SUBSTRING({c}, 1, 2) IN (UNHEX('0101'), UNHEX('0102'))"),
+        Storage::Text => format!(
+            "CAST(SUBSTRING({c}, 1, 9) AS BINARY) IN ('{}', '{}')",
+            TEXT_TOKEN_PREFIXES[0], TEXT_TOKEN_PREFIXES[1]
+        ),
+        Storage::Binary => binary_token_sql(&c, "SUBSTRING", "LENGTH", |h| format!("UNHEX('{h}')")),
     }
 }
 
 fn pk_of(t: &Target, v: MyValue) -> Result<Pk> {
+    let bad = |what: &str| Error::PrimaryKey {
+        table: t.table.clone(),
+        reason: format!("a value of primary key {} is {what}", t.pk),
+    };
     match (t.pk_kind, v) {
         (PkKind::Int, MyValue::Int(i)) => Ok(Pk::Int(i)),
-        (PkKind::Int, MyValue::UInt(u)) => Ok(Pk::Int(u as i64)),
-        (PkKind::Int, MyValue::Bytes(b)) => std::str::from_utf8(&b)
+        (PkKind::Int, MyValue::UInt(u)) => i64::try_from(u).map(Pk::Int).map_err(|_| bad("out of range")),
+        (PkKind::UInt, MyValue::UInt(u)) => Ok(Pk::UInt(u)),
+        (PkKind::UInt, MyValue::Int(i)) => u64::try_from(i).map(Pk::UInt).map_err(|_| bad("negative")),
+        (kind @ (PkKind::Int | PkKind::UInt), MyValue::Bytes(b)) => std::str::from_utf8(&b)
             .ok()
-            .and_then(|s| s.parse().ok())
-            .map(Pk::Int)
-            .ok_or_else(|| Error::engine("mysql", "unreadable integer primary key", None)),
-        (PkKind::Text, MyValue::Bytes(b)) => Ok(Pk::Text(String::from_utf8_lossy(&b).into_owned())),
-        _ => Err(Error::engine("mysql", "unexpected primary key value", None)),
+            .and_then(|s| Pk::decode(kind, s))
+            .ok_or_else(|| bad("not an integer")),
+        (PkKind::Text, MyValue::Bytes(b)) => String::from_utf8(b).map(Pk::Text).map_err(|_| bad("not UTF-8")),
+        (_, MyValue::NULL) => Err(bad("NULL")),
+        _ => Err(bad("of an unexpected type")),
     }
 }
 
@@ -113,6 +211,7 @@ fn cell_of(storage: Storage, v: MyValue) -> Cell {
 fn pk_value(p: &Pk) -> MyValue {
     match p {
         Pk::Int(i) => MyValue::Int(*i),
+        Pk::UInt(u) => MyValue::UInt(*u),
         Pk::Text(s) => MyValue::Bytes(s.as_bytes().to_vec()),
     }
 }
@@ -125,6 +224,19 @@ fn cell_value(c: &Cell) -> MyValue {
     }
 }
 
+fn arg_value(a: &Arg) -> MyValue {
+    match a {
+        Arg::Text(s) => MyValue::Bytes(s.as_bytes().to_vec()),
+        Arg::Int(i) => MyValue::Int(*i),
+        Arg::Null => MyValue::NULL,
+    }
+}
+
+/// A character set name as SQL may name it (letters, digits, `_`).
+fn charset_name(cs: &str) -> Option<&str> {
+    (!cs.is_empty() && cs.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(cs)
+}
+
 impl Engine for MysqlEngine {
     fn name(&self) -> &'static str {
         "mysql"
@@ -134,32 +246,74 @@ impl Engine for MysqlEngine {
         self.conn.query_drop(sql).map_err(|e| self.err(e))
     }
 
+    fn transport(&mut self) -> Result<Transport> {
+        let rows: Vec<(String, String)> = self
+            .conn
+            .query("SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')")
+            .map_err(|e| self.err(e))?;
+        let get = |n: &str| {
+            rows.iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let (version, cipher) = (get("Ssl_version"), get("Ssl_cipher"));
+        Ok(if !cipher.is_empty() {
+            Transport::Tls(format!("{version} {cipher}"))
+        } else if self.host.starts_with('/') {
+            Transport::Socket
+        } else {
+            Transport::Cleartext
+        })
+    }
+
     fn describe(&mut self, table: &str, column: &str, index: Option<&str>) -> Result<Target> {
-        type Col = (String, String, String, Option<u64>, String);
+        type Col = (
+            String,
+            String,
+            String,
+            String,
+            Option<u64>,
+            String,
+            Option<String>,
+        );
+        let name = TableName::parse(table)?;
         let cols: Vec<Col> = self
             .conn
             .exec(
-                "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_MAXIMUM_LENGTH, COLUMN_KEY
-                 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
-                (table,),
+                "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, COLUMN_TYPE, CHARACTER_SET_NAME
+                 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = coalesce(?, DATABASE()) AND TABLE_NAME = ?
+                 ORDER BY ORDINAL_POSITION",
+                (name.schema.clone(), name.name.clone()),
             )
             .map_err(|e| self.err(e))?;
-        if cols.is_empty() {
+        let Some((schema, real)) = cols.first().map(|c| (c.0.clone(), c.1.clone())) else {
             return Err(Error::NotFound {
                 what: format!("table {table}"),
             });
-        }
-        let pks: Vec<&Col> = cols.iter().filter(|c| c.4 == "PRI").collect();
-        let (pk, pk_kind) = match pks.as_slice() {
-            [one] => match one.1.as_str() {
-                "tinyint" | "smallint" | "mediumint" | "int" | "bigint" => (one.0.clone(), PkKind::Int),
-                "char" | "varchar" | "tinytext" | "text" => (one.0.clone(), PkKind::Text),
+        };
+        let keys: Vec<String> = self
+            .conn
+            .exec(
+                "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY'",
+                (&schema, &real),
+            )
+            .map_err(|e| self.err(e))?;
+        let pk_cols: Vec<&Col> = cols.iter().filter(|c| keys.contains(&c.2)).collect();
+        let (pk, pk_kind) = match pk_cols.as_slice() {
+            [one] => match one.3.as_str() {
+                "tinyint" | "smallint" | "mediumint" | "int" | "bigint" if one.5.contains("unsigned") => {
+                    (one.2.clone(), PkKind::UInt)
+                }
+                "tinyint" | "smallint" | "mediumint" | "int" | "bigint" => (one.2.clone(), PkKind::Int),
+                "char" | "varchar" | "tinytext" | "text" => (one.2.clone(), PkKind::Text),
                 _ => {
                     return Err(Error::PrimaryKey {
                         table: table.into(),
                         reason: format!(
                             "primary key {} of type {} is neither integer nor text",
-                            one.0, one.2
+                            one.2, one.5
                         ),
                     });
                 }
@@ -177,11 +331,34 @@ impl Engine for MysqlEngine {
                 });
             }
         };
-        let find = |name: &str, is_index: bool| -> Result<ColumnInfo> {
-            let (n, data_type, column_type, max, _) =
-                cols.iter().find(|c| c.0 == name).ok_or_else(|| Error::NotFound {
-                    what: format!("column {table}.{name}"),
+        // MariaDB's JSON is LONGTEXT with a json_valid() check, which a
+        // token fails: refused up front. (MySQL's JSON is its own type.)
+        let checks: Vec<String> = self
+            .conn
+            .exec(
+                "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?",
+                (&schema, &real),
+            )
+            .unwrap_or_default();
+        let find = |wanted: &str, is_index: bool| -> Result<ColumnInfo> {
+            let (_, _, n, data_type, max, column_type, charset) = cols
+                .iter()
+                .find(|c| c.2.eq_ignore_ascii_case(wanted))
+                .ok_or_else(|| Error::NotFound {
+                    what: format!("column {table}.{wanted}"),
                 })?;
+            let refuse = |reason: &str| Error::ColumnType {
+                table: table.into(),
+                column: n.clone(),
+                declared: column_type.clone(),
+                reason: reason.into(),
+            };
+            let json = format!("json_valid(`{}`)", n.to_ascii_lowercase());
+            if checks.iter().any(|c| c.to_ascii_lowercase().contains(&json)) {
+                return Err(refuse(
+                    "a JSON column (MariaDB checks json_valid()) cannot hold tokens; use a TEXT or VARBINARY column",
+                ));
+            }
             let storage = match data_type.as_str() {
                 "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => Storage::Text,
                 "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => Storage::Binary,
@@ -189,13 +366,9 @@ impl Engine for MysqlEngine {
                 // exactly n bytes, wrong for tokens.
                 "binary" if is_index => Storage::Binary,
                 _ => {
-                    return Err(Error::ColumnType {
-                        table: table.into(),
-                        column: n.clone(),
-                        declared: column_type.clone(),
-                        reason: "use VARCHAR or TEXT (text tokens) or VARBINARY or BLOB (binary tokens)"
-                            .into(),
-                    });
+                    return Err(refuse(
+                        "use VARCHAR or TEXT (text tokens) or VARBINARY or BLOB (binary tokens)",
+                    ));
                 }
             };
             Ok(ColumnInfo {
@@ -203,10 +376,13 @@ impl Engine for MysqlEngine {
                 declared: column_type.clone(),
                 storage,
                 width: *max,
+                charset: charset.clone(),
             })
         };
         Ok(Target {
             table: table.into(),
+            schema,
+            name: real,
             pk,
             pk_kind,
             column: find(column, false)?,
@@ -218,7 +394,7 @@ impl Engine for MysqlEngine {
         let sql = format!(
             "SELECT CAST(coalesce(max(octet_length({})), 0) AS SIGNED) FROM {} WHERE NOT ({})",
             q(&t.column.name),
-            q(&t.table),
+            t.sql_table('`'),
             token_like(t)
         );
         let n: Option<i64> = self.conn.query_first(sql).map_err(|e| self.err(e))?;
@@ -230,8 +406,8 @@ impl Engine for MysqlEngine {
             .conn
             .exec_first(
                 "SELECT IS_NULLABLE, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS
-                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
-                (&t.table, &col.name),
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+                (&t.schema, &t.name, &col.name),
             )
             .map_err(|e| self.err(e))?
             .ok_or_else(|| Error::NotFound {
@@ -240,10 +416,10 @@ impl Engine for MysqlEngine {
         let ty = match col.storage {
             Storage::Text => {
                 let mut ty = format!("VARCHAR({width})");
-                if let Some(cs) = charset {
+                if let Some(cs) = charset.as_deref().and_then(charset_name) {
                     ty.push_str(&format!(" CHARACTER SET {cs}"));
                 }
-                if let Some(co) = collation {
+                if let Some(co) = collation.as_deref().and_then(charset_name) {
                     ty.push_str(&format!(" COLLATE {co}"));
                 }
                 ty
@@ -251,27 +427,47 @@ impl Engine for MysqlEngine {
             Storage::Binary => format!("VARBINARY({width})"),
         };
         let null = if nullable == "YES" { "NULL" } else { "NOT NULL" };
-        let sql = format!("ALTER TABLE {} MODIFY {} {ty} {null}", q(&t.table), q(&col.name));
+        let sql = format!(
+            "ALTER TABLE {} MODIFY {} {ty} {null}",
+            t.sql_table('`'),
+            q(&col.name)
+        );
         self.conn.query_drop(sql).map_err(|e| self.err(e))
     }
 
-    fn count(&mut self, t: &Target) -> Result<u64> {
-        let n: Option<i64> = self
+    fn estimate_rows(&mut self, t: &Target) -> Result<Option<u64>> {
+        let n: Option<Option<u64>> = self
             .conn
-            .query_first(format!("SELECT count(*) FROM {}", q(&t.table)))
+            .exec_first(
+                "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (&t.schema, &t.name),
+            )
             .map_err(|e| self.err(e))?;
-        Ok(n.unwrap_or(0) as u64)
+        Ok(n.flatten().filter(|n| *n > 0))
     }
 
-    fn fetch(&mut self, t: &Target, after: Option<&Pk>, limit: usize) -> Result<Vec<Row>> {
-        let base = Self::select(t, &t.column);
+    fn max_pk(&mut self, t: &Target) -> Result<Option<Pk>> {
+        let sql = format!("SELECT max({}) FROM {}", q(&t.pk), t.sql_table('`'));
+        let v: Option<MyValue> = self.conn.exec_first(sql, ()).map_err(|e| self.err(e))?;
+        match v {
+            None | Some(MyValue::NULL) => Ok(None),
+            Some(v) => Ok(Some(pk_of(t, v)?)),
+        }
+    }
+
+    fn fetch(&mut self, t: &Target, after: Option<&Pk>, upto: &Pk, limit: usize) -> Result<Vec<Row>> {
+        let base = Self::select(t);
         let pk = q(&t.pk);
         match after {
-            None => self.rows(t, &format!("{base} ORDER BY {pk} LIMIT {limit}"), vec![]),
+            None => self.rows(
+                t,
+                &format!("{base} WHERE {pk} <= ? ORDER BY {pk} LIMIT {limit}"),
+                vec![pk_value(upto)],
+            ),
             Some(a) => self.rows(
                 t,
-                &format!("{base} WHERE {pk} > ? ORDER BY {pk} LIMIT {limit}"),
-                vec![pk_value(a)],
+                &format!("{base} WHERE {pk} > ? AND {pk} <= ? ORDER BY {pk} LIMIT {limit}"),
+                vec![pk_value(a), pk_value(upto)],
             ),
         }
     }
@@ -282,30 +478,11 @@ impl Engine for MysqlEngine {
             let marks = vec!["?"; chunk.len()].join(",");
             let sql = format!(
                 "{} WHERE {} IN ({marks}) ORDER BY {}",
-                Self::select(t, &t.column),
+                Self::select(t),
                 q(&t.pk),
                 q(&t.pk)
             );
             out.extend(self.rows(t, &sql, chunk.iter().map(pk_value).collect())?);
-        }
-        Ok(out)
-    }
-
-    fn fetch_index(&mut self, t: &Target, keys: &[Pk]) -> Result<Vec<(Pk, Option<Vec<u8>>)>> {
-        let Some(idx) = &t.index else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        for chunk in keys.chunks(1000) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            let sql = format!("{} WHERE {} IN ({marks})", Self::select(t, idx), q(&t.pk));
-            let rows: Vec<(MyValue, Option<Vec<u8>>)> = self
-                .conn
-                .exec(sql, chunk.iter().map(pk_value).collect::<Vec<_>>())
-                .map_err(|e| Error::engine("mysql", e, None))?;
-            for (k, v) in rows {
-                out.push((pk_of(t, k)?, v));
-            }
         }
         Ok(out)
     }
@@ -320,7 +497,7 @@ impl Engine for MysqlEngine {
         let marks = vec!["?"; terms.len()].join(",");
         let sql = format!(
             "{} WHERE {} IN ({marks}) ORDER BY {}",
-            Self::select(t, &t.column),
+            Self::select(t),
             q(&idx.name),
             q(&t.pk)
         );
@@ -331,34 +508,35 @@ impl Engine for MysqlEngine {
         let cond = token_like(t);
         let sql = format!(
             "{} WHERE {cond} ORDER BY {} LIMIT {limit}",
-            Self::select(t, &t.column),
+            Self::select(t),
             q(&t.pk)
         );
         self.rows(t, &sql, vec![])
     }
 
-    fn apply(&mut self, t: &Target, updates: &[Update], checkpoint: Option<&Checkpoint>) -> Result<u64> {
-        if checkpoint.is_some() {
-            self.conn
-                .query_drop(format!(
-                    "CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} (job VARCHAR(255) PRIMARY KEY, last_pk TEXT NOT NULL,
-                     changed BIGINT NOT NULL, updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
-                ))
-                .map_err(|e| self.err(e))?;
-        }
+    fn apply(&mut self, t: &Target, updates: &[Update], checkpoint: Option<&CheckpointWrite>) -> Result<u64> {
         let secret = self.secret.clone();
         let e = |e: mysql::Error| Error::engine("mysql", e, secret.as_deref());
-        let (pk, c, tb) = (q(&t.pk), q(&t.column.name), q(&t.table));
+        let (pk, c, tb) = (q(&t.pk), q(&t.column.name), t.sql_table('`'));
         let set_index = t
             .index
             .as_ref()
             .map(|i| format!(", t.{} = v.i", q(&i.name)))
             .unwrap_or_default();
-        // Compare bytes, not collation-equal text: a value the application
-        // changed only in case or trailing spaces is still a change.
-        let same = match t.column.storage {
-            Storage::Text => format!("CAST(t.{c} AS BINARY) <=> CAST(v.o AS BINARY)"),
-            Storage::Binary => format!("t.{c} <=> v.o"),
+        // Compare bytes, not collation-equal text (a value the application
+        // changed only in case or trailing spaces is still a change), and
+        // in the column's character set: the value read was converted to
+        // UTF-8, so it is converted back before its bytes are compared
+        // with the stored ones.
+        let same = match (
+            t.column.storage,
+            t.column.charset.as_deref().and_then(charset_name),
+        ) {
+            (Storage::Text, Some(cs)) => {
+                format!("CAST(t.{c} AS BINARY) <=> CAST(CONVERT(v.o USING {cs}) AS BINARY)")
+            }
+            (Storage::Text, None) => format!("CAST(t.{c} AS BINARY) <=> CAST(v.o AS BINARY)"),
+            (Storage::Binary, _) => format!("t.{c} <=> v.o"),
         };
         let mut tx = self.conn.start_transaction(TxOpts::default()).map_err(e)?;
         let mut changed = 0;
@@ -392,52 +570,79 @@ impl Engine for MysqlEngine {
             changed += tx.affected_rows();
         }
         if let Some(cp) = checkpoint {
-            tx.exec_drop(
-                format!(
-                    "INSERT INTO {CHECKPOINT_TABLE} (job, last_pk, changed) VALUES (?, ?, ?)
-                     ON DUPLICATE KEY UPDATE last_pk = VALUES(last_pk), changed = VALUES(changed), updated_at = CURRENT_TIMESTAMP"
-                ),
-                (&cp.job, cp.last_pk.encode(), cp.changed as i64),
-            )
-            .map_err(e)?;
+            let (sql, args) = self.sql.progress(cp, changed);
+            tx.exec_drop(sql, args.iter().map(arg_value).collect::<Vec<_>>())
+                .map_err(e)?;
+            if tx.affected_rows() != 1 {
+                // Dropping the transaction rolls the batch back.
+                return Err(Error::ConcurrentRun {
+                    column: cp.column_key.clone(),
+                });
+            }
         }
         tx.commit().map_err(e)?;
         Ok(changed)
     }
 
-    fn load_checkpoint(&mut self, job: &str, kind: PkKind) -> Result<Option<Checkpoint>> {
-        let exists: Option<i64> = self
+    fn checkpoint_table_exists(&mut self) -> Result<bool> {
+        let n: Option<i64> = self
             .conn
             .exec_first(
                 "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
                 (CHECKPOINT_TABLE,),
             )
             .map_err(|e| self.err(e))?;
-        if exists.unwrap_or(0) == 0 {
-            return Ok(None);
-        }
-        let row: Option<(String, i64)> = self
-            .conn
-            .exec_first(
-                format!("SELECT last_pk, changed FROM {CHECKPOINT_TABLE} WHERE job = ?"),
-                (job,),
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(row.and_then(|(pk, changed)| {
-            Pk::decode(kind, &pk).map(|last_pk| Checkpoint {
-                job: job.into(),
-                last_pk,
-                changed: changed as u64,
-            })
-        }))
+        Ok(n.unwrap_or(0) > 0)
     }
 
-    fn clear_checkpoint(&mut self, job: &str) -> Result<()> {
-        if self.load_checkpoint(job, PkKind::Text)?.is_some() {
-            self.conn
-                .exec_drop(format!("DELETE FROM {CHECKPOINT_TABLE} WHERE job = ?"), (job,))
-                .map_err(|e| self.err(e))?;
+    fn create_checkpoint_table(&mut self) -> Result<()> {
+        self.conn
+            .query_drop(checkpoint::ddl("mysql"))
+            .map_err(|e| self.err(e))
+    }
+
+    fn load_checkpoint(&mut self, column_key: &str) -> Result<Option<Checkpoint>> {
+        type Stored = (String, String, Option<String>, i64, String, String);
+        let (sql, args) = self.sql.select(column_key);
+        let row: Option<Stored> = self
+            .conn
+            .exec_first(sql, args.iter().map(arg_value).collect::<Vec<_>>())
+            .map_err(|e| self.err(e))?;
+        Ok(row.map(
+            |(job, run_id, last_pk, changed, started_at, updated_at)| Checkpoint {
+                column_key: column_key.into(),
+                job,
+                run_id,
+                last_pk,
+                changed: changed.max(0) as u64,
+                started_at,
+                updated_at,
+            },
+        ))
+    }
+
+    fn claim(&mut self, claim: &Claim) -> Result<()> {
+        let (sql, args) = self.sql.claim(claim);
+        match self
+            .conn
+            .exec_drop(sql, args.iter().map(arg_value).collect::<Vec<_>>())
+        {
+            Ok(()) if self.conn.affected_rows() == 1 => Ok(()),
+            Ok(()) => Err(Error::ConcurrentRun {
+                column: claim.column_key.clone(),
+            }),
+            // ER_DUP_ENTRY: another run inserted first.
+            Err(mysql::Error::MySqlError(m)) if m.code == 1062 => Err(Error::ConcurrentRun {
+                column: claim.column_key.clone(),
+            }),
+            Err(e) => Err(self.err(e)),
         }
-        Ok(())
+    }
+
+    fn release(&mut self, column_key: &str, run_id: &str) -> Result<()> {
+        let (sql, args) = self.sql.release(column_key, run_id);
+        self.conn
+            .exec_drop(sql, args.iter().map(arg_value).collect::<Vec<_>>())
+            .map_err(|e| self.err(e))
     }
 }

@@ -1,19 +1,26 @@
-//! PostgreSQL through rust-postgres (synchronous client, no TLS: use a
-//! local socket, a TCP connection on a trusted network, or a TLS proxy).
+//! PostgreSQL through rust-postgres (the synchronous client), over TLS
+//! with rustls ([`crate::tls`]).
 
-use crate::engine::{
-    CHECKPOINT_TABLE, Cell, Checkpoint, ColumnInfo, Engine, Pk, PkKind, Row, Storage, Target, Update, quote,
-};
+use crate::checkpoint::{self, Arg, CHECKPOINT_TABLE, Checkpoint, CheckpointWrite, Claim, Params};
+use crate::classify::{TEXT_TOKEN_PREFIXES, binary_token_sql};
+use crate::engine::{Cell, ColumnInfo, Engine, Pk, PkKind, Row, Storage, Target, Transport, Update, quote};
 use crate::error::{Error, Result};
+use crate::names::TableName;
+use crate::tls::{self, TlsMode};
 use crate::url::DbUrl;
+use postgres::config::SslMode;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// A PostgreSQL database.
 pub struct PostgresEngine {
     client: Client,
     /// To redact from driver messages.
     secret: Option<String>,
+    /// The server's host, for messages and the transport.
+    host: String,
+    sql: checkpoint::Sql,
 }
 
 impl std::fmt::Debug for PostgresEngine {
@@ -28,57 +35,101 @@ fn q(name: &str) -> String {
 
 impl PostgresEngine {
     /// Connects to `url` (`postgres://user@host:port/db`; the password from
-    /// the URL or given apart).
-    pub fn connect(url: &DbUrl) -> Result<Self> {
+    /// the URL or given apart), with the URL's TLS settings. `read_only`
+    /// makes every transaction of the session read-only.
+    pub fn connect(url: &DbUrl, read_only: bool) -> Result<Self> {
         let secret = url.password().map(str::to_string);
         let mut config: postgres::Config = url.without_password().parse().map_err(|e| Error::Url {
             url: url.redacted(),
-            reason: redact_msg(e, secret.as_deref()),
+            reason: redact_msg(tls::chain(&e), secret.as_deref()),
         })?;
         if let Some(p) = &secret {
             config.password(p);
         }
-        let client = config.connect(NoTls).map_err(|e| {
+        let host = url.host();
+        let mode = url.tls_mode();
+        tls::check_cleartext(&host, mode, url.cleartext_allowed())?;
+        let connected = match mode {
+            TlsMode::Disable => config.ssl_mode(SslMode::Disable).connect(NoTls),
+            mode => {
+                let tls_config =
+                    tls::client_config(url.tls(), mode).map_err(|reason| Error::Certificate {
+                        engine: "postgres",
+                        host: host.clone(),
+                        reason,
+                    })?;
+                let ssl = if mode == TlsMode::Prefer {
+                    SslMode::Prefer
+                } else {
+                    SslMode::Require
+                };
+                config.ssl_mode(ssl).connect(MakeRustlsConnect::new(tls_config))
+            }
+        };
+        let mut client = connected.map_err(|e| {
+            if let Some(r) = tls::rustls_cause(&e) {
+                return Error::Certificate {
+                    engine: "postgres",
+                    host: host.clone(),
+                    reason: r.to_string(),
+                };
+            }
+            let msg = tls::chain(&e);
+            if msg.contains("does not support TLS") {
+                return Error::TlsUnavailable {
+                    engine: "postgres",
+                    host: host.clone(),
+                    mode: mode.name(),
+                };
+            }
             Error::engine(
                 "postgres",
-                format!("cannot connect to {}: {e}", url.redacted()),
+                format!("cannot connect to {}: {msg}", url.redacted()),
                 secret.as_deref(),
             )
         })?;
-        Ok(Self { client, secret })
+        if read_only {
+            client
+                .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                .map_err(|e| Error::engine("postgres", tls::chain(&e), secret.as_deref()))?;
+        }
+        Ok(Self {
+            client,
+            secret,
+            host,
+            sql: checkpoint::Sql::new(Params::Dollar, '"'),
+        })
     }
 
     fn err(&self, e: postgres::Error) -> Error {
         let msg = match e.as_db_error() {
             Some(db) => db.message().to_string(),
-            None => e.to_string(),
+            None => tls::chain(&e),
         };
         Error::engine("postgres", msg, self.secret.as_deref())
     }
 
-    fn ensure_checkpoint_table(&mut self) -> Result<()> {
-        let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} (job text PRIMARY KEY, last_pk text NOT NULL,
-             changed bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())"
-        );
-        self.client.batch_execute(&sql).map_err(|e| self.err(e))
-    }
-
-    fn select(&self, t: &Target, col: &ColumnInfo) -> String {
+    /// `SELECT pk, column, index FROM table`, the key and value cast to
+    /// the types the rows are read as.
+    fn select(t: &Target) -> String {
         let pk = match t.pk_kind {
-            PkKind::Int => format!("{}::int8", q(&t.pk)),
+            PkKind::Int | PkKind::UInt => format!("{}::int8", q(&t.pk)),
             PkKind::Text => format!("{}::text", q(&t.pk)),
         };
-        let c = match col.storage {
-            Storage::Text => format!("{}::text", q(&col.name)),
-            Storage::Binary => q(&col.name),
+        let c = match t.column.storage {
+            Storage::Text => format!("{}::text", q(&t.column.name)),
+            Storage::Binary => q(&t.column.name),
         };
-        format!("SELECT {pk}, {c} FROM {}", q(&t.table))
+        let idx = t
+            .index
+            .as_ref()
+            .map_or_else(|| "NULL::bytea".to_string(), |i| q(&i.name));
+        format!("SELECT {pk}, {c}, {idx} FROM {}", t.sql_table('"'))
     }
 
     fn pk_cast(t: &Target) -> &'static str {
         match t.pk_kind {
-            PkKind::Int => "int8",
+            PkKind::Int | PkKind::UInt => "int8",
             PkKind::Text => "text",
         }
     }
@@ -86,32 +137,55 @@ impl PostgresEngine {
     fn rows(&mut self, t: &Target, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
         let rows = self.client.query(sql, params).map_err(|e| self.err(e))?;
         let mut out = Vec::with_capacity(rows.len());
+        let bad = |e: postgres::Error| Error::engine("postgres", tls::chain(&e), None);
         for r in rows {
             let pk = match t.pk_kind {
-                PkKind::Int => Pk::Int(r.get(0)),
-                PkKind::Text => Pk::Text(r.get(0)),
+                PkKind::Int | PkKind::UInt => Pk::Int(r.try_get(0).map_err(bad)?),
+                PkKind::Text => Pk::Text(r.try_get(0).map_err(bad)?),
             };
             let value = match t.column.storage {
-                Storage::Text => r.get::<_, Option<String>>(1).map_or(Cell::Null, Cell::text),
-                Storage::Binary => r.get::<_, Option<Vec<u8>>>(1).map_or(Cell::Null, Cell::bytes),
+                Storage::Text => r
+                    .try_get::<_, Option<String>>(1)
+                    .map_err(bad)?
+                    .map_or(Cell::Null, Cell::text),
+                Storage::Binary => r
+                    .try_get::<_, Option<Vec<u8>>>(1)
+                    .map_err(bad)?
+                    .map_or(Cell::Null, Cell::bytes),
             };
-            out.push(Row { pk, value });
+            let index = r.try_get::<_, Option<Vec<u8>>>(2).map_err(bad)?;
+            out.push(Row { pk, value, index });
         }
         Ok(out)
     }
-}
 
-/// A condition true for values that start like a token.
-fn token_like(t: &Target) -> String {
-    let c = q(&t.column.name);
-    match t.column.storage {
-        Storage::Text => format!("substr({c}, 1, 4) = 'sr1.'"),
-        Storage::Binary => format!("substring({c} FROM 1 FOR 2) IN ('\\x0101'::bytea, '\\x0102'::bytea)"),
+    fn args(args: &[Arg]) -> Vec<Box<dyn ToSql + Sync>> {
+        args.iter()
+            .map(|a| -> Box<dyn ToSql + Sync> {
+                match a {
+                    Arg::Text(s) => Box::new(s.clone()),
+                    Arg::Int(i) => Box::new(*i),
+                    Arg::Null => Box::new(None::<String>),
+                }
+            })
+            .collect()
     }
 }
 
-fn redact_msg(e: impl std::fmt::Display, secret: Option<&str>) -> String {
-    let m = e.to_string();
+/// A condition true for values shaped like a token (pre-filter; the rule
+/// is [`crate::classify`]).
+fn token_like(t: &Target) -> String {
+    let c = q(&t.column.name);
+    match t.column.storage {
+        Storage::Text => format!(
+            "substr({c}, 1, 9) COLLATE \"C\" IN ('{}', '{}')",
+            TEXT_TOKEN_PREFIXES[0], TEXT_TOKEN_PREFIXES[1]
+        ),
+        Storage::Binary => binary_token_sql(&c, "substr", "length", |h| format!("'\\x{h}'::bytea")),
+    }
+}
+
+fn redact_msg(m: String, secret: Option<&str>) -> String {
     match secret.filter(|s| !s.is_empty()) {
         Some(s) => m.replace(s, "***"),
         None => m,
@@ -124,10 +198,20 @@ fn pk_params(keys: &[Pk]) -> (Vec<i64>, Vec<String>) {
     for k in keys {
         match k {
             Pk::Int(i) => ints.push(*i),
+            Pk::UInt(u) => ints.push(i64::try_from(*u).unwrap_or(i64::MAX)),
             Pk::Text(s) => texts.push(s.clone()),
         }
     }
     (ints, texts)
+}
+
+/// One key as a parameter of its type.
+fn pk_param(p: &Pk) -> Box<dyn ToSql + Sync> {
+    match p {
+        Pk::Int(i) => Box::new(*i),
+        Pk::UInt(u) => Box::new(i64::try_from(*u).unwrap_or(i64::MAX)),
+        Pk::Text(s) => Box::new(s.clone()),
+    }
 }
 
 impl Engine for PostgresEngine {
@@ -139,8 +223,44 @@ impl Engine for PostgresEngine {
         self.client.batch_execute(sql).map_err(|e| self.err(e))
     }
 
+    fn transport(&mut self) -> Result<Transport> {
+        let r = self
+            .client
+            .query_opt(
+                "SELECT ssl, coalesce(version, ''), coalesce(cipher, '') FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(match r {
+            Some(r) if r.get::<_, bool>(0) => {
+                Transport::Tls(format!("{} {}", r.get::<_, String>(1), r.get::<_, String>(2)))
+            }
+            _ if self.host.starts_with('/') => Transport::Socket,
+            _ => Transport::Cleartext,
+        })
+    }
+
     fn describe(&mut self, table: &str, column: &str, index: Option<&str>) -> Result<Target> {
-        let rel = q(table);
+        let name = TableName::parse(table)?;
+        let rel = match &name.schema {
+            Some(s) => format!("{}.{}", q(s), q(&name.name)),
+            None => q(&name.name),
+        };
+        let found = self
+            .client
+            .query_opt(
+                "SELECT c.oid, n.nspname::text, c.relname::text FROM pg_class c
+                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
+                &[&rel],
+            )
+            .map_err(|e| self.err(e))?;
+        let Some(found) = found else {
+            return Err(Error::NotFound {
+                what: format!("table {table}"),
+            });
+        };
+        let (oid, schema, real): (postgres::types::Oid, String, String) =
+            (found.get(0), found.get(1), found.get(2));
         let cols = self
             .client
             .query(
@@ -148,15 +268,10 @@ impl Engine for PostgresEngine {
                         coalesce(a.attnum = ANY(i.indkey), false)
                  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
                  LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
-                 WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
-                &[&rel],
+                 WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped",
+                &[&oid],
             )
             .map_err(|e| self.err(e))?;
-        if cols.is_empty() {
-            return Err(Error::NotFound {
-                what: format!("table {table}"),
-            });
-        }
         let cols: Vec<(String, String, String, i32, bool)> = cols
             .iter()
             .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
@@ -189,11 +304,13 @@ impl Engine for PostgresEngine {
                 });
             }
         };
-        let find = |name: &str| -> Result<ColumnInfo> {
+        let find = |wanted: &str| -> Result<ColumnInfo> {
             let (n, declared, typ, typmod, _) =
-                cols.iter().find(|c| c.0 == name).ok_or_else(|| Error::NotFound {
-                    what: format!("column {table}.{name}"),
-                })?;
+                cols.iter()
+                    .find(|c| c.0 == wanted)
+                    .ok_or_else(|| Error::NotFound {
+                        what: format!("column {table}.{wanted}"),
+                    })?;
             let (storage, width) = match typ.as_str() {
                 "text" => (Storage::Text, None),
                 "varchar" | "bpchar" => (Storage::Text, (*typmod > 4).then(|| (*typmod - 4) as u64)),
@@ -212,10 +329,13 @@ impl Engine for PostgresEngine {
                 declared: declared.clone(),
                 storage,
                 width,
+                charset: None,
             })
         };
         Ok(Target {
             table: table.into(),
+            schema,
+            name: real,
             pk,
             pk_kind,
             column: find(column)?,
@@ -227,7 +347,7 @@ impl Engine for PostgresEngine {
         let sql = format!(
             "SELECT coalesce(max(octet_length({})), 0)::int8 FROM {} WHERE NOT ({})",
             q(&t.column.name),
-            q(&t.table),
+            t.sql_table('"'),
             token_like(t)
         );
         let r = self.client.query_one(&sql, &[]).map_err(|e| self.err(e))?;
@@ -241,78 +361,72 @@ impl Engine for PostgresEngine {
         };
         let sql = format!(
             "ALTER TABLE {} ALTER COLUMN {} TYPE {ty}",
-            q(&t.table),
+            t.sql_table('"'),
             q(&col.name)
         );
         self.client.batch_execute(&sql).map_err(|e| self.err(e))
     }
 
-    fn count(&mut self, t: &Target) -> Result<u64> {
-        let sql = format!("SELECT count(*) FROM {}", q(&t.table));
-        let r = self.client.query_one(&sql, &[]).map_err(|e| self.err(e))?;
-        Ok(r.get::<_, i64>(0) as u64)
+    fn estimate_rows(&mut self, t: &Target) -> Result<Option<u64>> {
+        // The planner's statistics: -1 (or 0) until the table is analysed.
+        let r = self
+            .client
+            .query_one(
+                "SELECT reltuples::int8 FROM pg_class WHERE oid = to_regclass($1)",
+                &[&t.sql_table('"')],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(u64::try_from(r.get::<_, i64>(0)).ok().filter(|n| *n > 0))
     }
 
-    fn fetch(&mut self, t: &Target, after: Option<&Pk>, limit: usize) -> Result<Vec<Row>> {
-        let base = self.select(t, &t.column);
-        let pk = q(&t.pk);
+    fn max_pk(&mut self, t: &Target) -> Result<Option<Pk>> {
+        let sql = format!(
+            "SELECT max({})::{} FROM {}",
+            q(&t.pk),
+            Self::pk_cast(t),
+            t.sql_table('"')
+        );
+        let r = self.client.query_one(&sql, &[]).map_err(|e| self.err(e))?;
+        Ok(match t.pk_kind {
+            PkKind::Int | PkKind::UInt => r.get::<_, Option<i64>>(0).map(Pk::Int),
+            PkKind::Text => r.get::<_, Option<String>>(0).map(Pk::Text),
+        })
+    }
+
+    fn fetch(&mut self, t: &Target, after: Option<&Pk>, upto: &Pk, limit: usize) -> Result<Vec<Row>> {
+        let (base, pk, cast) = (Self::select(t), q(&t.pk), Self::pk_cast(t));
         let limit = limit as i64;
+        let upto = pk_param(upto);
         match after {
-            None => self.rows(t, &format!("{base} ORDER BY {pk} LIMIT $1"), &[&limit]),
-            Some(Pk::Int(i)) => self.rows(
+            None => self.rows(
                 t,
-                &format!("{base} WHERE {pk} > $1::int8 ORDER BY {pk} LIMIT $2"),
-                &[i, &limit],
+                &format!("{base} WHERE {pk} <= $1::{cast} ORDER BY {pk} LIMIT $2"),
+                &[upto.as_ref(), &limit],
             ),
-            Some(Pk::Text(s)) => self.rows(
-                t,
-                &format!("{base} WHERE {pk} > $1::text ORDER BY {pk} LIMIT $2"),
-                &[s, &limit],
-            ),
+            Some(a) => {
+                let a = pk_param(a);
+                self.rows(
+                    t,
+                    &format!("{base} WHERE {pk} > $1::{cast} AND {pk} <= $2::{cast} ORDER BY {pk} LIMIT $3"),
+                    &[a.as_ref(), upto.as_ref(), &limit],
+                )
+            }
         }
     }
 
     fn fetch_keys(&mut self, t: &Target, keys: &[Pk]) -> Result<Vec<Row>> {
         let sql = format!(
             "{} WHERE {} = ANY($1::{}[]) ORDER BY {}",
-            self.select(t, &t.column),
+            Self::select(t),
             q(&t.pk),
             Self::pk_cast(t),
             q(&t.pk)
         );
         let (ints, texts) = pk_params(keys);
         match t.pk_kind {
-            PkKind::Int => self.rows(t, &sql, &[&ints]),
+            PkKind::Int | PkKind::UInt => self.rows(t, &sql, &[&ints]),
             PkKind::Text => self.rows(t, &sql, &[&texts]),
         }
-    }
-
-    fn fetch_index(&mut self, t: &Target, keys: &[Pk]) -> Result<Vec<(Pk, Option<Vec<u8>>)>> {
-        let Some(idx) = &t.index else {
-            return Ok(Vec::new());
-        };
-        let sql = format!(
-            "{} WHERE {} = ANY($1::{}[])",
-            self.select(t, idx),
-            q(&t.pk),
-            Self::pk_cast(t)
-        );
-        let (ints, texts) = pk_params(keys);
-        let rows = match t.pk_kind {
-            PkKind::Int => self.client.query(&sql, &[&ints]),
-            PkKind::Text => self.client.query(&sql, &[&texts]),
-        }
-        .map_err(|e| self.err(e))?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let pk = match t.pk_kind {
-                    PkKind::Int => Pk::Int(r.get(0)),
-                    PkKind::Text => Pk::Text(r.get(0)),
-                };
-                (pk, r.get(1))
-            })
-            .collect())
     }
 
     fn lookup(&mut self, t: &Target, terms: &[Vec<u8>]) -> Result<Vec<Row>> {
@@ -321,7 +435,7 @@ impl Engine for PostgresEngine {
         };
         let sql = format!(
             "{} WHERE {} = ANY($1::bytea[]) ORDER BY {}",
-            self.select(t, &t.column),
+            Self::select(t),
             q(&idx.name),
             q(&t.pk)
         );
@@ -329,23 +443,26 @@ impl Engine for PostgresEngine {
     }
 
     fn sample_tokens(&mut self, t: &Target, limit: usize) -> Result<Vec<Row>> {
-        let cond = token_like(t);
         let sql = format!(
-            "{} WHERE {cond} ORDER BY {} LIMIT $1",
-            self.select(t, &t.column),
+            "{} WHERE {} ORDER BY {} LIMIT $1",
+            Self::select(t),
+            token_like(t),
             q(&t.pk)
         );
         self.rows(t, &sql, &[&(limit as i64)])
     }
 
-    fn apply(&mut self, t: &Target, updates: &[Update], checkpoint: Option<&Checkpoint>) -> Result<u64> {
-        if checkpoint.is_some() {
-            self.ensure_checkpoint_table()?;
-        }
-        let (pk, c, tb) = (q(&t.pk), q(&t.column.name), q(&t.table));
-        let vt = match t.column.storage {
-            Storage::Text => "text",
-            Storage::Binary => "bytea",
+    fn apply(&mut self, t: &Target, updates: &[Update], checkpoint: Option<&CheckpointWrite>) -> Result<u64> {
+        let (pk, c) = (q(&t.pk), q(&t.column.name));
+        let (vt, same) = match t.column.storage {
+            // Bytes, not collation-equal text: a value the application
+            // changed only in case (or under a non-deterministic
+            // collation) is still a change.
+            Storage::Text => (
+                "text",
+                format!("t.{c}::text COLLATE \"C\" IS NOT DISTINCT FROM v.o COLLATE \"C\""),
+            ),
+            Storage::Binary => ("bytea", format!("t.{c} IS NOT DISTINCT FROM v.o")),
         };
         let set_index = t
             .index
@@ -355,7 +472,8 @@ impl Engine for PostgresEngine {
         let sql = format!(
             "UPDATE {tb} AS t SET {c} = v.n{set_index}
              FROM unnest($1::{pkt}[], $2::{vt}[], $3::{vt}[], $4::bytea[]) AS v(k, o, n, i)
-             WHERE t.{pk} = v.k AND t.{c} IS NOT DISTINCT FROM v.o",
+             WHERE t.{pk} = v.k AND {same}",
+            tb = t.sql_table('"'),
             pkt = Self::pk_cast(t)
         );
         let keys: Vec<Pk> = updates.iter().map(|u| u.pk.clone()).collect();
@@ -365,83 +483,110 @@ impl Engine for PostgresEngine {
         let e = |e: postgres::Error| {
             let msg = e
                 .as_db_error()
-                .map_or_else(|| e.to_string(), |d| d.message().to_string());
+                .map_or_else(|| tls::chain(&e), |d| d.message().to_string());
             Error::engine("postgres", msg, secret.as_deref())
         };
         let mut tx = self.client.transaction().map_err(e)?;
         let keys_param: &(dyn ToSql + Sync) = match t.pk_kind {
-            PkKind::Int => &ints,
+            PkKind::Int | PkKind::UInt => &ints,
             PkKind::Text => &texts,
         };
-        let n = match t.column.storage {
-            Storage::Text => {
-                fn text(c: &Cell) -> Option<&str> {
-                    match c {
-                        Cell::Text(s) => Some(s.as_str()),
-                        _ => None,
+        let n = if updates.is_empty() {
+            0
+        } else {
+            match t.column.storage {
+                Storage::Text => {
+                    fn text(c: &Cell) -> Option<&str> {
+                        match c {
+                            Cell::Text(s) => Some(s.as_str()),
+                            _ => None,
+                        }
                     }
+                    let old: Vec<Option<&str>> = updates.iter().map(|u| text(&u.old)).collect();
+                    let new: Vec<Option<&str>> = updates.iter().map(|u| text(&u.new)).collect();
+                    tx.execute(&sql, &[keys_param, &old, &new, &idx]).map_err(e)?
                 }
-                let old: Vec<Option<&str>> = updates.iter().map(|u| text(&u.old)).collect();
-                let new: Vec<Option<&str>> = updates.iter().map(|u| text(&u.new)).collect();
-                tx.execute(&sql, &[keys_param, &old, &new, &idx]).map_err(e)?
-            }
-            Storage::Binary => {
-                fn bin(c: &Cell) -> Option<&[u8]> {
-                    match c {
-                        Cell::Bytes(b) => Some(b.as_slice()),
-                        _ => None,
+                Storage::Binary => {
+                    fn bin(c: &Cell) -> Option<&[u8]> {
+                        match c {
+                            Cell::Bytes(b) => Some(b.as_slice()),
+                            _ => None,
+                        }
                     }
+                    let old: Vec<Option<&[u8]>> = updates.iter().map(|u| bin(&u.old)).collect();
+                    let new: Vec<Option<&[u8]>> = updates.iter().map(|u| bin(&u.new)).collect();
+                    tx.execute(&sql, &[keys_param, &old, &new, &idx]).map_err(e)?
                 }
-                let old: Vec<Option<&[u8]>> = updates.iter().map(|u| bin(&u.old)).collect();
-                let new: Vec<Option<&[u8]>> = updates.iter().map(|u| bin(&u.new)).collect();
-                tx.execute(&sql, &[keys_param, &old, &new, &idx]).map_err(e)?
             }
         };
         if let Some(cp) = checkpoint {
-            tx.execute(
-                &format!(
-                    "INSERT INTO {CHECKPOINT_TABLE} (job, last_pk, changed) VALUES ($1, $2, $3)
-                     ON CONFLICT (job) DO UPDATE SET last_pk = excluded.last_pk, changed = excluded.changed, updated_at = now()"
-                ),
-                &[&cp.job, &cp.last_pk.encode(), &(cp.changed as i64)],
-            )
-            .map_err(e)?;
+            let (sql, args) = self.sql.progress(cp, n);
+            let args = Self::args(&args);
+            let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
+            if tx.execute(&sql, &refs).map_err(e)? != 1 {
+                // Dropping the transaction rolls the batch back.
+                return Err(Error::ConcurrentRun {
+                    column: cp.column_key.clone(),
+                });
+            }
         }
         tx.commit().map_err(e)?;
         Ok(n)
     }
 
-    fn load_checkpoint(&mut self, job: &str, kind: PkKind) -> Result<Option<Checkpoint>> {
-        let exists = self
+    fn checkpoint_table_exists(&mut self) -> Result<bool> {
+        Ok(self
             .client
             .query_one("SELECT to_regclass($1) IS NOT NULL", &[&CHECKPOINT_TABLE])
             .map_err(|e| self.err(e))?
-            .get::<_, bool>(0);
-        if !exists {
-            return Ok(None);
-        }
-        let row = self
-            .client
-            .query_opt(
-                &format!("SELECT last_pk, changed FROM {CHECKPOINT_TABLE} WHERE job = $1"),
-                &[&job],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(row.and_then(|r| {
-            Pk::decode(kind, r.get::<_, &str>(0)).map(|last_pk| Checkpoint {
-                job: job.into(),
-                last_pk,
-                changed: r.get::<_, i64>(1) as u64,
-            })
+            .get::<_, bool>(0))
+    }
+
+    fn create_checkpoint_table(&mut self) -> Result<()> {
+        self.client
+            .batch_execute(&checkpoint::ddl("postgres"))
+            .map_err(|e| self.err(e))
+    }
+
+    fn load_checkpoint(&mut self, column_key: &str) -> Result<Option<Checkpoint>> {
+        let (sql, args) = self.sql.select(column_key);
+        let args = Self::args(&args);
+        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
+        let row = self.client.query_opt(&sql, &refs).map_err(|e| self.err(e))?;
+        Ok(row.map(|r| Checkpoint {
+            column_key: column_key.into(),
+            job: r.get(0),
+            run_id: r.get(1),
+            last_pk: r.get(2),
+            changed: r.get::<_, i64>(3).max(0) as u64,
+            started_at: r.get(4),
+            updated_at: r.get(5),
         }))
     }
 
-    fn clear_checkpoint(&mut self, job: &str) -> Result<()> {
-        if self.load_checkpoint(job, PkKind::Text)?.is_some() {
-            self.client
-                .execute(&format!("DELETE FROM {CHECKPOINT_TABLE} WHERE job = $1"), &[&job])
-                .map_err(|e| self.err(e))?;
+    fn claim(&mut self, claim: &Claim) -> Result<()> {
+        let (sql, args) = self.sql.claim(claim);
+        let args = Self::args(&args);
+        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
+        match self.client.execute(&sql, &refs) {
+            Ok(1) => Ok(()),
+            Ok(_) => Err(Error::ConcurrentRun {
+                column: claim.column_key.clone(),
+            }),
+            Err(e) if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                Err(Error::ConcurrentRun {
+                    column: claim.column_key.clone(),
+                })
+            }
+            Err(e) => Err(self.err(e)),
         }
+    }
+
+    fn release(&mut self, column_key: &str, run_id: &str) -> Result<()> {
+        let (sql, args) = self.sql.release(column_key, run_id);
+        let args = Self::args(&args);
+        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
+        self.client.execute(&sql, &refs).map_err(|e| self.err(e))?;
         Ok(())
     }
 }

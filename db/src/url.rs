@@ -2,8 +2,12 @@
 //! `postgres://...` / `postgresql://...` and `mysql://...` / `mariadb://...`.
 //! The password may be in the URL, or come from the environment or a file
 //! ([`DbUrl::with_password`]); it is never shown ([`DbUrl::redacted`]).
+//! The TLS parameters of the query string (`sslmode`, `sslrootcert`,
+//! `sslcert`, `sslkey`, the names libpq uses) are taken out for
+//! [`crate::tls`], for both server engines.
 
 use crate::error::{Error, Result};
+use crate::tls::{TlsMode, TlsSettings};
 use std::fmt;
 use zeroize::Zeroizing;
 
@@ -37,6 +41,10 @@ pub struct DbUrl {
     url: Zeroizing<String>,
     /// The password, from the URL or given separately.
     password: Option<Zeroizing<String>>,
+    /// The URL's TLS parameters.
+    tls: TlsSettings,
+    /// Cleartext to another machine allowed explicitly.
+    allow_cleartext: bool,
 }
 
 impl DbUrl {
@@ -64,10 +72,34 @@ impl DbUrl {
         if kind == EngineKind::Mysql && lower.starts_with("mariadb://") {
             url.replace_range(..7, "mysql");
         }
+        let mut tls = TlsSettings::default();
+        if kind != EngineKind::Sqlite
+            && let Some(q) = url.find('?')
+        {
+            let mut kept = Vec::new();
+            for kv in url[q + 1..].split('&').filter(|kv| !kv.is_empty()) {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                if TlsSettings::PARAMS.contains(&k) {
+                    tls.set(k, &percent_decode(v)).map_err(|reason| Error::Url {
+                        url: redact(&url),
+                        reason,
+                    })?;
+                } else {
+                    kept.push(kv.to_string());
+                }
+            }
+            url.truncate(q);
+            if !kept.is_empty() {
+                url.push('?');
+                url.push_str(&kept.join("&"));
+            }
+        }
         let parsed = DbUrl {
             kind,
             url: Zeroizing::new(url),
             password,
+            tls,
+            allow_cleartext: false,
         };
         if kind == EngineKind::Sqlite && parsed.sqlite_path().is_empty() {
             return Err(Error::Url {
@@ -88,6 +120,55 @@ impl DbUrl {
     pub fn with_password(mut self, password: Zeroizing<String>) -> DbUrl {
         self.password = Some(password);
         self
+    }
+
+    /// Allows a connection to another machine that may carry values in
+    /// cleartext (`sslmode=disable` or `prefer`); see [`crate::tls`].
+    pub fn allow_cleartext(mut self, allow: bool) -> DbUrl {
+        self.allow_cleartext = allow;
+        self
+    }
+
+    /// Whether cleartext to another machine is allowed.
+    pub fn cleartext_allowed(&self) -> bool {
+        self.allow_cleartext
+    }
+
+    /// The URL's TLS parameters.
+    pub fn tls(&self) -> &TlsSettings {
+        &self.tls
+    }
+
+    /// The server's host as the URL names it (a `host=` parameter wins,
+    /// as in libpq; empty for the driver's default, a local socket or
+    /// `localhost`).
+    pub fn host(&self) -> String {
+        let u = self.url.as_str();
+        if let Some(q) = u.find('?') {
+            for kv in u[q + 1..].split('&') {
+                if let Some(h) = kv.strip_prefix("host=") {
+                    return percent_decode(h);
+                }
+            }
+        }
+        let Some(start) = u.find("://").map(|i| i + 3) else {
+            return String::new();
+        };
+        let end = u[start..].find(['/', '?', '#']).map_or(u.len(), |i| start + i);
+        let authority = &u[start..end];
+        let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let host = if let Some(rest) = hostport.strip_prefix('[') {
+            rest.split(']').next().unwrap_or("")
+        } else {
+            hostport.split(':').next().unwrap_or("")
+        };
+        percent_decode(host)
+    }
+
+    /// The TLS mode in effect for this URL's host (see
+    /// [`TlsSettings::mode_for`]).
+    pub fn tls_mode(&self) -> TlsMode {
+        self.tls.mode_for(&self.host())
     }
 
     /// The URL with the password replaced by `***`.
@@ -111,7 +192,8 @@ impl DbUrl {
         rest.strip_prefix("//").unwrap_or(rest)
     }
 
-    /// The URL without its password (the drivers get the password apart).
+    /// The URL without its password and TLS parameters (the drivers get
+    /// those apart).
     pub(crate) fn without_password(&self) -> String {
         strip_password(&self.url)
     }
@@ -217,5 +299,46 @@ mod tests {
             redact("mysql://h/db?user=a&password=zz"),
             "mysql://h/db?user=a&password=***"
         );
+    }
+
+    #[test]
+    fn takes_tls_parameters_out_and_finds_the_host() {
+        let u = DbUrl::parse(
+            "postgres://app@db.example:5433/prod?connect_timeout=5&sslmode=verify-full&sslrootcert=/etc/ca%20x.pem",
+        )
+        .unwrap();
+        assert_eq!(
+            u.without_password(),
+            "postgres://app@db.example:5433/prod?connect_timeout=5"
+        );
+        assert_eq!(u.tls().mode, Some(TlsMode::VerifyFull));
+        assert_eq!(
+            u.tls().root_cert.as_deref(),
+            Some(std::path::Path::new("/etc/ca x.pem"))
+        );
+        assert_eq!(u.host(), "db.example");
+        assert_eq!(
+            DbUrl::parse("mysql://root@127.0.0.1/test?sslmode=require")
+                .unwrap()
+                .without_password(),
+            "mysql://root@127.0.0.1/test"
+        );
+        assert_eq!(DbUrl::parse("mysql://root@[::1]:3306/t").unwrap().host(), "::1");
+        assert_eq!(
+            DbUrl::parse("postgres:///t?host=/run/postgresql").unwrap().host(),
+            "/run/postgresql"
+        );
+        assert_eq!(
+            DbUrl::parse("mysql://u:p@h/t").unwrap().tls_mode(),
+            TlsMode::VerifyFull
+        );
+        assert_eq!(
+            DbUrl::parse("mysql://u:p@localhost/t").unwrap().tls_mode(),
+            TlsMode::Prefer
+        );
+        assert!(matches!(
+            DbUrl::parse("postgres://h/t?sslmode=bogus"),
+            Err(Error::Url { .. })
+        ));
     }
 }

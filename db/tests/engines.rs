@@ -1,222 +1,16 @@
 //! Column jobs on every engine: SQLite always; PostgreSQL and MariaDB/MySQL
-//! when their servers answer (STRONGROOM_TEST_PG_URL, default
-//! postgres://postgres@127.0.0.1:5432/test; STRONGROOM_TEST_MYSQL_URL,
-//! default mysql://root@127.0.0.1:3306/test). With CI=true a missing server
-//! fails the tests instead of skipping them.
+//! when their servers answer (see tests/common). Table names are unique to
+//! the test process.
 
+mod common;
+
+use common::*;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use strongroom::Passphrase;
-use strongroom::field::{ColumnSpec, FieldCipher, Normalizer, Value, ValueType};
-use strongroom::keyring::Keyring;
-use strongroom::passphrase::KdfParams;
-use strongroom_db::engine::Target;
+use strongroom::field::{ColumnSpec, FieldCipher, Value, ValueType};
 use strongroom_db::live::{LiveColumn, Phase};
-use strongroom_db::{Cell, DbUrl, Engine, EngineKind, Error, Job, Operation, Pk, Storage};
-
-const FAST: KdfParams = KdfParams {
-    memory_kib: 8192,
-    iterations: 1,
-    parallelism: 1,
-};
-
-struct Db {
-    url: DbUrl,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Db {
-    fn kind(&self) -> EngineKind {
-        self.url.kind()
-    }
-    fn open(&self) -> Box<dyn Engine> {
-        strongroom_db::connect(&self.url).unwrap()
-    }
-}
-
-fn server(var: &str, default: &str) -> Option<Db> {
-    let url = DbUrl::parse(&std::env::var(var).unwrap_or_else(|_| default.to_string())).unwrap();
-    match strongroom_db::connect(&url) {
-        Ok(_) => Some(Db { url, _dir: None }),
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true and the server at {} is missing: {e}", url.redacted())
-        }
-        Err(e) => {
-            eprintln!("SKIPPED {}: server not reachable ({e})", url.redacted());
-            None
-        }
-    }
-}
-
-/// SQLite (a fresh file), then the servers that answer.
-fn engines() -> Vec<Db> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    rusqlite::Connection::open(&path).unwrap();
-    let mut v = vec![Db {
-        url: DbUrl::parse(&format!("sqlite:{}", path.display())).unwrap(),
-        _dir: Some(dir),
-    }];
-    v.extend(server(
-        "STRONGROOM_TEST_PG_URL",
-        "postgres://postgres@127.0.0.1:5432/test",
-    ));
-    v.extend(server(
-        "STRONGROOM_TEST_MYSQL_URL",
-        "mysql://root@127.0.0.1:3306/test",
-    ));
-    v
-}
-
-fn keyring(dir: &tempfile::TempDir, name: &str) -> Keyring {
-    Keyring::create(&dir.path().join(name), &Passphrase::from("db tests"), FAST).unwrap()
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Col {
-    Text,
-    Binary,
-    Narrow,
-}
-
-/// Creates `table` (dropping an old one): primary key `id`, column `v`,
-/// blind index column `idx`.
-fn create(e: &mut dyn Engine, kind: EngineKind, table: &str, text_pk: bool, col: Col) {
-    let (pk, v, idx) = match (kind, text_pk, col) {
-        (EngineKind::Sqlite, tp, c) => (
-            if tp {
-                "TEXT PRIMARY KEY"
-            } else {
-                "INTEGER PRIMARY KEY"
-            },
-            if c == Col::Binary { "BLOB" } else { "TEXT" },
-            "BLOB",
-        ),
-        (EngineKind::Postgres, tp, c) => (
-            if tp {
-                "text PRIMARY KEY"
-            } else {
-                "bigint PRIMARY KEY"
-            },
-            match c {
-                Col::Text => "text",
-                Col::Binary => "bytea",
-                Col::Narrow => "varchar(40)",
-            },
-            "bytea",
-        ),
-        (EngineKind::Mysql, tp, c) => (
-            if tp {
-                "VARCHAR(100) PRIMARY KEY"
-            } else {
-                "BIGINT PRIMARY KEY"
-            },
-            match c {
-                Col::Text => "TEXT",
-                Col::Binary => "VARBINARY(400)",
-                Col::Narrow => "VARCHAR(40)",
-            },
-            "VARBINARY(32)",
-        ),
-    };
-    let tail = if kind == EngineKind::Mysql {
-        " DEFAULT CHARSET=utf8mb4"
-    } else {
-        ""
-    };
-    e.execute_batch(&format!("DROP TABLE IF EXISTS {table}")).unwrap();
-    e.execute_batch(&format!("CREATE TABLE {table} (id {pk}, v {v}, idx {idx}){tail}"))
-        .unwrap();
-    e.execute_batch(&format!(
-        "DELETE FROM strongroom_migrations WHERE job LIKE '% {table}.%'"
-    ))
-    .ok();
-}
-
-fn lit_pk(p: &Pk) -> String {
-    match p {
-        Pk::Int(i) => i.to_string(),
-        Pk::Text(s) => format!("'{}'", s.replace('\'', "''")),
-    }
-}
-
-fn lit(kind: EngineKind, c: &Cell) -> String {
-    match c {
-        Cell::Null => "NULL".into(),
-        Cell::Text(s) => format!("'{}'", s.replace('\'', "''")),
-        Cell::Bytes(b) => match kind {
-            EngineKind::Postgres => format!("'\\x{}'::bytea", hex(b)),
-            _ => format!("X'{}'", hex(b)),
-        },
-    }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn insert(e: &mut dyn Engine, kind: EngineKind, table: &str, rows: &[(Pk, Cell)]) {
-    for chunk in rows.chunks(500) {
-        let values: Vec<String> = chunk
-            .iter()
-            .map(|(p, c)| format!("({}, {})", lit_pk(p), lit(kind, c)))
-            .collect();
-        e.execute_batch(&format!(
-            "INSERT INTO {table} (id, v) VALUES {}",
-            values.join(", ")
-        ))
-        .unwrap();
-    }
-}
-
-fn all_rows(e: &mut dyn Engine, t: &Target) -> Vec<strongroom_db::engine::Row> {
-    let mut out = Vec::new();
-    let mut after = None;
-    loop {
-        let rows = e.fetch(t, after.as_ref(), 5000).unwrap();
-        let Some(last) = rows.last() else { break };
-        after = Some(last.pk.clone());
-        out.extend(rows);
-    }
-    out
-}
-
-fn pk(text: bool, i: i64) -> Pk {
-    if text {
-        Pk::Text(format!("kéy-{i:06}"))
-    } else {
-        Pk::Int(i)
-    }
-}
-
-/// Checks that every row reads back (tokens only) as `expected`.
-fn check_all(
-    e: &mut dyn Engine,
-    table: &str,
-    cipher: &FieldCipher,
-    storage: Storage,
-    expected: &BTreeMap<Pk, Option<Value>>,
-) {
-    let t = e.describe(table, "v", None).unwrap();
-    let live = LiveColumn::new(cipher, storage, Phase::TokensOnly);
-    let rows = all_rows(e, &t);
-    assert_eq!(rows.len(), expected.len());
-    for r in rows {
-        let got = live
-            .read(&r.value, &r.pk)
-            .unwrap_or_else(|err| panic!("row {}: {err}", r.pk));
-        assert_eq!(&got, expected.get(&r.pk).unwrap(), "row {}", r.pk);
-    }
-}
-
-fn text_cipher(ring: &Keyring, table: &str, index: bool) -> FieldCipher {
-    let mut spec = ColumnSpec::new(ValueType::Text);
-    if index {
-        spec = spec.with_blind_index(8, Normalizer::TrimLowercase);
-    }
-    FieldCipher::new(ring, table, "v", spec).unwrap()
-}
+use strongroom_db::{Cell, EngineKind, Error, Job, Operation, Pk, Storage};
 
 #[test]
 fn mixed_null_heavy_non_ascii_with_integer_and_text_keys() {
@@ -224,7 +18,7 @@ fn mixed_null_heavy_non_ascii_with_integer_and_text_keys() {
     let ring = keyring(&dir, "ring");
     for db in engines() {
         for text_pk in [false, true] {
-            let table = format!("db_mixed_{}", if text_pk { "t" } else { "i" });
+            let table = unique(&format!("db_mixed_{}", if text_pk { "t" } else { "i" }));
             let mut e = db.open();
             create(e.as_mut(), db.kind(), &table, text_pk, Col::Text);
             let cipher = text_cipher(&ring, &table, false);
@@ -278,7 +72,7 @@ fn binary_columns_get_binary_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let ring = keyring(&dir, "ring");
     for db in engines() {
-        let table = "db_binary";
+        let table = &unique("db_binary");
         let mut e = db.open();
         create(e.as_mut(), db.kind(), table, false, Col::Binary);
         let cipher = FieldCipher::new(&ring, table, "v", ColumnSpec::new(ValueType::Bytes)).unwrap();
@@ -313,7 +107,7 @@ fn too_narrow_column_is_refused_then_widened_on_request() {
         if db.kind() == EngineKind::Sqlite {
             continue; // SQLite enforces no declared width.
         }
-        let table = "db_narrow";
+        let table = &unique("db_narrow");
         let mut e = db.open();
         create(e.as_mut(), db.kind(), table, false, Col::Narrow);
         let cipher = text_cipher(&ring, table, false);
@@ -350,7 +144,7 @@ fn rotation_to_longer_tokens_checks_the_width_first() {
         if db.kind() == EngineKind::Sqlite {
             continue; // SQLite enforces no declared width.
         }
-        let table = "db_narrow_rotate";
+        let table = &unique("db_narrow_rotate");
         let mut e = db.open();
         create(e.as_mut(), db.kind(), table, false, Col::Narrow);
         let det = FieldCipher::new(
@@ -411,7 +205,7 @@ fn hidden_nulls_on_every_engine() {
     let dir = tempfile::tempdir().unwrap();
     let ring = keyring(&dir, "ring");
     for db in engines() {
-        let table = "db_hide_null";
+        let table = &unique("db_hide_null");
         let mut e = db.open();
         create(e.as_mut(), db.kind(), table, false, Col::Text);
         let spec = ColumnSpec::new(ValueType::Text).hide_null();
@@ -457,7 +251,7 @@ fn wrong_key_changes_nothing() {
     let ring = keyring(&dir, "ring");
     let other = keyring(&dir, "other");
     for db in engines() {
-        let table = "db_wrongkey";
+        let table = &unique("db_wrongkey");
         let mut e = db.open();
         create(e.as_mut(), db.kind(), table, false, Col::Text);
         let good = text_cipher(&ring, table, false);
@@ -503,7 +297,7 @@ fn compare_and_swap_skips_rows_changed_since_read() {
     let dir = tempfile::tempdir().unwrap();
     let ring = keyring(&dir, "ring");
     for db in engines() {
-        let table = "db_cas";
+        let table = &unique("db_cas");
         let mut e = db.open();
         create(e.as_mut(), db.kind(), table, false, Col::Text);
         insert(
@@ -537,7 +331,47 @@ fn compare_and_swap_skips_rows_changed_since_read() {
         assert_eq!(rows[0].value, Cell::text("new"));
         assert_eq!(rows[1].value, Cell::Null);
         let _ = cipher;
+        drop_table(e.as_mut(), table);
     }
+}
+
+#[test]
+fn compare_and_swap_compares_bytes_under_any_collation() {
+    // A PostgreSQL column with a case-insensitive, non-deterministic ICU
+    // collation: "NEW" equals "new" for the column, not for the swap.
+    let Some(db) = server(EngineKind::Postgres) else {
+        return;
+    };
+    let mut e = db.open();
+    let coll = unique("db2_ci");
+    let table = &unique("db_cas_ci");
+    e.execute_batch(&format!(
+        "DROP COLLATION IF EXISTS {coll}; CREATE COLLATION {coll} (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
+    ))
+    .unwrap();
+    create_raw(
+        e.as_mut(),
+        EngineKind::Postgres,
+        table,
+        &format!("id bigint PRIMARY KEY, v text COLLATE {coll}, idx bytea"),
+    );
+    insert(
+        e.as_mut(),
+        EngineKind::Postgres,
+        table,
+        &[(Pk::Int(1), Cell::text("new"))],
+    );
+    let t = e.describe(table, "v", None).unwrap();
+    let case = strongroom_db::engine::Update {
+        pk: Pk::Int(1),
+        old: Cell::text("NEW"),
+        new: Cell::text("stale token"),
+        index: None,
+    };
+    assert_eq!(e.apply(&t, &[case], None).unwrap(), 0);
+    assert_eq!(all_rows(e.as_mut(), &t)[0].value, Cell::text("new"));
+    drop_table(e.as_mut(), table);
+    e.execute_batch(&format!("DROP COLLATION {coll}")).unwrap();
 }
 
 #[test]
@@ -545,7 +379,7 @@ fn application_writing_during_a_run_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let ring = keyring(&dir, "ring");
     for db in engines() {
-        let table = "db_live";
+        let table = &unique("db_live");
         let mut e = db.open();
         create(e.as_mut(), db.kind(), table, false, Col::Text);
         let cipher = text_cipher(&ring, table, false);
@@ -636,7 +470,7 @@ fn rotation_while_lookups_run() {
     let dir = tempfile::tempdir().unwrap();
     let mut ring = keyring(&dir, "ring");
     for db in engines() {
-        let table = "db_rotate";
+        let table = &unique("db_rotate");
         let mut e = db.open();
         create(e.as_mut(), db.kind(), table, false, Col::Text);
         let n = 3000i64;

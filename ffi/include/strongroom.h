@@ -541,6 +541,21 @@ typedef int32_t (*strongroom_write_fn)(void *user_data, const uint8_t *buf, size
 #define STRONGROOM_ROW_BINDING_WOULD_DROP 206
 
 /**
+ * A secret source (environment variable, file, descriptor) holds no secret.
+ */
+#define STRONGROOM_SECRET_MISSING 230
+
+/**
+ * A secret is longer than the library accepts (64 KiB).
+ */
+#define STRONGROOM_SECRET_TOO_LONG 231
+
+/**
+ * A secret is not valid UTF-8.
+ */
+#define STRONGROOM_SECRET_NOT_UTF8 232
+
+/**
  * A pointer argument that must not be NULL was NULL.
  */
 #define STRONGROOM_NULL_ARGUMENT 250

@@ -32,6 +32,12 @@ pub const STRONGROOM_FIELD_TYPE: strongroom_status = 204;
 pub const STRONGROOM_TOO_MANY_RECIPIENTS: strongroom_status = 205;
 /// A rewrap would drop a token's row binding.
 pub const STRONGROOM_ROW_BINDING_WOULD_DROP: strongroom_status = 206;
+/// A secret source (environment variable, file, descriptor) holds no secret.
+pub const STRONGROOM_SECRET_MISSING: strongroom_status = 230;
+/// A secret is longer than the library accepts (64 KiB).
+pub const STRONGROOM_SECRET_TOO_LONG: strongroom_status = 231;
+/// A secret is not valid UTF-8.
+pub const STRONGROOM_SECRET_NOT_UTF8: strongroom_status = 232;
 /// A pointer argument that must not be NULL was NULL.
 pub const STRONGROOM_NULL_ARGUMENT: strongroom_status = 250;
 /// An output buffer is too small; the size needed was written where the

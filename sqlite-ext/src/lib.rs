@@ -4,40 +4,49 @@
 //!
 //! | function | result |
 //! |---|---|
-//! | `sr_encrypt(table, column, rowkey, value)` | random-mode token: text token for a TEXT value, binary token for a BLOB; NULL stays NULL; `rowkey` NULL binds no row |
-//! | `sr_encrypt_deterministic(table, column, value)` | deterministic token (equal values, equal tokens) |
-//! | `sr_decrypt(table, column, rowkey, token)` | the value (TEXT from a text token of a text value, BLOB for bytes) |
-//! | `sr_index(table, column, value, len[, normalizer])` | blind index term (BLOB of `len` bytes) |
+//! | `sr_encrypt(table, column, rowkey, value[, settings])` | token of a random-mode column (text token for a TEXT value, binary for a BLOB); NULL stays NULL; `rowkey` NULL binds no row |
+//! | `sr_encrypt_deterministic(table, column, value[, settings])` | token of a deterministic column |
+//! | `sr_decrypt(table, column, rowkey, token[, settings])` | the value, read as the column reads it: a random-mode column unless `settings` says `deterministic` |
+//! | `sr_decrypt_deterministic(table, column, token[, settings])` | the value, read by a deterministic column (no row key) |
+//! | `sr_index(table, column, value, len[, normalizer])` | blind index term under the primary key version (what a writer stores) |
+//! | `sr_lookup_terms(table, column, value, len[, normalizer])` | table-valued: one row (`term`, `key_version`) per usable key version, for `idx IN (SELECT term FROM sr_lookup_terms(...))` during a rotation |
 //! | `sr_token_version(token)` | key version in a token's header (needs no key) |
+//!
+//! `settings` is a column's settings in the core's text form
+//! (`ColumnSpec::parse`, the command line's names): `deterministic`,
+//! `type=int`, `hide-null`, `accept-mode=deterministic`. The column reads
+//! only the modes it accepts and checks row bindings exactly as
+//! `FieldCipher` does for the command line: a deterministic token in a
+//! random-mode column is refused ("accepts random tokens only"), a
+//! deterministic token read with a row key is refused outside a declared
+//! migration window. Without `type=` a TEXT value (text token) is `text`
+//! and a BLOB value (binary token) `bytes`, as in `strongroom db`.
 //!
 //! The row key is an integer's decimal text or a text's UTF-8 bytes, as
 //! `strongroom db` and `strongroom field --rows` use. Keys never travel as
-//! SQL arguments: the keyring is opened (once, on first use) from
-//! `STRONGROOM_KEYRING`, unlocked with the passphrase in the file named by
-//! `STRONGROOM_KEYRING_PASSPHRASE_FILE`, or in the environment variable
-//! named by `STRONGROOM_KEYRING_PASSPHRASE_ENV`, or in
-//! `STRONGROOM_KEYRING_PASSPHRASE` (the command line's default). Every
-//! function that uses a key is registered `SQLITE_DIRECTONLY`: a trigger or
-//! view planted in an untrusted database file cannot call it.
+//! SQL arguments: the keyring comes from the environment ([`keys`]) and is
+//! opened again when its file changes. Every function that uses a key is
+//! registered `SQLITE_DIRECTONLY` (and the table-valued function declared
+//! so): a trigger or view planted in an untrusted database file cannot call
+//! it.
 //!
 //! No panic crosses into SQLite (every callback runs under
 //! `catch_unwind`), and no error message holds a value.
 
 #![allow(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
-use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Mutex, OnceLock};
-use strongroom::Passphrase;
-use strongroom::field::{self, ColumnSpec, FieldCipher, Mode, Normalizer, Suite, Value, ValueType};
-use strongroom::keyring::{Keyring, Unlock};
+use strongroom::field::{self, ColumnSpec, Mode, Normalizer, Value, ValueType};
 use zeroize::Zeroizing;
 
 mod ffi;
+mod keys;
+mod lookup;
 use ffi::{
-    Api, SQLITE_BLOB, SQLITE_DETERMINISTIC, SQLITE_DIRECTONLY, SQLITE_ERROR, SQLITE_INNOCUOUS,
+    Api, SQLITE_BLOB, SQLITE_DETERMINISTIC, SQLITE_DIRECTONLY, SQLITE_ERROR, SQLITE_FLOAT, SQLITE_INNOCUOUS,
     SQLITE_INTEGER, SQLITE_NULL, SQLITE_OK, SQLITE_TEXT, SQLITE_TRANSIENT, SQLITE_UTF8, sqlite3,
     sqlite3_context, sqlite3_value,
 };
@@ -53,11 +62,13 @@ fn api() -> &'static Api {
 }
 
 /// An argument of a SQL function, copied out of SQLite's value.
-enum Arg {
+pub(crate) enum Arg {
     Null,
     Int(i64),
+    Real(f64),
     Text(Zeroizing<String>),
     Blob(Zeroizing<Vec<u8>>),
+    /// Text that is not UTF-8.
     Other,
 }
 
@@ -65,7 +76,7 @@ enum Arg {
 ///
 /// # Safety
 /// `argv` must be the argument array SQLite passed with `argc > i`.
-unsafe fn arg(argv: *mut *mut sqlite3_value, i: usize) -> Arg {
+pub(crate) unsafe fn arg(argv: *mut *mut sqlite3_value, i: usize) -> Arg {
     let a = api();
     // SAFETY: the caller guarantees `argv` has more than `i` entries, each
     // a valid sqlite3_value for the duration of the call; the accessors
@@ -76,6 +87,7 @@ unsafe fn arg(argv: *mut *mut sqlite3_value, i: usize) -> Arg {
         match a.value_type(v) {
             SQLITE_NULL => Arg::Null,
             SQLITE_INTEGER => Arg::Int(a.value_int64(v)),
+            SQLITE_FLOAT => Arg::Real(a.value_double(v)),
             SQLITE_TEXT => {
                 let p = a.value_text(v);
                 let n = a.value_bytes(v) as usize;
@@ -108,8 +120,9 @@ unsafe fn arg(argv: *mut *mut sqlite3_value, i: usize) -> Arg {
 enum Out {
     Null,
     Int(i64),
+    Real(f64),
     Text(Zeroizing<String>),
-    Blob(Vec<u8>),
+    Blob(Zeroizing<Vec<u8>>),
 }
 
 type Fallible = Result<Out, String>;
@@ -128,6 +141,7 @@ unsafe fn set_result(ctx: *mut sqlite3_context, r: Fallible) {
         match r {
             Ok(Out::Null) => a.result_null(ctx),
             Ok(Out::Int(i)) => a.result_int64(ctx, i),
+            Ok(Out::Real(f)) => a.result_double(ctx, f),
             Ok(Out::Text(s)) => a.result_text(ctx, s.as_ptr() as *const c_char, s.len() as c_int, transient),
             Ok(Out::Blob(b)) => a.result_blob(ctx, b.as_ptr() as *const c_void, b.len() as c_int, transient),
             Err(msg) => a.result_error(ctx, msg.as_ptr() as *const c_char, msg.len() as c_int),
@@ -135,79 +149,7 @@ unsafe fn set_result(ctx: *mut sqlite3_context, r: Fallible) {
     }
 }
 
-/// The keyring, opened on first use.
-fn keyring() -> Result<&'static Keyring, String> {
-    static RING: OnceLock<Result<Keyring, String>> = OnceLock::new();
-    RING.get_or_init(open_keyring).as_ref().map_err(Clone::clone)
-}
-
-fn open_keyring() -> Result<Keyring, String> {
-    let path = std::env::var_os("STRONGROOM_KEYRING")
-        .ok_or("strongroom: STRONGROOM_KEYRING (the keyring path) is not set")?;
-    let secret: Zeroizing<String> = if let Some(file) = std::env::var_os("STRONGROOM_KEYRING_PASSPHRASE_FILE")
-    {
-        let mut s = Zeroizing::new(
-            std::fs::read_to_string(&file)
-                .map_err(|e| format!("strongroom: cannot read the passphrase file: {e}"))?,
-        );
-        if s.ends_with('\n') {
-            s.pop();
-        }
-        s
-    } else if let Ok(var) = std::env::var("STRONGROOM_KEYRING_PASSPHRASE_ENV") {
-        Zeroizing::new(std::env::var(&var).map_err(|_| format!("strongroom: {var} is not set"))?)
-    } else {
-        Zeroizing::new(std::env::var("STRONGROOM_KEYRING_PASSPHRASE").map_err(|_| {
-            "strongroom: no keyring passphrase source (STRONGROOM_KEYRING_PASSPHRASE_FILE, _ENV or STRONGROOM_KEYRING_PASSPHRASE)"
-                .to_string()
-        })?)
-    };
-    Keyring::open(
-        std::path::Path::new(&path),
-        &Unlock::Passphrase(Passphrase::from(secret.as_str())),
-    )
-    .map_err(|e| format!("strongroom: cannot open the keyring: {e}"))
-}
-
-/// Column ciphers, built once per setup.
-type Key = (String, String, u8, bool, Option<(usize, &'static str)>);
-
-fn with_cipher<R>(
-    table: &str,
-    column: &str,
-    ty: ValueType,
-    det: bool,
-    index: Option<(usize, Normalizer)>,
-    f: impl FnOnce(&FieldCipher) -> Result<R, String>,
-) -> Result<R, String> {
-    static CIPHERS: OnceLock<Mutex<HashMap<Key, FieldCipher>>> = OnceLock::new();
-    let ring = keyring()?;
-    let key: Key = (
-        table.into(),
-        column.into(),
-        ty.tag(),
-        det,
-        index.map(|(l, n)| (l, n.name())),
-    );
-    let mut map = CIPHERS
-        .get_or_init(Default::default)
-        .lock()
-        .map_err(|_| "strongroom: poisoned cache")?;
-    if !map.contains_key(&key) {
-        let mut spec = ColumnSpec::new(ty);
-        if det {
-            spec = spec.deterministic();
-        }
-        if let Some((len, n)) = index {
-            spec = spec.with_blind_index(len, n);
-        }
-        let c = FieldCipher::new(ring, table, column, spec).map_err(|e| format!("strongroom: {e}"))?;
-        map.insert(key.clone(), c);
-    }
-    f(&map[&key])
-}
-
-fn name_arg(a: &Arg, what: &str) -> Result<String, String> {
+pub(crate) fn name_arg(a: &Arg, what: &str) -> Result<String, String> {
     match a {
         Arg::Text(s) => Ok(s.to_string()),
         _ => Err(format!("strongroom: {what} must be text")),
@@ -223,75 +165,135 @@ fn row_arg(a: &Arg) -> Result<Option<Vec<u8>>, String> {
     }
 }
 
-fn value_arg(a: &Arg) -> Result<Option<Value>, String> {
-    match a {
-        Arg::Null => Ok(None),
-        Arg::Text(s) => Ok(Some(Value::from(s.as_str()))),
-        Arg::Blob(b) => Ok(Some(Value::from(b.as_slice()))),
-        Arg::Int(i) => Ok(Some(Value::from(i.to_string()))),
-        Arg::Other => Err("strongroom: the value must be text, a blob, an integer or NULL".into()),
+/// The column's settings from an optional settings argument; the type, when
+/// not given, from how the value or token is stored (TEXT: text, BLOB:
+/// bytes).
+fn settings(a: Option<&Arg>, stored_as_blob: bool, deterministic: bool) -> Result<ColumnSpec, String> {
+    let default = if stored_as_blob {
+        ValueType::Bytes
+    } else {
+        ValueType::Text
+    };
+    let text = match a {
+        None | Some(Arg::Null) => "",
+        Some(Arg::Text(s)) => s.as_str(),
+        Some(_) => return Err("strongroom: the column settings are text".into()),
+    };
+    let mut spec = ColumnSpec::parse(text, default).map_err(|e| format!("strongroom: {e}"))?;
+    if deterministic {
+        if spec.mode == Mode::Random && text.split([',', ' ']).any(|w| w == "random") {
+            return Err("strongroom: the settings of a deterministic function say random".into());
+        }
+        spec = spec.deterministic();
+    }
+    Ok(spec)
+}
+
+/// A SQL value as a value of `ty`: SQLite's own conversions where they are
+/// lossless (an integer for a text column is its decimal text), the text
+/// form of the type otherwise.
+pub(crate) fn value_of(a: &Arg, ty: ValueType) -> Result<Option<Value>, String> {
+    let parse = |s: &str| {
+        Value::parse(ty, s)
+            .map(Some)
+            .map_err(|e| format!("strongroom: {e}"))
+    };
+    match (a, ty) {
+        (Arg::Null, _) => Ok(None),
+        (Arg::Text(s), ValueType::Text) => Ok(Some(Value::from(s.as_str()))),
+        (Arg::Int(i), ValueType::Text) => Ok(Some(Value::from(i.to_string()))),
+        (Arg::Blob(b), ValueType::Bytes) => Ok(Some(Value::from(b.as_slice()))),
+        (Arg::Int(i), ValueType::Int) => Ok(Some(Value::Int(*i))),
+        (Arg::Int(i), ValueType::Float) => Ok(Some(Value::Float(*i as f64))),
+        (Arg::Real(f), ValueType::Float) => Ok(Some(Value::Float(*f))),
+        (Arg::Int(i @ (0 | 1)), ValueType::Bool) => Ok(Some(Value::Bool(*i == 1))),
+        (Arg::Text(s), ty) if ty != ValueType::Bytes => parse(s),
+        (_, ty) => Err(format!(
+            "strongroom: that SQL value is not a {ty} value for this column"
+        )),
     }
 }
 
-fn encrypt(args: &[Arg], det: bool) -> Fallible {
-    let table = name_arg(&args[0], "the table")?;
-    let column = name_arg(&args[1], "the column")?;
-    let (row, value) = if det {
-        (None, value_arg(&args[2])?)
-    } else {
-        (row_arg(&args[2])?, value_arg(&args[3])?)
-    };
-    let Some(value) = value else { return Ok(Out::Null) };
-    let ty = value.value_type();
-    with_cipher(&table, &column, ty, det, None, |c| {
-        let tok = c
-            .encrypt(Some(&value), row.as_deref())
-            .map_err(|e| format!("strongroom: {e}"))?
-            .ok_or("strongroom: no token")?;
-        Ok(match ty {
-            ValueType::Bytes => Out::Blob(tok.into_bytes()),
-            _ => Out::Text(Zeroizing::new(tok.to_text())),
-        })
+/// A decrypted value as SQL.
+fn out_of(v: Option<Value>) -> Fallible {
+    Ok(match &v {
+        None => Out::Null,
+        Some(Value::Text(s)) => Out::Text(Zeroizing::new(s.to_string())),
+        Some(Value::Bytes(b)) => Out::Blob(Zeroizing::new(b.to_vec())),
+        Some(Value::Int(i)) => Out::Int(*i),
+        Some(Value::Bool(b)) => Out::Int(i64::from(*b)),
+        Some(Value::Float(f)) => Out::Real(*f),
+        Some(v) => Out::Text(v.to_text().map_err(|e| format!("strongroom: {e}"))?),
     })
 }
 
-fn decrypt(args: &[Arg]) -> Fallible {
+fn encrypt(args: &[Arg], deterministic: bool) -> Fallible {
     let table = name_arg(&args[0], "the table")?;
     let column = name_arg(&args[1], "the column")?;
-    let row = row_arg(&args[2])?;
-    let (bytes, ty) = match &args[3] {
+    let (row, value, extra) = if deterministic {
+        (None, &args[2], args.get(3))
+    } else {
+        (row_arg(&args[2])?, &args[3], args.get(4))
+    };
+    let spec = settings(extra, matches!(value, Arg::Blob(_)), deterministic)?;
+    let value = value_of(value, spec.value_type)?;
+    if value.is_none() && !spec.hide_null {
+        return Ok(Out::Null);
+    }
+    let c = keys::cipher(&table, &column, spec)?;
+    let tok = c
+        .encrypt(value.as_ref(), row.as_deref())
+        .map_err(|e| format!("strongroom: {e}"))?
+        .ok_or("strongroom: no token")?;
+    Ok(match spec.value_type {
+        ValueType::Bytes => Out::Blob(Zeroizing::new(tok.into_bytes())),
+        _ => Out::Text(Zeroizing::new(tok.to_text())),
+    })
+}
+
+fn decrypt(args: &[Arg], deterministic: bool) -> Fallible {
+    let table = name_arg(&args[0], "the table")?;
+    let column = name_arg(&args[1], "the column")?;
+    let (row, token, extra) = if deterministic {
+        (None, &args[2], args.get(3))
+    } else {
+        (row_arg(&args[2])?, &args[3], args.get(4))
+    };
+    let (bytes, blob) = match token {
         Arg::Null => return Ok(Out::Null),
         Arg::Text(s) => (
             field::decode_text(s).map_err(|e| format!("strongroom: {e}"))?,
-            ValueType::Text,
+            false,
         ),
-        Arg::Blob(b) => (b.to_vec(), ValueType::Bytes),
+        Arg::Blob(b) => (b.to_vec(), true),
         _ => return Err("strongroom: a token is text or a blob".into()),
     };
-    let info = field::inspect(&bytes).map_err(|e| format!("strongroom: {e}"))?;
-    let det = info.suite == Suite::Aes256Siv;
-    with_cipher(&table, &column, ty, det, None, |c| {
-        let row = if Mode::of_suite(info.suite).binds_rows() {
-            row.as_deref()
-        } else {
-            None
-        };
-        match &c.decrypt(&bytes, row).map_err(|e| format!("strongroom: {e}"))? {
-            None => Ok(Out::Null),
-            Some(Value::Text(s)) => Ok(Out::Text(Zeroizing::new(s.to_string()))),
-            Some(Value::Bytes(b)) => Ok(Out::Blob(b.to_vec())),
-            Some(v) => Ok(Out::Text(v.to_text().map_err(|e| format!("strongroom: {e}"))?)),
-        }
-    })
+    let spec = settings(extra, blob, deterministic)?;
+    // The column's settings decide which modes it reads and whether a row
+    // binds: FieldCipher checks the token against them.
+    let c = keys::cipher(&table, &column, spec)?;
+    out_of(
+        c.decrypt(&bytes, row.as_deref())
+            .map_err(|e| format!("strongroom: {e}"))?,
+    )
 }
 
-fn index(args: &[Arg]) -> Fallible {
-    let table = name_arg(&args[0], "the table")?;
-    let column = name_arg(&args[1], "the column")?;
-    let Some(value) = value_arg(&args[2])? else {
-        return Ok(Out::Null);
+/// The blind index arguments `(table, column, value, len[, normalizer])`:
+/// the column's cipher and the value.
+pub(crate) fn index_args(
+    args: &[&Arg],
+) -> Result<Option<(std::sync::Arc<field::FieldCipher>, Value)>, String> {
+    let table = name_arg(args[0], "the table")?;
+    let column = name_arg(args[1], "the column")?;
+    let ty = if matches!(args[2], Arg::Blob(_)) {
+        ValueType::Bytes
+    } else {
+        ValueType::Text
     };
-    let len = match &args[3] {
+    let Some(value) = value_of(args[2], ty)? else {
+        return Ok(None);
+    };
+    let len = match args[3] {
         Arg::Int(n) if (2..=32).contains(n) => *n as usize,
         _ => return Err("strongroom: the index length is an integer from 2 to 32".into()),
     };
@@ -300,22 +302,22 @@ fn index(args: &[Arg]) -> Fallible {
         Some(Arg::Text(n)) => Normalizer::from_name(n).ok_or("strongroom: unknown normalizer")?,
         _ => return Err("strongroom: the normalizer is a name".into()),
     };
-    let normalizer = if value.value_type() == ValueType::Text {
+    let normalizer = if ty == ValueType::Text {
         normalizer
     } else {
         Normalizer::None
     };
-    with_cipher(
-        &table,
-        &column,
-        value.value_type(),
-        false,
-        Some((len, normalizer)),
-        |c| {
-            let t = c.index(Some(&value)).map_err(|e| format!("strongroom: {e}"))?;
-            Ok(t.map_or(Out::Null, |t| Out::Blob(t.as_bytes().to_vec())))
-        },
-    )
+    let spec = ColumnSpec::new(ty).with_blind_index(len, normalizer);
+    Ok(Some((keys::cipher(&table, &column, spec)?, value)))
+}
+
+fn index(args: &[Arg]) -> Fallible {
+    let refs: Vec<&Arg> = args.iter().collect();
+    let Some((c, value)) = index_args(&refs)? else {
+        return Ok(Out::Null);
+    };
+    let t = c.index(Some(&value)).map_err(|e| format!("strongroom: {e}"))?;
+    Ok(t.map_or(Out::Null, |t| Out::Blob(Zeroizing::new(t.as_bytes().to_vec()))))
 }
 
 fn token_version(args: &[Arg]) -> Fallible {
@@ -336,9 +338,10 @@ type Body = fn(&[Arg]) -> Fallible;
 unsafe extern "C" fn call(ctx: *mut sqlite3_context, argc: c_int, argv: *mut *mut sqlite3_value) {
     let r = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: user data is the `Body` function pointer registered with
-        // this function (see `register`); argv has argc entries.
+        // this function (see `register`).
         let body: Body = unsafe { std::mem::transmute::<*mut c_void, Body>(api().user_data(ctx)) };
         let args: Vec<Arg> = (0..argc.max(0) as usize)
+            // SAFETY: argv has argc entries (SQLite's contract).
             .map(|i| unsafe { arg(argv, i) })
             .collect();
         body(&args)
@@ -354,6 +357,14 @@ fn enc_random(a: &[Arg]) -> Fallible {
 
 fn enc_det(a: &[Arg]) -> Fallible {
     encrypt(a, true)
+}
+
+fn dec_column(a: &[Arg]) -> Fallible {
+    decrypt(a, false)
+}
+
+fn dec_det(a: &[Arg]) -> Fallible {
+    decrypt(a, true)
 }
 
 /// Registers `name` with `argc` arguments.
@@ -395,10 +406,15 @@ pub unsafe extern "C" fn sqlite3_strongroomsqlite_init(
     API.store(api_table, Ordering::Release);
     let r = catch_unwind(|| {
         let key = SQLITE_DIRECTONLY;
-        let table: [(&str, c_int, c_int, Body); 6] = [
+        let table: [(&str, c_int, c_int, Body); 11] = [
             ("sr_encrypt", 4, key, enc_random),
+            ("sr_encrypt", 5, key, enc_random),
             ("sr_encrypt_deterministic", 3, key | SQLITE_DETERMINISTIC, enc_det),
-            ("sr_decrypt", 4, key | SQLITE_DETERMINISTIC, decrypt),
+            ("sr_encrypt_deterministic", 4, key | SQLITE_DETERMINISTIC, enc_det),
+            ("sr_decrypt", 4, key | SQLITE_DETERMINISTIC, dec_column),
+            ("sr_decrypt", 5, key | SQLITE_DETERMINISTIC, dec_column),
+            ("sr_decrypt_deterministic", 3, key | SQLITE_DETERMINISTIC, dec_det),
+            ("sr_decrypt_deterministic", 4, key | SQLITE_DETERMINISTIC, dec_det),
             ("sr_index", 4, key | SQLITE_DETERMINISTIC, index),
             ("sr_index", 5, key | SQLITE_DETERMINISTIC, index),
             (
@@ -415,7 +431,8 @@ pub unsafe extern "C" fn sqlite3_strongroomsqlite_init(
                 return rc;
             }
         }
-        SQLITE_OK
+        // SAFETY: as above; the module is a static.
+        unsafe { lookup::register(db) }
     });
     r.unwrap_or(SQLITE_ERROR)
 }

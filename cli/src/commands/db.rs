@@ -9,13 +9,11 @@ use crate::exit::usage;
 use anyhow::{Context, Result};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use serde_json::{Value as Json, json};
 use std::path::PathBuf;
 use strongroom::field::{ColumnSpec, FieldCipher, Normalizer, ValueType};
-use strongroom_db::migrate::DEFAULT_BATCH;
-use strongroom_db::{DbUrl, Job, Operation, Progress, Status, Summary};
-use zeroize::Zeroizing;
+use strongroom_db::{DEFAULT_BATCH, DbUrl, Engine, Job, Operation, Progress, Status, Summary};
 
 /// `db ...`
 #[derive(Debug, Subcommand)]
@@ -33,7 +31,19 @@ pub enum DbCommand {
     Status(DbStatusArgs),
     /// Decrypt every token of a column (and check its blind index) without showing any value
     Verify(DbVerifyArgs),
+    /// Create the checkpoint table once, as an administrator (or print its SQL)
+    #[command(after_help = DB_SETUP_HELP)]
+    Setup(DbSetupArgs),
 }
+
+/// Extra help of `db setup`.
+const DB_SETUP_HELP: &str = "\
+The jobs keep their checkpoints in the table strongroom_checkpoints of the
+database itself, and create it when it is missing. A role that may not
+create tables (least privilege) needs it created once by an administrator:
+run this command with an administrator's URL, or --print-sql and run the
+SQL yourself; then grant the jobs' role SELECT, INSERT, UPDATE, DELETE on
+it (docs/DATABASES.md lists the privileges of every command).";
 
 /// Extra help of the column jobs.
 const DB_AFTER_HELP: &str = "\
@@ -52,14 +62,20 @@ Database URLs:
   --db-password-file or --db-password-env (default STRONGROOM_DB_PASSWORD)
   keep it out of `ps`. Passwords are never shown in messages.
 
+TLS (both servers), libpq's parameters in the URL's query string:
+  sslmode=disable|prefer|require|verify-ca|verify-full, sslrootcert=CA.pem,
+  sslcert=CLIENT.pem, sslkey=CLIENT.key. Default: prefer on this machine,
+  verify-full elsewhere; cleartext to another machine needs
+  --db-allow-cleartext.
+
 Tokens bind the table, the column and the row's primary key (its decimal
 text for integers, as `strongroom field --rows`).";
 
-/// Where the database is.
+/// Which database, and how to reach it.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Database")]
-pub struct DbTargetArgs {
-    /// Database URL: sqlite:PATH, postgres://..., mysql://...
+pub struct DbConnArgs {
+    /// Database URL: sqlite:PATH, postgres://..., mysql://... (TLS: ?sslmode=verify-full&sslrootcert=CA.pem)
     #[arg(long, env = "STRONGROOM_DB_URL", value_name = "URL", hide_env_values = true)]
     pub url: String,
     /// Read the database password from this file (one trailing newline is stripped)
@@ -68,7 +84,19 @@ pub struct DbTargetArgs {
     /// Read the database password from this environment variable [default: STRONGROOM_DB_PASSWORD if set]
     #[arg(long, value_name = "VAR")]
     pub db_password_env: Option<String>,
-    /// Table
+    /// Allow a connection to another machine that may carry values in cleartext (sslmode=disable or prefer)
+    #[arg(long)]
+    pub db_allow_cleartext: bool,
+}
+
+/// Where the column is.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Database")]
+pub struct DbTargetArgs {
+    /// The database.
+    #[command(flatten)]
+    pub conn: DbConnArgs,
+    /// Table (schema.table on PostgreSQL, db.table on MySQL)
     #[arg(long, value_name = "T")]
     pub table: String,
     /// Column to encrypt, rotate, decrypt or check
@@ -131,6 +159,17 @@ pub struct DbStatusArgs {
     pub target: DbTargetArgs,
 }
 
+/// `db setup`
+#[derive(Debug, Args)]
+pub struct DbSetupArgs {
+    /// The database.
+    #[command(flatten)]
+    pub conn: DbConnArgs,
+    /// Print the checkpoint table's SQL for the URL's engine instead of connecting
+    #[arg(long)]
+    pub print_sql: bool,
+}
+
 /// `db verify`
 #[derive(Debug, Args)]
 pub struct DbVerifyArgs {
@@ -166,6 +205,7 @@ pub fn run(ctx: &Ctx<'_>, cmd: &DbCommand) -> Result<()> {
         DbCommand::Decrypt(a) => job(ctx, Operation::Decrypt, a),
         DbCommand::Status(a) => status(ctx, a),
         DbCommand::Verify(a) => verify(ctx, a),
+        DbCommand::Setup(a) => setup(ctx, a),
     }
 }
 
@@ -178,34 +218,29 @@ pub fn db_error(e: strongroom_db::Error) -> anyhow::Error {
     }
 }
 
-/// The parsed URL, with the password from a file or the environment.
-fn db_url(a: &DbTargetArgs) -> Result<DbUrl> {
-    let url = DbUrl::parse(&a.url).map_err(db_error)?;
-    let password = if let Some(path) = &a.db_password_file {
-        let mut s = Zeroizing::new(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the database password file {}", path.display()))?,
-        );
-        if s.ends_with('\n') {
-            s.pop();
-            if s.ends_with('\r') {
-                s.pop();
-            }
-        }
-        Some(s)
-    } else if let Some(var) = &a.db_password_env {
-        Some(Zeroizing::new(std::env::var(var).map_err(|_| {
-            usage(format!(
-                "environment variable {var} (--db-password-env) is not set"
-            ))
-        })?))
-    } else {
-        std::env::var("STRONGROOM_DB_PASSWORD").ok().map(Zeroizing::new)
-    };
+/// The parsed URL, with the password from a file or the environment (read
+/// by the core's secret-source rule; the variable was removed from the
+/// environment at start-up, as every secret variable is).
+fn db_url(a: &DbConnArgs) -> Result<DbUrl> {
+    let url = DbUrl::parse(&a.url)
+        .map_err(db_error)?
+        .allow_cleartext(a.db_allow_cleartext);
+    let password = crate::secrets::db_password(a.db_password_file.as_deref(), a.db_password_env.as_deref())?;
     Ok(match password {
         Some(p) => url.with_password(p),
         None => url,
     })
+}
+
+/// Connects: read-only for what only reads (status, verify, dry runs), so
+/// that a role with SELECT alone runs it and nothing can change.
+fn connect(url: &DbUrl, read_only: bool) -> Result<Box<dyn Engine>> {
+    let engine = if read_only {
+        strongroom_db::connect_read_only(url)
+    } else {
+        strongroom_db::connect(url)
+    };
+    engine.map_err(db_error)
 }
 
 /// The column's cipher, from the keyring.
@@ -246,19 +281,38 @@ fn column_is_binary(engine: &mut dyn strongroom_db::Engine, t: &DbTargetArgs) ->
     Ok(target.column.storage == strongroom_db::Storage::Binary)
 }
 
+/// A rate for people: whole rows per second from 10 up, one decimal below.
+fn rate(per_sec: f64) -> String {
+    if per_sec >= 10.0 {
+        format!("{per_sec:.0} rows/s")
+    } else {
+        format!("{per_sec:.1} rows/s")
+    }
+}
+
+/// The progress bar of a column job: rows (against the table's estimated
+/// size when the engine has one), a rounded rate; first drawn after the
+/// first batch.
 fn rows_bar(ctx: &Ctx<'_>, label: &str) -> Option<ProgressBar> {
-    let bar = ctx.out.progress(label, 0)?;
-    let style = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} rows {per_sec} eta {eta}")
-        .map(|s| s.progress_chars("=> "))
+    let style = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/~{len} rows, {rate}, eta {eta}")
+        .map(|s| {
+            s.progress_chars("=> ")
+                .with_key("rate", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = w.write_str(&rate(st.per_sec()));
+                })
+        })
         .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    Some(bar)
+    ctx.out.progress_styled(label, None, style)
 }
 
 fn on_progress(bar: Option<&ProgressBar>) -> impl Fn(Progress) + Sync + '_ {
     move |p: Progress| {
         if let Some(bar) = bar {
-            bar.set_length(p.total.max(p.rows));
+            match p.estimated_total {
+                Some(total) => bar.set_length(total.max(p.rows)),
+                // No estimate: the bar follows the rows read.
+                None => bar.set_length(p.rows),
+            }
             bar.set_position(p.rows);
         }
     }
@@ -266,8 +320,8 @@ fn on_progress(bar: Option<&ProgressBar>) -> impl Fn(Progress) + Sync + '_ {
 
 /// Runs `db encrypt`, `db rotate` or `db decrypt`.
 fn job(ctx: &Ctx<'_>, op: Operation, a: &DbJobArgs) -> Result<()> {
-    let url = db_url(&a.target)?;
-    let mut engine = strongroom_db::connect(&url).map_err(db_error)?;
+    let url = db_url(&a.target.conn)?;
+    let mut engine = connect(&url, a.dry_run)?;
     let binary = column_is_binary(engine.as_mut(), &a.target)?;
     let cipher = cipher(ctx, &a.target, &a.column, &a.unlock, binary)?;
     let cancel = CancelGuard::install();
@@ -288,15 +342,9 @@ fn job(ctx: &Ctx<'_>, op: Operation, a: &DbJobArgs) -> Result<()> {
     }
     let s = result.map_err(db_error)?;
     report_job(ctx, &url, &cipher, &s);
-    if s.undecryptable > 0 {
-        return Err(db_error(strongroom_db::Error::Undecryptable {
-            table: s.table.clone(),
-            column: s.column.clone(),
-            count: s.undecryptable,
-            first: s.first_undecryptable.clone().unwrap_or_default(),
-        }));
-    }
-    Ok(())
+    // A run that left a value in cleartext, or a row it could not finish,
+    // is not a success.
+    s.check().map_err(db_error)
 }
 
 fn report_job(ctx: &Ctx<'_>, url: &DbUrl, cipher: &FieldCipher, s: &Summary) {
@@ -308,24 +356,30 @@ fn report_job(ctx: &Ctx<'_>, url: &DbUrl, cipher: &FieldCipher, s: &Summary) {
         _ => "decrypted".into(),
     };
     out.say(format!(
-        "{}.{} ({}): {verb} {} of {} rows read{} in {:.1} s ({:.0} rows/s)",
+        "{}.{} ({}, {}): {verb} {} of {} rows read{} in {:.1} s ({})",
         s.table,
         s.column,
         url.redacted(),
+        transport_name(s.transport.as_ref()),
         s.changed,
         s.rows,
-        if s.resumed {
-            " (resumed from the checkpoint)"
-        } else {
-            ""
+        match &s.resumed_after {
+            Some(pk) => format!(" (resumed after primary key {pk})"),
+            None if s.resumed => " (resumed)".into(),
+            None => String::new(),
         },
         s.seconds,
-        s.rows_per_second
+        rate(s.rows_per_second)
     ));
-    out.say(format!(
-        "  unchanged {}, NULL {}, plaintext left {}, undecryptable {}, wrong kind {}, changed by others meanwhile {}",
-        s.unchanged, s.null, s.plaintext_left, s.undecryptable, s.wrong_kind, s.changed_meanwhile
+    let mut counts = format!("  unchanged {}, NULL {}", s.unchanged, s.null);
+    if s.operation == "rotate" {
+        counts.push_str(&format!(", plaintext left {}", s.plaintext_left));
+    }
+    counts.push_str(&format!(
+        ", undecryptable {}, wrong kind {}, changed by others meanwhile {}",
+        s.undecryptable, s.wrong_kind, s.changed_meanwhile
     ));
+    out.say(counts);
     if let Some(w) = s.widened_to {
         out.say(format!("  column widened to {w}"));
     }
@@ -340,6 +394,16 @@ fn report_job(ctx: &Ctx<'_>, url: &DbUrl, cipher: &FieldCipher, s: &Summary) {
     out.json(j);
 }
 
+/// How the connection travelled, for people.
+fn transport_name(t: Option<&strongroom_db::Transport>) -> String {
+    match t {
+        Some(strongroom_db::Transport::Tls(v)) => format!("TLS {v}"),
+        Some(strongroom_db::Transport::Cleartext) => "no TLS".into(),
+        Some(strongroom_db::Transport::Socket) => "local socket".into(),
+        Some(strongroom_db::Transport::Local) | None => "local file".into(),
+    }
+}
+
 fn status_json(command: &str, url: &DbUrl, st: &Status) -> Json {
     let mut j = serde_json::to_value(st).unwrap_or(Json::Null);
     j["command"] = json!(command);
@@ -350,10 +414,11 @@ fn status_json(command: &str, url: &DbUrl, st: &Status) -> Json {
 fn report_status(ctx: &Ctx<'_>, url: &DbUrl, st: &Status) {
     let out = ctx.out;
     out.say(format!(
-        "{}.{} ({}, {}): {} rows",
+        "{}.{} ({}, {}, {}): {} rows",
         st.table,
         st.column,
         url.redacted(),
+        transport_name(st.transport.as_ref()),
         st.storage,
         st.rows
     ));
@@ -363,7 +428,11 @@ fn report_status(ctx: &Ctx<'_>, url: &DbUrl, st: &Status) {
     }
     out.say(format!("  NULL {}", st.null));
     if st.wrong_kind > 0 {
-        out.say(format!("  values of the wrong kind: {}", st.wrong_kind));
+        out.say(format!(
+            "  values that are neither plaintext of the column's kind nor tokens: {} (primary keys: {})",
+            st.wrong_kind,
+            st.wrong_kind_keys.join(", ")
+        ));
     }
     if let Some(n) = st.undecryptable {
         out.say(format!("  not decryptable {n}"));
@@ -373,16 +442,29 @@ fn report_status(ctx: &Ctx<'_>, url: &DbUrl, st: &Status) {
     }
     if let Some(n) = st.index_mismatch {
         out.say(format!("  blind index terms not matching their value: {n}"));
+        if !st.index_mismatch_keys.is_empty() {
+            out.say(format!("    primary keys: {}", st.index_mismatch_keys.join(", ")));
+        }
     }
-    for j in &st.pending_jobs {
-        out.say(format!("  interrupted job (resume by running it again): {j}"));
+    if let Some(cp) = &st.checkpoint {
+        let at = cp.last_pk.as_deref().map_or_else(
+            || "no batch yet".to_string(),
+            |pk| format!("done up to primary key {pk}"),
+        );
+        out.say(format!(
+            "  job running or interrupted (the same command resumes it): {} [run {}, {at}, {} rows changed, started {}, last batch {}]",
+            cp.job, cp.run_id, cp.changed, cp.started_at, cp.updated_at
+        ));
+    }
+    if let Some(why) = &st.checkpoint_unreadable {
+        out.say(format!("  checkpoint table not readable: {why}"));
     }
 }
 
 /// Runs `db status`.
 fn status(ctx: &Ctx<'_>, a: &DbStatusArgs) -> Result<()> {
-    let url = db_url(&a.target)?;
-    let mut engine = strongroom_db::connect(&url).map_err(db_error)?;
+    let url = db_url(&a.target.conn)?;
+    let mut engine = connect(&url, true)?;
     let bar = rows_bar(ctx, "status");
     let progress = on_progress(bar.as_ref());
     let st = strongroom_db::status(
@@ -404,8 +486,8 @@ fn status(ctx: &Ctx<'_>, a: &DbStatusArgs) -> Result<()> {
 
 /// Runs `db verify`.
 fn verify(ctx: &Ctx<'_>, a: &DbVerifyArgs) -> Result<()> {
-    let url = db_url(&a.target)?;
-    let mut engine = strongroom_db::connect(&url).map_err(db_error)?;
+    let url = db_url(&a.target.conn)?;
+    let mut engine = connect(&url, true)?;
     let binary = column_is_binary(engine.as_mut(), &a.target)?;
     let cipher = cipher(ctx, &a.target, &a.column, &a.unlock, binary)?;
     let bar = rows_bar(ctx, "verify");
@@ -423,34 +505,38 @@ fn verify(ctx: &Ctx<'_>, a: &DbVerifyArgs) -> Result<()> {
     }
     let st = st.map_err(db_error)?;
     report_status(ctx, &url, &st);
+    let verdict = st.check(a.allow_plaintext, a.target.blind_index.as_deref());
     let mut j = status_json("db verify", &url, &st);
-    let bad = st.undecryptable.unwrap_or(0);
-    let mismatch = st.index_mismatch.unwrap_or(0);
-    let ok = bad == 0 && mismatch == 0 && (a.allow_plaintext || st.plaintext == 0);
-    j["ok"] = json!(ok);
+    j["ok"] = json!(verdict.is_ok());
     ctx.out.json(j);
-    if bad > 0 {
-        return Err(db_error(strongroom_db::Error::Undecryptable {
-            table: st.table.clone(),
-            column: st.column.clone(),
-            count: bad,
-            first: st.undecryptable_keys.first().cloned().unwrap_or_default(),
-        }));
-    }
-    if mismatch > 0 {
-        return Err(db_error(strongroom_db::Error::IndexMismatch {
-            table: st.table.clone(),
-            column: a.target.blind_index.clone().unwrap_or_default(),
-            count: mismatch,
-        }));
-    }
-    if st.plaintext > 0 && !a.allow_plaintext {
-        return Err(db_error(strongroom_db::Error::PlaintextLeft {
-            table: st.table.clone(),
-            column: st.column.clone(),
-            count: st.plaintext,
-        }));
-    }
+    verdict.map_err(db_error)?;
     ctx.out.say("  ok: every token decrypts");
+    Ok(())
+}
+
+/// Runs `db setup`.
+fn setup(ctx: &Ctx<'_>, a: &DbSetupArgs) -> Result<()> {
+    let url = db_url(&a.conn)?;
+    let ddl = strongroom_db::checkpoint::ddl(url.kind().name());
+    if a.print_sql {
+        ctx.out.always(format!("{ddl};"));
+        ctx.out.json(json!({"command": "db setup", "sql": ddl}));
+        return Ok(());
+    }
+    let mut engine = connect(&url, false)?;
+    let created = if engine.checkpoint_table_exists().map_err(db_error)? {
+        false
+    } else {
+        engine.create_checkpoint_table().map_err(db_error)?;
+        true
+    };
+    let table = strongroom_db::checkpoint::CHECKPOINT_TABLE;
+    ctx.out.say(if created {
+        format!("{table} created in {}", url.redacted())
+    } else {
+        format!("{table} already exists in {}", url.redacted())
+    });
+    ctx.out
+        .json(json!({"command": "db setup", "url": url.redacted(), "table": table, "created": created}));
     Ok(())
 }

@@ -194,7 +194,7 @@ impl ColumnSpec {
         }
     }
 
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         if let Some(bi) = &self.blind_index {
             bi.check()?;
             if bi.normalizer != Normalizer::None && self.value_type != ValueType::Text {

@@ -20,6 +20,10 @@
 //! [`TokenInfo`]). Values have a canonical text form for text interfaces
 //! ([`Value::parse`], [`Value::to_text`]).
 //!
+//! A [`ColumnSpec`] has a text form with the command line's option names
+//! (`deterministic, type=int, hide-null`: [`ColumnSpec::parse`]) for
+//! interfaces without structured options, such as SQL functions.
+//!
 //! The byte-level format is in `docs/SPEC.md section 5`, the user guide
 //! (what each mode reveals, sizing an index, rotation) in `docs/FIELDS.md`.
 
@@ -30,6 +34,7 @@ mod context;
 mod keys;
 mod normalize;
 pub(crate) mod siv;
+mod spec_text;
 pub mod text;
 mod token;
 mod value;

@@ -1,0 +1,97 @@
+//! Where the command line finds the keyring passphrase when no option names
+//! a source: the core's rule (strongroom::SecretSource::keyring_passphrase_from_env),
+//! shared with the SQLite extension: STRONGROOM_KEYRING_PASSPHRASE_FILE,
+//! else the variable STRONGROOM_KEYRING_PASSPHRASE_ENV names, else
+//! STRONGROOM_KEYRING_PASSPHRASE; each read by the core's secret-source
+//! rules.
+
+use std::process::{Command, Output, Stdio};
+
+const PASS: &str = "secret sources test";
+
+fn cmd(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_strongroom"));
+    c.env("STRONGROOM_KEYRING", dir.join("k.srk"))
+        .env_remove("STRONGROOM_KEYRING_PASSPHRASE")
+        .env_remove("STRONGROOM_KEYRING_PASSPHRASE_FILE")
+        .env_remove("STRONGROOM_KEYRING_PASSPHRASE_ENV")
+        .stdin(Stdio::null())
+        .arg("--json");
+    c
+}
+
+fn list(mut c: Command) -> Output {
+    c.args(["keyring", "list"]).output().unwrap()
+}
+
+fn error_name(o: &Output) -> String {
+    let text = String::from_utf8_lossy(&o.stderr);
+    let v: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or_default())
+        .unwrap_or_else(|_| panic!("not JSON: {text}"));
+    v["error"]["name"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn the_environment_rule_for_the_keyring_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cmd(dir.path())
+        .env("STRONGROOM_KEYRING_PASSPHRASE", PASS)
+        .args([
+            "keyring",
+            "init",
+            "--argon2-memory-mib",
+            "8",
+            "--argon2-time",
+            "1",
+            "--argon2-lanes",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = dir.path().join("pass");
+    std::fs::write(&file, format!("{PASS}\r\n")).unwrap();
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "not it\n").unwrap();
+
+    // A file named by STRONGROOM_KEYRING_PASSPHRASE_FILE (CRLF stripped).
+    let mut c = cmd(dir.path());
+    c.env("STRONGROOM_KEYRING_PASSPHRASE_FILE", &file);
+    assert_eq!(list(c).status.code(), Some(0));
+    // It comes first: a wrong file is the wrong passphrase (key, 6), even
+    // with the right one in STRONGROOM_KEYRING_PASSPHRASE.
+    let mut c = cmd(dir.path());
+    c.env("STRONGROOM_KEYRING_PASSPHRASE_FILE", &wrong)
+        .env("STRONGROOM_KEYRING_PASSPHRASE", PASS);
+    let out = list(c);
+    assert_eq!(
+        (out.status.code(), error_name(&out).as_str()),
+        (Some(6), "WrongPassphrase")
+    );
+    // The variable named by STRONGROOM_KEYRING_PASSPHRASE_ENV.
+    let mut c = cmd(dir.path());
+    c.env("STRONGROOM_KEYRING_PASSPHRASE_ENV", "APP_KEYRING_PASS")
+        .env("APP_KEYRING_PASS", PASS);
+    assert_eq!(list(c).status.code(), Some(0));
+    // Named but not set: that variable's own error (usage, 2).
+    let mut c = cmd(dir.path());
+    c.env("STRONGROOM_KEYRING_PASSPHRASE_ENV", "APP_KEYRING_UNSET");
+    let out = list(c);
+    assert_eq!(
+        (out.status.code(), error_name(&out).as_str()),
+        (Some(2), "SecretMissing")
+    );
+    // An explicit option wins over the environment.
+    let out = cmd(dir.path())
+        .env("STRONGROOM_KEYRING_PASSPHRASE_FILE", &wrong)
+        .args(["keyring", "list", "--keyring-passphrase-file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
