@@ -620,8 +620,8 @@ impl Reader {
                 let ids = identities(kr, &passes);
                 Ok(match (path, fileobj, seekable) {
                     (Some(p), None, _) => {
-                        let f: Box<dyn ReadSeek> = Box::new(File::open(p)?);
-                        Plain::Seekable(SeekableDecryptor::new(f, &ids)?)
+                        let f: Box<dyn ReadSeek> = Box::new(File::open(&p).map_err(Error::file("open", &p))?);
+                        Plain::Seekable(SeekableDecryptor::new(f, &ids).map_err(|e| e.on_file("read", &p))?)
                     }
                     (None, Some(o), true) => {
                         let f: Box<dyn ReadSeek> = Box::new(PyFile::new(o, src_pending));

@@ -63,7 +63,6 @@ __all__ = [
     "encrypt_directory",
     "encrypt_file",
     "extract_archive",
-    "open",
     "EnvSecret",
     "FileSecret",
     "KdfParams",
