@@ -34,10 +34,13 @@ from ._files import (
     encrypt_directory,
     encrypt_file,
     extract_archive,
-    open,
     rekey_file,
     rewrap_file,
 )
+# Public, called qualified (``strongroom.open``, as ``gzip.open``): left
+# out of ``__all__`` so that ``from strongroom import *`` keeps the builtin;
+# the ``as`` form exports it explicitly for type checkers.
+from ._files import open as open
 from ._keyring import EnvSecret, FileSecret, KdfParams, Keyring, KeyVersion, Protector, SecretSource
 from ._native import __version__
 
