@@ -22,6 +22,7 @@ mod fields;
 mod files;
 mod hazmat;
 mod keyring;
+mod memory;
 mod pyio;
 mod writeahead;
 
@@ -247,6 +248,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     keyring::register(m)?;
     files::register(m)?;
     fields::register(m)?;
+    memory::register(m)?;
     hazmat::register(m)?;
     Ok(())
 }

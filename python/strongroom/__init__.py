@@ -3,7 +3,8 @@ properly.
 
 - :class:`Keyring`: versioned keys behind passphrases and recovery keys.
 - :func:`encrypt_file`, :func:`decrypt_file`, :func:`open`: encrypted
-  files (random access when reading), :func:`encrypt_directory` and
+  files (random access when reading), :func:`encrypt_bytes` and
+  :func:`decrypt_bytes` for data in memory, :func:`encrypt_directory` and
   :func:`extract_archive` for encrypted tar archives.
 - :class:`FieldCipher`: per-column field encryption with blind indexes;
   :mod:`strongroom.sqlite`, :mod:`strongroom.psycopg` and
@@ -30,7 +31,9 @@ from ._fields import FieldCipher
 from ._files import (
     EncryptedReader,
     EncryptedWriter,
+    decrypt_bytes,
     decrypt_file,
+    encrypt_bytes,
     encrypt_directory,
     encrypt_file,
     extract_archive,
@@ -61,6 +64,8 @@ __all__ = [
     "EncryptedReader",
     "EncryptedWriter",
     "decrypt_file",
+    "encrypt_bytes",
+    "decrypt_bytes",
     "rekey_file",
     "rewrap_file",
     "encrypt_directory",

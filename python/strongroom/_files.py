@@ -7,7 +7,7 @@ import os
 import shutil
 import tarfile
 import tempfile
-from typing import IO, Any, Callable, List, Optional, Sequence, Union
+from typing import IO, TYPE_CHECKING, Any, Callable, List, Literal, Optional, Sequence, Union, overload
 
 from . import _native
 from ._errors import error
@@ -16,6 +16,8 @@ from ._keyring import KdfParams, Keyring, PathLike, Secret, kdf_tuple, resolve
 __all__ = [
     "encrypt_file",
     "decrypt_file",
+    "encrypt_bytes",
+    "decrypt_bytes",
     "rekey_file",
     "rewrap_file",
     "open",
@@ -63,6 +65,37 @@ def decrypt_file(src: PathLike, dst: PathLike, *, keyring: Optional[Keyring] = N
     length."""
     return _native.decrypt_file(os.fspath(src), os.fspath(dst), _native_ring(keyring),
                                 _secrets(passphrase, passphrases), overwrite, progress)
+
+
+#: What :func:`encrypt_bytes` and :func:`decrypt_bytes` take.
+BytesLike = Union[bytes, bytearray, memoryview]
+
+
+def encrypt_bytes(data: BytesLike, *, keyring: Optional[Keyring] = None, passphrase: Optional[Secret] = None,
+                  passphrases: Sequence[Secret] = (), kdf: Optional[KdfParams] = None) -> bytes:
+    """Encrypts data already in memory into a complete encrypted file (the
+    format of :func:`encrypt_file`: it decrypts with :func:`decrypt_file`,
+    ``strongroom.open`` and the command line), for the keyring's primary
+    key and/or passphrases, on all cores with the GIL released."""
+    return _native.encrypt_bytes(_as_bytes(data), _native_ring(keyring), _secrets(passphrase, passphrases),
+                                 kdf_tuple(kdf))
+
+
+def decrypt_bytes(data: BytesLike, *, keyring: Optional[Keyring] = None, passphrase: Optional[Secret] = None,
+                  passphrases: Sequence[Secret] = ()) -> bytes:
+    """Decrypts a complete encrypted file held in memory. The plaintext is
+    returned only once the whole file, final chunk included,
+    authenticated; a damaged or truncated file raises and returns
+    nothing."""
+    return _native.decrypt_bytes(_as_bytes(data), _native_ring(keyring), _secrets(passphrase, passphrases))
+
+
+def _as_bytes(data: BytesLike) -> Union[bytes, bytearray]:
+    if isinstance(data, (bytes, bytearray)):
+        return data
+    if isinstance(data, memoryview):
+        return data.tobytes()
+    raise error("InvalidArgument", f"data is bytes, bytearray or memoryview, not {type(data).__name__}")
 
 
 def rekey_file(src: PathLike, dst: Optional[PathLike] = None, *, keyring: Optional[Keyring] = None,
@@ -183,14 +216,24 @@ class _RawWriter(io.RawIOBase):
                 super().close()
 
 
-class EncryptedReader(io.BufferedReader):
+# The buffered classes are generic in their raw stream for type checkers
+# only (not subscriptable at run time before Python 3.14).
+if TYPE_CHECKING:
+    _BufferedReader = io.BufferedReader[_RawReader]
+    _BufferedWriter = io.BufferedWriter[_RawWriter]
+else:
+    _BufferedReader = io.BufferedReader
+    _BufferedWriter = io.BufferedWriter
+
+
+class EncryptedReader(_BufferedReader):
     """A decrypting binary file: plaintext is handed out only after its
     chunk authenticated, and the end of the file is reported only once the
     whole file did. Seekable when opened from a path or a seekable file
     object (random access through the chunk index)."""
 
     def __init__(self, raw: _RawReader, buffer_size: int = _BUFFER) -> None:
-        super().__init__(raw, buffer_size)  # type: ignore[arg-type]
+        super().__init__(raw, buffer_size)
 
     def authenticated_length(self) -> int:
         """The plaintext length, after authenticating the final chunk."""
@@ -199,7 +242,7 @@ class EncryptedReader(io.BufferedReader):
         return raw._n.length()
 
 
-class EncryptedWriter(io.BufferedWriter):
+class EncryptedWriter(_BufferedWriter):
     """An encrypting binary file. :meth:`close` (or leaving a ``with``
     block normally) writes the final chunk; a file at a path appears only
     then. Leaving a ``with`` block by an exception, or dropping the object
@@ -207,7 +250,7 @@ class EncryptedWriter(io.BufferedWriter):
     holds a truncated file that readers refuse."""
 
     def __init__(self, raw: _RawWriter, buffer_size: int = _BUFFER) -> None:
-        super().__init__(raw, buffer_size)  # type: ignore[arg-type]
+        super().__init__(raw, buffer_size)
         self._direct = buffer_size
         self._native_write = raw._n.write
 
@@ -243,10 +286,24 @@ class EncryptedWriter(io.BufferedWriter):
 FileArg = Union[PathLike, bytes, IO[bytes], io.RawIOBase, io.BufferedIOBase]
 
 
+@overload
+def open(file: FileArg, mode: Literal["rb"] = "rb", *, keyring: Optional[Keyring] = None,
+         passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
+         kdf: Optional[KdfParams] = None, overwrite: bool = False,
+         buffer_size: int = _BUFFER) -> EncryptedReader: ...
+
+
+@overload
+def open(file: FileArg, mode: Literal["wb"], *, keyring: Optional[Keyring] = None,
+         passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
+         kdf: Optional[KdfParams] = None, overwrite: bool = False,
+         buffer_size: int = _BUFFER) -> EncryptedWriter: ...
+
+
 def open(file: FileArg, mode: str = "rb", *, keyring: Optional[Keyring] = None,
          passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
          kdf: Optional[KdfParams] = None, overwrite: bool = False,
-         buffer_size: int = _BUFFER) -> Any:
+         buffer_size: int = _BUFFER) -> Union[EncryptedReader, EncryptedWriter]:
     """Opens an encrypted file as a binary file object.
 
     ``file`` is a path or a binary file object. ``"rb"`` returns an

@@ -6,7 +6,7 @@ _Kdf = Optional[Tuple[int, int, int]]
 
 __all__ = [
     "__version__", "error_table", "error_kinds", "_test_panic", "Keyring", "encrypt_file", "decrypt_file",
-    "rekey_file", "rewrap_file",
+    "rekey_file", "rewrap_file", "encrypt_bytes", "decrypt_bytes",
     "Writer", "Reader", "FieldCipher", "cobblestone256_encrypt", "cobblestone256_decrypt",
     "xaes256gcm_encrypt", "xaes256gcm_decrypt", "aes_siv_encrypt", "aes_siv_decrypt",
 ]
@@ -60,6 +60,11 @@ def rewrap_file(path: str, keyring: Optional[Keyring] = None, passphrases: Seque
                 add_passphrases: Sequence[_Secret] = ..., remove_passphrases: Sequence[_Secret] = ...,
                 remove_all_passphrases: bool = False, kdf: _Kdf = None,
                 progress: Optional[Callable[[int, int], object]] = None) -> int: ...
+
+def encrypt_bytes(data: Union[bytes, bytearray], keyring: Optional[Keyring] = None,
+                  passphrases: Sequence[_Secret] = ..., kdf: _Kdf = None) -> bytes: ...
+def decrypt_bytes(data: Union[bytes, bytearray], keyring: Optional[Keyring] = None,
+                  passphrases: Sequence[_Secret] = ...) -> bytes: ...
 
 @final
 class Writer:

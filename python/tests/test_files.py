@@ -292,7 +292,7 @@ def test_pandas_csv_round_trip(keyring: strongroom.Keyring, tmp_path: Path) -> N
 
 def test_bad_mode_is_a_usage_error(keyring: strongroom.Keyring, tmp_path: Path) -> None:
     with pytest.raises(strongroom.UsageError):
-        strongroom.open(tmp_path / "x", "r+b", keyring=keyring)
+        strongroom.open(tmp_path / "x", "r+b", keyring=keyring)  # type: ignore[call-overload]
 
 
 def test_large_and_small_writes_interleave(keyring: strongroom.Keyring, tmp_path: Path) -> None:
