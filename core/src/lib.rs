@@ -6,6 +6,8 @@
 //!   deterministic, blind indexes).
 //! - [`keyring`]: keyrings, key versions, passphrases and recovery keys.
 //! - [`passphrase`]: Argon2id parameters of passphrase protectors.
+//! - [`secret_source`]: reading a secret from an environment variable, a
+//!   file or a descriptor, by one rule for every front end.
 //! - [`hazmat`]: the standard constructions underneath (Cobblestone-256,
 //!   XAES-256-GCM, AES-SIV, AES-256-GCM, HKDF), for interoperability tests.
 #![forbid(unsafe_code)]
@@ -22,6 +24,7 @@ pub mod keyring;
 mod parallel;
 pub mod passphrase;
 mod secret;
+pub mod secret_source;
 
 pub use error::{Error, ErrorKind, Result};
 

@@ -22,7 +22,10 @@ use strongroom::{Error, Passphrase, Result};
 use zeroize::{Zeroize, Zeroizing};
 
 /// Runs `f` with the keyring (if any) read-locked.
-pub(crate) fn with_keyring<T>(kr: Option<&Py<PyKeyring>>, f: impl FnOnce(Option<&Keyring>) -> Result<T>) -> Result<T> {
+pub(crate) fn with_keyring<T>(
+    kr: Option<&Py<PyKeyring>>,
+    f: impl FnOnce(Option<&Keyring>) -> Result<T>,
+) -> Result<T> {
     match kr {
         Some(k) => k.get().with(|k| f(Some(k))),
         None => f(None),

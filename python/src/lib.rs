@@ -21,6 +21,7 @@ mod buffer;
 mod fields;
 mod files;
 mod hazmat;
+mod info;
 mod keyring;
 mod memory;
 mod pyio;
@@ -249,6 +250,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     files::register(m)?;
     fields::register(m)?;
     memory::register(m)?;
+    info::register(m)?;
     hazmat::register(m)?;
     Ok(())
 }

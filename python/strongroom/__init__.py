@@ -31,12 +31,15 @@ from ._fields import FieldCipher
 from ._files import (
     EncryptedReader,
     EncryptedWriter,
+    FileInfo,
+    StanzaInfo,
     decrypt_bytes,
     decrypt_file,
     encrypt_bytes,
     encrypt_directory,
     encrypt_file,
     extract_archive,
+    inspect,
     rekey_file,
     rewrap_file,
 )
@@ -44,7 +47,7 @@ from ._files import (
 # out of ``__all__`` so that ``from strongroom import *`` keeps the builtin;
 # the ``as`` form exports it explicitly for type checkers.
 from ._files import open as open
-from ._keyring import EnvSecret, FileSecret, KdfParams, Keyring, KeyVersion, Protector, SecretSource
+from ._keyring import EnvSecret, FdSecret, FileSecret, KdfParams, Keyring, KeyVersion, Protector, SecretSource
 from ._native import __version__
 
 __all__ = [
@@ -63,6 +66,9 @@ __all__ = [
     "FieldCipher",
     "EncryptedReader",
     "EncryptedWriter",
+    "FileInfo",
+    "StanzaInfo",
+    "inspect",
     "decrypt_file",
     "encrypt_bytes",
     "decrypt_bytes",
@@ -73,6 +79,7 @@ __all__ = [
     "extract_archive",
     "EnvSecret",
     "FileSecret",
+    "FdSecret",
     "KdfParams",
     "Keyring",
     "KeyVersion",

@@ -32,7 +32,7 @@ class EncryptedTable:
 
     placeholder = "?"
 
-    def __init__(self, table: str, ciphers: Mapping[str, FieldCipher], *, row_key: Optional[str] = "id") -> None:
+    def __init__(self, table: str, ciphers: Mapping[str, FieldCipher[Any]], *, row_key: Optional[str] = "id") -> None:
         self.table = _ident(table)
         self.ciphers = {_ident(k): v for k, v in ciphers.items()}
         self.row_key = None if row_key is None else _ident(row_key)

@@ -256,6 +256,9 @@ class FieldCipher(Generic[T]):
                 text: Literal[True]) -> str: ...
 
     @overload
+    def encrypt(self, value: Union[T, NumpyScalar], row: Optional[RowKey] = None, *, text: bool) -> Token: ...
+
+    @overload
     def encrypt(self, value: None, row: Optional[RowKey] = None, *, text: bool = False) -> None: ...
 
     def encrypt(self, value: In[T], row: Optional[RowKey] = None, *, text: bool = False) -> Optional[Token]:
@@ -326,6 +329,10 @@ class FieldCipher(Generic[T]):
     def encrypt_many(self, values: Iterable[In[T]], rows: Optional[Iterable[RowKey]] = None, *,
                      text: Literal[True]) -> List[Optional[str]]: ...
 
+    @overload
+    def encrypt_many(self, values: Iterable[In[T]], rows: Optional[Iterable[RowKey]] = None, *,
+                     text: bool) -> Union[List[Optional[bytes]], List[Optional[str]]]: ...
+
     def encrypt_many(self, values: Iterable[In[T]], rows: Optional[Iterable[RowKey]] = None, *,
                      text: bool = False) -> Union[List[Optional[bytes]], List[Optional[str]]]:
         """Encrypts many values on all cores (GIL released)."""
@@ -348,6 +355,10 @@ class FieldCipher(Generic[T]):
     @overload
     def rewrap_many(self, tokens: Iterable[Optional[Token]], rows: Optional[Iterable[RowKey]] = None, *,
                     text: Literal[True]) -> List[Optional[str]]: ...
+
+    @overload
+    def rewrap_many(self, tokens: Iterable[Optional[Token]], rows: Optional[Iterable[RowKey]] = None, *,
+                    text: bool) -> Union[List[Optional[bytes]], List[Optional[str]]]: ...
 
     def rewrap_many(self, tokens: Iterable[Optional[Token]], rows: Optional[Iterable[RowKey]] = None, *,
                     text: bool = False) -> Union[List[Optional[bytes]], List[Optional[str]]]:

@@ -7,6 +7,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Callable, List, Literal, Optional, Sequence, Union, overload
 
 from . import _native
@@ -18,6 +19,9 @@ __all__ = [
     "decrypt_file",
     "encrypt_bytes",
     "decrypt_bytes",
+    "inspect",
+    "FileInfo",
+    "StanzaInfo",
     "rekey_file",
     "rewrap_file",
     "open",
@@ -65,6 +69,45 @@ def decrypt_file(src: PathLike, dst: PathLike, *, keyring: Optional[Keyring] = N
     length."""
     return _native.decrypt_file(os.fspath(src), os.fspath(dst), _native_ring(keyring),
                                 _secrets(passphrase, passphrases), overwrite, progress)
+
+
+@dataclass(frozen=True)
+class StanzaInfo:
+    """One recipient of a file: ``kind`` is ``"keyring"`` (with
+    ``keyring_id`` and ``key_version``), ``"passphrase"`` (with its
+    Argon2id ``kdf``) or ``"unknown"`` (a kind this version does not use)."""
+
+    kind: str
+    keyring_id: Optional[bytes] = None
+    key_version: Optional[int] = None
+    kdf: Optional[KdfParams] = None
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What an encrypted file's header says. Nothing here is
+    authenticated: that needs the file key."""
+
+    format_version: int
+    suite: str
+    file_id: bytes
+    header_len: int
+    payload_len: Optional[int]
+    #: The plaintext length the payload length implies (``None`` for an
+    #: impossible length: a truncated file).
+    plaintext_len: Optional[int]
+    stanzas: List[StanzaInfo]
+
+
+def inspect(path: PathLike) -> FileInfo:
+    """Reads the header of the encrypted file at ``path`` without any key:
+    who can open it (keyring id and key version, passphrase with its
+    Argon2id cost) and its lengths."""
+    version, suite, file_id, header_len, payload_len, plaintext_len, stanzas = _native.inspect(os.fspath(path))
+    return FileInfo(version, suite, bytes(file_id), header_len, payload_len, plaintext_len, [
+        StanzaInfo(kind, None if kid is None else bytes(kid), kv, None if kdf is None else KdfParams(*kdf))
+        for kind, kid, kv, kdf in stanzas
+    ])
 
 
 #: What :func:`encrypt_bytes` and :func:`decrypt_bytes` take.

@@ -19,6 +19,7 @@ __all__ = [
     "SecretSource",
     "EnvSecret",
     "FileSecret",
+    "FdSecret",
     "Secret",
     "PathLike",
 ]
@@ -28,9 +29,14 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 class SecretSource:
     """A named place a secret is read from when needed (an environment
-    variable, a file). A keyring opened from one can be pickled: the
-    pickle holds the keyring's path and the source's *name*, never the
-    secret, and the receiving process reads the secret itself."""
+    variable, a file, a file descriptor). A keyring opened from one (but a
+    descriptor, which is read once) can be pickled: the pickle holds the
+    keyring's path and the source's *name*, never the secret, and the
+    receiving process reads the secret itself.
+
+    The built-in sources read by the core's rule, the same as the command
+    line's and the C API's: at most 64 KiB of UTF-8, exactly one trailing
+    newline (``\n`` or ``\r\n``) removed from files and descriptors."""
 
     def read(self) -> str:
         """Reads the secret."""
@@ -47,24 +53,34 @@ class EnvSecret(SecretSource):
     name: str
 
     def read(self) -> str:
-        value = os.environ.get(self.name)
-        if value is None:
-            raise error("InvalidArgument", f"the environment variable {self.name} is not set")
-        return value
+        return _native.read_secret("env", self.name)
 
 
 @dataclass(frozen=True)
 class FileSecret(SecretSource):
-    """The secret in the file at ``path`` (one trailing newline removed)."""
+    """The secret in the file at ``path`` (one trailing newline removed).
+    The path is made absolute when the source is made, so a pickled
+    keyring reference finds it from any working directory."""
 
     path: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", os.path.abspath(os.fspath(self.path)))
+
     def read(self) -> str:
-        with open(self.path, encoding="utf-8") as f:
-            text = f.read()
-        if text.endswith("\r\n"):
-            return text[:-2]
-        return text[:-1] if text.endswith("\n") else text
+        return _native.read_secret("file", self.path)
+
+
+@dataclass(frozen=True)
+class FdSecret(SecretSource):
+    """The secret read from the open file descriptor ``fd`` (Unix; one
+    trailing newline removed), e.g. a pipe from a secret manager. It can
+    be read once: a keyring opened from it does not pickle."""
+
+    fd: int
+
+    def read(self) -> str:
+        return _native.read_secret("fd", self.fd)
 
 
 #: A passphrase or recovery key: the value itself, a callable returning it,
@@ -222,6 +238,9 @@ class Keyring:
                 "process can read the secret itself"
             )
         kind, source = self._ref
+        if isinstance(source, FdSecret):
+            raise TypeError("this keyring was opened from a file descriptor, which is read once: "
+                            "open it with EnvSecret or FileSecret to pickle it")
         pinned = self._pinned_id if self._pinned_id is not None else self.id
         return (_reopen, (self._abs_path, kind, source, pinned))
 

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 def _row_keys(rows: Any) -> Optional[List[Any]]:
     if rows is None:
         return None
-    return rows.tolist() if hasattr(rows, "tolist") else list(rows)
+    keys: List[Any] = rows.tolist() if hasattr(rows, "tolist") else list(rows)
+    return keys
 
 
 def _values(series: pandas.Series[Any]) -> List[Any]:
@@ -22,9 +23,12 @@ def _values(series: pandas.Series[Any]) -> List[Any]:
     pandas counts as missing (``isna``: NaN in a float Series too) as
     ``None``."""
     missing = series.isna()
+    values: List[Any]
     if missing.any():
-        return series.astype(object).where(~missing, None).tolist()
-    return series.tolist()
+        values = series.astype(object).where(~missing, None).tolist()
+    else:
+        values = series.tolist()
+    return values
 
 
 def encrypt_series(cipher: FieldCipher[Any], series: pandas.Series[Any], rows: Any,

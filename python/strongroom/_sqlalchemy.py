@@ -70,7 +70,7 @@ class Encrypted(TypeDecorator[Any]):
                     # looks them up in its own dictionaries).
                     return super().operate(op, *other, **kwargs)
                 if value is None:
-                    return self.expr.is_(None) if op is operators.eq else self.expr.is_not(None)  # type: ignore[attr-defined]
+                    return self.expr.is_(None) if op is operators.eq else self.expr.is_not(None)
                 match = self._match([value])
                 return match if op is operators.eq else ~match
             if op is operators.in_op:

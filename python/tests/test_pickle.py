@@ -95,3 +95,25 @@ def test_spawned_workers_use_the_pinned_version(env_keyring: strongroom.Keyring)
     assert [v for v, _ in results] == [1, 1]
     assert [cipher.decrypt(t) for _, tokens in results for t in tokens] == ["a", "b"]
     assert os.environ["SR_TEST_PASSPHRASE"] not in repr(results)
+
+
+def test_file_secrets_are_absolute_and_descriptor_keyrings_do_not_pickle(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pass.txt").write_text(PASSPHRASE + "\n")
+    source = strongroom.FileSecret("pass.txt")
+    assert source.path == str(tmp_path / "pass.txt") and source.read() == PASSPHRASE
+    strongroom.Keyring.create("fd.srk", PASSPHRASE, kdf=FAST).close()
+    r, w = os.pipe()
+    os.write(w, PASSPHRASE.encode() + b"\n")
+    os.close(w)
+    try:
+        ring = strongroom.Keyring.open("fd.srk", strongroom.FdSecret(r))
+    finally:
+        os.close(r)
+    with pytest.raises(TypeError, match="file descriptor"):
+        pickle.dumps(ring)
+    # Too long a secret is refused by the core's rule (64 KiB).
+    (tmp_path / "long.txt").write_bytes(b"a" * (64 * 1024 + 1))
+    with pytest.raises(strongroom.UsageError, match="longer than"):
+        strongroom.FileSecret("long.txt").read()
