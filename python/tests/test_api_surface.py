@@ -10,7 +10,7 @@ import pytest
 import strongroom
 
 PUBLIC_MODULES = ["strongroom", "strongroom.hazmat", "strongroom.sqlite", "strongroom.psycopg",
-                  "strongroom.sqlalchemy"]
+                  "strongroom.sqlalchemy", "strongroom.parquet"]
 
 #: Public but left out of ``__all__`` on purpose: ``strongroom.open`` is
 #: called qualified (as ``gzip.open``); a star import must not shadow the
