@@ -380,18 +380,30 @@ def open(file: FileArg, mode: str = "rb", *, keyring: Optional[Keyring] = None,
 
 def encrypt_directory(src_dir: PathLike, dst: PathLike, *, keyring: Optional[Keyring] = None,
                       passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
-                      kdf: Optional[KdfParams] = None, overwrite: bool = False) -> None:
+                      kdf: Optional[KdfParams] = None, overwrite: bool = False,
+                      arcname: Optional[str] = None) -> None:
     """Encrypts the directory ``src_dir`` into one encrypted tar file
-    ``dst`` (its entries at the archive's top level). ``dst`` appears only
-    when complete."""
+    ``dst``. ``dst`` appears only when complete.
+
+    By default the directory's entries are at the archive's top level (as
+    ``tar -C src_dir -c .`` stores them, without the ``./``), so
+    :func:`extract_archive` puts them straight into its destination. With
+    ``arcname`` they are under that folder name instead: ``arcname=
+    os.path.basename(src_dir)`` stores ``project/...`` as ``tar -c
+    project/`` does."""
     src = os.fspath(src_dir)
     if not os.path.isdir(src):
         raise error("InvalidArgument", f"{src} is not a directory")
+    if arcname is not None and (not arcname or os.path.isabs(arcname) or ".." in arcname.split("/")):
+        raise error("InvalidArgument", "arcname is a relative folder name without '..'")
     with open(dst, "wb", keyring=keyring, passphrase=passphrase, passphrases=passphrases,
               kdf=kdf, overwrite=overwrite) as f:
         with tarfile.open(fileobj=f, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            if arcname is not None:
+                tar.add(src, arcname=arcname, recursive=False)
             for entry in sorted(os.listdir(src)):
-                tar.add(os.path.join(src, entry), arcname=entry)
+                name = entry if arcname is None else f"{arcname}/{entry}"
+                tar.add(os.path.join(src, entry), arcname=name)
 
 
 def extract_archive(src: PathLike, dest_dir: PathLike, *, keyring: Optional[Keyring] = None,
