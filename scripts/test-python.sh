@@ -59,4 +59,7 @@ echo "== python: mypy --strict (package, tests, examples), stubtest of the insta
 (cd target && timed "../$VENV/bin/python" -m mypy.stubtest strongroom._native)
 
 echo "== python: pytest (on the installed wheel) =="
-(cd python && timed "../$VENV/bin/pytest" -q -p no:cacheprovider "$@")
+# PYTHONSAFEPATH: `python -c`/`-m` in child processes must not put the
+# source tree (python/, the working directory) ahead of the installed
+# package.
+(cd python && PYTHONSAFEPATH=1 timed "../$VENV/bin/pytest" -q -p no:cacheprovider "$@")

@@ -341,7 +341,7 @@ def test_a_destination_write_error_raises_and_leaves_nothing(tmp_path: Path) -> 
         sys.exit(1)
         """
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 0 and "io error" in r.stdout, (r.stdout, r.stderr)
     assert not (tmp_path / "big.srf").exists()
     assert not any(p.name.startswith(".strongroom") for p in tmp_path.iterdir())
@@ -371,7 +371,7 @@ def test_a_destination_write_error_raises_and_leaves_nothing(tmp_path: Path) -> 
         sys.exit(3)
         """
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 0 and "abandoned" in r.stdout, (r.returncode, r.stdout, r.stderr)
     assert not (tmp_path / "big2.srf").exists()
 
