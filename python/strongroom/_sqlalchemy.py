@@ -194,10 +194,16 @@ def _keep_index(conn: Any, stmt: Any, multiparams: Any, params: Any, execution_o
     pairs = _table_companions(table)
     if not pairs:
         return stmt, multiparams, params
-    values: Dict[str, Any] = {_key(k): v for k, v in (stmt._values or {}).items()}
+    # ordered_values(): SQLAlchemy 2.1 keeps them in _values, older ones apart.
+    older = getattr(stmt, "_ordered_values", None) or ()
+    ordered = bool(older) or bool(getattr(stmt, "_maintain_values_ordering", False))
+    values: Dict[str, Any] = {_key(k): v for k, v in [*(stmt._values or {}).items(), *older]}
     for col, companion, cipher in pairs:
         if companion in values:
             continue
+        if ordered and col in values:
+            raise error("InvalidArgument", f"this UPDATE sets {col} with ordered_values() but not its blind "
+                                           f"index {companion}: add {companion} to the ordered values")
         if col not in values:
             multiparams = _with_terms(multiparams, col, companion, cipher)
             params = _with_terms(params, col, companion, cipher)

@@ -120,6 +120,10 @@ def test_an_update_to_a_sql_expression_is_refused_and_changes_nothing(model: Mod
         with engine.begin() as c:
             c.execute(table.update().where(table.c.id == 1).values(email=table.c.ssn))
     assert ids_by_email(engine, user, "u1@b.c") == [1]
+    with pytest.raises(strongroom.UsageError, match="ordered_values"):
+        with engine.begin() as c:
+            c.execute(table.update().where(table.c.id == 1).ordered_values((table.c.email, "o@b.c")))
+    assert ids_by_email(engine, user, "u1@b.c") == [1]
     # Setting the companion in the same statement is the caller's choice.
     with engine.begin() as c:
         c.execute(table.update().where(table.c.id == 1).values(email=table.c.email, email_bidx=table.c.email_bidx))
