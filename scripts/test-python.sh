@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The Python package's tests: creates the virtual environment under
 # target/py-venv when absent, installs the pinned test dependencies
-# (python/requirements-test.txt) when they changed, builds the extension
-# with maturin (release profile: the 256 MiB tests stay quick, and cargo
-# reuses the build between runs), then runs mypy --strict over the tests
-# and examples, and pytest. With CI=true the PostgreSQL tests fail, rather
-# than skip, when the server at 127.0.0.1:5432 is missing.
+# (python/requirements-test.txt) when they changed, builds the wheel once
+# with scripts/build-wheel.sh (release profile: the 256 MiB tests stay
+# quick, and cargo reuses the build between runs) and installs that wheel
+# into the test environment (the tests run on what users install; one of
+# them installs it again into a fresh environment without Rust on PATH),
+# then runs mypy --strict over the package, the tests and the examples,
+# stubtest of the native module, and pytest. With CI=true the PostgreSQL
+# tests fail, rather than skip, when the server at 127.0.0.1:5432 is
+# missing, and the wheel test fails if there is no wheel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,12 +45,21 @@ if ! cmp -s python/requirements-test.txt "$stamp"; then
     cp python/requirements-test.txt "$stamp"
 fi
 
-echo "== python: build (maturin develop --release) =="
-timed env VIRTUAL_ENV="$PWD/$VENV" PATH="$PWD/$VENV/bin:$PATH" \
-    "$VENV/bin/maturin" develop --release --locked -m python/Cargo.toml --quiet
+echo "== python: build the wheel (scripts/build-wheel.sh) and install it =="
+start=$SECONDS
+wheel=$(scripts/build-wheel.sh)
+"$VENV/bin/python" -m pip install --quiet --force-reinstall --no-deps "$wheel"
+# A native module left in the source tree by `maturin develop` would be
+# imported instead of the installed one when the tests run from python/.
+rm -f python/strongroom/_native*.so
+echo "   $wheel ($(( SECONDS - start )) s)"
 
-echo "== python: mypy --strict (tests, examples), stubtest of the native module =="
-(cd python && timed "../$VENV/bin/mypy" && timed "../$VENV/bin/python" -m mypy.stubtest strongroom._native)
+echo "== python: mypy --strict (package, tests, examples), stubtest of the installed native module =="
+(cd python && timed "../$VENV/bin/mypy")
+(cd target && timed "../$VENV/bin/python" -m mypy.stubtest strongroom._native)
 
-echo "== python: pytest =="
-(cd python && timed "../$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@")
+echo "== python: pytest (on the installed wheel) =="
+# PYTHONSAFEPATH: `python -c`/`-m` in child processes must not put the
+# source tree (python/, the working directory) ahead of the installed
+# package.
+(cd python && PYTHONSAFEPATH=1 timed "../$VENV/bin/pytest" -q -p no:cacheprovider "$@")

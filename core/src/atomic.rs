@@ -95,10 +95,7 @@ pub(crate) fn check_destination(dest: &Path, overwrite: bool) -> Result<()> {
 }
 
 fn in_dir_error(dir: &Path, e: io::Error) -> Error {
-    Error::Io(io::Error::new(
-        e.kind(),
-        format!("cannot create a file in {}: {e}", dir.display()),
-    ))
+    Error::file("create a file in", dir)(e)
 }
 
 /// The error for a destination that appeared while we were writing.
@@ -154,7 +151,7 @@ impl AtomicFile {
     /// meanwhile, a link included) is never replaced; with it, whatever is
     /// at the destination name is replaced, a link itself and not its target.
     pub(crate) fn commit(mut self) -> Result<()> {
-        self.file.sync_all()?;
+        self.file.sync_all().map_err(Error::file("write", &self.dest))?;
         let dir = parent_dir(&self.dest).to_path_buf();
         match std::mem::replace(&mut self.temp, Temp::Done) {
             #[cfg(target_os = "linux")]
@@ -162,24 +159,24 @@ impl AtomicFile {
                 if self.overwrite {
                     let tmp = self.link_unnamed_to_temp(&dir)?;
                     self.temp = Temp::Named(tmp.clone());
-                    std::fs::rename(&tmp, &self.dest)?;
+                    std::fs::rename(&tmp, &self.dest).map_err(Error::file("replace", &self.dest))?;
                     self.temp = Temp::Done;
                 } else {
                     link_unnamed(&self.file, &self.dest).map_err(|e| match e.kind() {
                         io::ErrorKind::AlreadyExists => exists_error(&self.dest),
-                        _ => Error::Io(e),
+                        _ => Error::file("create", &self.dest)(e),
                     })?;
                 }
             }
             Temp::Named(tmp) => {
                 self.temp = Temp::Named(tmp.clone());
                 if self.overwrite {
-                    std::fs::rename(&tmp, &self.dest)?;
+                    std::fs::rename(&tmp, &self.dest).map_err(Error::file("replace", &self.dest))?;
                 } else {
                     // A hard link fails if anything (a link included) is there.
                     std::fs::hard_link(&tmp, &self.dest).map_err(|e| match e.kind() {
                         io::ErrorKind::AlreadyExists => exists_error(&self.dest),
-                        _ => Error::Io(e),
+                        _ => Error::file("create", &self.dest)(e),
                     })?;
                     let _ = std::fs::remove_file(&tmp);
                 }
@@ -381,7 +378,7 @@ pub(crate) mod tests {
             );
             let missing = dir.path().join("no/such/folder/out");
             assert!(
-                matches!(AtomicFile::create(&missing, false), Err(Error::Io(e)) if e.to_string().contains("no/such/folder"))
+                matches!(AtomicFile::create(&missing, false), Err(e @ Error::File { .. }) if e.to_string().contains("no/such/folder"))
             );
         });
     }

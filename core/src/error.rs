@@ -6,7 +6,7 @@
 //! a class ([`Error::kind`]). The command line's exit codes, the testkit
 //! manifest, the C status codes and the Python exceptions all derive from it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Result alias for the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -39,9 +39,25 @@ pub enum ErrorKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// I/O failure from the operating system.
+    /// I/O failure from the operating system, on a stream (a pipe, a
+    /// caller's reader or writer) rather than a named file.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+
+    /// I/O failure on a named file or folder: what was being done, the path
+    /// and the operating system's error. It has the numbers of
+    /// [`Error::Io`] (`NotFound`, `PermissionDenied` or `Io`, by the I/O
+    /// error's kind), and bindings report the path and the OS error number
+    /// (Python: an `OSError` with `filename` and `errno`).
+    #[error("cannot {action} {}: {source}", .path.display())]
+    File {
+        /// What failed: "open", "read", "write", "create a file in" ...
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
 
     // ---- format ----
     /// The data does not start with the expected magic bytes.
@@ -277,7 +293,7 @@ impl Error {
         use Error::*;
         use codes as c;
         match self {
-            Io(e) => match e.kind() {
+            Io(e) | File { source: e, .. } => match e.kind() {
                 std::io::ErrorKind::NotFound => &c::NOT_FOUND,
                 std::io::ErrorKind::PermissionDenied => &c::PERMISSION_DENIED,
                 _ => &c::IO,
@@ -337,6 +353,37 @@ impl Error {
     /// The stable name of this error, e.g. `"ChunkAuthFailed"`.
     pub fn name(&self) -> &'static str {
         self.ident().name
+    }
+
+    /// A `map_err` adapter naming the file of an I/O failure:
+    /// `File::open(p).map_err(Error::file("open", p))`.
+    pub fn file<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+        move |source| Error::File {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// This error with `path` named if it is a pathless [`Error::Io`]
+    /// (other errors are returned unchanged): for the result of a step
+    /// that works on one file.
+    pub fn on_file(self, action: &'static str, path: &Path) -> Error {
+        match self {
+            Error::Io(source) => Error::file(action, path)(source),
+            other => other,
+        }
+    }
+
+    /// The operating system's error and, for [`Error::File`], the path:
+    /// what a binding needs to raise its platform's I/O exception.
+    pub fn os_error(&self) -> Option<(&std::io::Error, Option<&Path>)> {
+        match self {
+            Error::Io(e) => Some((e, None)),
+            Error::File { path, source, .. } => Some((source, Some(path))),
+            Error::Batch { source, .. } => source.os_error(),
+            _ => None,
+        }
     }
 
     /// The error of one batch item, wrapped with its position.
@@ -719,6 +766,13 @@ impl From<Error> for std::io::Error {
     fn from(e: Error) -> Self {
         match e {
             Error::Io(io) => io,
+            // Keeps the kind (NotFound ...) and the path (from_io recovers it).
+            Error::File { .. } => {
+                let kind = e
+                    .os_error()
+                    .map_or(std::io::ErrorKind::Other, |(io, _)| io.kind());
+                std::io::Error::new(kind, e)
+            }
             other => {
                 let kind = match other.kind() {
                     ErrorKind::Format | ErrorKind::Integrity => std::io::ErrorKind::InvalidData,
@@ -754,6 +808,9 @@ mod tests {
             Error::Io(IoError::other("x")),
             Error::Io(IoError::from(IoKind::NotFound)),
             Error::Io(IoError::from(IoKind::PermissionDenied)),
+            Error::file("open", Path::new("x"))(IoError::other("x")),
+            Error::file("open", Path::new("x"))(IoError::from(IoKind::NotFound)),
+            Error::file("open", Path::new("x"))(IoError::from(IoKind::PermissionDenied)),
             Error::BadMagic { what: "keyring" },
             Error::UnsupportedVersion {
                 what: "keyring",
@@ -873,6 +930,30 @@ mod tests {
             (204, "FieldType", ErrorKind::Usage)
         );
         assert!(matches!(e, Error::Batch { index: 7, .. }));
+    }
+
+    #[test]
+    fn a_file_error_names_its_path_keeps_its_numbers_and_survives_io_error() {
+        use std::io::{Error as IoError, ErrorKind as IoKind};
+        let e = Error::Io(IoError::from_raw_os_error(2)).on_file("open", Path::new("/data/in.tar"));
+        assert_eq!((e.code(), e.name()), (302, "NotFound"));
+        let text = e.to_string();
+        assert!(text.starts_with("cannot open /data/in.tar: "), "{text}");
+        let (os, path) = e.os_error().expect("an OS error");
+        assert_eq!(
+            (os.raw_os_error(), path),
+            (Some(2), Some(Path::new("/data/in.tar")))
+        );
+        // Through a Read/Write implementation and back.
+        let io: IoError = e.into();
+        assert_eq!(io.kind(), IoKind::NotFound);
+        assert!(matches!(from_io(io), Error::File { action: "open", .. }));
+        // Other errors are left as they are.
+        assert!(matches!(
+            Error::WrongPassphrase.on_file("open", Path::new("x")),
+            Error::WrongPassphrase
+        ));
+        assert!(Error::WrongPassphrase.os_error().is_none());
     }
 
     #[test]

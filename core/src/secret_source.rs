@@ -179,7 +179,11 @@ impl SecretSource {
     /// An I/O error that names this source, keeping the OS error kind
     /// (and so its row in the error table: `NotFound`, `PermissionDenied`).
     fn io_error(&self, e: std::io::Error) -> Error {
-        Error::Io(std::io::Error::new(e.kind(), format!("cannot read {self}: {e}")))
+        match self {
+            // The file is named, and the OS error (kind, errno) kept whole.
+            SecretSource::File(path) => Error::file("read the secret in", path)(e),
+            _ => Error::Io(std::io::Error::new(e.kind(), format!("cannot read {self}: {e}"))),
+        }
     }
 }
 

@@ -139,6 +139,7 @@ static void test_keyrings(void) {
     EXPECT_STATUS(STRONGROOM_WRONG_PASSPHRASE, strongroom_keyring_open_passphrase(path, (const uint8_t *)"nope", 4, &kr));
     EXPECT(kr == NULL);
     EXPECT_STATUS(STRONGROOM_NOT_FOUND, strongroom_keyring_open_passphrase(p(1, "missing.srk"), (const uint8_t *)PASS, PASS_LEN, &kr));
+    EXPECT(strstr(check_last_error(), p(1, "missing.srk")) != NULL); /* the detail names the file */
     EXPECT_STATUS(STRONGROOM_INVALID_UTF8, strongroom_keyring_open_passphrase(path, (const uint8_t *)"\xc3", 1, &kr));
     EXPECT_OK(strongroom_keyring_open_passphrase(path, (const uint8_t *)"second pass", 11, &kr));
     EXPECT_OK(strongroom_keyring_primary_version(kr, &primary));
@@ -257,6 +258,7 @@ static void test_files(void) {
     EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_file_encrypt(src, NULL, &to, NULL));
     with.keyring = kr;
     EXPECT_STATUS(STRONGROOM_NOT_FOUND, strongroom_file_decrypt(p(5, "nope.srf"), out, &with, NULL, NULL));
+    EXPECT(strstr(check_last_error(), p(5, "nope.srf")) != NULL);
 
     /* Tampered payload: nothing written. */
     unsigned char *ct = read_all(enc, &len);

@@ -19,14 +19,14 @@ from distributed import Client, LocalCluster
 import strongroom
 
 
-def encrypt_partition(df: Any, cipher: strongroom.FieldCipher, column: str) -> Any:
+def encrypt_partition(df: Any, cipher: strongroom.FieldCipher[Any], column: str) -> Any:
     out = df.copy()
     # The text form of tokens ("sr1." + base64url) keeps the column a string column.
     out[column] = cipher.encrypt_many(df[column].tolist(), df["id"].tolist(), text=True)
     return out
 
 
-def decrypt_partition(df: Any, cipher: strongroom.FieldCipher, column: str) -> Any:
+def decrypt_partition(df: Any, cipher: strongroom.FieldCipher[Any], column: str) -> Any:
     out = df.copy()
     out[column] = cipher.decrypt_many(df[column].tolist(), df["id"].tolist())
     return out

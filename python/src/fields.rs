@@ -12,6 +12,13 @@
 //! | `date` | `Date` (days since 1970-01-01) |
 //! | `Decimal` (finite) | `Decimal` (its fixed-point text) |
 //! | `None` | NULL |
+//!
+//! What pandas and numpy hand over is taken where it is unambiguous:
+//! numpy integers, floats and booleans (as their Python values),
+//! `datetime64` in days (a date), aware `pd.Timestamp` (a `datetime`);
+//! `pd.NA`, `pd.NaT`, a `NaT` `datetime64` and a float NaN outside float
+//! columns (pandas' missing value) are NULL. An `int` in a float column is
+//! taken when the float holds it exactly, as Python's typing allows.
 
 use crate::keyring::PyKeyring;
 use crate::{core_err, core_err_at, guarded, invalid_argument, panic_err, run, str_utf8, table_err};
@@ -92,14 +99,21 @@ impl Converted<'_> {
     }
 }
 
-/// The core value of a Python object (`None` for NULL).
-fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
-    Ok(convert(obj)?.map(Converted::into_value))
+/// The core value of a Python object (`None` for NULL) for a column of
+/// type `ty`.
+fn to_value(obj: &Bound<'_, PyAny>, ty: ValueType) -> PyResult<Option<Value>> {
+    Ok(convert(obj, ty)?.map(Converted::into_value))
 }
 
-/// The core value of a Python object (`None` for NULL), borrowed from the
-/// object where it can be: valid for as long as the reference `obj` is held.
-fn convert<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Option<Converted<'a>>> {
+/// The largest integer magnitude an `f64` holds exactly (2^53).
+const F64_EXACT: i64 = 1 << 53;
+
+/// The core value of a Python object (`None` for NULL) for a column of
+/// type `ty`, borrowed from the object where it can be: valid for as long
+/// as the reference `obj` is held. The column type decides only what is
+/// ambiguous without it (a NaN is a missing value outside float columns;
+/// an int goes into a float column); the core checks the type itself.
+fn convert<'a>(obj: &'a Bound<'_, PyAny>, ty: ValueType) -> PyResult<Option<Converted<'a>>> {
     use Converted::{Owned, Ref};
     let py = obj.py();
     if obj.is_none() {
@@ -121,19 +135,36 @@ fn convert<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Option<Converted<'a>>> {
         return Ok(Some(Ref(ValueRef::Bool(b.is_true()))));
     }
     if let Ok(i) = obj.cast::<PyInt>() {
-        return match i.extract::<i64>() {
-            Ok(v) => Ok(Some(Ref(ValueRef::Int(v)))),
-            Err(_) => Err(invalid_value(py, "an int value must fit in 64 bits (signed)")),
-        };
+        let v = i
+            .extract::<i64>()
+            .map_err(|_| invalid_value(py, "an int value must fit in 64 bits (signed)"))?;
+        if ty == ValueType::Float {
+            if !(-F64_EXACT..=F64_EXACT).contains(&v) {
+                return Err(invalid_value(
+                    py,
+                    "this int has no exact float value (beyond 2**53): give a float",
+                ));
+            }
+            #[allow(clippy::cast_precision_loss)] // exact: checked above
+            return Ok(Some(Ref(ValueRef::Float(v as f64))));
+        }
+        return Ok(Some(Ref(ValueRef::Int(v))));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
-        return Ok(Some(Ref(ValueRef::Float(f.value()))));
+        let v = f.value();
+        if v.is_nan() && ty != ValueType::Float {
+            return Ok(None); // pandas' missing value
+        }
+        return Ok(Some(Ref(ValueRef::Float(v))));
     }
     if let Ok(b) = obj.cast::<PyByteArray>() {
         return Ok(Some(Owned(Value::Bytes(b.to_vec()))));
     }
     let t = types(py)?;
     if obj.is_instance(t.datetime.bind(py))? {
+        if !obj.get_type().is(t.datetime.bind(py)) && is_missing(obj)? {
+            return Ok(None); // pd.NaT, a datetime subclass
+        }
         if obj.call_method0("utcoffset")?.is_none() {
             return Err(invalid_value(
                 py,
@@ -169,6 +200,12 @@ fn convert<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Option<Converted<'a>>> {
             .map(|v| Some(Owned(v)))
             .map_err(|e| core_err(py, e));
     }
+    if is_missing(obj)? {
+        return Ok(None); // pd.NA
+    }
+    if let Some(plain) = numpy_scalar(obj)? {
+        return Ok(convert(&plain, ty)?.map(|c| Owned(c.into_value())));
+    }
     let ty = obj.get_type().name()?.to_string();
     Err(table_err(
         py,
@@ -179,6 +216,57 @@ fn convert<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Option<Converted<'a>>> {
         ),
         None,
     ))
+}
+
+/// Whether `obj` is pandas' missing value `pd.NA` or `pd.NaT` (checked by
+/// type name, so pandas is never imported for it).
+fn is_missing(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let ty = obj.get_type();
+    let name = ty.name()?;
+    let name = name.to_cow()?;
+    if name != "NAType" && name != "NaTType" {
+        return Ok(false);
+    }
+    Ok(ty.module()?.to_cow()?.starts_with("pandas"))
+}
+
+/// The plain Python value of a numpy scalar (`None` for anything else):
+/// integers, floats and booleans by `item()`, a `datetime64` in days as a
+/// `date` and `NaT` as `None`. A `datetime64` with a time of day has no
+/// time zone, so it is refused as a naive `datetime` is.
+fn numpy_scalar<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = obj.py();
+    let ty = obj.get_type();
+    if !ty.module()?.to_cow()?.starts_with("numpy") || !obj.hasattr("dtype")? {
+        return Ok(None);
+    }
+    let dtype = obj.getattr("dtype")?;
+    let kind: String = dtype.getattr("kind")?.extract()?;
+    match kind.as_str() {
+        "i" | "u" | "f" | "b" => Ok(Some(obj.call_method0("item")?)),
+        "M" => {
+            let numpy = py.import("numpy")?;
+            if numpy.call_method1("isnat", (obj,))?.is_truthy()? {
+                return Ok(Some(py.None().into_bound(py)));
+            }
+            let unit: String = numpy
+                .call_method1("datetime_data", (&dtype,))?
+                .get_item(0)?
+                .extract()?;
+            if matches!(unit.as_str(), "D" | "W" | "M" | "Y") {
+                return Ok(Some(
+                    obj.call_method1("astype", ("datetime64[D]",))?
+                        .call_method0("item")?,
+                ));
+            }
+            Err(invalid_value(
+                py,
+                "a numpy datetime64 has no time zone, so its instant is ambiguous: make it aware \
+                 (pandas: Series.dt.tz_localize(\"UTC\")); datetime64 in days is taken as a date",
+            ))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The Python object of a core value.
@@ -261,6 +349,13 @@ fn token_out(py: Python<'_>, t: &Token, text: bool) -> Py<PyAny> {
 #[pyclass(module = "strongroom._native", name = "FieldCipher", frozen)]
 struct PyFieldCipher {
     inner: Arc<FieldCipher>,
+}
+
+impl PyFieldCipher {
+    /// The column's value type (for the conversions that depend on it).
+    fn value_type(&self) -> ValueType {
+        self.inner.spec().value_type
+    }
 }
 
 #[pymethods]
@@ -352,7 +447,7 @@ impl PyFieldCipher {
         text: bool,
     ) -> PyResult<Py<PyAny>> {
         guarded(py, || {
-            let v = convert(value)?;
+            let v = convert(value, self.value_type())?;
             let row = row.map(row_key_ref).transpose()?;
             match self
                 .inner
@@ -390,7 +485,7 @@ impl PyFieldCipher {
     /// The blind-index term of a value (bytes), `None` for a kept NULL.
     fn index(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyBytes>>> {
         guarded(py, || {
-            let v = convert(value)?;
+            let v = convert(value, self.value_type())?;
             let term = self
                 .inner
                 .index_ref(v.as_ref().map(Converted::as_value_ref))
@@ -403,7 +498,7 @@ impl PyFieldCipher {
     /// query during a key rotation: `WHERE idx IN (...)`).
     fn lookup_terms(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Vec<Py<PyBytes>>> {
         guarded(py, || {
-            let v = to_value(value)?;
+            let v = to_value(value, self.value_type())?;
             let terms = self.inner.lookup_terms(v.as_ref()).map_err(|e| core_err(py, e))?;
             Ok(terms
                 .iter()
@@ -416,7 +511,7 @@ impl PyFieldCipher {
     /// key version (for `WHERE col IN (...)`).
     fn lookup_tokens(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Vec<Py<PyBytes>>> {
         guarded(py, || {
-            let v = to_value(value)?;
+            let v = to_value(value, self.value_type())?;
             let toks = self
                 .inner
                 .lookup_tokens(v.as_ref())
@@ -470,12 +565,13 @@ impl PyFieldCipher {
         let rows = row_items(rows, items.len())?;
         let mut out = Output::new(py, items.len())?;
         let inner = &*self.inner;
+        let ty = self.value_type();
         pipelined(
             py,
             items.len(),
             |r| {
                 Ok((
-                    load_values(py, &items[r.clone()], r.start)?,
+                    load_values(py, &items[r.clone()], r.start, ty)?,
                     load_rows(py, rows.as_deref(), r)?,
                 ))
             },
@@ -529,10 +625,11 @@ impl PyFieldCipher {
         let items = items_of(values)?;
         let mut out = Output::new(py, items.len())?;
         let inner = &*self.inner;
+        let ty = self.value_type();
         pipelined(
             py,
             items.len(),
-            |r| load_values(py, &items[r.clone()], r.start),
+            |r| load_values(py, &items[r.clone()], r.start, ty),
             |vals| inner.index_batch_ref(&value_refs(&vals)),
             |_, terms| {
                 for t in terms.iter() {
@@ -753,8 +850,9 @@ fn load_values<'a>(
     py: Python<'_>,
     items: &'a [Bound<'_, PyAny>],
     start: usize,
+    ty: ValueType,
 ) -> PyResult<Vec<Option<Converted<'a>>>> {
-    load(py, items, start, convert)
+    load(py, items, start, |obj| convert(obj, ty))
 }
 
 fn value_refs<'a>(vals: &'a [Option<Converted<'_>>]) -> Vec<Option<ValueRef<'a>>> {

@@ -22,14 +22,17 @@ use strongroom::{Error, Passphrase, Result};
 use zeroize::{Zeroize, Zeroizing};
 
 /// Runs `f` with the keyring (if any) read-locked.
-fn with_keyring<T>(kr: Option<&Py<PyKeyring>>, f: impl FnOnce(Option<&Keyring>) -> Result<T>) -> Result<T> {
+pub(crate) fn with_keyring<T>(
+    kr: Option<&Py<PyKeyring>>,
+    f: impl FnOnce(Option<&Keyring>) -> Result<T>,
+) -> Result<T> {
     match kr {
         Some(k) => k.get().with(|k| f(Some(k))),
         None => f(None),
     }
 }
 
-fn recipients<'a>(
+pub(crate) fn recipients<'a>(
     kr: Option<&'a Keyring>,
     passes: &'a [Passphrase],
     params: KdfParams,
@@ -39,13 +42,13 @@ fn recipients<'a>(
     out
 }
 
-fn identities<'a>(kr: Option<&'a Keyring>, passes: &'a [Passphrase]) -> Vec<Identity<'a>> {
+pub(crate) fn identities<'a>(kr: Option<&'a Keyring>, passes: &'a [Passphrase]) -> Vec<Identity<'a>> {
     let mut out: Vec<Identity<'a>> = kr.map(Identity::Keyring).into_iter().collect();
     out.extend(passes.iter().map(Identity::Passphrase));
     out
 }
 
-fn passphrases(list: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<Passphrase>> {
+pub(crate) fn passphrases(list: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<Passphrase>> {
     list.iter().map(passphrase).collect()
 }
 
@@ -620,8 +623,8 @@ impl Reader {
                 let ids = identities(kr, &passes);
                 Ok(match (path, fileobj, seekable) {
                     (Some(p), None, _) => {
-                        let f: Box<dyn ReadSeek> = Box::new(File::open(p)?);
-                        Plain::Seekable(SeekableDecryptor::new(f, &ids)?)
+                        let f: Box<dyn ReadSeek> = Box::new(File::open(&p).map_err(Error::file("open", &p))?);
+                        Plain::Seekable(SeekableDecryptor::new(f, &ids).map_err(|e| e.on_file("read", &p))?)
                     }
                     (None, Some(o), true) => {
                         let f: Box<dyn ReadSeek> = Box::new(PyFile::new(o, src_pending));

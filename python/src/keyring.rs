@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use strongroom::keyring::{KeyStatus, Keyring, ProtectorKind, RecoveryKey, Unlock};
 use strongroom::passphrase::KdfParams;
+use strongroom::secret_source::SecretSource;
 use strongroom::{Error, Result};
 
 /// Argon2id parameters from `(memory_kib, iterations, parallelism)`, or
@@ -257,7 +258,29 @@ fn status_name(s: KeyStatus) -> &'static str {
     s.as_str()
 }
 
+/// Reads a secret by the core's rule (`strongroom::secret_source`): from
+/// the environment variable (`kind` "env"), file ("file") or file
+/// descriptor ("fd") named by `place`. The native copy is wiped; the
+/// Python `str` returned cannot be.
+#[pyfunction]
+fn read_secret(py: Python<'_>, kind: &str, place: &Bound<'_, PyAny>) -> PyResult<String> {
+    let source = match kind {
+        "env" => SecretSource::Env(place.extract()?),
+        "file" => SecretSource::File(place.extract()?),
+        "fd" => SecretSource::Fd(place.extract()?),
+        other => {
+            return Err(invalid_argument(
+                py,
+                format!("unknown secret source kind {other:?}"),
+            ));
+        }
+    };
+    let secret = run(py, || source.read())?;
+    Ok(secret.as_str().to_owned())
+}
+
 /// Adds the class to the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(read_secret, m)?)?;
     m.add_class::<PyKeyring>()
 }

@@ -21,7 +21,9 @@ mod buffer;
 mod fields;
 mod files;
 mod hazmat;
+mod info;
 mod keyring;
+mod memory;
 mod pyio;
 mod writeahead;
 
@@ -30,6 +32,20 @@ static FACTORY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Builds the Python exception for an error-table row.
 pub(crate) fn table_err(py: Python<'_>, row: &ErrorCode, message: String, index: Option<usize>) -> PyErr {
+    row_err(py, row, message, index, None, None)
+}
+
+/// Builds the Python exception for an error-table row; an I/O row also
+/// gets the OS error number and the file name (the exception is then an
+/// `OSError` subclass with `errno` and `filename` set).
+fn row_err(
+    py: Python<'_>,
+    row: &ErrorCode,
+    message: String,
+    index: Option<usize>,
+    errno: Option<i32>,
+    filename: Option<&std::ffi::OsStr>,
+) -> PyErr {
     let factory = match FACTORY.get_or_try_init(py, || {
         py.import("strongroom._errors")
             .and_then(|m| m.getattr("_from_native"))
@@ -38,7 +54,7 @@ pub(crate) fn table_err(py: Python<'_>, row: &ErrorCode, message: String, index:
         Ok(f) => f,
         Err(e) => return e,
     };
-    match factory.call1(py, (row.code, row.name, message, index)) {
+    match factory.call1(py, (row.code, row.name, message, index, errno, filename)) {
         Ok(exc) => PyErr::from_value(exc.into_bound(py)),
         Err(e) => e,
     }
@@ -59,7 +75,11 @@ pub(crate) fn core_err_at(py: Python<'_>, e: Error, index: Option<usize>) -> PyE
         Error::Batch { source, .. } => source.to_string(),
         other => other.to_string(),
     };
-    table_err(py, e.ident(), message, index)
+    let (errno, filename) = match e.os_error() {
+        Some((io, path)) => (io.raw_os_error(), path.map(std::path::Path::as_os_str)),
+        None => (None, None),
+    };
+    row_err(py, e.ident(), message, index, errno, filename)
 }
 
 /// A usage error (`InvalidArgument`) raised by the binding itself.
@@ -229,6 +249,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     keyring::register(m)?;
     files::register(m)?;
     fields::register(m)?;
+    memory::register(m)?;
+    info::register(m)?;
     hazmat::register(m)?;
     Ok(())
 }

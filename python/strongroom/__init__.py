@@ -3,7 +3,8 @@ properly.
 
 - :class:`Keyring`: versioned keys behind passphrases and recovery keys.
 - :func:`encrypt_file`, :func:`decrypt_file`, :func:`open`: encrypted
-  files (random access when reading), :func:`encrypt_directory` and
+  files (random access when reading), :func:`encrypt_bytes` and
+  :func:`decrypt_bytes` for data in memory, :func:`encrypt_directory` and
   :func:`extract_archive` for encrypted tar archives.
 - :class:`FieldCipher`: per-column field encryption with blind indexes;
   :mod:`strongroom.sqlite`, :mod:`strongroom.psycopg` and
@@ -30,15 +31,23 @@ from ._fields import FieldCipher
 from ._files import (
     EncryptedReader,
     EncryptedWriter,
+    FileInfo,
+    StanzaInfo,
+    decrypt_bytes,
     decrypt_file,
+    encrypt_bytes,
     encrypt_directory,
     encrypt_file,
     extract_archive,
-    open,
+    inspect,
     rekey_file,
     rewrap_file,
 )
-from ._keyring import EnvSecret, FileSecret, KdfParams, Keyring, KeyVersion, Protector, SecretSource
+# Public, called qualified (``strongroom.open``, as ``gzip.open``): left
+# out of ``__all__`` so that ``from strongroom import *`` keeps the builtin;
+# the ``as`` form exports it explicitly for type checkers.
+from ._files import open as open
+from ._keyring import EnvSecret, FdSecret, FileSecret, KdfParams, Keyring, KeyVersion, Protector, SecretSource
 from ._native import __version__
 
 __all__ = [
@@ -57,15 +66,20 @@ __all__ = [
     "FieldCipher",
     "EncryptedReader",
     "EncryptedWriter",
+    "FileInfo",
+    "StanzaInfo",
+    "inspect",
     "decrypt_file",
+    "encrypt_bytes",
+    "decrypt_bytes",
     "rekey_file",
     "rewrap_file",
     "encrypt_directory",
     "encrypt_file",
     "extract_archive",
-    "open",
     "EnvSecret",
     "FileSecret",
+    "FdSecret",
     "KdfParams",
     "Keyring",
     "KeyVersion",

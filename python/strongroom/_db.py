@@ -32,7 +32,7 @@ class EncryptedTable:
 
     placeholder = "?"
 
-    def __init__(self, table: str, ciphers: Mapping[str, FieldCipher], *, row_key: Optional[str] = "id") -> None:
+    def __init__(self, table: str, ciphers: Mapping[str, FieldCipher[Any]], *, row_key: Optional[str] = "id") -> None:
         self.table = _ident(table)
         self.ciphers = {_ident(k): v for k, v in ciphers.items()}
         self.row_key = None if row_key is None else _ident(row_key)
@@ -59,14 +59,34 @@ class EncryptedTable:
                     o[col + INDEX_SUFFIX] = term
         return out
 
+    def _needs_row_key(self, columns: Iterable[str]) -> bool:
+        """Whether decrypting ``columns`` needs the row key (random mode)."""
+        return self.row_key is not None and any(
+            c in self.ciphers and not self.ciphers[c].deterministic for c in columns)
+
     def decrypt_rows(self, rows: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
-        """Stored rows back to plaintext values (companion columns dropped)."""
+        """Stored rows back to plaintext values (companion columns dropped).
+        Only the encrypted columns a row has are decrypted: a column that
+        was not selected stays absent (it is not made ``None``, which would
+        read as SQL NULL)."""
         out = [dict(r) for r in rows]
-        keys = None if self.row_key is None else [r[self.row_key] for r in rows]
-        for col, cipher in self.ciphers.items():
-            tokens = [None if r.get(col) is None else bytes(r[col]) for r in rows]
+        if not rows:
+            return out
+        present = [c for c in self.ciphers if c in rows[0]]
+        keys = None
+        if self._needs_row_key(present):
+            assert self.row_key is not None
+            if self.row_key not in rows[0]:
+                raise error("InvalidArgument", f"decrypting {', '.join(present)} needs the row key column "
+                                               f"{self.row_key!r} in the rows")
+            keys = [r[self.row_key] for r in rows]
+        for col in present:
+            cipher = self.ciphers[col]
+            tokens = [None if r[col] is None else bytes(r[col]) for r in rows]
             for o, v in zip(out, cipher.decrypt_many(tokens, None if cipher.deterministic else keys)):
                 o[col] = v
+        for o in out:
+            for col in self.ciphers:
                 o.pop(col + INDEX_SUFFIX, None)
         return out
 
@@ -107,8 +127,18 @@ class EncryptedTable:
                columns: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
         """Rows matching ``where`` (column = value, ANDed; encrypted
         columns are searched by blind index, under the index's normaliser,
-        or by deterministic token), decrypted."""
-        cols = "*" if columns is None else ", ".join(_ident(c) for c in columns)
+        or by deterministic token), decrypted. With ``columns``, each row
+        has exactly those keys (the row key is fetched as well when an
+        encrypted column needs it, and left out again)."""
+        extra: Optional[str] = None
+        if columns is None:
+            cols = "*"
+        else:
+            wanted = [_ident(c) for c in columns]
+            if self.row_key is not None and self._needs_row_key(wanted) and self.row_key not in wanted:
+                extra = self.row_key
+                wanted.append(extra)
+            cols = ", ".join(wanted)
         sql, params = f"SELECT {cols} FROM {self.table}", []
         clauses = []
         for col, value in (where or {}).items():
@@ -124,4 +154,8 @@ class EncryptedTable:
             fetched = [dict(zip(names, r)) for r in cur.fetchall()]
         finally:
             cur.close()
-        return self.decrypt_rows(fetched)
+        rows = self.decrypt_rows(fetched)
+        if extra is not None:
+            for r in rows:
+                del r[extra]
+        return rows

@@ -9,12 +9,19 @@ a plaintext value or key material.
 
 The numbers and names come from the native module's copy of the table
 (:data:`TABLE`); the class of each row is chosen by the row's class name.
+
+I/O errors (class ``io``) are also :class:`OSError`: the one Python's
+``open`` would raise for the same OS error (``except FileNotFoundError``
+works), with ``errno`` and ``filename`` set when the operating system
+gave them.
 """
 
 from __future__ import annotations
 
+import errno as _errno
+import os
 from dataclasses import dataclass
-from typing import ClassVar, Dict, Optional, Tuple, Type
+from typing import ClassVar, Dict, Optional, Tuple, Type, Union
 
 from . import _native
 
@@ -78,12 +85,12 @@ class StrongroomError(Exception):
         """The human-readable message (may change between releases)."""
         return str(self.args[0]) if self.args else ""
 
-    def __reduce__(self) -> Tuple[object, Tuple[int, str, str, Optional[int]]]:
-        return (_rebuild, (self.code, self.name, self.message, self.index))
+    def __reduce__(self) -> Tuple[object, Tuple[int, str, str, Optional[int], Optional[int], Optional[str]]]:
+        return (_rebuild, (self.code, self.name, self.message, self.index, None, None))
 
     def __repr__(self) -> str:
         at = "" if self.index is None else f", index={self.index}"
-        return f"{type(self).__name__}({self.message!r}, code={self.code}, name={self.name!r}{at})"
+        return f"{type(self).__qualname__}({self.message!r}, code={self.code}, name={self.name!r}{at})"
 
 
 class InternalError(StrongroomError):
@@ -98,10 +105,30 @@ class UsageError(StrongroomError):
     kind = "usage"
 
 
-class StrongroomIOError(StrongroomError):
-    """The operating system reported an I/O failure (not found, permission...)."""
+class StrongroomIOError(StrongroomError, OSError):
+    """The operating system reported an I/O failure (not found, permission...).
+
+    It is an :class:`OSError`, and the instances raised are also of the
+    matching built-in subclass (:class:`FileNotFoundError`,
+    :class:`PermissionError`, :class:`IsADirectoryError` ...). ``errno`` is
+    the OS error number and ``filename`` the file concerned, when known;
+    the message names the file too."""
 
     kind = "io"
+
+    def __init__(self, message: str, *, code: int, name: str, index: Optional[int] = None,
+                 errno: Optional[int] = None, filename: Optional[str] = None) -> None:
+        StrongroomError.__init__(self, message, code=code, name=name, index=index)
+        self.errno = errno
+        self.strerror = None if errno is None else os.strerror(errno)
+        self.filename = filename
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> Tuple[object, Tuple[int, str, str, Optional[int], Optional[int], Optional[str]]]:
+        filename = None if self.filename is None else str(self.filename)
+        return (_rebuild, (self.code, self.name, self.message, self.index, self.errno, filename))
 
 
 class FormatError(StrongroomError):
@@ -162,8 +189,37 @@ KdfLimitsError.kind_number = FormatError.kind_number
 _SPECIFIC: Dict[str, Type[StrongroomError]] = {"KdfParams": KdfLimitsError}
 
 
+#: The built-in OSError subclass of the I/O rows when the OS gave no number.
+_IO_ROWS: Dict[str, Type[OSError]] = {"NotFound": FileNotFoundError, "PermissionDenied": PermissionError}
+
+#: ``StrongroomIOError`` combined with each built-in OSError subclass, made
+#: on first use.
+_IO_CLASSES: Dict[Type[OSError], Type[StrongroomIOError]] = {}
+
+
+def _io_class(name: str, errno: Optional[int]) -> Type[StrongroomIOError]:
+    """The class of an I/O error: :class:`StrongroomIOError` and the
+    built-in subclass Python picks for ``errno`` (or for the row)."""
+    builtin: Type[OSError] = OSError
+    if errno is not None:
+        builtin = type(OSError(errno, _errno.errorcode.get(errno, "")))
+    builtin = _IO_ROWS.get(name, OSError) if builtin is OSError else builtin
+    if builtin is OSError:
+        return StrongroomIOError
+    cls = _IO_CLASSES.get(builtin)
+    if cls is None:
+        cls = type(builtin.__name__, (StrongroomIOError, builtin), {
+            "__module__": __name__,
+            "__qualname__": f"StrongroomIOError.{builtin.__name__}",
+            "__doc__": f"A strongroom I/O error that is also a {builtin.__name__}.",
+        })
+        _IO_CLASSES[builtin] = cls
+    return cls
+
+
 def class_for(code: int) -> Type[StrongroomError]:
-    """The exception class raised for the error-table row ``code``."""
+    """The exception class raised for the error-table row ``code`` (for the
+    I/O rows, the base of the classes actually raised)."""
     row = TABLE[code]
     return _SPECIFIC.get(row.name, CLASSES[row.kind])
 
@@ -172,13 +228,20 @@ def error(name: str, message: str, index: Optional[int] = None) -> StrongroomErr
     """A new exception for the row called ``name`` (for the Python layer)."""
     for row in TABLE.values():
         if row.name == name:
-            return class_for(row.code)(message, code=row.code, name=row.name, index=index)
+            return _from_native(row.code, row.name, message, index)
     raise LookupError(f"no error-table row is called {name!r}")
 
 
-def _from_native(code: int, name: str, message: str, index: Optional[int]) -> StrongroomError:
-    return class_for(code)(message, code=code, name=name, index=index)
+def _from_native(code: int, name: str, message: str, index: Optional[int],
+                 errno: Optional[int] = None,
+                 filename: Union[str, bytes, None] = None) -> StrongroomError:
+    cls = class_for(code)
+    if issubclass(cls, StrongroomIOError):
+        fname = os.fsdecode(filename) if filename is not None else None
+        return _io_class(name, errno)(message, code=code, name=name, index=index, errno=errno, filename=fname)
+    return cls(message, code=code, name=name, index=index)
 
 
-def _rebuild(code: int, name: str, message: str, index: Optional[int]) -> StrongroomError:
-    return _from_native(code, name, message, index)
+def _rebuild(code: int, name: str, message: str, index: Optional[int],
+             errno: Optional[int] = None, filename: Optional[str] = None) -> StrongroomError:
+    return _from_native(code, name, message, index, errno, filename)

@@ -7,7 +7,8 @@ import os
 import shutil
 import tarfile
 import tempfile
-from typing import IO, Any, Callable, List, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, Callable, List, Literal, Optional, Sequence, Union, overload
 
 from . import _native
 from ._errors import error
@@ -16,6 +17,11 @@ from ._keyring import KdfParams, Keyring, PathLike, Secret, kdf_tuple, resolve
 __all__ = [
     "encrypt_file",
     "decrypt_file",
+    "encrypt_bytes",
+    "decrypt_bytes",
+    "inspect",
+    "FileInfo",
+    "StanzaInfo",
     "rekey_file",
     "rewrap_file",
     "open",
@@ -63,6 +69,76 @@ def decrypt_file(src: PathLike, dst: PathLike, *, keyring: Optional[Keyring] = N
     length."""
     return _native.decrypt_file(os.fspath(src), os.fspath(dst), _native_ring(keyring),
                                 _secrets(passphrase, passphrases), overwrite, progress)
+
+
+@dataclass(frozen=True)
+class StanzaInfo:
+    """One recipient of a file: ``kind`` is ``"keyring"`` (with
+    ``keyring_id`` and ``key_version``), ``"passphrase"`` (with its
+    Argon2id ``kdf``) or ``"unknown"`` (a kind this version does not use)."""
+
+    kind: str
+    keyring_id: Optional[bytes] = None
+    key_version: Optional[int] = None
+    kdf: Optional[KdfParams] = None
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What an encrypted file's header says. Nothing here is
+    authenticated: that needs the file key."""
+
+    format_version: int
+    suite: str
+    file_id: bytes
+    header_len: int
+    payload_len: Optional[int]
+    #: The plaintext length the payload length implies (``None`` for an
+    #: impossible length: a truncated file).
+    plaintext_len: Optional[int]
+    stanzas: List[StanzaInfo]
+
+
+def inspect(path: PathLike) -> FileInfo:
+    """Reads the header of the encrypted file at ``path`` without any key:
+    who can open it (keyring id and key version, passphrase with its
+    Argon2id cost) and its lengths."""
+    version, suite, file_id, header_len, payload_len, plaintext_len, stanzas = _native.inspect(os.fspath(path))
+    return FileInfo(version, suite, bytes(file_id), header_len, payload_len, plaintext_len, [
+        StanzaInfo(kind, None if kid is None else bytes(kid), kv, None if kdf is None else KdfParams(*kdf))
+        for kind, kid, kv, kdf in stanzas
+    ])
+
+
+#: What :func:`encrypt_bytes` and :func:`decrypt_bytes` take.
+BytesLike = Union[bytes, bytearray, memoryview]
+
+
+def encrypt_bytes(data: BytesLike, *, keyring: Optional[Keyring] = None, passphrase: Optional[Secret] = None,
+                  passphrases: Sequence[Secret] = (), kdf: Optional[KdfParams] = None) -> bytes:
+    """Encrypts data already in memory into a complete encrypted file (the
+    format of :func:`encrypt_file`: it decrypts with :func:`decrypt_file`,
+    ``strongroom.open`` and the command line), for the keyring's primary
+    key and/or passphrases, on all cores with the GIL released."""
+    return _native.encrypt_bytes(_as_bytes(data), _native_ring(keyring), _secrets(passphrase, passphrases),
+                                 kdf_tuple(kdf))
+
+
+def decrypt_bytes(data: BytesLike, *, keyring: Optional[Keyring] = None, passphrase: Optional[Secret] = None,
+                  passphrases: Sequence[Secret] = ()) -> bytes:
+    """Decrypts a complete encrypted file held in memory. The plaintext is
+    returned only once the whole file, final chunk included,
+    authenticated; a damaged or truncated file raises and returns
+    nothing."""
+    return _native.decrypt_bytes(_as_bytes(data), _native_ring(keyring), _secrets(passphrase, passphrases))
+
+
+def _as_bytes(data: BytesLike) -> Union[bytes, bytearray]:
+    if isinstance(data, (bytes, bytearray)):
+        return data
+    if isinstance(data, memoryview):
+        return data.tobytes()
+    raise error("InvalidArgument", f"data is bytes, bytearray or memoryview, not {type(data).__name__}")
 
 
 def rekey_file(src: PathLike, dst: Optional[PathLike] = None, *, keyring: Optional[Keyring] = None,
@@ -183,14 +259,24 @@ class _RawWriter(io.RawIOBase):
                 super().close()
 
 
-class EncryptedReader(io.BufferedReader):
+# The buffered classes are generic in their raw stream for type checkers
+# only (not subscriptable at run time before Python 3.14).
+if TYPE_CHECKING:
+    _BufferedReader = io.BufferedReader[_RawReader]
+    _BufferedWriter = io.BufferedWriter[_RawWriter]
+else:
+    _BufferedReader = io.BufferedReader
+    _BufferedWriter = io.BufferedWriter
+
+
+class EncryptedReader(_BufferedReader):
     """A decrypting binary file: plaintext is handed out only after its
     chunk authenticated, and the end of the file is reported only once the
     whole file did. Seekable when opened from a path or a seekable file
     object (random access through the chunk index)."""
 
     def __init__(self, raw: _RawReader, buffer_size: int = _BUFFER) -> None:
-        super().__init__(raw, buffer_size)  # type: ignore[arg-type]
+        super().__init__(raw, buffer_size)
 
     def authenticated_length(self) -> int:
         """The plaintext length, after authenticating the final chunk."""
@@ -199,7 +285,7 @@ class EncryptedReader(io.BufferedReader):
         return raw._n.length()
 
 
-class EncryptedWriter(io.BufferedWriter):
+class EncryptedWriter(_BufferedWriter):
     """An encrypting binary file. :meth:`close` (or leaving a ``with``
     block normally) writes the final chunk; a file at a path appears only
     then. Leaving a ``with`` block by an exception, or dropping the object
@@ -207,7 +293,7 @@ class EncryptedWriter(io.BufferedWriter):
     holds a truncated file that readers refuse."""
 
     def __init__(self, raw: _RawWriter, buffer_size: int = _BUFFER) -> None:
-        super().__init__(raw, buffer_size)  # type: ignore[arg-type]
+        super().__init__(raw, buffer_size)
         self._direct = buffer_size
         self._native_write = raw._n.write
 
@@ -243,10 +329,24 @@ class EncryptedWriter(io.BufferedWriter):
 FileArg = Union[PathLike, bytes, IO[bytes], io.RawIOBase, io.BufferedIOBase]
 
 
+@overload
+def open(file: FileArg, mode: Literal["rb"] = "rb", *, keyring: Optional[Keyring] = None,
+         passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
+         kdf: Optional[KdfParams] = None, overwrite: bool = False,
+         buffer_size: int = _BUFFER) -> EncryptedReader: ...
+
+
+@overload
+def open(file: FileArg, mode: Literal["wb"], *, keyring: Optional[Keyring] = None,
+         passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
+         kdf: Optional[KdfParams] = None, overwrite: bool = False,
+         buffer_size: int = _BUFFER) -> EncryptedWriter: ...
+
+
 def open(file: FileArg, mode: str = "rb", *, keyring: Optional[Keyring] = None,
          passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
          kdf: Optional[KdfParams] = None, overwrite: bool = False,
-         buffer_size: int = _BUFFER) -> Any:
+         buffer_size: int = _BUFFER) -> Union[EncryptedReader, EncryptedWriter]:
     """Opens an encrypted file as a binary file object.
 
     ``file`` is a path or a binary file object. ``"rb"`` returns an
@@ -280,18 +380,30 @@ def open(file: FileArg, mode: str = "rb", *, keyring: Optional[Keyring] = None,
 
 def encrypt_directory(src_dir: PathLike, dst: PathLike, *, keyring: Optional[Keyring] = None,
                       passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
-                      kdf: Optional[KdfParams] = None, overwrite: bool = False) -> None:
+                      kdf: Optional[KdfParams] = None, overwrite: bool = False,
+                      arcname: Optional[str] = None) -> None:
     """Encrypts the directory ``src_dir`` into one encrypted tar file
-    ``dst`` (its entries at the archive's top level). ``dst`` appears only
-    when complete."""
+    ``dst``. ``dst`` appears only when complete.
+
+    By default the directory's entries are at the archive's top level (as
+    ``tar -C src_dir -c .`` stores them, without the ``./``), so
+    :func:`extract_archive` puts them straight into its destination. With
+    ``arcname`` they are under that folder name instead: ``arcname=
+    os.path.basename(src_dir)`` stores ``project/...`` as ``tar -c
+    project/`` does."""
     src = os.fspath(src_dir)
     if not os.path.isdir(src):
         raise error("InvalidArgument", f"{src} is not a directory")
+    if arcname is not None and (not arcname or os.path.isabs(arcname) or ".." in arcname.split("/")):
+        raise error("InvalidArgument", "arcname is a relative folder name without '..'")
     with open(dst, "wb", keyring=keyring, passphrase=passphrase, passphrases=passphrases,
               kdf=kdf, overwrite=overwrite) as f:
         with tarfile.open(fileobj=f, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            if arcname is not None:
+                tar.add(src, arcname=arcname, recursive=False)
             for entry in sorted(os.listdir(src)):
-                tar.add(os.path.join(src, entry), arcname=entry)
+                name = entry if arcname is None else f"{arcname}/{entry}"
+                tar.add(os.path.join(src, entry), arcname=name)
 
 
 def extract_archive(src: PathLike, dest_dir: PathLike, *, keyring: Optional[Keyring] = None,

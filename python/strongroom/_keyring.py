@@ -19,6 +19,7 @@ __all__ = [
     "SecretSource",
     "EnvSecret",
     "FileSecret",
+    "FdSecret",
     "Secret",
     "PathLike",
 ]
@@ -28,9 +29,14 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 class SecretSource:
     """A named place a secret is read from when needed (an environment
-    variable, a file). A keyring opened from one can be pickled: the
-    pickle holds the keyring's path and the source's *name*, never the
-    secret, and the receiving process reads the secret itself."""
+    variable, a file, a file descriptor). A keyring opened from one (but a
+    descriptor, which is read once) can be pickled: the pickle holds the
+    keyring's path and the source's *name*, never the secret, and the
+    receiving process reads the secret itself.
+
+    The built-in sources read by the core's rule, the same as the command
+    line's and the C API's: at most 64 KiB of UTF-8, exactly one trailing
+    newline (``\n`` or ``\r\n``) removed from files and descriptors."""
 
     def read(self) -> str:
         """Reads the secret."""
@@ -47,24 +53,34 @@ class EnvSecret(SecretSource):
     name: str
 
     def read(self) -> str:
-        value = os.environ.get(self.name)
-        if value is None:
-            raise error("InvalidArgument", f"the environment variable {self.name} is not set")
-        return value
+        return _native.read_secret("env", self.name)
 
 
 @dataclass(frozen=True)
 class FileSecret(SecretSource):
-    """The secret in the file at ``path`` (one trailing newline removed)."""
+    """The secret in the file at ``path`` (one trailing newline removed).
+    The path is made absolute when the source is made, so a pickled
+    keyring reference finds it from any working directory."""
 
     path: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", os.path.abspath(os.fspath(self.path)))
+
     def read(self) -> str:
-        with open(self.path, encoding="utf-8") as f:
-            text = f.read()
-        if text.endswith("\r\n"):
-            return text[:-2]
-        return text[:-1] if text.endswith("\n") else text
+        return _native.read_secret("file", self.path)
+
+
+@dataclass(frozen=True)
+class FdSecret(SecretSource):
+    """The secret read from the open file descriptor ``fd`` (Unix; one
+    trailing newline removed), e.g. a pipe from a secret manager. It can
+    be read once: a keyring opened from it does not pickle."""
+
+    fd: int
+
+    def read(self) -> str:
+        return _native.read_secret("fd", self.fd)
 
 
 #: A passphrase or recovery key: the value itself, a callable returning it,
@@ -131,18 +147,41 @@ _OPEN: Dict[Tuple[str, str, SecretSource], "_native.Keyring"] = {}
 _OPEN_LOCK = threading.Lock()
 
 
+class _Internal:
+    """The type of the token that only this package passes to
+    ``Keyring.__init__``: keyrings come from :meth:`Keyring.create` and
+    :meth:`Keyring.open`."""
+
+
+_INTERNAL = _Internal()
+
+
 class Keyring:
     """An unlocked keyring. Use it as a context manager (or call
     :meth:`close`) to wipe its keys when done; one keyring may be used by
     many threads at once.
 
-    Create one with :meth:`create`, open one with :meth:`open`."""
+    Create one with :meth:`create`, open one with :meth:`open`; the
+    constructor is not public.
 
-    def __init__(self, native: Optional[_native.Keyring], path: str,
-                 ref: Optional[Tuple[str, SecretSource]]) -> None:
+    **Pickling.** A keyring opened from a :class:`SecretSource` pickles as
+    a reference: its absolute path (resolved when it was opened), the
+    source's name and the keyring id, never a secret. The receiving process
+    opens the file on first use and refuses (``KeyAccessError``,
+    ``WrongKeyring``) a different keyring found at that path, even one that
+    opens with the same passphrase."""
+
+    def __init__(self, internal: _Internal, native: Optional[_native.Keyring], path: str,
+                 ref: Optional[Tuple[str, SecretSource]], *, pinned_id: Optional[bytes] = None) -> None:
+        if internal is not _INTERNAL:
+            raise TypeError("use strongroom.Keyring.create(...) or strongroom.Keyring.open(...)")
         self._native_handle = native
         self._path = path
+        # What a pickle carries: the file opened, whatever the working
+        # directory of the process that unpickles it.
+        self._abs_path = os.path.abspath(path)
         self._ref = ref
+        self._pinned_id = pinned_id
         self._lock = threading.Lock()
 
     # -- construction -------------------------------------------------
@@ -151,15 +190,15 @@ class Keyring:
     def create(cls, path: PathLike, passphrase: Secret, *, kdf: Optional[KdfParams] = None) -> "Keyring":
         """Creates a new keyring file at ``path`` (mode 0600) protected by
         ``passphrase``, with key version 1 as primary."""
-        p = os.fspath(path)
+        p = _path_str(path)
         native = _native.Keyring.create(p, resolve(passphrase), kdf_tuple(kdf))
-        return cls(native, p, _ref("passphrase", passphrase))
+        return cls(_INTERNAL, native, p, _ref("passphrase", passphrase))
 
     @classmethod
     def open(cls, path: PathLike, passphrase: Optional[Secret] = None, *,
              recovery_key: Optional[Secret] = None) -> "Keyring":
         """Opens the keyring at ``path`` with a passphrase or a recovery key."""
-        p = os.fspath(path)
+        p = _path_str(path)
         if (passphrase is None) == (recovery_key is None):
             raise error("InvalidArgument", "give exactly one of passphrase and recovery_key")
         if passphrase is not None:
@@ -170,12 +209,12 @@ class Keyring:
             rk = resolve(recovery_key)
             native = _native.Keyring.open(p, None, rk.decode() if isinstance(rk, (bytes, bytearray)) else rk)
             ref = _ref("recovery_key", recovery_key)
-        return cls(native, p, ref)
+        return cls(_INTERNAL, native, p, ref)
 
     @staticmethod
     def peek_id(path: PathLike) -> bytes:
         """The keyring id of the file at ``path``, without unlocking it."""
-        return bytes(_native.Keyring.peek_id(os.fspath(path)))
+        return bytes(_native.Keyring.peek_id(_path_str(path)))
 
     # -- the handle ---------------------------------------------------
 
@@ -188,10 +227,10 @@ class Keyring:
             if self._native_handle is None:
                 if self._ref is None:
                     raise error("InvalidArgument", "the keyring is closed")
-                self._native_handle = _open_shared(self._path, *self._ref)
+                self._native_handle = _open_shared(self._abs_path, *self._ref, pinned_id=self._pinned_id)
             return self._native_handle
 
-    def __reduce__(self) -> Tuple[object, Tuple[str, str, SecretSource]]:
+    def __reduce__(self) -> Tuple[object, Tuple[str, str, SecretSource, bytes]]:
         if self._ref is None:
             raise TypeError(
                 "this keyring was opened with a literal secret and cannot be pickled: "
@@ -199,7 +238,11 @@ class Keyring:
                 "process can read the secret itself"
             )
         kind, source = self._ref
-        return (_reopen, (self._path, kind, source))
+        if isinstance(source, FdSecret):
+            raise TypeError("this keyring was opened from a file descriptor, which is read once: "
+                            "open it with EnvSecret or FileSecret to pickle it")
+        pinned = self._pinned_id if self._pinned_id is not None else self.id
+        return (_reopen, (self._abs_path, kind, source, pinned))
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
@@ -220,7 +263,7 @@ class Keyring:
                 self._native_handle = None
             if self._ref is not None:
                 with _OPEN_LOCK:
-                    _OPEN.pop((self._path, self._ref[0], self._ref[1]), None)
+                    _OPEN.pop((self._abs_path, self._ref[0], self._ref[1]), None)
             self._ref = None
 
     @property
@@ -313,7 +356,12 @@ def _ref(kind: str, secret: Secret) -> Optional[Tuple[str, SecretSource]]:
     return (kind, secret) if isinstance(secret, SecretSource) else None
 
 
-def _open_shared(path: str, kind: str, source: SecretSource) -> _native.Keyring:
+def _path_str(path: PathLike) -> str:
+    p = os.fspath(path)
+    return p if isinstance(p, str) else os.fsdecode(p)
+
+
+def _open_shared(path: str, kind: str, source: SecretSource, *, pinned_id: Optional[bytes]) -> _native.Keyring:
     key = (path, kind, source)
     with _OPEN_LOCK:
         native = _OPEN.get(key)
@@ -324,9 +372,14 @@ def _open_shared(path: str, kind: str, source: SecretSource) -> _native.Keyring:
             else:
                 native = _native.Keyring.open(path, None, value)
             _OPEN[key] = native
-        return native
+    found = bytes(native.id())
+    if pinned_id is not None and found != pinned_id:
+        raise error("WrongKeyring", f"the keyring at {path} (id {found.hex()}) is not the one this handle was "
+                                    f"made from (id {pinned_id.hex()}): the file was replaced by another "
+                                    f"keyring; refusing to use it")
+    return native
 
 
-def _reopen(path: str, kind: str, source: SecretSource) -> Keyring:
+def _reopen(path: str, kind: str, source: SecretSource, keyring_id: Optional[bytes] = None) -> Keyring:
     # Opened lazily, on first use, once per process.
-    return Keyring(None, path, (kind, source))
+    return Keyring(_INTERNAL, None, path, (kind, source), pinned_id=keyring_id)

@@ -5,8 +5,8 @@ _Secret = Union[str, bytes, bytearray]
 _Kdf = Optional[Tuple[int, int, int]]
 
 __all__ = [
-    "__version__", "error_table", "error_kinds", "_test_panic", "Keyring", "encrypt_file", "decrypt_file",
-    "rekey_file", "rewrap_file",
+    "__version__", "error_table", "error_kinds", "_test_panic", "read_secret", "Keyring", "encrypt_file", "decrypt_file",
+    "rekey_file", "rewrap_file", "encrypt_bytes", "decrypt_bytes", "inspect",
     "Writer", "Reader", "FieldCipher", "cobblestone256_encrypt", "cobblestone256_decrypt",
     "xaes256gcm_encrypt", "xaes256gcm_decrypt", "aes_siv_encrypt", "aes_siv_decrypt",
 ]
@@ -14,6 +14,7 @@ __all__ = [
 __version__: str
 
 def error_table() -> List[Tuple[int, str, str, int, str, bool]]: ...
+def read_secret(kind: str, place: Union[str, int]) -> str: ...
 def error_kinds() -> List[Tuple[int, str]]: ...
 def _test_panic() -> None: ...
 
@@ -60,6 +61,13 @@ def rewrap_file(path: str, keyring: Optional[Keyring] = None, passphrases: Seque
                 add_passphrases: Sequence[_Secret] = ..., remove_passphrases: Sequence[_Secret] = ...,
                 remove_all_passphrases: bool = False, kdf: _Kdf = None,
                 progress: Optional[Callable[[int, int], object]] = None) -> int: ...
+
+def inspect(path: str) -> Tuple[int, str, bytes, int, Optional[int], Optional[int],
+                                List[Tuple[str, Optional[bytes], Optional[int], Optional[Tuple[int, int, int]]]]]: ...
+def encrypt_bytes(data: Union[bytes, bytearray], keyring: Optional[Keyring] = None,
+                  passphrases: Sequence[_Secret] = ..., kdf: _Kdf = None) -> bytes: ...
+def decrypt_bytes(data: Union[bytes, bytearray], keyring: Optional[Keyring] = None,
+                  passphrases: Sequence[_Secret] = ...) -> bytes: ...
 
 @final
 class Writer:

@@ -16,9 +16,7 @@ Authentication failures raise :class:`strongroom.AuthenticationError`
 ``FieldAuthFailed`` for the other two).
 """
 
-from __future__ import annotations
-
-from typing import Optional, Tuple
+import typing as _t
 
 from . import _native
 
@@ -33,7 +31,7 @@ __all__ = [
 ]
 
 
-def cobblestone256_encrypt(key: bytes, context: bytes, plaintext: bytes, *, salt: Optional[bytes] = None) -> bytes:
+def cobblestone256_encrypt(key: bytes, context: bytes, plaintext: bytes, *, salt: _t.Optional[bytes] = None) -> bytes:
     """Encrypts ``plaintext`` under a 32-byte ``key`` and ``context``. The
     24-byte salt is random unless given (only for test vectors)."""
     return _native.cobblestone256_encrypt(key, context, plaintext, salt)
@@ -66,8 +64,8 @@ def aes_siv_decrypt(key: bytes, ciphertext: bytes, aad: bytes = b"") -> bytes:
 
 
 def field_cipher_from_keys(table: str, column: str, value_type: str, key_version: int,
-                           keys: Tuple[bytes, bytes, bytes], *, deterministic: bool = False,
-                           hide_null: bool = False, blind_index: Optional[int] = None,
+                           keys: _t.Tuple[bytes, bytes, bytes], *, deterministic: bool = False,
+                           hide_null: bool = False, blind_index: _t.Optional[int] = None,
                            normalizer: str = "none") -> _native.FieldCipher:
     """A column cipher from raw purpose keys ``(field, deterministic,
     blind_index)``, 32 bytes each, of one key version: for the field test

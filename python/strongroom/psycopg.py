@@ -4,8 +4,6 @@ Tokens are stored as ``bytea``; see :class:`EncryptedTable` and
 docs/python.md.
 """
 
-from __future__ import annotations
-
 from ._db import INDEX_SUFFIX, EncryptedTable as _Base
 
 __all__ = ["EncryptedTable", "INDEX_SUFFIX"]

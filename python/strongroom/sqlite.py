@@ -3,8 +3,6 @@
 Tokens are stored as BLOBs; see :class:`EncryptedTable` and docs/python.md.
 """
 
-from __future__ import annotations
-
 from ._db import INDEX_SUFFIX, EncryptedTable as _Base
 
 __all__ = ["EncryptedTable", "INDEX_SUFFIX"]

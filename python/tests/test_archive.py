@@ -30,6 +30,18 @@ def test_directory_round_trip(keyring: strongroom.Keyring, tmp_path: Path) -> No
         strongroom.extract_archive(tmp_path / "backup.tar.srf", tmp_path / "out", keyring=keyring)
 
 
+def test_arcname_stores_the_folder_as_tar_does(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    make_tree(tmp_path / "project")
+    strongroom.encrypt_directory(tmp_path / "project", tmp_path / "p.tar.srf", keyring=keyring, arcname="project")
+    with strongroom.open(tmp_path / "p.tar.srf", "rb", keyring=keyring) as f, tarfile.open(fileobj=f) as tar:
+        names = tar.getnames()
+    assert names[0] == "project" and "project/a/b/deep.bin" in names and "top.txt" not in names
+    assert strongroom.extract_archive(tmp_path / "p.tar.srf", tmp_path / "out", keyring=keyring) == ["project"]
+    assert (tmp_path / "out" / "project" / "top.txt").read_text() == "top"
+    with pytest.raises(strongroom.UsageError):
+        strongroom.encrypt_directory(tmp_path / "project", tmp_path / "q.tar.srf", keyring=keyring, arcname="../x")
+
+
 def write_evil(path: Path, keyring: strongroom.Keyring, member: tarfile.TarInfo) -> None:
     with strongroom.open(path, "wb", keyring=keyring) as f:
         with tarfile.open(fileobj=f, mode="w|") as tar:

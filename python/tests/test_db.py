@@ -22,7 +22,7 @@ from conftest import require_postgres
 UTC = dt.timezone.utc
 
 
-def ciphers(kr: strongroom.Keyring, table: str) -> dict[str, strongroom.FieldCipher]:
+def ciphers(kr: strongroom.Keyring, table: str) -> dict[str, strongroom.FieldCipher[Any]]:
     return {
         "email": strongroom.FieldCipher(kr, table, "email", str, blind_index=16, normalizer="trim-lowercase"),
         "ssn": strongroom.FieldCipher(kr, table, "ssn", str, deterministic=True),
@@ -53,6 +53,12 @@ def test_sqlite3_helper(keyring: strongroom.Keyring, tmp_path: Path) -> None:
     assert table.select(conn, {"email": "nobody@example.com"}) == []
     everything = table.select(conn)
     assert sorted(everything, key=lambda r: r["id"]) == ROWS
+    # Columns not selected are absent, not None (which would read as NULL);
+    # the row key an encrypted column needs is fetched and left out again.
+    assert table.select(conn, {"id": 7}, columns=["plain"]) == [{"plain": "p7"}]
+    assert table.select(conn, {"id": 7}, columns=["email", "ssn"]) == [{"email": "user7@example.com",
+                                                                        "ssn": "000000007"}]
+    assert table.select(conn, {"id": 7}, columns=["id", "seen"]) == [{"id": 7, "seen": ROWS[6]["seen"]}]
     # A token moved to another row does not decrypt there.
     conn.execute("UPDATE py_people SET email = (SELECT email FROM py_people WHERE id = 1) WHERE id = 2")
     with pytest.raises(strongroom.AuthenticationError):

@@ -41,8 +41,12 @@ def test_kdf_limits_is_a_format_error() -> None:
 def test_no_builtin_is_shadowed() -> None:
     names = {cls.__name__ for cls in _errors.CLASSES.values()} | set(_errors.__all__)
     assert not names & set(dir(builtins))
-    # strongroom.open is meant to be called qualified, as gzip.open is.
-    assert set(strongroom.__all__) & set(dir(builtins)) == {"open"}
+    # strongroom.open is called qualified, as gzip.open is: a star import
+    # must not replace the builtin.
+    assert not set(strongroom.__all__) & set(dir(builtins))
+    scope: dict[str, object] = {}
+    exec("from strongroom import *", scope)
+    assert "open" not in scope and "EncryptedReader" in scope
 
 
 def test_exceptions_pickle_with_code_and_name() -> None:

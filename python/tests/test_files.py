@@ -292,7 +292,7 @@ def test_pandas_csv_round_trip(keyring: strongroom.Keyring, tmp_path: Path) -> N
 
 def test_bad_mode_is_a_usage_error(keyring: strongroom.Keyring, tmp_path: Path) -> None:
     with pytest.raises(strongroom.UsageError):
-        strongroom.open(tmp_path / "x", "r+b", keyring=keyring)
+        strongroom.open(tmp_path / "x", "r+b", keyring=keyring)  # type: ignore[call-overload]
 
 
 def test_large_and_small_writes_interleave(keyring: strongroom.Keyring, tmp_path: Path) -> None:
@@ -341,7 +341,7 @@ def test_a_destination_write_error_raises_and_leaves_nothing(tmp_path: Path) -> 
         sys.exit(1)
         """
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 0 and "io error" in r.stdout, (r.stdout, r.stderr)
     assert not (tmp_path / "big.srf").exists()
     assert not any(p.name.startswith(".strongroom") for p in tmp_path.iterdir())
@@ -371,7 +371,7 @@ def test_a_destination_write_error_raises_and_leaves_nothing(tmp_path: Path) -> 
         sys.exit(3)
         """
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 0 and "abandoned" in r.stdout, (r.returncode, r.stdout, r.stderr)
     assert not (tmp_path / "big2.srf").exists()
 

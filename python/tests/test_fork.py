@@ -31,7 +31,7 @@ def test_parent_and_forked_children_never_share_a_nonce(keyring: strongroom.Keyr
         if pid == 0:  # pragma: no cover - child
             try:
                 os.close(r)
-                tokens = [c.encrypt("v") for _ in range(500)] + c.encrypt_many(["v"] * 500)
+                tokens = [*(c.encrypt("v") for _ in range(500)), *c.encrypt_many(["v"] * 500)]
                 os.write(w, pickle.dumps(tokens))
             finally:
                 os._exit(0)
@@ -39,7 +39,7 @@ def test_parent_and_forked_children_never_share_a_nonce(keyring: strongroom.Keyr
         with os.fdopen(r, "rb") as f:
             children.append(f.read())
         os.waitpid(pid, 0)
-    parent = nonces([c.encrypt("v") for _ in range(500)] + c.encrypt_many(["v"] * 500))
+    parent = nonces([*(c.encrypt("v") for _ in range(500)), *c.encrypt_many(["v"] * 500)])
     seen = set(parent)
     assert len(seen) == len(parent)
     for blob in children:

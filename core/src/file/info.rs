@@ -66,5 +66,6 @@ pub fn inspect_stream<R: Read>(input: R) -> Result<FileInfo> {
 
 /// [`inspect`] on a path.
 pub fn inspect_path(path: &Path) -> Result<FileInfo> {
-    inspect(std::fs::File::open(path)?)
+    let file = std::fs::File::open(path).map_err(crate::Error::file("open", path))?;
+    inspect(file).map_err(|e| e.on_file("read", path))
 }

@@ -3,9 +3,9 @@
 //! from a pipe).
 
 use crate::atomic::AtomicFile;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A file that appears at its path only when [`commit`](Self::commit)
 /// succeeds; dropped without commit (error, panic, cancellation), it leaves
@@ -22,6 +22,8 @@ use std::path::Path;
 #[derive(Debug)]
 pub struct OutputFile {
     inner: AtomicFile,
+    /// For errors: a failed write names the file.
+    path: PathBuf,
 }
 
 impl OutputFile {
@@ -30,6 +32,7 @@ impl OutputFile {
     pub fn create(path: &Path, overwrite: bool) -> Result<Self> {
         Ok(Self {
             inner: AtomicFile::create(path, overwrite)?,
+            path: path.to_path_buf(),
         })
     }
 
@@ -47,14 +50,25 @@ impl OutputFile {
     }
 }
 
+impl OutputFile {
+    /// An I/O error of this file, naming it (recovered by
+    /// [`from_io`](crate::error::from_io) as [`Error::File`]).
+    fn named(&self, e: io::Error) -> io::Error {
+        if e.kind() == io::ErrorKind::Interrupted {
+            return e; // retried by the caller
+        }
+        Error::file("write", &self.path)(e).into()
+    }
+}
+
 impl Write for OutputFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.file().write(buf)
+        self.inner.file().write(buf).map_err(|e| self.named(e))
     }
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.inner.file().write_vectored(bufs)
+        self.inner.file().write_vectored(bufs).map_err(|e| self.named(e))
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.file().flush()
+        self.inner.file().flush().map_err(|e| self.named(e))
     }
 }

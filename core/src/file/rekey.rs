@@ -40,27 +40,30 @@ pub fn rekey_file(
     opts: &FileOptions<'_>,
 ) -> Result<FileInfo> {
     check_recipients(recipients)?;
-    let (input, mut out) = match dst {
+    let in_place;
+    let (input, mut out, out_path) = match dst {
         None => {
-            let path = resolve_link(src);
-            let input = File::open(&path)?;
-            refuse_hard_links(&path, &input)?;
-            let out = AtomicFile::create(&path, true)?;
+            in_place = resolve_link(src);
+            let path = &in_place;
+            let input = File::open(path).map_err(Error::file("open", path))?;
+            refuse_hard_links(path, &input)?;
+            let out = AtomicFile::create(path, true)?;
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                out.set_mode(input.metadata()?.permissions().mode() & 0o777)?;
+                let meta = input.metadata().map_err(Error::file("read", path))?;
+                out.set_mode(meta.permissions().mode() & 0o777)?;
             }
-            (input, out)
+            (input, out, path.as_path())
         }
         Some(dst) => {
             refuse_same_file(src, dst)?;
-            let input = File::open(src)?;
-            (input, AtomicFile::create(dst, opts.overwrite)?)
+            let input = File::open(src).map_err(Error::file("open", src))?;
+            (input, AtomicFile::create(dst, opts.overwrite)?, dst)
         }
     };
-    let total = input.metadata()?.len();
-    let mut dec = Decryptor::new(input, identities)?;
+    let total = input.metadata().map_err(Error::file("read", src))?.len();
+    let mut dec = Decryptor::new(input, identities).map_err(|e| e.on_file("read", src))?;
     let payload = total.saturating_sub(dec.info().header_len);
     let total = crate::chunked::plaintext_len(payload).unwrap_or(total);
     dec.set_batch_chunks(BLOCK / CHUNK_SIZE);
@@ -68,16 +71,22 @@ pub fn rekey_file(
     let (header, file_key) = new_header(recipients)?;
     let (mut sealer, prefix) = Sealer::new(file_key.expose(), &random::array(), &header.core.to_bytes())?;
     drop(file_key);
-    out.file().write_all(&header.to_bytes())?;
-    out.file().write_all(&prefix)?;
+    out.file()
+        .write_all(&header.to_bytes())
+        .map_err(Error::file("write", out_path))?;
+    out.file()
+        .write_all(&prefix)
+        .map_err(Error::file("write", out_path))?;
     opts.tick(0, total)?;
-    let payload_len = write_behind(out.file(), |batches| {
+    let payload_len = write_behind(out.file(), out_path, |batches| {
         let mut plain = Zeroizing::new(Vec::new());
         // Plaintext short of a whole chunk, carried to the next batch.
         let mut carry = Zeroizing::new(Vec::with_capacity(BLOCK + CHUNK_SIZE));
         let (mut done, mut sealed) = (0u64, PREFIX_LEN as u64);
         loop {
-            let n = dec.swap_batch(&mut plain).map_err(from_io)?;
+            let n = dec
+                .swap_batch(&mut plain)
+                .map_err(|e| from_io(e).on_file("read", src))?;
             plain.truncate(n);
             let mut buf = batches.spare();
             buf.clear();

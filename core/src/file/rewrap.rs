@@ -102,7 +102,7 @@ pub fn rewrap_file(
 ) -> Result<FileInfo> {
     // Through a symbolic link, rewrap the file it points to.
     let path = &resolve_link(path);
-    let mut input = File::open(path)?;
+    let mut input = File::open(path).map_err(Error::file("open", path))?;
     refuse_hard_links(path, &input)?;
     let header = Header::read_from(&mut input)?;
     check_counts(&header, plan)?;

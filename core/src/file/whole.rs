@@ -112,20 +112,22 @@ pub fn encrypt_file(
     opts: &FileOptions<'_>,
 ) -> Result<FileInfo> {
     refuse_same_file(src, dst)?;
-    let mut input = File::open(src)?;
-    let total = input.metadata()?.len();
+    let mut input = File::open(src).map_err(Error::file("open", src))?;
+    let total = input.metadata().map_err(Error::file("read", src))?.len();
     let mut out = AtomicFile::create(dst, opts.overwrite)?;
     let (header, file_key) = new_header(recipients)?;
     let (mut sealer, prefix) = Sealer::new(file_key.expose(), &random::array(), &header.core.to_bytes())?;
     drop(file_key);
-    out.file().write_all(&header.to_bytes())?;
-    out.file().write_all(&prefix)?;
+    out.file()
+        .write_all(&header.to_bytes())
+        .map_err(Error::file("write", dst))?;
+    out.file().write_all(&prefix).map_err(Error::file("write", dst))?;
     opts.tick(0, total)?;
-    let payload_len = write_behind(out.file(), |batches| {
+    let payload_len = write_behind(out.file(), dst, |batches| {
         let mut plain = zeroize::Zeroizing::new(vec![0u8; BLOCK]);
         let (mut done, mut sealed) = (0u64, PREFIX_LEN as u64);
         loop {
-            let n = read_full(&mut input, &mut plain)?;
+            let n = read_full(&mut input, &mut plain).map_err(Error::file("read", src))?;
             let mut buf = batches.spare();
             buf.clear();
             if n < BLOCK {
@@ -163,20 +165,22 @@ pub fn decrypt_file(
     opts: &FileOptions<'_>,
 ) -> Result<u64> {
     refuse_same_file(src, dst)?;
-    let input = File::open(src)?;
-    let total = input.metadata()?.len();
-    let mut dec = Decryptor::new(input, identities)?;
+    let input = File::open(src).map_err(Error::file("open", src))?;
+    let total = input.metadata().map_err(Error::file("read", src))?.len();
+    let mut dec = Decryptor::new(input, identities).map_err(|e| e.on_file("read", src))?;
     // Progress counts plaintext bytes, so the total is the plaintext length.
     let payload = total.saturating_sub(dec.info().header_len);
     let total = crate::chunked::plaintext_len(payload).unwrap_or(total);
     dec.set_batch_chunks(BLOCK / CHUNK_SIZE);
     let mut out = AtomicFile::create(dst, opts.overwrite)?;
     opts.tick(0, total)?;
-    let done = write_behind(out.file(), |batches| {
+    let done = write_behind(out.file(), dst, |batches| {
         let mut done = 0u64;
         loop {
             let mut buf = batches.spare();
-            let n = dec.swap_batch(&mut buf).map_err(from_io)?;
+            let n = dec
+                .swap_batch(&mut buf)
+                .map_err(|e| from_io(e).on_file("read", src))?;
             buf.truncate(n);
             if n == 0 {
                 crate::secret::wipe_vec(&mut buf);
@@ -226,9 +230,14 @@ impl Batches {
 
 /// Runs `produce` on the calling thread while a second thread writes the
 /// buffers it hands over to `file`, in order, and returns emptied buffers
-/// for reuse. A write error takes precedence over the producer's result
-/// only when the producer itself succeeded.
-pub(super) fn write_behind<T>(file: &mut File, produce: impl FnOnce(&Batches) -> Result<T>) -> Result<T> {
+/// for reuse. A write error (reported with `path`, the destination's name)
+/// takes precedence over the producer's result only when the producer
+/// itself succeeded.
+pub(super) fn write_behind<T>(
+    file: &mut File,
+    path: &Path,
+    produce: impl FnOnce(&Batches) -> Result<T>,
+) -> Result<T> {
     std::thread::scope(|scope| {
         let (full, full_rx) = sync_channel::<Vec<u8>>(2);
         let (empty_tx, empty) = sync_channel::<Vec<u8>>(4);
@@ -254,7 +263,7 @@ pub(super) fn write_behind<T>(file: &mut File, produce: impl FnOnce(&Batches) ->
         drop(batches);
         let written = writer.join().expect("the writer thread does not panic");
         let value = produced?;
-        written?;
+        written.map_err(Error::file("write", path))?;
         Ok(value)
     })
 }

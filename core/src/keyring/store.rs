@@ -16,9 +16,11 @@ const LOCK_RETRY: Duration = Duration::from_millis(10);
 
 /// Reads a keyring file, refusing anything larger than the format allows.
 pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
-    let file = File::open(path)?;
+    let file = File::open(path).map_err(Error::file("open", path))?;
     let mut buf = Vec::new();
-    file.take(MAX_FILE_LEN as u64 + 1).read_to_end(&mut buf)?;
+    file.take(MAX_FILE_LEN as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(Error::file("read", path))?;
     if buf.len() > MAX_FILE_LEN {
         return Err(Error::malformed(
             "keyring",
@@ -46,7 +48,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: WriteMode) -> Result
     let mut out = AtomicFile::create(path, mode == WriteMode::Replace)?;
     #[cfg(unix)]
     out.set_mode(0o600)?;
-    out.file().write_all(bytes)?;
+    out.file().write_all(bytes).map_err(Error::file("write", path))?;
     #[cfg(test)]
     fault::check()?;
     out.commit()
@@ -87,7 +89,7 @@ pub(crate) fn lock(path: &Path, timeout: Duration) -> Result<LockGuard> {
         Ok(file) => file,
         Err(e) => {
             crate::atomic::refuse_symlink(&lock)?;
-            return Err(Error::Io(e));
+            return Err(Error::file("open the lock file", &lock)(e));
         }
     };
     let deadline = Instant::now() + timeout;
@@ -101,7 +103,7 @@ pub(crate) fn lock(path: &Path, timeout: Duration) -> Result<LockGuard> {
                 }
                 std::thread::sleep(LOCK_RETRY.min(deadline - now));
             }
-            Err(TryLockError::Error(e)) => return Err(Error::Io(e)),
+            Err(TryLockError::Error(e)) => return Err(Error::file("lock", &lock)(e)),
         }
     }
 }

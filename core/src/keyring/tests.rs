@@ -193,13 +193,16 @@ fn wrong_and_mistyped_recovery_keys() {
 }
 
 #[test]
-fn open_missing_file_is_io_error() {
+fn open_missing_file_is_io_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let err = Keyring::open(&dir.path().join("nope"), &unlock_pass(PASS)).unwrap_err();
+    let missing = dir.path().join("nope");
+    let err = Keyring::open(&missing, &unlock_pass(PASS)).unwrap_err();
     assert!(
-        matches!(err, Error::Io(ref e) if e.kind() == std::io::ErrorKind::NotFound),
+        matches!(err, Error::File { ref source, ref path, .. }
+            if source.kind() == std::io::ErrorKind::NotFound && *path == missing),
         "{err}"
     );
+    assert_eq!(err.name(), "NotFound");
 }
 
 // ---------------------------------------------------------------- files on disk
@@ -252,7 +255,7 @@ fn failed_write_leaves_no_temp_file() {
     let missing = dir.path().join("missing").join("k.keyring");
     assert!(matches!(
         Keyring::create(&missing, &pass(), FAST),
-        Err(Error::Io(_))
+        Err(Error::File { .. })
     ));
     assert!(temp_files(dir.path()).is_empty());
 
