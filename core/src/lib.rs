@@ -33,4 +33,5 @@ pub use error::{Error, ErrorKind, Result};
 pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     parallel::install(f)
 }
+pub use parallel::{MAX_THREADS, THREADS_ENV, set_threads, thread_count};
 pub use secret::{Passphrase, SecretKey};
