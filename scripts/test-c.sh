@@ -88,7 +88,7 @@ for c in json.load(open(sys.argv[1]))["cases"]:
 PY
 python3 ffi/tests/field_vectors.py testdata/field/vectors.json > "$work/vectors.txt"
 
-tests=(test_api test_testkit test_vectors test_threads make_keyring)
+tests=(test_api test_testkit test_vectors test_threads test_pool test_no_early_plaintext make_keyring)
 examples=(encrypt_file db_fields)
 cflags=(-std=c99 -Wall -Wextra -Werror -g -D_POSIX_C_SOURCE=200809L -pthread)
 
@@ -116,11 +116,13 @@ build_variant() { # NAME EXTRA_CFLAGS... -- PKG
 run_variant() { # NAME [RUNNER...]
     local name=$1; shift
     local bin=$work/$name d=$work/run-$name
-    rm -rf "$d"; mkdir -p "$d"/api "$d"/kit "$d"/thr "$d"/ex
+    rm -rf "$d"; mkdir -p "$d"/api "$d"/kit "$d"/thr "$d"/pool "$d"/watch "$d"/ex
     "$@" "$bin/test_api" "$d/api"
     "$@" "$bin/test_testkit" testdata/testkit "$work/cases.txt" "$d/kit"
     "$@" "$bin/test_vectors" "$work/vectors.txt"
     "$@" "$bin/test_threads" "$d/thr"
+    "$@" "$bin/test_pool" "$d/pool"
+    "$@" "$bin/test_no_early_plaintext" "$d/watch"
     # The examples: a file round trip and the SQLite program.
     "$bin/make_keyring" "$d/ex/k.srk" "example keyring pass"
     head -c 300000 /dev/urandom > "$d/ex/plain"
