@@ -457,7 +457,9 @@ pub unsafe extern "C" fn strongroom_field_encrypt_null(
 /// type. `*is_null` is set to true for a hidden NULL (then `*out_len` is
 /// 0), false otherwise. `*out_len` receives the length; a buffer of
 /// `token_len` bytes always suffices; if `cap` is smaller than needed only
-/// `*out_len` is written (`STRONGROOM_BUFFER_TOO_SMALL`).
+/// `*out_len` is written (`STRONGROOM_BUFFER_TOO_SMALL`). The value is
+/// copied to `out` only once the token authenticated: a failing call
+/// writes nothing there.
 ///
 /// Errors: `STRONGROOM_FIELD_AUTH_FAILED` (tampered, other column, other
 /// row), `STRONGROOM_UNKNOWN_KEY_VERSION`, `STRONGROOM_KEY_VERSION_UNUSABLE`

@@ -343,7 +343,9 @@ pub unsafe extern "C" fn strongroom_decryptor_bound(
 
 /// Adds `in_len` bytes of ciphertext; authenticated plaintext that is
 /// ready goes to `out` and its length to `*out_len` (0 until the header
-/// and a whole 16 KiB chunk have arrived). `cap` must be at least what
+/// and a whole 16 KiB chunk have arrived). Chunks are decrypted in the
+/// library's own memory and copied to `out` only after the call
+/// succeeded: a failing update writes nothing there. `cap` must be at least what
 /// `strongroom_decryptor_bound` says (else `STRONGROOM_BUFFER_TOO_SMALL`
 /// with that size in `*out_len`, nothing consumed). A failure (wrong key,
 /// tampered data) is final: later calls give `STRONGROOM_INVALID_STATE`.
@@ -654,7 +656,11 @@ pub unsafe extern "C" fn strongroom_reader_len(
 
 /// Reads up to `cap` plaintext bytes at `offset` into `buf`; `*out_len`
 /// receives the number read (less than `cap` only at the end of the file
-/// or beyond 16 MiB per call; 0 at or beyond the end). A damaged chunk gives `STRONGROOM_CHUNK_AUTH_FAILED`.
+/// or beyond 16 MiB per call; 0 at or beyond the end). A damaged chunk
+/// gives `STRONGROOM_CHUNK_AUTH_FAILED`, and nothing is written to `buf`:
+/// chunks are decrypted and authenticated in the library's own memory and
+/// copied into `buf` only when the whole read succeeded, so no other
+/// thread (and no mapping of `buf`) ever sees unauthenticated plaintext.
 ///
 /// # Safety
 /// `reader` live; `buf` `cap` writable bytes (or NULL with `cap` 0);
