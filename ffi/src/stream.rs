@@ -5,7 +5,9 @@
 use crate::file::{Keys, strongroom_keys};
 use crate::keyring::strongroom_keyring;
 use crate::status::{Fail, boundary, boundary_value, strongroom_status};
-use crate::util::{bytes, c_passphrase, c_path, handle, handle_mut, need_buf, need_out, opt_bytes, put};
+use crate::util::{
+    bytes, c_passphrase, c_path, check_len, handle, handle_mut, need_buf, need_out, opt_bytes, put,
+};
 use std::ffi::{c_char, c_void};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex};
@@ -138,6 +140,7 @@ pub unsafe extern "C" fn strongroom_encryptor_bound(
         // SAFETY: the caller's promise; NULL is refused.
         let e = unsafe { handle(enc, "enc")? };
         need_out(bound, "bound")?;
+        check_len::<u8>(in_len, "in_len")?;
         let b = e.bound(in_len)?;
         // SAFETY: checked non-NULL above.
         unsafe { put(bound, b) };
@@ -334,6 +337,7 @@ pub unsafe extern "C" fn strongroom_decryptor_bound(
         // SAFETY: the caller's promise; NULL is refused.
         let d = unsafe { handle(dec, "dec")? };
         need_out(bound, "bound")?;
+        check_len::<u8>(in_len, "in_len")?;
         let b = d.bound(in_len)?;
         // SAFETY: checked non-NULL above.
         unsafe { put(bound, b) };

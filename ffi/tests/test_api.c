@@ -1174,7 +1174,14 @@ static void test_lengths_too_large(void) {
     keys.passphrase_len = PASS_LEN;
     REQUIRE_OK(strongroom_decryptor_new(&keys, &dec));
     EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_decryptor_update(dec, v, huge, out, sizeof out, &ol));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_decryptor_bound(dec, SIZE_MAX, &ol));
     strongroom_decryptor_free(dec);
+    keys.kdf = fast_kdf();
+    strongroom_encryptor *enc = NULL;
+    REQUIRE_OK(strongroom_encryptor_new(&keys, &enc));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_encryptor_bound(enc, huge, &ol));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_encryptor_update(enc, v, huge, out, sizeof out, &ol));
+    strongroom_encryptor_free(enc);
     char rk[STRONGROOM_RECOVERY_KEY_BUF_LEN];
     EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_keyring_add_recovery_key(kr, rk, huge));
     EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_last_error(rk, huge, &ol));
