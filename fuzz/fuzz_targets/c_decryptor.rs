@@ -25,11 +25,14 @@ fn c_keyring() -> *const c::strongroom_keyring {
     unsafe impl Sync for Ring {}
     static RING: OnceLock<Ring> = OnceLock::new();
     RING.get_or_init(|| {
-        let path = CString::new(testdata("testkit/keyring.srk").to_str().expect("UTF-8 path")).expect("no NUL");
+        let path =
+            CString::new(testdata("testkit/keyring.srk").to_str().expect("UTF-8 path")).expect("no NUL");
         let pass = TESTKIT_KEYRING_PASSPHRASE.as_bytes();
         let mut out = std::ptr::null_mut();
         // SAFETY: a NUL-terminated path, a passphrase of its length, a writable output.
-        let s = unsafe { c::strongroom_keyring_open_passphrase(path.as_ptr(), pass.as_ptr(), pass.len(), &mut out) };
+        let s = unsafe {
+            c::strongroom_keyring_open_passphrase(path.as_ptr(), pass.as_ptr(), pass.len(), &mut out)
+        };
         assert_eq!(s, c::STRONGROOM_OK, "opening the testkit keyring");
         Ring(out)
     })
@@ -66,7 +69,14 @@ fn step(dec: *mut c::strongroom_decryptor, input: Option<&[u8]>) -> (u32, Vec<u8
     // SAFETY: a live decryptor, readable input, a buffer of `bound` bytes.
     let s = unsafe {
         match input {
-            Some(i) => c::strongroom_decryptor_update(dec, i.as_ptr(), i.len(), out.as_mut_ptr(), out.len(), &mut len),
+            Some(i) => c::strongroom_decryptor_update(
+                dec,
+                i.as_ptr(),
+                i.len(),
+                out.as_mut_ptr(),
+                out.len(),
+                &mut len,
+            ),
             None => c::strongroom_decryptor_finish(dec, out.as_mut_ptr(), out.len(), &mut len),
         }
     };
@@ -90,7 +100,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut dec = std::ptr::null_mut();
     // SAFETY: valid keys and a writable output.
-    assert_eq!(unsafe { c::strongroom_decryptor_new(&keys, &mut dec) }, c::STRONGROOM_OK);
+    assert_eq!(
+        unsafe { c::strongroom_decryptor_new(&keys, &mut dec) },
+        c::STRONGROOM_OK
+    );
     let mut released = Vec::new();
     let mut status = c::STRONGROOM_OK;
     for chunk in file.chunks(piece) {
@@ -110,10 +123,17 @@ fuzz_target!(|data: &[u8]| {
     unsafe { c::strongroom_decryptor_free(dec) };
 
     let (plain, whole) = core_decrypt(file);
-    assert_eq!(status == c::STRONGROOM_OK, whole, "C and core disagree on the message (status {status})");
+    assert_eq!(
+        status == c::STRONGROOM_OK,
+        whole,
+        "C and core disagree on the message (status {status})"
+    );
     if whole {
         assert_eq!(released, plain, "the C decryptor released other plaintext");
     } else {
-        assert!(plain.starts_with(&released), "the C decryptor released plaintext the core did not");
+        assert!(
+            plain.starts_with(&released),
+            "the C decryptor released plaintext the core did not"
+        );
     }
 });

@@ -39,7 +39,13 @@ fuzz_target!(|data: &[u8]| {
     let mut len = 0usize;
     // SAFETY: readable input, a buffer of `text.len()` bytes, a writable length.
     let s = unsafe {
-        c::strongroom_token_to_text(data.as_ptr(), data.len(), text.as_mut_ptr().cast(), text.len(), &mut len)
+        c::strongroom_token_to_text(
+            data.as_ptr(),
+            data.len(),
+            text.as_mut_ptr().cast(),
+            text.len(),
+            &mut len,
+        )
     };
     match &core {
         Ok(_) => {
@@ -76,7 +82,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(s, c::STRONGROOM_OK);
     for (part, (st, value)) in parts.iter().zip(results.expect("results").entries()) {
         let (single, single_value, _) = cc.decrypt(part, None);
-        assert_eq!((st, value), (single, single_value), "a batch entry differs from the single call");
+        assert_eq!(
+            (st, value),
+            (single, single_value),
+            "a batch entry differs from the single call"
+        );
     }
 });
-

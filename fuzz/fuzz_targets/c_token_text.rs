@@ -22,7 +22,13 @@ fn from_text_n(data: &[u8]) -> (u32, Vec<u8>) {
     // SAFETY: `data.len()` readable bytes, a buffer of as many (documented
     // to suffice), a writable length.
     let s = unsafe {
-        c::strongroom_token_from_text_n(data.as_ptr().cast::<c_char>(), data.len(), out.as_mut_ptr(), out.len(), &mut len)
+        c::strongroom_token_from_text_n(
+            data.as_ptr().cast::<c_char>(),
+            data.len(),
+            out.as_mut_ptr(),
+            out.len(),
+            &mut len,
+        )
     };
     ok_status(s, "token_from_text_n");
     out.truncate(if s == c::STRONGROOM_OK { len } else { 0 });
@@ -37,13 +43,23 @@ fuzz_target!(|data: &[u8]| {
     let (status, token) = from_text_n(data);
     match &core {
         Ok(bytes) => {
-            assert_eq!(status, c::STRONGROOM_OK, "the C API refused a token the core reads");
+            assert_eq!(
+                status,
+                c::STRONGROOM_OK,
+                "the C API refused a token the core reads"
+            );
             assert_eq!(&token, bytes, "the C API decoded other bytes");
             // A size query: the length, nothing else.
             let mut need = 0usize;
             // SAFETY: readable input, no output buffer (cap 0), a writable length.
             let s = unsafe {
-                c::strongroom_token_from_text_n(data.as_ptr().cast::<c_char>(), data.len(), std::ptr::null_mut(), 0, &mut need)
+                c::strongroom_token_from_text_n(
+                    data.as_ptr().cast::<c_char>(),
+                    data.len(),
+                    std::ptr::null_mut(),
+                    0,
+                    &mut need,
+                )
             };
             assert_eq!((s, need), (c::STRONGROOM_BUFFER_TOO_SMALL, bytes.len()));
         }
@@ -84,6 +100,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(entries.len(), parts.len());
     for (part, (st, value)) in parts.iter().zip(entries) {
         let (single, single_value, _) = cc.decrypt_text(part, None);
-        assert_eq!((st, value), (single, single_value), "a batch entry differs from the single call");
+        assert_eq!(
+            (st, value),
+            (single, single_value),
+            "a batch entry differs from the single call"
+        );
     }
 });

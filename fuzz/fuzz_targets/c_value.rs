@@ -27,10 +27,20 @@ fn ciphers() -> &'static [(ValueType, CCipher, CCipher, FieldCipher)] {
                     .hide_null()
                     .deterministic()
                     .with_blind_index(8, Normalizer::None);
-                let core =
-                    FieldCipher::with_keys("fuzz", "values", spec, FIELD_KEY_VERSION, vec![(FIELD_KEY_VERSION, field_keys())])
-                        .expect("fixed names and keys");
-                (*ty, c_cipher("fuzz", "values", *ty, false), c_cipher("fuzz", "values", *ty, true), core)
+                let core = FieldCipher::with_keys(
+                    "fuzz",
+                    "values",
+                    spec,
+                    FIELD_KEY_VERSION,
+                    vec![(FIELD_KEY_VERSION, field_keys())],
+                )
+                .expect("fixed names and keys");
+                (
+                    *ty,
+                    c_cipher("fuzz", "values", *ty, false),
+                    c_cipher("fuzz", "values", *ty, true),
+                    core,
+                )
             })
             .collect()
     })
@@ -54,11 +64,25 @@ fuzz_target!(|data: &[u8]| {
         };
         let canonical = c_form(&value).expect("a parsed value has a C form");
         let (s, back, null) = random.decrypt(&token, None);
-        assert_eq!((s, back, null), (c::STRONGROOM_OK, Some(canonical.clone()), false));
-        let core_token = core.encrypt(Some(&value), None).expect("encrypting").expect("a token");
-        assert_eq!(det_token, core_token.as_bytes(), "a {ty} value: another deterministic token");
+        assert_eq!(
+            (s, back, null),
+            (c::STRONGROOM_OK, Some(canonical.clone()), false)
+        );
+        let core_token = core
+            .encrypt(Some(&value), None)
+            .expect("encrypting")
+            .expect("a token");
+        assert_eq!(
+            det_token,
+            core_token.as_bytes(),
+            "a {ty} value: another deterministic token"
+        );
         let core_term = core.index(Some(&value)).expect("indexing").expect("a term");
-        assert_eq!(term, core_term.as_bytes(), "a {ty} value: another blind index term");
+        assert_eq!(
+            term,
+            core_term.as_bytes(),
+            "a {ty} value: another blind index term"
+        );
     }
 
     // A batch of the lines of the input, as text: it fails at the first

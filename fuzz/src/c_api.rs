@@ -17,7 +17,11 @@ pub type Status = u32;
 
 /// Fails the fuzz target on a status that means a bug.
 pub fn ok_status(s: Status, what: &str) -> Status {
-    assert_ne!(s, c::STRONGROOM_PANIC, "{what}: a panic was caught at the C boundary");
+    assert_ne!(
+        s,
+        c::STRONGROOM_PANIC,
+        "{what}: a panic was caught at the C boundary"
+    );
     assert_ne!(s, c::STRONGROOM_INTERNAL, "{what}: internal error");
     s
 }
@@ -254,10 +258,24 @@ impl CCipher {
         let mut len = 0usize;
         // SAFETY: valid pointers and lengths; writable outputs.
         let s = unsafe {
-            c::strongroom_field_index(self.0, value.as_ptr(), value.len(), out.as_mut_ptr(), out.len(), &mut len)
+            c::strongroom_field_index(
+                self.0,
+                value.as_ptr(),
+                value.len(),
+                out.as_mut_ptr(),
+                out.len(),
+                &mut len,
+            )
         };
         ok_status(s, "field_index");
-        (s, if s == c::STRONGROOM_OK { out[..len].to_vec() } else { Vec::new() })
+        (
+            s,
+            if s == c::STRONGROOM_OK {
+                out[..len].to_vec()
+            } else {
+                Vec::new()
+            },
+        )
     }
 }
 
@@ -276,12 +294,17 @@ impl Results {
     pub fn entries(&self) -> Vec<(Status, Option<Vec<u8>>)> {
         let mut n = 0usize;
         // SAFETY: a live handle, a writable output.
-        assert_eq!(unsafe { c::strongroom_field_results_count(self.0, &mut n) }, c::STRONGROOM_OK);
+        assert_eq!(
+            unsafe { c::strongroom_field_results_count(self.0, &mut n) },
+            c::STRONGROOM_OK
+        );
         (0..n)
             .map(|i| {
                 let (mut d, mut len, mut null, mut st) = (std::ptr::null(), 0usize, false, 0u32);
                 // SAFETY: a live handle, `i` in range, writable outputs.
-                let s = unsafe { c::strongroom_field_results_get(self.0, i, &mut d, &mut len, &mut null, &mut st) };
+                let s = unsafe {
+                    c::strongroom_field_results_get(self.0, i, &mut d, &mut len, &mut null, &mut st)
+                };
                 assert_eq!(s, c::STRONGROOM_OK);
                 ok_status(st, "a batch entry");
                 let data = if null {
@@ -319,12 +342,20 @@ pub fn batch(cipher: &CCipher, parts: &[&[u8]], kind: BatchKind) -> (Status, Opt
     // call; writable outputs; no row keys.
     let s = unsafe {
         match kind {
-            BatchKind::Decrypt => {
-                c::strongroom_field_decrypt_batch(cipher.0, its.as_ptr(), its.len(), std::ptr::null(), &mut out)
-            }
-            BatchKind::DecryptText => {
-                c::strongroom_field_decrypt_batch_text(cipher.0, its.as_ptr(), its.len(), std::ptr::null(), &mut out)
-            }
+            BatchKind::Decrypt => c::strongroom_field_decrypt_batch(
+                cipher.0,
+                its.as_ptr(),
+                its.len(),
+                std::ptr::null(),
+                &mut out,
+            ),
+            BatchKind::DecryptText => c::strongroom_field_decrypt_batch_text(
+                cipher.0,
+                its.as_ptr(),
+                its.len(),
+                std::ptr::null(),
+                &mut out,
+            ),
             BatchKind::Encrypt => c::strongroom_field_encrypt_batch(
                 cipher.0,
                 its.as_ptr(),
