@@ -307,7 +307,8 @@ impl Results {
                 };
                 assert_eq!(s, c::STRONGROOM_OK);
                 ok_status(st, "a batch entry");
-                let data = if null {
+                // A failed entry holds nothing (and is not NULL either).
+                let data = if null || st != c::STRONGROOM_OK {
                     None
                 } else {
                     // SAFETY: the handle owns `len` bytes at `d` until it is freed.
