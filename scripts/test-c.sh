@@ -200,7 +200,7 @@ step_static_link() {
     # A second Rust static library, linked into one program with
     # libstrongroom.a, in both orders.
     rustc --edition 2024 --crate-type staticlib -C opt-level=2 -C panic=unwind \
-        -o "$d/libother.a" ffi/tests/other_rust_lib.rs
+        -o "$d/libother.a" ffi/tests/static/other_rust_lib.rs
     local libs
     # shellcheck disable=SC2207
     libs=($(pkg-config --libs strongroom-static))

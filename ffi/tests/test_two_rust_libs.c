@@ -1,6 +1,6 @@
 /* A program that links libstrongroom.a together with another Rust static
- * library (ffi/tests/other_rust_lib.rs): both work side by side, each with
- * its own copy of the Rust standard library, because the installed
+ * library (ffi/tests/static/other_rust_lib.rs): both work side by side,
+ * each with its own copy of the Rust standard library, because the installed
  * libstrongroom.a keeps only the C API's symbols global.
  * Usage: test_two_rust_libs WORKDIR (an empty folder). */
 #include <stdint.h>

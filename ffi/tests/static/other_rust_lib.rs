@@ -1,8 +1,10 @@
-//! A second Rust static library for the C API's static-link test
-//! (scripts/test-c.sh builds it with rustc and links it into one program
-//! with libstrongroom.a). It uses what every Rust static library carries
-//! a copy of: the allocator, threads, formatting, and panics caught at its
-//! own boundary (with its own, silent, panic hook).
+//! A second Rust static library for the C API's static-link test:
+//! scripts/test-c.sh builds it with rustc and links it into one program
+//! with libstrongroom.a (it sits in a subfolder so that cargo does not take
+//! it for an integration test of the ffi crate). It uses what every Rust
+//! static library carries a copy of: the allocator, threads, formatting,
+//! and panics caught at its own boundary (with its own, silent, panic
+//! hook).
 
 use std::collections::HashMap;
 use std::sync::Once;
