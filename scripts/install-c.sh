@@ -72,7 +72,10 @@ localize_static() { # IN OUT
     [ -s "$tmp/api.txt" ] || { echo "no strongroom_* symbols in $1" >&2; rm -rf "$tmp"; return 1; }
     # shellcheck disable=SC2046
     ld -r --force-group-allocation -o "$tmp/strongroom.o" $(sed 's/^/-u /' "$tmp/api.txt") "$1"
-    objcopy --keep-global-symbols="$tmp/api.txt" "$tmp/strongroom.o"
+    # Embedded LLVM bitcode (.llvmbc/.llvmcmd, for Rust's own LTO) is of no
+    # use to a C linker, and binutils with an older LLVM plugin chokes on it.
+    objcopy --keep-global-symbols="$tmp/api.txt" --remove-section=.llvmbc --remove-section=.llvmcmd \
+        "$tmp/strongroom.o"
     local stray
     stray=$(nm -g --defined-only "$tmp/strongroom.o" | awk 'NF == 3 && $3 !~ /^strongroom_/' | head -n 3)
     if [ -n "$stray" ]; then
