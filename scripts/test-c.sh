@@ -175,7 +175,6 @@ valgrind_run() { # PKG_CONFIG_PATH must name the prefix whose suppressions apply
     local supp
     supp=$(pkg-config --variable=valgrind_suppressions strongroom)
     [ -f "$supp" ] || { echo "no installed suppression file ($supp)" >&2; return 1; }
-    echo "suppressions: $supp"
     valgrind -q --error-exitcode=1 --leak-check=full --suppressions="$supp" "$@"
 }
 
@@ -183,6 +182,7 @@ if [ "${SKIP_VALGRIND:-}" = 1 ] && [ "${CI:-}" != true ]; then
     echo "== C API: valgrind skipped (SKIP_VALGRIND=1) =="
 else
     echo "== C API: valgrind memcheck (shared, not sanitized; installed suppressions) =="
+    echo "suppressions: $(pkg-config --variable=valgrind_suppressions strongroom)"
     timed run_variant shared valgrind_run
 fi
 
@@ -231,6 +231,7 @@ step_release_valgrind() {
     env PREFIX="$rprefix" PROFILE=release scripts/install-c.sh
     (
         export PKG_CONFIG_PATH=$rprefix/lib/pkgconfig
+        echo "suppressions: $(pkg-config --variable=valgrind_suppressions strongroom)"
         build_variant release -- strongroom
         run_variant release valgrind_run
     )
