@@ -599,8 +599,16 @@ pub unsafe extern "C" fn strongroom_stream_decrypt(
 ///
 /// **Threads:** safe to share; calls are serialised by an internal lock.
 pub struct strongroom_reader {
-    inner: Mutex<SeekableDecryptor<std::fs::File>>,
+    inner: Mutex<ReaderState>,
     len: u64,
+}
+
+/// A reader's decryptor and the private buffer its reads decrypt into
+/// (kept between calls: no allocation and no page faults per read; wiped
+/// when it grows and when the reader is freed).
+struct ReaderState {
+    dec: SeekableDecryptor<std::fs::File>,
+    scratch: Zeroizing<Vec<u8>>,
 }
 
 /// Opens the encrypted file at `path` with the keys in `with` for
@@ -630,7 +638,10 @@ pub unsafe extern "C" fn strongroom_reader_open(
         let mut dec = SeekableDecryptor::new(f, &keys.identities())?;
         let len = dec.authenticated_len()?;
         let h = strongroom_reader {
-            inner: Mutex::new(dec),
+            inner: Mutex::new(ReaderState {
+                dec,
+                scratch: Zeroizing::new(Vec::new()),
+            }),
             len,
         };
         // SAFETY: checked non-NULL above.
@@ -682,8 +693,15 @@ pub unsafe extern "C" fn strongroom_reader_read_at(
         let r = unsafe { handle(reader, "reader")? };
         need_out(out_len, "out_len")?;
         need_buf(buf, cap, "buf")?;
-        let mut dec = r.inner.lock().map_err(|_| Fail::Internal("reader poisoned"))?;
-        let mut plain = Zeroizing::new(vec![0u8; cap.min(16 << 20)]);
+        let mut state = r.inner.lock().map_err(|_| Fail::Internal("reader poisoned"))?;
+        let ReaderState { dec, scratch } = &mut *state;
+        let want = cap.min(16 << 20);
+        if scratch.len() < want {
+            // A new buffer, so the old one is wiped (a reallocation would
+            // free it as it is).
+            *scratch = Zeroizing::new(vec![0u8; want]);
+        }
+        let plain = &mut scratch[..want];
         let mut n = 0;
         if offset < r.len {
             dec.seek(SeekFrom::Start(offset))?;
