@@ -4,10 +4,12 @@
 #   PREFIX/lib/libstrongroom.so.0.1.0       shared library (soname libstrongroom.so.0)
 #   PREFIX/lib/libstrongroom.so.0 -> libstrongroom.so.0.1.0
 #   PREFIX/lib/libstrongroom.so   -> libstrongroom.so.0
-#   PREFIX/lib/libstrongroom.a              static library
+#   PREFIX/lib/libstrongroom.a              static library (only strongroom_* global)
 #   PREFIX/include/strongroom.h
 #   PREFIX/lib/pkgconfig/strongroom.pc      shared (and --static: Libs.private)
 #   PREFIX/lib/pkgconfig/strongroom-static.pc  links libstrongroom.a directly
+#   PREFIX/share/strongroom/strongroom.supp valgrind suppressions (pkg-config
+#                                           variable valgrind_suppressions)
 #
 # Usage: PREFIX=/usr/local scripts/install-c.sh   (default PREFIX: target/c-prefix)
 # Environment: PREFIX, PROFILE (release), CARGO_FLAGS (extra cargo flags,
@@ -37,7 +39,11 @@ if [ -z "$native" ]; then
     # Fingerprint up to date: nothing printed. Linux default of the Rust std.
     native="-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc"
 fi
-# -lc is implied by every C compiler driver; keep the list as printed otherwise.
+# -lgcc_s is the shared unwinder, which a `-static` link cannot use. Every
+# C compiler driver links the unwinder itself (libgcc_s as needed in a
+# dynamic link, libgcc_eh in a static one), so it is left out; the rest
+# stays as printed (-lc is implied, but harmless).
+native=$(printf '%s\n' "$native" | sed 's/\(^\| \)-lgcc_s\( \|$\)/\1/; s/^ *//')
 
 dir=target/$PROFILE
 [ "$PROFILE" = dev ] && dir=target/debug
@@ -45,13 +51,56 @@ install -d "$PREFIX/lib/pkgconfig" "$PREFIX/include"
 install -m 0755 "$dir/libstrongroom.so" "$PREFIX/lib/libstrongroom.so.$version"
 ln -sfn "libstrongroom.so.$version" "$PREFIX/lib/libstrongroom.so.$major"
 ln -sfn "libstrongroom.so.$major" "$PREFIX/lib/libstrongroom.so"
-install -m 0644 "$dir/libstrongroom.a" "$PREFIX/lib/libstrongroom.a"
+install -d "$PREFIX/share/strongroom"
+install -m 0644 ffi/strongroom.supp "$PREFIX/share/strongroom/strongroom.supp"
 install -m 0644 ffi/include/strongroom.h "$PREFIX/include/strongroom.h"
+
+# The static library. Built as is, it holds the Rust standard library and
+# every crate inside as global symbols, so it cannot be linked next to
+# another Rust static library (hundreds of duplicate symbols). On Linux it
+# is installed as one relocatable object that keeps only the C API
+# (strongroom_*) global: a partial link (`ld -r`) pulls in what the API
+# needs, section groups become plain sections (so no COMDAT group is
+# shared with another library's objects), and objcopy makes every other
+# symbol local. Elsewhere, or without GNU binutils, the archive is
+# installed as built (docs/C-API.md, "Static linking").
+localize_static() { # IN OUT
+    local tmp
+    tmp=$(mktemp -d)
+    nm -g --defined-only "$1" 2>/dev/null | awk 'NF == 3 && $3 ~ /^strongroom_/ { print $3 }' \
+        | sort -u > "$tmp/api.txt"
+    [ -s "$tmp/api.txt" ] || { echo "no strongroom_* symbols in $1" >&2; rm -rf "$tmp"; return 1; }
+    # shellcheck disable=SC2046
+    ld -r --force-group-allocation -o "$tmp/strongroom.o" $(sed 's/^/-u /' "$tmp/api.txt") "$1"
+    # Embedded LLVM bitcode (.llvmbc/.llvmcmd, for Rust's own LTO) is of no
+    # use to a C linker, and binutils with an older LLVM plugin chokes on it.
+    objcopy --keep-global-symbols="$tmp/api.txt" --remove-section=.llvmbc --remove-section=.llvmcmd \
+        "$tmp/strongroom.o"
+    local stray
+    stray=$(nm -g --defined-only "$tmp/strongroom.o" | awk 'NF == 3 && $3 !~ /^strongroom_/' | head -n 3)
+    if [ -n "$stray" ]; then
+        echo "global symbols other than strongroom_* remain: $stray" >&2
+        rm -rf "$tmp"
+        return 1
+    fi
+    rm -f "$2"
+    ar rcs "$2" "$tmp/strongroom.o"
+    rm -rf "$tmp"
+}
+ld_help=$(ld --help 2>/dev/null || true)
+if [ "$(uname -s)" = Linux ] && command -v objcopy >/dev/null && [[ $ld_help == *--force-group-allocation* ]]; then
+    localize_static "$dir/libstrongroom.a" "$PREFIX/lib/libstrongroom.a"
+else
+    echo "note: installing libstrongroom.a as built (its Rust symbols stay global)" >&2
+    install -m 0644 "$dir/libstrongroom.a" "$PREFIX/lib/libstrongroom.a"
+fi
 
 cat > "$PREFIX/lib/pkgconfig/strongroom.pc" <<PC
 prefix=$PREFIX
 libdir=\${prefix}/lib
 includedir=\${prefix}/include
+datadir=\${prefix}/share
+valgrind_suppressions=\${datadir}/strongroom/strongroom.supp
 
 Name: strongroom
 Description: Encryption of files and database fields with sound key handling (C API)
@@ -65,6 +114,8 @@ cat > "$PREFIX/lib/pkgconfig/strongroom-static.pc" <<PC
 prefix=$PREFIX
 libdir=\${prefix}/lib
 includedir=\${prefix}/include
+datadir=\${prefix}/share
+valgrind_suppressions=\${datadir}/strongroom/strongroom.supp
 
 Name: strongroom-static
 Description: strongroom C API, linked statically (libstrongroom.a)

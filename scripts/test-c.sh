@@ -11,16 +11,25 @@
 #     pkg-config: shared, static, and shared with AddressSanitizer plus
 #     UndefinedBehaviorSanitizer;
 #  4. each build runs the C tests (ffi/tests/*.c: API round trips and error
-#     paths, every testkit case, the field vectors, 8 threads) and the
+#     paths, every testkit case, the field vectors, 8 threads, the pool's
+#     size, a watcher thread on the output of failing decryptions) and the
 #     examples (ffi/examples/*.c), and the non-sanitized build runs them
-#     again under valgrind memcheck (--error-exitcode, --leak-check=full);
-#  5. files written through the C API decrypt with the strongroom command
+#     again under valgrind memcheck (--error-exitcode, --leak-check=full)
+#     with the installed suppression file;
+#  5. static linking: the installed libstrongroom.a exports strongroom_*
+#     only, links into one program with a second Rust static library built
+#     here (in either order), and a fully static program (`-static`,
+#     pkg-config --static) passes the API tests;
+#  6. the release build, installed as users install it, runs every C test
+#     under valgrind with only the installed suppression file;
+#  7. files written through the C API decrypt with the strongroom command
 #     and the reverse.
 #
 # Installs what it needs when missing (apt: pkg-config, valgrind,
 # libsqlite3-dev, g++; cargo: the pinned cbindgen). Environment:
 # PROFILE (dev: the library as the other tests build it; release for
-# speed figures), SKIP_VALGRIND=1 to leave valgrind out locally.
+# speed figures), SKIP_VALGRIND=1 to leave valgrind (and the release
+# build it runs on) out locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -88,9 +97,10 @@ for c in json.load(open(sys.argv[1]))["cases"]:
 PY
 python3 ffi/tests/field_vectors.py testdata/field/vectors.json > "$work/vectors.txt"
 
-tests=(test_api test_testkit test_vectors test_threads make_keyring)
+tests=(test_api test_testkit test_vectors test_threads test_pool test_no_early_plaintext make_keyring)
+cflags_common=(-std=c99 -Wall -Wextra -Werror -g -D_POSIX_C_SOURCE=200809L -pthread)
 examples=(encrypt_file db_fields)
-cflags=(-std=c99 -Wall -Wextra -Werror -g -D_POSIX_C_SOURCE=200809L -pthread)
+cflags=("${cflags_common[@]}")
 
 build_variant() { # NAME EXTRA_CFLAGS... -- PKG
     local name=$1; shift
@@ -116,11 +126,13 @@ build_variant() { # NAME EXTRA_CFLAGS... -- PKG
 run_variant() { # NAME [RUNNER...]
     local name=$1; shift
     local bin=$work/$name d=$work/run-$name
-    rm -rf "$d"; mkdir -p "$d"/api "$d"/kit "$d"/thr "$d"/ex
+    rm -rf "$d"; mkdir -p "$d"/api "$d"/kit "$d"/thr "$d"/pool "$d"/watch "$d"/ex
     "$@" "$bin/test_api" "$d/api"
     "$@" "$bin/test_testkit" testdata/testkit "$work/cases.txt" "$d/kit"
     "$@" "$bin/test_vectors" "$work/vectors.txt"
     "$@" "$bin/test_threads" "$d/thr"
+    "$@" "$bin/test_pool" "$d/pool"
+    "$@" "$bin/test_no_early_plaintext" "$d/watch"
     # The examples: a file round trip and the SQLite program.
     "$bin/make_keyring" "$d/ex/k.srk" "example keyring pass"
     head -c 300000 /dev/urandom > "$d/ex/plain"
@@ -159,12 +171,76 @@ echo "== C API: AddressSanitizer + UndefinedBehaviorSanitizer =="
 timed build_variant asan -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -- strongroom
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 timed run_variant asan
 
+valgrind_run() { # PKG_CONFIG_PATH must name the prefix whose suppressions apply
+    local supp
+    supp=$(pkg-config --variable=valgrind_suppressions strongroom)
+    [ -f "$supp" ] || { echo "no installed suppression file ($supp)" >&2; return 1; }
+    valgrind -q --error-exitcode=1 --leak-check=full --suppressions="$supp" "$@"
+}
+
 if [ "${SKIP_VALGRIND:-}" = 1 ] && [ "${CI:-}" != true ]; then
     echo "== C API: valgrind skipped (SKIP_VALGRIND=1) =="
 else
-    echo "== C API: valgrind memcheck (shared, not sanitized) =="
-    timed run_variant shared valgrind -q --error-exitcode=1 --leak-check=full \
-        --suppressions=ffi/tests/valgrind.supp
+    echo "== C API: valgrind memcheck (shared, not sanitized; installed suppressions) =="
+    echo "suppressions: $(pkg-config --variable=valgrind_suppressions strongroom)"
+    timed run_variant shared valgrind_run
+fi
+
+step_static_link() {
+    local d=$work/static-link
+    mkdir -p "$d/api" "$d/w1" "$d/w2"
+    # Only the C API is global in the installed archive.
+    local stray
+    stray=$(nm -g --defined-only "$prefix/lib/libstrongroom.a" | awk 'NF == 3 && $3 !~ /^strongroom_/' | head -n 5)
+    if [ -n "$stray" ]; then
+        echo "libstrongroom.a exports more than strongroom_*:" >&2
+        echo "$stray" >&2
+        return 1
+    fi
+    # A second Rust static library, linked into one program with
+    # libstrongroom.a, in both orders.
+    rustc --edition 2024 --crate-type staticlib -C opt-level=2 -C panic=unwind \
+        -o "$d/libother.a" ffi/tests/static/other_rust_lib.rs
+    local libs
+    # shellcheck disable=SC2207
+    libs=($(pkg-config --libs strongroom-static))
+    # shellcheck disable=SC2046
+    gcc "${cflags_common[@]}" ffi/tests/test_two_rust_libs.c -o "$d/two_a" $(pkg-config --cflags strongroom-static) \
+        "${libs[@]}" "$d/libother.a"
+    # shellcheck disable=SC2046
+    gcc "${cflags_common[@]}" ffi/tests/test_two_rust_libs.c -o "$d/two_b" $(pkg-config --cflags strongroom-static) \
+        "$d/libother.a" "${libs[@]}"
+    "$d/two_a" "$d/w1"
+    "$d/two_b" "$d/w2"
+    # A fully static program, through pkg-config --static (Libs.private).
+    # shellcheck disable=SC2046
+    gcc -static "${cflags_common[@]}" ffi/tests/test_api.c -o "$d/test_api_static" \
+        $(pkg-config --cflags --libs --static strongroom)
+    if readelf -d "$d/test_api_static" | grep -q NEEDED; then
+        echo "the -static build still needs shared libraries" >&2
+        return 1
+    fi
+    "$d/test_api_static" "$d/api"
+    echo "libstrongroom.a links next to another Rust static library, and with -static"
+}
+echo "== C API: static linking =="
+timed step_static_link
+
+step_release_valgrind() {
+    local rprefix=$root/target/c-prefix-release
+    env PREFIX="$rprefix" PROFILE=release scripts/install-c.sh
+    (
+        export PKG_CONFIG_PATH=$rprefix/lib/pkgconfig
+        echo "suppressions: $(pkg-config --variable=valgrind_suppressions strongroom)"
+        build_variant release -- strongroom
+        run_variant release valgrind_run
+    )
+}
+if [ "${SKIP_VALGRIND:-}" = 1 ] && [ "${CI:-}" != true ]; then
+    echo "== C API: release build under valgrind skipped (SKIP_VALGRIND=1) =="
+else
+    echo "== C API: the installed release library under valgrind (installed suppressions only) =="
+    timed step_release_valgrind
 fi
 
 step_cli() {

@@ -565,6 +565,14 @@ pub mod codes {
         Usage,
         "the handle is not in a state that allows this call",
     );
+    /// A length or count argument is larger than any object can be
+    /// (above `PTRDIFF_MAX`), so it cannot describe real memory (C API).
+    pub const LENGTH_TOO_LARGE: E = E::binding(
+        260,
+        "LengthTooLarge",
+        Usage,
+        "a length argument is larger than any object can be",
+    );
 
     /// See [`Error::Io`](super::Error::Io): any other I/O failure.
     pub const IO: E = E::core(301, "Io", Io, "input/output error");
@@ -725,6 +733,7 @@ pub const TABLE: &[&ErrorCode] = &[
     &codes::BUFFER_TOO_SMALL,
     &codes::INVALID_UTF8,
     &codes::INVALID_STATE,
+    &codes::LENGTH_TOO_LARGE,
     &codes::IO,
     &codes::NOT_FOUND,
     &codes::PERMISSION_DENIED,

@@ -16,6 +16,13 @@
 /** The version of this header as a string, "MAJOR.MINOR.PATCH". */
 #define STRONGROOM_VERSION_STRING "0.1.0"
 
+/* Marks a function kept only for programs built against an older header. */
+#if defined(__GNUC__) || defined(__clang__)
+#define STRONGROOM_DEPRECATED(note) __attribute__((deprecated(note)))
+#else
+#define STRONGROOM_DEPRECATED(note)
+#endif
+
 
 /**
  * Major version of the library this header belongs to.
@@ -54,8 +61,8 @@ typedef struct strongroom_cancel strongroom_cancel;
  * only after `strongroom_decryptor_finish` returned `STRONGROOM_OK`).
  *
  * **Threads:** one thread at a time; it may move between threads. The
- * keyring given to `strongroom_decryptor_new` must stay open until the
- * header has been read (the first update that returns output, or finish).
+ * keyring given to `strongroom_decryptor_new` (if any) is used by every
+ * update and the finish: it must stay open until the decryptor is freed.
  */
 typedef struct strongroom_decryptor strongroom_decryptor;
 
@@ -115,6 +122,39 @@ typedef struct strongroom_reader strongroom_reader;
  * number as a failure of its hundred's class.
  */
 typedef uint32_t strongroom_status;
+
+/**
+ * One input of a batch call: a value (or token) of `len` bytes, or SQL
+ * NULL when `is_null` (then `data` and `len` are ignored).
+ */
+typedef struct strongroom_item {
+  /**
+   * The bytes; must not be NULL unless `is_null`.
+   */
+  const uint8_t *data;
+  /**
+   * Length of `data`.
+   */
+  size_t len;
+  /**
+   * SQL NULL.
+   */
+  bool is_null;
+} strongroom_item;
+
+/**
+ * One row key of a batch call.
+ */
+typedef struct strongroom_slice {
+  /**
+   * The bytes; must not be NULL.
+   */
+  const uint8_t *data;
+  /**
+   * Length of `data`.
+   */
+  size_t len;
+} strongroom_slice;
 
 /**
  * Value type of a column (`strongroom_column_spec.value_type`).
@@ -188,39 +228,6 @@ typedef struct strongroom_token_info {
    */
   uint32_t key_version;
 } strongroom_token_info;
-
-/**
- * One input of a batch call: a value (or token) of `len` bytes, or SQL
- * NULL when `is_null` (then `data` and `len` are ignored).
- */
-typedef struct strongroom_item {
-  /**
-   * The bytes; must not be NULL unless `is_null`.
-   */
-  const uint8_t *data;
-  /**
-   * Length of `data`.
-   */
-  size_t len;
-  /**
-   * SQL NULL.
-   */
-  bool is_null;
-} strongroom_item;
-
-/**
- * One row key of a batch call.
- */
-typedef struct strongroom_slice {
-  /**
-   * The bytes; must not be NULL.
-   */
-  const uint8_t *data;
-  /**
-   * Length of `data`.
-   */
-  size_t len;
-} strongroom_slice;
 
 /**
  * Argon2id cost of a passphrase protector or a passphrase-protected file.
@@ -383,14 +390,17 @@ typedef struct strongroom_key_version {
 } strongroom_key_version;
 
 /**
- * Read callback: fill up to `len` bytes of `buf`; return the number read,
- * 0 at the end of the input, or -1 on an error.
+ * Read callback: fill up to `len` bytes of `buf`; return the number read
+ * (at most `len`), 0 at the end of the input, or -1 on an error. A
+ * negative value gives `STRONGROOM_IO`; more than `len` is a bug in the
+ * callback (it may have written past `buf`) and gives
+ * `STRONGROOM_INVALID_ARGUMENT`, naming both numbers.
  */
 typedef int64_t (*strongroom_read_fn)(void *user_data, uint8_t *buf, size_t len);
 
 /**
  * Write callback: write all `len` bytes of `buf`; return 0 on success or
- * -1 on an error.
+ * -1 on an error (`STRONGROOM_IO`).
  */
 typedef int32_t (*strongroom_write_fn)(void *user_data, const uint8_t *buf, size_t len);
 
@@ -577,6 +587,12 @@ typedef int32_t (*strongroom_write_fn)(void *user_data, const uint8_t *buf, size
 #define STRONGROOM_INVALID_STATE 253
 
 /**
+ * A length or count argument is larger than any object can be (above
+ * `PTRDIFF_MAX`): refused before any memory is touched.
+ */
+#define STRONGROOM_LENGTH_TOO_LARGE 260
+
+/**
  * An input/output error.
  */
 #define STRONGROOM_IO 301
@@ -742,6 +758,140 @@ extern "C" {
 const char *strongroom_version(void);
 
 /**
+ * Encrypts `count` values at once on every core: the same tokens as
+ * `strongroom_field_encrypt` one by one (a NULL item gives an entry with
+ * `is_null` set unless the column hides NULL). `rows` is NULL (no row
+ * binding) or `count` row keys. Every input is checked first: the first
+ * invalid value (NULL data, a length above `PTRDIFF_MAX`, a value of the
+ * wrong form, one the core refuses) fails the whole call with its own
+ * status and writes its zero-based position to `*failed_index` (if not
+ * NULL); nothing else is written. A NULL row key fails the call too (its
+ * position is in the message). On success `*out` is a results handle to
+ * free with `strongroom_field_results_free`.
+ *
+ * ```c
+ * strongroom_item v[2] = {{(const uint8_t *)"a@x.org", 7, false}, {NULL, 0, true}};
+ * strongroom_field_results *res = NULL; size_t bad;
+ * if (strongroom_field_encrypt_batch(email, v, 2, NULL, &res, &bad) == STRONGROOM_OK) {
+ *     const uint8_t *tok; size_t len; bool null; strongroom_status st;
+ *     strongroom_field_results_get(res, 0, &tok, &len, &null, &st);
+ *     strongroom_field_results_free(res);
+ * }
+ * ```
+ *
+ * # Safety
+ * `cipher` live; `values` points to `count` items (may be NULL when
+ * `count` is 0); `rows` NULL or `count` slices; `out` writable;
+ * `failed_index` NULL or writable.
+ */
+strongroom_status strongroom_field_encrypt_batch(const struct strongroom_field_cipher *cipher,
+                                                 const struct strongroom_item *values,
+                                                 size_t count,
+                                                 const struct strongroom_slice *rows,
+                                                 struct strongroom_field_results **out,
+                                                 size_t *failed_index);
+
+/**
+ * As `strongroom_field_encrypt_batch`, with the tokens in their text form
+ * (`sr1.` + base64url) for TEXT columns: each entry's `data` is the text
+ * (`len` bytes, not counting the NUL that follows it, so it may also be
+ * used as a C string). Kept NULLs are entries with `is_null` set.
+ *
+ * # Safety
+ * As `strongroom_field_encrypt_batch`.
+ */
+strongroom_status strongroom_field_encrypt_batch_text(const struct strongroom_field_cipher *cipher,
+                                                      const struct strongroom_item *values,
+                                                      size_t count,
+                                                      const struct strongroom_slice *rows,
+                                                      struct strongroom_field_results **out,
+                                                      size_t *failed_index);
+
+/**
+ * Decrypts `count` binary tokens at once on every core. Each entry of the
+ * results has its own status (one damaged row does not hide the others):
+ * read it with `strongroom_field_results_get`. A NULL item gives an entry
+ * with `is_null` set. The call itself fails only for bad arguments (a
+ * NULL data pointer or a length above `PTRDIFF_MAX` in an item or a row
+ * key: the message names its position).
+ *
+ * # Safety
+ * As `strongroom_field_encrypt_batch` (without `failed_index`).
+ */
+strongroom_status strongroom_field_decrypt_batch(const struct strongroom_field_cipher *cipher,
+                                                 const struct strongroom_item *tokens,
+                                                 size_t count,
+                                                 const struct strongroom_slice *rows,
+                                                 struct strongroom_field_results **out);
+
+/**
+ * As `strongroom_field_decrypt_batch` for tokens in their text form
+ * (`sr1.` + base64url, `len` bytes each, no NUL needed), as a TEXT column
+ * holds them. A text that is not a token gives its entry
+ * `STRONGROOM_MALFORMED` (or `STRONGROOM_INVALID_UTF8`,
+ * `STRONGROOM_TRUNCATED`, ...) and the others are still decrypted.
+ *
+ * # Safety
+ * As `strongroom_field_decrypt_batch`.
+ */
+strongroom_status strongroom_field_decrypt_batch_text(const struct strongroom_field_cipher *cipher,
+                                                      const struct strongroom_item *tokens,
+                                                      size_t count,
+                                                      const struct strongroom_slice *rows,
+                                                      struct strongroom_field_results **out);
+
+/**
+ * Computes the blind index terms of `count` values at once under the
+ * primary version (a NULL item gives an entry with `is_null` set, or a
+ * random term if the column hides NULL). An invalid value fails the whole
+ * call with its status and its position in `*failed_index` (if not NULL).
+ *
+ * # Safety
+ * As `strongroom_field_encrypt_batch` without `rows`.
+ */
+strongroom_status strongroom_field_index_batch(const struct strongroom_field_cipher *cipher,
+                                               const struct strongroom_item *values,
+                                               size_t count,
+                                               struct strongroom_field_results **out,
+                                               size_t *failed_index);
+
+/**
+ * Writes the number of entries of a results handle to `*count`.
+ *
+ * # Safety
+ * `results` is live; `count` writable.
+ */
+strongroom_status strongroom_field_results_count(const struct strongroom_field_results *results,
+                                                 size_t *count);
+
+/**
+ * Reads entry `index` of a results handle: `*data` and `*len` point into
+ * the handle (valid until `strongroom_field_results_free`; do not free
+ * them), `*is_null` tells SQL NULL, `*item_status` the entry's own status
+ * (always `STRONGROOM_OK` for encryption and index batches). An index out
+ * of range gives `STRONGROOM_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `results` live; `data`, `len`, `is_null`, `item_status` writable.
+ */
+strongroom_status strongroom_field_results_get(const struct strongroom_field_results *results,
+                                               size_t index,
+                                               const uint8_t **data,
+                                               size_t *len,
+                                               bool *is_null,
+                                               strongroom_status *item_status);
+
+/**
+ * Frees a results handle, wiping decrypted values. NULL is accepted.
+ * Never fails.
+ *
+ * # Safety
+ * `results` is NULL or live, and no pointer obtained from it is used
+ * afterwards.
+ */
+void strongroom_field_results_free(struct strongroom_field_results *results);
+
+/**
  * Builds the cipher of column `column` of table `table` (UTF-8,
  * NUL-terminated; they are bound into every token) from the keyring's
  * usable key versions, into `*out`.
@@ -794,12 +944,24 @@ strongroom_status strongroom_field_cipher_new_with_keys(const char *table,
 void strongroom_field_cipher_free(struct strongroom_field_cipher *cipher);
 
 /**
- * Writes to `*max_len` a buffer size that always holds the token of a
- * value of `value_len` bytes (in its C form) in this column.
+ * Writes to `*bound` a buffer size that always holds the binary token of
+ * a value of `value_len` bytes (in its C form) in this column.
  *
  * # Safety
- * `cipher` is a live handle; `max_len` is writable.
+ * `cipher` is a live handle; `bound` is writable.
  */
+strongroom_status strongroom_field_token_bound(const struct strongroom_field_cipher *cipher,
+                                               size_t value_len,
+                                               size_t *bound);
+
+/**
+ * The former name of `strongroom_field_token_bound`, kept so that
+ * programs built against 0.1.0 still link; it will go in 1.0.
+ *
+ * # Safety
+ * As `strongroom_field_token_bound`.
+ */
+STRONGROOM_DEPRECATED("use strongroom_field_token_bound")
 strongroom_status strongroom_field_token_max_len(const struct strongroom_field_cipher *cipher,
                                                  size_t value_len,
                                                  size_t *max_len);
@@ -810,7 +972,7 @@ strongroom_status strongroom_field_token_max_len(const struct strongroom_field_c
  * NULL: no row binding; random mode only) into the binary token `out`
  * (`cap` bytes). `*out_len` receives the token's length; if `cap` is
  * smaller, only `*out_len` is written and `STRONGROOM_BUFFER_TOO_SMALL`
- * returned (`strongroom_field_token_max_len` gives a size that always
+ * returned (`strongroom_field_token_bound` gives a size that always
  * fits). A value of the wrong form gives `STRONGROOM_INVALID_VALUE`, a
  * row key in a deterministic column `STRONGROOM_INVALID_ARGUMENT`.
  *
@@ -856,7 +1018,9 @@ strongroom_status strongroom_field_encrypt_null(const struct strongroom_field_ci
  * type. `*is_null` is set to true for a hidden NULL (then `*out_len` is
  * 0), false otherwise. `*out_len` receives the length; a buffer of
  * `token_len` bytes always suffices; if `cap` is smaller than needed only
- * `*out_len` is written (`STRONGROOM_BUFFER_TOO_SMALL`).
+ * `*out_len` is written (`STRONGROOM_BUFFER_TOO_SMALL`). The value is
+ * copied to `out` only once the token authenticated: a failing call
+ * writes nothing there.
  *
  * Errors: `STRONGROOM_FIELD_AUTH_FAILED` (tampered, other column, other
  * row), `STRONGROOM_UNKNOWN_KEY_VERSION`, `STRONGROOM_KEY_VERSION_UNUSABLE`
@@ -944,133 +1108,6 @@ strongroom_status strongroom_token_inspect(const uint8_t *token,
                                            struct strongroom_token_info *info);
 
 /**
- * Writes the text form of a binary token (`sr1.` + base64url), for TEXT
- * columns, NUL-terminated into `out`. `*out_len` receives its length
- * without the terminator; `cap` must be at least that plus 1 (else
- * `STRONGROOM_BUFFER_TOO_SMALL` with `*out_len` set).
- *
- * # Safety
- * `token` points to `token_len` bytes; `out` `cap` writable bytes (or
- * NULL with `cap` 0); `out_len` writable.
- */
-strongroom_status strongroom_token_to_text(const uint8_t *token,
-                                           size_t token_len,
-                                           char *out,
-                                           size_t cap,
-                                           size_t *out_len);
-
-/**
- * Decodes the text form of a token (NUL-terminated) into binary `out`;
- * `*out_len` receives its length (at most `strlen(text)`).
- *
- * # Safety
- * `text` is NUL-terminated; `out` `cap` writable bytes (or NULL with
- * `cap` 0); `out_len` writable.
- */
-strongroom_status strongroom_token_from_text(const char *text_,
-                                             uint8_t *out,
-                                             size_t cap,
-                                             size_t *out_len);
-
-/**
- * Encrypts `count` values at once on every core: the same tokens as
- * `strongroom_field_encrypt` one by one (a NULL item gives an entry with
- * `is_null` set unless the column hides NULL). `rows` is NULL (no row
- * binding) or `count` row keys. Every input is checked first: the first
- * invalid one fails the whole call with its own status, writes its
- * zero-based position to `*failed_index` (if not NULL) and nothing else.
- * On success `*out` is a results handle to free with
- * `strongroom_field_results_free`.
- *
- * ```c
- * strongroom_item v[2] = {{(const uint8_t *)"a@x.org", 7, false}, {NULL, 0, true}};
- * strongroom_field_results *res = NULL; size_t bad;
- * if (strongroom_field_encrypt_batch(email, v, 2, NULL, &res, &bad) == STRONGROOM_OK) {
- *     const uint8_t *tok; size_t len; bool null; strongroom_status st;
- *     strongroom_field_results_get(res, 0, &tok, &len, &null, &st);
- *     strongroom_field_results_free(res);
- * }
- * ```
- *
- * # Safety
- * `cipher` live; `values` points to `count` items (may be NULL when
- * `count` is 0); `rows` NULL or `count` slices; `out` writable;
- * `failed_index` NULL or writable.
- */
-strongroom_status strongroom_field_encrypt_batch(const struct strongroom_field_cipher *cipher,
-                                                 const struct strongroom_item *values,
-                                                 size_t count,
-                                                 const struct strongroom_slice *rows_,
-                                                 struct strongroom_field_results **out,
-                                                 size_t *failed_index);
-
-/**
- * Decrypts `count` binary tokens at once on every core. Each entry of the
- * results has its own status (one damaged row does not hide the others):
- * read it with `strongroom_field_results_get`. A NULL item gives an entry
- * with `is_null` set. The call itself fails only for bad arguments.
- *
- * # Safety
- * As `strongroom_field_encrypt_batch` (without `failed_index`).
- */
-strongroom_status strongroom_field_decrypt_batch(const struct strongroom_field_cipher *cipher,
-                                                 const struct strongroom_item *tokens,
-                                                 size_t count,
-                                                 const struct strongroom_slice *rows_,
-                                                 struct strongroom_field_results **out);
-
-/**
- * Computes the blind index terms of `count` values at once under the
- * primary version (a NULL item gives an entry with `is_null` set, or a
- * random term if the column hides NULL). An invalid value fails the whole
- * call with its status and its position in `*failed_index` (if not NULL).
- *
- * # Safety
- * As `strongroom_field_encrypt_batch` without `rows`.
- */
-strongroom_status strongroom_field_index_batch(const struct strongroom_field_cipher *cipher,
-                                               const struct strongroom_item *values,
-                                               size_t count,
-                                               struct strongroom_field_results **out,
-                                               size_t *failed_index);
-
-/**
- * Writes the number of entries of a results handle to `*count`.
- *
- * # Safety
- * `results` is live; `count` writable.
- */
-strongroom_status strongroom_field_results_count(const struct strongroom_field_results *results,
-                                                 size_t *count);
-
-/**
- * Reads entry `index` of a results handle: `*data` and `*len` point into
- * the handle (valid until `strongroom_field_results_free`; do not free
- * them), `*is_null` tells SQL NULL, `*item_status` the entry's own status
- * (always `STRONGROOM_OK` for encryption and index batches). An index out
- * of range gives `STRONGROOM_INVALID_ARGUMENT`.
- *
- * # Safety
- * `results` live; `data`, `len`, `is_null`, `item_status` writable.
- */
-strongroom_status strongroom_field_results_get(const struct strongroom_field_results *results,
-                                               size_t index,
-                                               const uint8_t **data,
-                                               size_t *len,
-                                               bool *is_null,
-                                               strongroom_status *item_status);
-
-/**
- * Frees a results handle, wiping decrypted values. NULL is accepted.
- * Never fails.
- *
- * # Safety
- * `results` is NULL or live, and no pointer obtained from it is used
- * afterwards.
- */
-void strongroom_field_results_free(struct strongroom_field_results *results);
-
-/**
  * Creates a cancellation flag (lowered) into `*out`; free it with
  * `strongroom_cancel_free` once no operation uses it.
  *
@@ -1081,12 +1118,14 @@ strongroom_status strongroom_cancel_new(struct strongroom_cancel **out);
 
 /**
  * Raises the flag: operations using it stop with `STRONGROOM_CANCELLED`
- * at their next check (every 4 MiB) and leave no output behind.
+ * at their next check (every 4 MiB) and leave no output behind. The
+ * handle changes (hence the non-`const` pointer), but safely from any
+ * thread at any time, also while an operation reads it.
  *
  * # Safety
  * `cancel` is a live handle.
  */
-strongroom_status strongroom_cancel_request(const struct strongroom_cancel *cancel);
+strongroom_status strongroom_cancel_request(struct strongroom_cancel *cancel);
 
 /**
  * Lowers the flag again, for reuse.
@@ -1094,7 +1133,7 @@ strongroom_status strongroom_cancel_request(const struct strongroom_cancel *canc
  * # Safety
  * `cancel` is a live handle.
  */
-strongroom_status strongroom_cancel_reset(const struct strongroom_cancel *cancel);
+strongroom_status strongroom_cancel_reset(struct strongroom_cancel *cancel);
 
 /**
  * Frees a cancellation flag. NULL is accepted. Never fails.
@@ -1166,7 +1205,7 @@ strongroom_status strongroom_file_decrypt(const char *src,
  * `path` is NUL-terminated; `with` and `plan` point to valid structs
  * whose pointers are NULL or valid; `opts` is NULL or valid.
  */
-strongroom_status strongroom_file_rewrap(const char *path_,
+strongroom_status strongroom_file_rewrap(const char *path,
                                          const struct strongroom_keys *with,
                                          const struct strongroom_rewrap_plan *plan,
                                          const struct strongroom_file_options *opts);
@@ -1219,8 +1258,8 @@ struct strongroom_kdf_params strongroom_kdf_params_default(void);
  * `passphrase_len` bytes; `kdf` to a `strongroom_kdf_params`; `out` to a
  * writable pointer. None may be NULL.
  */
-strongroom_status strongroom_keyring_create(const char *path_,
-                                            const uint8_t *passphrase_,
+strongroom_status strongroom_keyring_create(const char *path,
+                                            const uint8_t *passphrase,
                                             size_t passphrase_len,
                                             const struct strongroom_kdf_params *kdf,
                                             struct strongroom_keyring **out);
@@ -1242,8 +1281,8 @@ strongroom_status strongroom_keyring_create(const char *path_,
  * `path` is NUL-terminated; `passphrase` points to `passphrase_len`
  * bytes; `out` is writable. None may be NULL.
  */
-strongroom_status strongroom_keyring_open_passphrase(const char *path_,
-                                                     const uint8_t *passphrase_,
+strongroom_status strongroom_keyring_open_passphrase(const char *path,
+                                                     const uint8_t *passphrase,
                                                      size_t passphrase_len,
                                                      struct strongroom_keyring **out);
 
@@ -1257,7 +1296,7 @@ strongroom_status strongroom_keyring_open_passphrase(const char *path_,
  * `path` and `recovery_key` are NUL-terminated; `out` is writable. None
  * may be NULL.
  */
-strongroom_status strongroom_keyring_open_recovery_key(const char *path_,
+strongroom_status strongroom_keyring_open_recovery_key(const char *path,
                                                        const char *recovery_key,
                                                        struct strongroom_keyring **out);
 
@@ -1276,7 +1315,7 @@ strongroom_status strongroom_keyring_open_recovery_key(const char *path_,
  * `path` and `secret_path` are NUL-terminated; `out` is writable. None
  * may be NULL.
  */
-strongroom_status strongroom_keyring_open_secret_file(const char *path_,
+strongroom_status strongroom_keyring_open_secret_file(const char *path,
                                                       strongroom_secret_kind kind,
                                                       const char *secret_path,
                                                       struct strongroom_keyring **out);
@@ -1293,7 +1332,7 @@ strongroom_status strongroom_keyring_open_secret_file(const char *path_,
  * NULL. As with `getenv`, no other thread may change the environment
  * during the call.
  */
-strongroom_status strongroom_keyring_open_secret_env(const char *path_,
+strongroom_status strongroom_keyring_open_secret_env(const char *path,
                                                      strongroom_secret_kind kind,
                                                      const char *var,
                                                      struct strongroom_keyring **out);
@@ -1399,17 +1438,17 @@ strongroom_status strongroom_keyring_destroy_version(struct strongroom_keyring *
 
 /**
  * Adds a recovery-key protector (saved at once) and writes the new
- * recovery key's text form, NUL-terminated, into `buf`, which must hold
+ * recovery key's text form, NUL-terminated, into `out`, which must hold
  * at least `STRONGROOM_RECOVERY_KEY_BUF_LEN` bytes (checked before
  * anything changes: `STRONGROOM_BUFFER_TOO_SMALL`). Show it to the user
- * once and wipe `buf` afterwards: it is not stored in readable form.
+ * once and wipe `out` afterwards: it is not stored in readable form.
  *
  * # Safety
- * `keyring` is a live handle; `buf` points to `len` writable bytes.
+ * `keyring` is a live handle; `out` points to `cap` writable bytes.
  */
 strongroom_status strongroom_keyring_add_recovery_key(struct strongroom_keyring *keyring,
-                                                      char *buf,
-                                                      size_t len);
+                                                      char *out,
+                                                      size_t cap);
 
 /**
  * Adds a passphrase protector (`passphrase_len` bytes of UTF-8, not
@@ -1421,9 +1460,38 @@ strongroom_status strongroom_keyring_add_recovery_key(struct strongroom_keyring 
  * bytes; `kdf` to a `strongroom_kdf_params`.
  */
 strongroom_status strongroom_keyring_add_passphrase(struct strongroom_keyring *keyring,
-                                                    const uint8_t *passphrase_,
+                                                    const uint8_t *passphrase,
                                                     size_t passphrase_len,
                                                     const struct strongroom_kdf_params *kdf);
+
+/**
+ * Sets the number of worker threads of the library's pool, for calls that
+ * start afterwards; 0 returns to the default: the environment variable
+ * `STRONGROOM_THREADS` (read once, when the size is first needed; a whole
+ * number from 1 to 1024, anything else ignored), else
+ * `RAYON_NUM_THREADS`, else one thread per CPU.
+ *
+ * With 1, every call works on a single worker thread, one piece after
+ * another (the calling thread waits for it): no parallel work. Calls
+ * already running finish on the pool they started on, whose threads then
+ * exit. May be called at any time, from any thread. More than 1024 gives
+ * `STRONGROOM_INVALID_ARGUMENT` and changes nothing.
+ *
+ * ```c
+ * strongroom_set_threads(2);   // at most two cores for strongroom
+ * ```
+ */
+strongroom_status strongroom_set_threads(size_t threads);
+
+/**
+ * Writes to `*count` the number of worker threads the library's pool has,
+ * or will have when it next starts (see `strongroom_set_threads`). Starts
+ * nothing.
+ *
+ * # Safety
+ * `count` is writable.
+ */
+strongroom_status strongroom_threads(size_t *count);
 
 /**
  * The stable name of a status, e.g. `"ChunkAuthFailed"` for 503, `"OK"`
@@ -1449,29 +1517,31 @@ const char *strongroom_status_message(strongroom_status status);
 
 /**
  * Copies the calling thread's detailed message of its last failed call
- * (NUL-terminated) into `buf`.
+ * (NUL-terminated) into `out`.
  *
  * The message is kept per thread until the next failing call on that
  * thread (successful calls leave it alone, like `errno`); it is empty if
  * nothing failed yet. It names what went wrong but never contains secrets.
  *
- * `*needed` receives the size the message needs, terminator included. If
- * `len` is smaller, nothing is copied and `STRONGROOM_BUFFER_TOO_SMALL` is
- * returned (the stored message stays as it was); `buf` may be NULL only
- * when `len` is 0, which makes this a size query. `needed` must not be NULL.
+ * `*out_len` receives the message's length without its terminator, so
+ * `out` must hold `*out_len + 1` bytes. If `cap` is smaller, only
+ * `*out_len` is written and `STRONGROOM_BUFFER_TOO_SMALL` returned (the
+ * stored message stays as it was). `out` may be NULL only when `cap` is 0,
+ * which makes the call a size query; NULL with a non-zero `cap` is
+ * `STRONGROOM_NULL_ARGUMENT`, as is a NULL `out_len`.
  *
  * ```c
- * char msg[256]; size_t need;
+ * char msg[256]; size_t n;
  * if (strongroom_file_decrypt(...) != STRONGROOM_OK &&
- *     strongroom_last_error(msg, sizeof msg, &need) == STRONGROOM_OK)
+ *     strongroom_last_error(msg, sizeof msg, &n) == STRONGROOM_OK)
  *     fprintf(stderr, "decrypt: %s\n", msg);
  * ```
  *
  * # Safety
- * `buf` must point to `len` writable bytes (or be NULL with `len` 0);
- * `needed` must point to a writable `size_t`.
+ * `out` must point to `cap` writable bytes (or be NULL with `cap` 0);
+ * `out_len` must point to a writable `size_t`.
  */
-strongroom_status strongroom_last_error(char *buf, size_t len, size_t *needed);
+strongroom_status strongroom_last_error(char *out, size_t cap, size_t *out_len);
 
 /**
  * Starts encrypting to the recipients in `to` into `*out`. The header is
@@ -1550,9 +1620,9 @@ strongroom_status strongroom_encryptor_finish(struct strongroom_encryptor *enc,
 void strongroom_encryptor_free(struct strongroom_encryptor *enc);
 
 /**
- * Starts decrypting with the keys in `with` (the keyring, if any, must
- * stay open while the decryptor is used; the passphrase is copied) into
- * `*out`.
+ * Starts decrypting with the keys in `with` into `*out`. The passphrase,
+ * if any, is copied; the keyring, if any, is not: it must stay open until
+ * the decryptor is freed (the `strongroom_keys` struct itself may go).
  *
  * # Safety
  * `with` is valid keys; `out` writable.
@@ -1574,7 +1644,9 @@ strongroom_status strongroom_decryptor_bound(const struct strongroom_decryptor *
 /**
  * Adds `in_len` bytes of ciphertext; authenticated plaintext that is
  * ready goes to `out` and its length to `*out_len` (0 until the header
- * and a whole 16 KiB chunk have arrived). `cap` must be at least what
+ * and a whole 16 KiB chunk have arrived). Chunks are decrypted in the
+ * library's own memory and copied to `out` only after the call
+ * succeeded: a failing update writes nothing there. `cap` must be at least what
  * `strongroom_decryptor_bound` says (else `STRONGROOM_BUFFER_TOO_SMALL`
  * with that size in `*out_len`, nothing consumed). A failure (wrong key,
  * tampered data) is final: later calls give `STRONGROOM_INVALID_STATE`.
@@ -1665,22 +1737,27 @@ strongroom_status strongroom_stream_decrypt(const struct strongroom_keys *with,
  * # Safety
  * `path` is NUL-terminated; `with` valid keys; `out` writable.
  */
-strongroom_status strongroom_reader_open(const char *path_,
+strongroom_status strongroom_reader_open(const char *path,
                                          const struct strongroom_keys *with,
                                          struct strongroom_reader **out);
 
 /**
- * Writes the plaintext length of the file to `*len`.
+ * Writes the plaintext length of the file to `*plaintext_len`.
  *
  * # Safety
- * `reader` live; `len` writable.
+ * `reader` live; `plaintext_len` writable.
  */
-strongroom_status strongroom_reader_len(const struct strongroom_reader *reader, uint64_t *len);
+strongroom_status strongroom_reader_len(const struct strongroom_reader *reader,
+                                        uint64_t *plaintext_len);
 
 /**
  * Reads up to `cap` plaintext bytes at `offset` into `buf`; `*out_len`
  * receives the number read (less than `cap` only at the end of the file
- * or beyond 16 MiB per call; 0 at or beyond the end). A damaged chunk gives `STRONGROOM_CHUNK_AUTH_FAILED`.
+ * or beyond 16 MiB per call; 0 at or beyond the end). A damaged chunk
+ * gives `STRONGROOM_CHUNK_AUTH_FAILED`, and nothing is written to `buf`:
+ * chunks are decrypted and authenticated in the library's own memory and
+ * copied into `buf` only when the whole read succeeded, so no other
+ * thread (and no mapping of `buf`) ever sees unauthenticated plaintext.
  *
  * # Safety
  * `reader` live; `buf` `cap` writable bytes (or NULL with `cap` 0);
@@ -1700,6 +1777,132 @@ strongroom_status strongroom_reader_read_at(const struct strongroom_reader *read
  * `reader` is NULL or live, not used by any thread afterwards.
  */
 void strongroom_reader_free(struct strongroom_reader *reader);
+
+/**
+ * Writes to `*bound` a buffer size that always holds the text token of a
+ * value of `value_len` bytes (in its C form) in this column, with its NUL
+ * terminator.
+ *
+ * # Safety
+ * `cipher` is a live handle; `bound` is writable.
+ */
+strongroom_status strongroom_field_token_text_bound(const struct strongroom_field_cipher *cipher,
+                                                    size_t value_len,
+                                                    size_t *bound);
+
+/**
+ * Encrypts one value as `strongroom_field_encrypt` does, into the text
+ * form of its token (`sr1.` + base64url), NUL-terminated, for a TEXT
+ * column: `*out_len` receives the text's length without the terminator,
+ * and `cap` must be at least that plus 1 (else only `*out_len` is written
+ * and `STRONGROOM_BUFFER_TOO_SMALL` returned;
+ * `strongroom_field_token_text_bound` gives a size that always fits).
+ *
+ * ```c
+ * char tok[256]; size_t tok_len;
+ * strongroom_field_encrypt_text(email, (const uint8_t *)"alice@example.com", 17,
+ *                               (const uint8_t *)"row-17", 6, tok, sizeof tok, &tok_len);
+ * sqlite3_bind_text(stmt, 1, tok, (int)tok_len, SQLITE_TRANSIENT);
+ * ```
+ *
+ * # Safety
+ * As `strongroom_field_encrypt`.
+ */
+strongroom_status strongroom_field_encrypt_text(const struct strongroom_field_cipher *cipher,
+                                                const uint8_t *value,
+                                                size_t value_len,
+                                                const uint8_t *row,
+                                                size_t row_len,
+                                                char *out,
+                                                size_t cap,
+                                                size_t *out_len);
+
+/**
+ * Encrypts SQL NULL as `strongroom_field_encrypt_null` does, in the text
+ * form: in a column that keeps NULL as NULL, `*out_len` is set to 0 and
+ * `out` to the empty string (store NULL); with `hide_null`, a text token
+ * is written as by `strongroom_field_encrypt_text`.
+ *
+ * # Safety
+ * As `strongroom_field_encrypt_null`.
+ */
+strongroom_status strongroom_field_encrypt_null_text(const struct strongroom_field_cipher *cipher,
+                                                     const uint8_t *row,
+                                                     size_t row_len,
+                                                     char *out,
+                                                     size_t cap,
+                                                     size_t *out_len);
+
+/**
+ * Decrypts a token in its text form (`text_len` bytes, as a TEXT column
+ * holds it; no NUL needed) with the row key it was encrypted with (`row`
+ * NULL: none), as `strongroom_field_decrypt` does: the value in the C
+ * form of the column's type goes to `out`, its length to `*out_len`, and
+ * `*is_null` tells a hidden NULL. A buffer of `text_len` bytes always
+ * suffices. A text that is not a token gives `STRONGROOM_MALFORMED` (or
+ * `STRONGROOM_INVALID_UTF8`, `STRONGROOM_TRUNCATED`, ...), then the
+ * errors of `strongroom_field_decrypt`.
+ *
+ * # Safety
+ * `cipher` live; `text` points to `text_len` bytes; `row` NULL or
+ * `row_len` bytes; `out` `cap` writable bytes (or NULL with `cap` 0);
+ * `out_len` and `is_null` writable.
+ */
+strongroom_status strongroom_field_decrypt_text(const struct strongroom_field_cipher *cipher,
+                                                const char *text,
+                                                size_t text_len,
+                                                const uint8_t *row,
+                                                size_t row_len,
+                                                uint8_t *out,
+                                                size_t cap,
+                                                size_t *out_len,
+                                                bool *is_null);
+
+/**
+ * Writes the text form of a binary token (`sr1.` + base64url),
+ * NUL-terminated, into `out`. `*out_len` receives its length without the
+ * terminator; `cap` must be at least that plus 1 (else
+ * `STRONGROOM_BUFFER_TOO_SMALL`, with `*out_len` set).
+ *
+ * # Safety
+ * `token` points to `token_len` bytes; `out` `cap` writable bytes (or
+ * NULL with `cap` 0); `out_len` writable.
+ */
+strongroom_status strongroom_token_to_text(const uint8_t *token,
+                                           size_t token_len,
+                                           char *out,
+                                           size_t cap,
+                                           size_t *out_len);
+
+/**
+ * Decodes the text form of a token (NUL-terminated) into binary `out`;
+ * `*out_len` receives its length (at most `strlen(text)`). For text with
+ * a length (a TEXT column's bytes) use `strongroom_token_from_text_n`.
+ *
+ * # Safety
+ * `text` is NUL-terminated; `out` `cap` writable bytes (or NULL with
+ * `cap` 0); `out_len` writable.
+ */
+strongroom_status strongroom_token_from_text(const char *text,
+                                             uint8_t *out,
+                                             size_t cap,
+                                             size_t *out_len);
+
+/**
+ * Decodes the text form of a token given as `text_len` bytes (no NUL
+ * needed; a NUL inside is not part of any token) into binary `out`;
+ * `*out_len` receives its length (at most `text_len`). Errors as
+ * `strongroom_token_from_text`.
+ *
+ * # Safety
+ * `text` points to `text_len` bytes; `out` `cap` writable bytes (or NULL
+ * with `cap` 0); `out_len` writable.
+ */
+strongroom_status strongroom_token_from_text_n(const char *text,
+                                               size_t text_len,
+                                               uint8_t *out,
+                                               size_t cap,
+                                               size_t *out_len);
 
 #ifdef __cplusplus
 }  // extern "C"

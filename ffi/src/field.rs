@@ -1,14 +1,14 @@
 //! Field encryption: a cipher per column; encrypt, decrypt and index
-//! single values and batches; token rewrap, text form and inspection.
+//! single values in binary tokens; token rewrap and inspection. (Text
+//! tokens are in `text.rs`, batches in `batch.rs`.)
 
 use crate::keyring::strongroom_keyring;
 use crate::status::{Fail, boundary, boundary_value, invalid, strongroom_status};
-use crate::util::{bytes, copy_out, handle, need_buf, need_out, opt_bytes, put, text};
+use crate::util::{bytes, c_text, copy_out, handle, need_buf, need_out, opt_bytes, put};
 use std::ffi::c_char;
 use strongroom::SecretKey;
 use strongroom::field::{
-    CHUNK, ColumnSpec, FieldCipher, IndexTerm, Mode, Normalizer, PurposeKeys, Suite, Token, Value, ValueRef,
-    ValueType, decode_text, encode_text, inspect,
+    ColumnSpec, FieldCipher, Mode, Normalizer, PurposeKeys, Suite, Token, Value, ValueRef, ValueType, inspect,
 };
 use zeroize::Zeroizing;
 
@@ -146,7 +146,7 @@ fn utf8(b: &[u8]) -> Option<&str> {
 /// The core's view of a C value of type `ty`: text and bytes borrowed
 /// where the caller holds them (no copy), other types parsed from their
 /// text form.
-fn to_value(ty: ValueType, b: &[u8]) -> Result<ValueRef<'_>, Fail> {
+pub(crate) fn to_value(ty: ValueType, b: &[u8]) -> Result<ValueRef<'_>, Fail> {
     if ty == ValueType::Bytes {
         return Ok(ValueRef::Bytes(b));
     }
@@ -169,55 +169,15 @@ fn to_value(ty: ValueType, b: &[u8]) -> Result<ValueRef<'_>, Fail> {
     })
 }
 
-/// The core's view of the `count` C values at `values`, read in place; an
-/// invalid one fails with its error wrapped in [`strongroom::Error::Batch`]
-/// and its position written to `*failed_index` (if not NULL).
-///
-/// # Safety
-/// As [`items`]; `failed_index` is NULL or writable.
-unsafe fn batch_values<'a>(
-    ty: ValueType,
-    values: *const strongroom_item,
-    count: usize,
-    failed_index: *mut usize,
-) -> Result<Vec<Option<ValueRef<'a>>>, Fail> {
-    let convert = |i: usize, b: &'a [u8]| to_value(ty, b).map_err(|f| item_fail(i, f, failed_index));
-    // SAFETY: the caller's promise, passed on.
-    unsafe { map_items(values, count, "values", convert) }
-}
-
-/// The failure of a batch call at item `i`: a core error wrapped in
-/// [`strongroom::Error::Batch`]; the position written to `*failed_index`
-/// (if not NULL), except for a NULL data pointer, which is reported alone.
-fn item_fail(i: usize, f: Fail, failed_index: *mut usize) -> Fail {
-    match f {
-        Fail::Core(e) => batch_fail(
-            strongroom::Error::Batch {
-                index: i,
-                source: Box::new(e),
-            },
-            failed_index,
-        ),
-        Fail::Null(what) => Fail::Null(what),
-        other => {
-            if !failed_index.is_null() {
-                // SAFETY: non-NULL and writable (the caller's promise).
-                unsafe { put(failed_index, i) };
-            }
-            other
-        }
-    }
-}
-
 /// The C form of a decrypted value: text and bytes as they are (borrowed),
 /// other types in their text form (wiped on drop).
-enum CForm<'a> {
+pub(crate) enum CForm<'a> {
     Raw(&'a [u8]),
     Text(Zeroizing<String>),
 }
 
 impl CForm<'_> {
-    fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             CForm::Raw(b) => b,
             CForm::Text(t) => t.as_bytes(),
@@ -225,7 +185,7 @@ impl CForm<'_> {
     }
 }
 
-fn c_form(v: &Value) -> Result<CForm<'_>, Fail> {
+pub(crate) fn c_form(v: &Value) -> Result<CForm<'_>, Fail> {
     if let Some(b) = v.as_bytes() {
         return Ok(CForm::Raw(b));
     }
@@ -237,7 +197,7 @@ fn c_form(v: &Value) -> Result<CForm<'_>, Fail> {
 
 /// The C form of a decrypted value, owned: text and bytes moved out of the
 /// value (no copy), other types in their text form. The caller wipes it.
-fn into_c_form(v: Value) -> Result<Vec<u8>, Fail> {
+pub(crate) fn into_c_form(v: Value) -> Result<Vec<u8>, Fail> {
     match v.value_type() {
         ValueType::Bytes => v.into_bytes().ok_or(Fail::Internal("bytes without bytes")),
         ValueType::Text => v
@@ -256,7 +216,7 @@ fn into_c_form(v: Value) -> Result<Vec<u8>, Fail> {
 /// **Threads:** immutable once built; share one between any number of
 /// threads and call every function on it concurrently.
 pub struct strongroom_field_cipher {
-    inner: FieldCipher,
+    pub(crate) inner: FieldCipher,
 }
 
 /// Builds the cipher of column `column` of table `table` (UTF-8,
@@ -289,8 +249,8 @@ pub unsafe extern "C" fn strongroom_field_cipher_new(
         let (kr, t, c, s) = unsafe {
             (
                 handle(keyring, "keyring")?,
-                text(table, "table")?,
-                text(column, "column")?,
+                c_text(table, "table")?,
+                c_text(column, "column")?,
                 handle(spec, "spec")?,
             )
         };
@@ -326,8 +286,8 @@ pub unsafe extern "C" fn strongroom_field_cipher_new_with_keys(
         // SAFETY: the caller's promises; NULL is refused.
         let (t, c, s, f, d, b) = unsafe {
             (
-                text(table, "table")?,
-                text(column, "column")?,
+                c_text(table, "table")?,
+                c_text(column, "column")?,
                 handle(spec, "spec")?,
                 bytes(field_key, 32, "field_key")?,
                 bytes(deterministic_key, 32, "deterministic_key")?,
@@ -360,30 +320,53 @@ pub unsafe extern "C" fn strongroom_field_cipher_free(cipher: *mut strongroom_fi
     }
 }
 
-/// Writes to `*max_len` a buffer size that always holds the token of a
-/// value of `value_len` bytes (in its C form) in this column.
+/// The size of a binary token of a value of `value_len` bytes (in its C
+/// form) at most: the longer suite's overhead on a value padded to 8 bytes.
+pub(crate) fn token_bound(value_len: usize) -> Result<usize, Fail> {
+    let overhead = Suite::Xaes256Gcm.overhead().max(Suite::Aes256Siv.overhead());
+    value_len
+        .max(8)
+        .checked_add(1 + overhead)
+        .filter(|n| *n <= isize::MAX as usize)
+        .ok_or(Fail::TooLarge("value_len", value_len))
+}
+
+/// Writes to `*bound` a buffer size that always holds the binary token of
+/// a value of `value_len` bytes (in its C form) in this column.
 ///
 /// # Safety
-/// `cipher` is a live handle; `max_len` is writable.
+/// `cipher` is a live handle; `bound` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn strongroom_field_token_bound(
+    cipher: *const strongroom_field_cipher,
+    value_len: usize,
+    bound: *mut usize,
+) -> strongroom_status {
+    boundary(|| {
+        // SAFETY: the caller's promise; NULL is refused.
+        let _c = unsafe { handle(cipher, "cipher")? };
+        need_out(bound, "bound")?;
+        let n = token_bound(value_len)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { put(bound, n) };
+        Ok(())
+    })
+}
+
+/// The former name of `strongroom_field_token_bound`, kept so that
+/// programs built against 0.1.0 still link; it will go in 1.0.
+///
+/// # Safety
+/// As `strongroom_field_token_bound`.
+#[deprecated(note = "use strongroom_field_token_bound")]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn strongroom_field_token_max_len(
     cipher: *const strongroom_field_cipher,
     value_len: usize,
     max_len: *mut usize,
 ) -> strongroom_status {
-    boundary(|| {
-        // SAFETY: the caller's promise; NULL is refused.
-        let _c = unsafe { handle(cipher, "cipher")? };
-        need_out(max_len, "max_len")?;
-        let overhead = Suite::Xaes256Gcm.overhead().max(Suite::Aes256Siv.overhead());
-        let n = value_len
-            .max(8)
-            .checked_add(1 + overhead)
-            .ok_or_else(|| invalid("value_len"))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { put(max_len, n) };
-        Ok(())
-    })
+    // SAFETY: the same contract, passed on.
+    unsafe { strongroom_field_token_bound(cipher, value_len, max_len) }
 }
 
 /// Encrypts one value (`value_len` bytes in the C form of the column's
@@ -391,7 +374,7 @@ pub unsafe extern "C" fn strongroom_field_token_max_len(
 /// NULL: no row binding; random mode only) into the binary token `out`
 /// (`cap` bytes). `*out_len` receives the token's length; if `cap` is
 /// smaller, only `*out_len` is written and `STRONGROOM_BUFFER_TOO_SMALL`
-/// returned (`strongroom_field_token_max_len` gives a size that always
+/// returned (`strongroom_field_token_bound` gives a size that always
 /// fits). A value of the wrong form gives `STRONGROOM_INVALID_VALUE`, a
 /// row key in a deterministic column `STRONGROOM_INVALID_ARGUMENT`.
 ///
@@ -422,7 +405,7 @@ pub unsafe extern "C" fn strongroom_field_encrypt(
             (
                 &handle(cipher, "cipher")?.inner,
                 bytes(value, value_len, "value")?,
-                opt_bytes(row, row_len),
+                opt_bytes(row, row_len, "row_len")?,
             )
         };
         need_out(out_len, "out_len")?;
@@ -454,7 +437,12 @@ pub unsafe extern "C" fn strongroom_field_encrypt_null(
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promises; NULL is refused where not allowed.
-        let (c, r) = unsafe { (&handle(cipher, "cipher")?.inner, opt_bytes(row, row_len)) };
+        let (c, r) = unsafe {
+            (
+                &handle(cipher, "cipher")?.inner,
+                opt_bytes(row, row_len, "row_len")?,
+            )
+        };
         need_out(out_len, "out_len")?;
         need_buf(out, cap, "out")?;
         let token = c.encrypt(None, r)?;
@@ -469,7 +457,9 @@ pub unsafe extern "C" fn strongroom_field_encrypt_null(
 /// type. `*is_null` is set to true for a hidden NULL (then `*out_len` is
 /// 0), false otherwise. `*out_len` receives the length; a buffer of
 /// `token_len` bytes always suffices; if `cap` is smaller than needed only
-/// `*out_len` is written (`STRONGROOM_BUFFER_TOO_SMALL`).
+/// `*out_len` is written (`STRONGROOM_BUFFER_TOO_SMALL`). The value is
+/// copied to `out` only once the token authenticated: a failing call
+/// writes nothing there.
 ///
 /// Errors: `STRONGROOM_FIELD_AUTH_FAILED` (tampered, other column, other
 /// row), `STRONGROOM_UNKNOWN_KEY_VERSION`, `STRONGROOM_KEY_VERSION_UNUSABLE`
@@ -498,7 +488,7 @@ pub unsafe extern "C" fn strongroom_field_decrypt(
             (
                 &handle(cipher, "cipher")?.inner,
                 bytes(token, token_len, "token")?,
-                opt_bytes(row, row_len),
+                opt_bytes(row, row_len, "row_len")?,
             )
         };
         need_out(out_len, "out_len")?;
@@ -577,7 +567,7 @@ pub unsafe extern "C" fn strongroom_field_rewrap(
             (
                 &handle(cipher, "cipher")?.inner,
                 bytes(token, token_len, "token")?,
-                opt_bytes(row, row_len),
+                opt_bytes(row, row_len, "row_len")?,
             )
         };
         need_out(out_len, "out_len")?;
@@ -660,514 +650,4 @@ pub unsafe extern "C" fn strongroom_token_inspect(
         unsafe { put(info, v) };
         Ok(())
     })
-}
-
-/// Writes the text form of a binary token (`sr1.` + base64url), for TEXT
-/// columns, NUL-terminated into `out`. `*out_len` receives its length
-/// without the terminator; `cap` must be at least that plus 1 (else
-/// `STRONGROOM_BUFFER_TOO_SMALL` with `*out_len` set).
-///
-/// # Safety
-/// `token` points to `token_len` bytes; `out` `cap` writable bytes (or
-/// NULL with `cap` 0); `out_len` writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn strongroom_token_to_text(
-    token: *const u8,
-    token_len: usize,
-    out: *mut c_char,
-    cap: usize,
-    out_len: *mut usize,
-) -> strongroom_status {
-    boundary(|| {
-        // SAFETY: the caller's promise; NULL is refused.
-        let t = unsafe { bytes(token, token_len, "token")? };
-        need_out(out_len, "out_len")?;
-        need_buf(out.cast(), cap, "out")?;
-        inspect(t)?;
-        let mut s = encode_text(t).into_bytes();
-        s.push(0);
-        // SAFETY: checked above; the NUL is copied with the text.
-        unsafe { copy_out(&s, out.cast(), cap, out_len, "out")? };
-        // SAFETY: `out_len` checked non-NULL; report the length without the NUL.
-        unsafe { put(out_len, s.len() - 1) };
-        Ok(())
-    })
-}
-
-/// Decodes the text form of a token (NUL-terminated) into binary `out`;
-/// `*out_len` receives its length (at most `strlen(text)`).
-///
-/// # Safety
-/// `text` is NUL-terminated; `out` `cap` writable bytes (or NULL with
-/// `cap` 0); `out_len` writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn strongroom_token_from_text(
-    text_: *const c_char,
-    out: *mut u8,
-    cap: usize,
-    out_len: *mut usize,
-) -> strongroom_status {
-    boundary(|| {
-        // SAFETY: the caller's promise; NULL is refused.
-        let s = unsafe { text(text_, "text")? };
-        need_out(out_len, "out_len")?;
-        need_buf(out, cap, "out")?;
-        let b = decode_text(s)?;
-        // SAFETY: checked above.
-        unsafe { copy_out(&b, out, cap, out_len, "out") }
-    })
-}
-
-/// One input of a batch call: a value (or token) of `len` bytes, or SQL
-/// NULL when `is_null` (then `data` and `len` are ignored).
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct strongroom_item {
-    /// The bytes; must not be NULL unless `is_null`.
-    pub data: *const u8,
-    /// Length of `data`.
-    pub len: usize,
-    /// SQL NULL.
-    pub is_null: bool,
-}
-
-/// One row key of a batch call.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct strongroom_slice {
-    /// The bytes; must not be NULL.
-    pub data: *const u8,
-    /// Length of `data`.
-    pub len: usize,
-}
-
-/// The results of a batch call: one entry per input, in input order, read
-/// with `strongroom_field_results_get`. Decrypted values in it are wiped
-/// by `strongroom_field_results_free`.
-///
-/// **Threads:** immutable; may be read from several threads at once.
-pub struct strongroom_field_results {
-    items: Entries,
-}
-
-/// The entries of a results handle, as the batch call made them (tokens
-/// and terms are kept as the core returned them: no second copy).
-enum Entries {
-    /// An encrypting batch: a token, or none for a kept NULL.
-    Tokens(Vec<Option<Token>>),
-    /// An indexing batch: a term, or none for a kept NULL.
-    Terms(Vec<Option<IndexTerm>>),
-    /// Entries with a status of their own (decryption, rewrap).
-    Items(Vec<ResultItem>),
-}
-
-impl Entries {
-    fn len(&self) -> usize {
-        match self {
-            Entries::Tokens(v) => v.len(),
-            Entries::Terms(v) => v.len(),
-            Entries::Items(v) => v.len(),
-        }
-    }
-
-    /// Entry `i`: its data, whether it is NULL, and its status.
-    fn get(&self, i: usize) -> Option<(&[u8], bool, strongroom_status)> {
-        match self {
-            Entries::Tokens(v) => v
-                .get(i)
-                .map(|t| (t.as_ref().map_or(&[][..], Token::as_bytes), t.is_none(), 0)),
-            Entries::Terms(v) => v
-                .get(i)
-                .map(|t| (t.as_ref().map_or(&[][..], IndexTerm::as_bytes), t.is_none(), 0)),
-            Entries::Items(v) => v.get(i).map(|it| (&it.data[..], it.is_null, it.status)),
-        }
-    }
-}
-
-struct ResultItem {
-    status: strongroom_status,
-    data: Vec<u8>,
-    is_null: bool,
-    /// Plaintext (wiped on drop); tokens and index terms are not secret,
-    /// and not wiping them keeps batch results as cheap as in Rust.
-    secret: bool,
-}
-
-impl Drop for ResultItem {
-    fn drop(&mut self) {
-        if self.secret {
-            zeroize::Zeroize::zeroize(&mut self.data);
-        }
-    }
-}
-
-impl ResultItem {
-    fn public(status: strongroom_status, data: Vec<u8>, is_null: bool) -> Self {
-        ResultItem {
-            status,
-            data,
-            is_null,
-            secret: false,
-        }
-    }
-}
-
-/// # Safety
-/// `p` is NULL with `count` 0, or points to `count` items whose pointers
-/// are valid.
-unsafe fn items<'a>(
-    p: *const strongroom_item,
-    count: usize,
-    what: &'static str,
-) -> Result<Vec<Option<&'a [u8]>>, Fail> {
-    // SAFETY: the caller's promise, passed on.
-    unsafe { map_items(p, count, what, |_, b| Ok(b)) }
-}
-
-/// The items at `p`, each non-NULL one converted by `f` (given its
-/// position), into one vector.
-///
-/// # Safety
-/// As [`items`].
-unsafe fn map_items<'a, T>(
-    p: *const strongroom_item,
-    count: usize,
-    what: &'static str,
-    mut f: impl FnMut(usize, &'a [u8]) -> Result<T, Fail>,
-) -> Result<Vec<Option<T>>, Fail> {
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    if p.is_null() {
-        return Err(Fail::Null(what));
-    }
-    // SAFETY: non-NULL with `count` items (the caller's promise).
-    let all = unsafe { std::slice::from_raw_parts(p, count) };
-    let mut out = Vec::with_capacity(count);
-    for (i, it) in all.iter().enumerate() {
-        out.push(if it.is_null {
-            None
-        } else {
-            // SAFETY: `data` points to `len` bytes (the caller's promise).
-            Some(f(i, unsafe { bytes(it.data, it.len, "an item's data")? })?)
-        });
-    }
-    Ok(out)
-}
-
-/// # Safety
-/// `p` is NULL (no rows) or points to `count` slices whose data are valid.
-unsafe fn rows<'a>(p: *const strongroom_slice, count: usize) -> Result<Option<Vec<&'a [u8]>>, Fail> {
-    if p.is_null() {
-        return Ok(None);
-    }
-    if count == 0 {
-        return Ok(Some(Vec::new()));
-    }
-    // SAFETY: non-NULL with `count` slices (the caller's promise).
-    let all = unsafe { std::slice::from_raw_parts(p, count) };
-    all.iter()
-        // SAFETY: each `data` points to `len` bytes (the caller's promise).
-        .map(|s| unsafe { bytes(s.data, s.len, "a row's data") })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
-}
-
-/// The caller's items, read (never written) by the pool's threads during
-/// one call.
-#[derive(Clone, Copy)]
-struct SharedItems<'a>(&'a [strongroom_item]);
-
-// SAFETY: the items and the bytes they point to are only read, and only
-// during the call that received them, while the caller keeps them alive
-// and unchanged (the documented contract of the batch functions).
-unsafe impl Sync for SharedItems<'_> {}
-
-impl SharedItems<'_> {
-    /// Chunk `k` of [`CHUNK`] items (the last one may be shorter).
-    fn chunk(&self, k: usize) -> &[strongroom_item] {
-        let start = k * CHUNK;
-        &self.0[start..(start + CHUNK).min(self.0.len())]
-    }
-}
-
-/// The tokens of some items, or the error of the first invalid one with
-/// its index (none for an error of the whole call).
-type ChunkTokens = Result<Vec<Option<Token>>, (Option<usize>, Fail)>;
-
-/// Converts and encrypts the items chunk by chunk on the pool's threads,
-/// so the conversion (the UTF-8 check, say) is spread over the cores with
-/// the encryption; each chunk gets its own nonce prefix, as in
-/// `FieldCipher::encrypt_batch`. An invalid item fails the call with the
-/// lowest such index and its error, as a check of every item first would.
-fn encrypt_chunks(c: &FieldCipher, items: SharedItems<'_>, rows: Option<&[&[u8]]>) -> ChunkTokens {
-    use rayon::prelude::*;
-    let ty = c.spec().value_type;
-    let one = |k: usize, chunk: &[strongroom_item]| -> ChunkTokens {
-        let start = k * CHUNK;
-        let mut vs = Vec::with_capacity(chunk.len());
-        for (i, it) in chunk.iter().enumerate() {
-            if it.is_null {
-                vs.push(None);
-                continue;
-            }
-            // SAFETY: `data` points to `len` bytes (the caller's promise;
-            // NULL pointers were refused before any chunk started).
-            let b = unsafe { bytes(it.data, it.len, "an item's data") }.map_err(|f| (None, f))?;
-            match to_value(ty, b) {
-                Ok(v) => vs.push(Some(v)),
-                Err(f) => {
-                    // An item before this one that the core refuses (a
-                    // wrong row key, say) is the first failure.
-                    let rs = rows.map(|r| &r[start..start + i]);
-                    if let Err(strongroom::Error::Batch { index, source }) = c.encrypt_batch_ref(&vs, rs) {
-                        return Err((Some(start + index), Fail::Core(*source)));
-                    }
-                    return Err((Some(start + i), f));
-                }
-            }
-        }
-        let rs = rows.map(|r| &r[start..start + chunk.len()]);
-        c.encrypt_batch_ref(&vs, rs).map_err(|e| match e {
-            strongroom::Error::Batch { index, source } => (Some(start + index), Fail::Core(*source)),
-            other => (None, Fail::Core(other)),
-        })
-    };
-    if items.0.len() <= CHUNK {
-        return one(0, items.0);
-    }
-    let chunks = items.0.len().div_ceil(CHUNK);
-    let parts: Vec<ChunkTokens> = strongroom::in_pool(|| {
-        (0..chunks)
-            .into_par_iter()
-            .map(|k| one(k, items.chunk(k)))
-            .collect()
-    });
-    let mut out = Vec::with_capacity(items.0.len());
-    for p in parts {
-        out.extend(p?);
-    }
-    Ok(out)
-}
-
-fn hand_out_results(out: *mut *mut strongroom_field_results, items: Entries) {
-    // SAFETY: the caller checked `out` non-NULL before any work.
-    unsafe { put(out, Box::into_raw(Box::new(strongroom_field_results { items }))) };
-}
-
-/// Records the failing index of a batch error, if asked for.
-fn batch_fail(e: strongroom::Error, failed_index: *mut usize) -> Fail {
-    if let strongroom::Error::Batch { index, .. } = &e
-        && !failed_index.is_null()
-    {
-        // SAFETY: non-NULL and writable (the caller's promise).
-        unsafe { put(failed_index, *index) };
-    }
-    Fail::Core(e)
-}
-
-/// Encrypts `count` values at once on every core: the same tokens as
-/// `strongroom_field_encrypt` one by one (a NULL item gives an entry with
-/// `is_null` set unless the column hides NULL). `rows` is NULL (no row
-/// binding) or `count` row keys. Every input is checked first: the first
-/// invalid one fails the whole call with its own status, writes its
-/// zero-based position to `*failed_index` (if not NULL) and nothing else.
-/// On success `*out` is a results handle to free with
-/// `strongroom_field_results_free`.
-///
-/// ```c
-/// strongroom_item v[2] = {{(const uint8_t *)"a@x.org", 7, false}, {NULL, 0, true}};
-/// strongroom_field_results *res = NULL; size_t bad;
-/// if (strongroom_field_encrypt_batch(email, v, 2, NULL, &res, &bad) == STRONGROOM_OK) {
-///     const uint8_t *tok; size_t len; bool null; strongroom_status st;
-///     strongroom_field_results_get(res, 0, &tok, &len, &null, &st);
-///     strongroom_field_results_free(res);
-/// }
-/// ```
-///
-/// # Safety
-/// `cipher` live; `values` points to `count` items (may be NULL when
-/// `count` is 0); `rows` NULL or `count` slices; `out` writable;
-/// `failed_index` NULL or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn strongroom_field_encrypt_batch(
-    cipher: *const strongroom_field_cipher,
-    values: *const strongroom_item,
-    count: usize,
-    rows_: *const strongroom_slice,
-    out: *mut *mut strongroom_field_results,
-    failed_index: *mut usize,
-) -> strongroom_status {
-    boundary(|| {
-        // SAFETY: the caller's promises; NULL is refused where not allowed.
-        let (c, rs) = unsafe { (&handle(cipher, "cipher")?.inner, rows(rows_, count)?) };
-        need_out(out, "out")?;
-        if count > 0 && values.is_null() {
-            return Err(Fail::Null("values"));
-        }
-        let all = if count == 0 {
-            &[][..]
-        } else {
-            // SAFETY: non-NULL with `count` items (the caller's promise).
-            unsafe { std::slice::from_raw_parts(values, count) }
-        };
-        // A NULL data pointer anywhere fails the call before any work.
-        if all.iter().any(|it| !it.is_null && it.data.is_null()) {
-            return Err(Fail::Null("an item's data"));
-        }
-        let tokens = encrypt_chunks(c, SharedItems(all), rs.as_deref()).map_err(|(i, f)| match i {
-            Some(i) => item_fail(i, f, failed_index),
-            None => f,
-        })?;
-        hand_out_results(out, Entries::Tokens(tokens));
-        Ok(())
-    })
-}
-
-/// Decrypts `count` binary tokens at once on every core. Each entry of the
-/// results has its own status (one damaged row does not hide the others):
-/// read it with `strongroom_field_results_get`. A NULL item gives an entry
-/// with `is_null` set. The call itself fails only for bad arguments.
-///
-/// # Safety
-/// As `strongroom_field_encrypt_batch` (without `failed_index`).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn strongroom_field_decrypt_batch(
-    cipher: *const strongroom_field_cipher,
-    tokens: *const strongroom_item,
-    count: usize,
-    rows_: *const strongroom_slice,
-    out: *mut *mut strongroom_field_results,
-) -> strongroom_status {
-    boundary(|| {
-        // SAFETY: the caller's promises; NULL is refused where not allowed.
-        let (c, toks, rs) = unsafe {
-            (
-                &handle(cipher, "cipher")?.inner,
-                items(tokens, count, "tokens")?,
-                rows(rows_, count)?,
-            )
-        };
-        need_out(out, "out")?;
-        let results = c.decrypt_batch(&toks, rs.as_deref())?;
-        let mut items = Vec::with_capacity(results.len());
-        for r in results {
-            items.push(match r {
-                Ok(Some(v)) => match into_c_form(v) {
-                    Ok(data) => ResultItem {
-                        status: 0,
-                        data,
-                        is_null: false,
-                        secret: true,
-                    },
-                    Err(f) => ResultItem::public(crate::status::record(f), Vec::new(), false),
-                },
-                Ok(None) => ResultItem::public(0, Vec::new(), true),
-                Err(e) => ResultItem::public(e.code(), Vec::new(), false),
-            });
-        }
-        hand_out_results(out, Entries::Items(items));
-        Ok(())
-    })
-}
-
-/// Computes the blind index terms of `count` values at once under the
-/// primary version (a NULL item gives an entry with `is_null` set, or a
-/// random term if the column hides NULL). An invalid value fails the whole
-/// call with its status and its position in `*failed_index` (if not NULL).
-///
-/// # Safety
-/// As `strongroom_field_encrypt_batch` without `rows`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn strongroom_field_index_batch(
-    cipher: *const strongroom_field_cipher,
-    values: *const strongroom_item,
-    count: usize,
-    out: *mut *mut strongroom_field_results,
-    failed_index: *mut usize,
-) -> strongroom_status {
-    boundary(|| {
-        // SAFETY: the caller's promises; NULL is refused where not allowed.
-        let c = unsafe { &handle(cipher, "cipher")?.inner };
-        need_out(out, "out")?;
-        // SAFETY: the caller's promises for `values` and `failed_index`.
-        let vs = unsafe { batch_values(c.spec().value_type, values, count, failed_index)? };
-        let terms = c.index_batch_ref(&vs).map_err(|e| batch_fail(e, failed_index))?;
-        hand_out_results(out, Entries::Terms(terms));
-        Ok(())
-    })
-}
-
-/// Writes the number of entries of a results handle to `*count`.
-///
-/// # Safety
-/// `results` is live; `count` writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn strongroom_field_results_count(
-    results: *const strongroom_field_results,
-    count: *mut usize,
-) -> strongroom_status {
-    boundary(|| {
-        // SAFETY: the caller's promise; NULL is refused.
-        let r = unsafe { handle(results, "results")? };
-        need_out(count, "count")?;
-        // SAFETY: checked non-NULL above.
-        unsafe { put(count, r.items.len()) };
-        Ok(())
-    })
-}
-
-/// Reads entry `index` of a results handle: `*data` and `*len` point into
-/// the handle (valid until `strongroom_field_results_free`; do not free
-/// them), `*is_null` tells SQL NULL, `*item_status` the entry's own status
-/// (always `STRONGROOM_OK` for encryption and index batches). An index out
-/// of range gives `STRONGROOM_INVALID_ARGUMENT`.
-///
-/// # Safety
-/// `results` live; `data`, `len`, `is_null`, `item_status` writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn strongroom_field_results_get(
-    results: *const strongroom_field_results,
-    index: usize,
-    data: *mut *const u8,
-    len: *mut usize,
-    is_null: *mut bool,
-    item_status: *mut strongroom_status,
-) -> strongroom_status {
-    boundary(|| {
-        // SAFETY: the caller's promise; NULL is refused.
-        let r = unsafe { handle(results, "results")? };
-        need_out(data, "data")?;
-        need_out(len, "len")?;
-        need_out(is_null, "is_null")?;
-        need_out(item_status, "item_status")?;
-        let (bytes, null, status) = r.items.get(index).ok_or_else(|| {
-            invalid(format!(
-                "index {index} is out of range ({} entries)",
-                r.items.len()
-            ))
-        })?;
-        // SAFETY: all four checked non-NULL above.
-        unsafe {
-            put(data, bytes.as_ptr());
-            put(len, bytes.len());
-            put(is_null, null);
-            put(item_status, status);
-        }
-        Ok(())
-    })
-}
-
-/// Frees a results handle, wiping decrypted values. NULL is accepted.
-/// Never fails.
-///
-/// # Safety
-/// `results` is NULL or live, and no pointer obtained from it is used
-/// afterwards.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn strongroom_field_results_free(results: *mut strongroom_field_results) {
-    if !results.is_null() {
-        // SAFETY: created by `Box::into_raw` here and not yet freed.
-        boundary_value((), || drop(unsafe { Box::from_raw(results) }));
-    }
 }

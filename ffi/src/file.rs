@@ -3,7 +3,7 @@
 
 use crate::keyring::{strongroom_kdf_params, strongroom_keyring};
 use crate::status::{Fail, boundary, invalid, strongroom_status};
-use crate::util::{handle, need_out, opt_bytes, passphrase, path, put};
+use crate::util::{c_passphrase, c_path, handle, need_out, opt_bytes, put};
 use std::ffi::{c_char, c_void};
 use std::sync::RwLockReadGuard;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,8 +55,8 @@ impl<'a> Keys<'a> {
             None => None,
         };
         // SAFETY: NULL or `passphrase_len` readable bytes (the caller's promise).
-        let pass = match unsafe { opt_bytes(k.passphrase, k.passphrase_len) } {
-            Some(b) => Some(passphrase(b, "keys.passphrase")?),
+        let pass = match unsafe { opt_bytes(k.passphrase, k.passphrase_len, "keys.passphrase_len")? } {
+            Some(b) => Some(c_passphrase(b, "keys.passphrase")?),
             None => None,
         };
         if ring.is_none() && pass.is_none() {
@@ -122,12 +122,14 @@ pub unsafe extern "C" fn strongroom_cancel_new(out: *mut *mut strongroom_cancel)
 }
 
 /// Raises the flag: operations using it stop with `STRONGROOM_CANCELLED`
-/// at their next check (every 4 MiB) and leave no output behind.
+/// at their next check (every 4 MiB) and leave no output behind. The
+/// handle changes (hence the non-`const` pointer), but safely from any
+/// thread at any time, also while an operation reads it.
 ///
 /// # Safety
 /// `cancel` is a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn strongroom_cancel_request(cancel: *const strongroom_cancel) -> strongroom_status {
+pub unsafe extern "C" fn strongroom_cancel_request(cancel: *mut strongroom_cancel) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promise; NULL is refused.
         let c = unsafe { handle(cancel, "cancel")? };
@@ -141,7 +143,7 @@ pub unsafe extern "C" fn strongroom_cancel_request(cancel: *const strongroom_can
 /// # Safety
 /// `cancel` is a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn strongroom_cancel_reset(cancel: *const strongroom_cancel) -> strongroom_status {
+pub unsafe extern "C" fn strongroom_cancel_reset(cancel: *mut strongroom_cancel) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promise; NULL is refused.
         let c = unsafe { handle(cancel, "cancel")? };
@@ -299,7 +301,7 @@ pub unsafe extern "C" fn strongroom_file_encrypt(
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promises; NULL is refused.
-        let (s, d, keys) = unsafe { (path(src, "src")?, path(dst, "dst")?, Keys::from_c(to, "to")?) };
+        let (s, d, keys) = unsafe { (c_path(src, "src")?, c_path(dst, "dst")?, Keys::from_c(to, "to")?) };
         // SAFETY: forwarded promise about `opts`.
         unsafe { with_options(opts, |o| Ok(file::encrypt_file(s, d, &keys.recipients(), o)?)) }?;
         Ok(())
@@ -331,7 +333,13 @@ pub unsafe extern "C" fn strongroom_file_decrypt(
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promises; NULL is refused.
-        let (s, d, keys) = unsafe { (path(src, "src")?, path(dst, "dst")?, Keys::from_c(with, "with")?) };
+        let (s, d, keys) = unsafe {
+            (
+                c_path(src, "src")?,
+                c_path(dst, "dst")?,
+                Keys::from_c(with, "with")?,
+            )
+        };
         // SAFETY: forwarded promise about `opts`.
         let n = unsafe { with_options(opts, |o| Ok(file::decrypt_file(s, d, &keys.identities(), o)?)) }?;
         if !plaintext_len.is_null() {
@@ -385,14 +393,14 @@ pub struct strongroom_rewrap_plan {
 /// whose pointers are NULL or valid; `opts` is NULL or valid.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn strongroom_file_rewrap(
-    path_: *const c_char,
+    path: *const c_char,
     with: *const strongroom_keys,
     plan: *const strongroom_rewrap_plan,
     opts: *const strongroom_file_options,
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promises; NULL is refused.
-        let (p, plan) = unsafe { (path(path_, "path")?, handle(plan, "plan")?) };
+        let (p, plan) = unsafe { (c_path(path, "path")?, handle(plan, "plan")?) };
         // SAFETY: `with` is valid (the caller's promise).
         let keys = unsafe { Keys::from_c(with, "with")? };
         // The same keyring in `with` and `plan`: reuse the read lock taken
@@ -405,13 +413,25 @@ pub unsafe extern "C" fn strongroom_file_rewrap(
             _ => None,
         };
         // SAFETY: NULL or readable bytes (the caller's promise).
-        let add = match unsafe { opt_bytes(plan.add_passphrase, plan.add_passphrase_len) } {
-            Some(b) => Some(passphrase(b, "plan.add_passphrase")?),
+        let add = match unsafe {
+            opt_bytes(
+                plan.add_passphrase,
+                plan.add_passphrase_len,
+                "plan.add_passphrase_len",
+            )?
+        } {
+            Some(b) => Some(c_passphrase(b, "plan.add_passphrase")?),
             None => None,
         };
         // SAFETY: as above.
-        let remove = match unsafe { opt_bytes(plan.remove_passphrase, plan.remove_passphrase_len) } {
-            Some(b) => Some(passphrase(b, "plan.remove_passphrase")?),
+        let remove = match unsafe {
+            opt_bytes(
+                plan.remove_passphrase,
+                plan.remove_passphrase_len,
+                "plan.remove_passphrase_len",
+            )?
+        } {
+            Some(b) => Some(c_passphrase(b, "plan.remove_passphrase")?),
             None => None,
         };
         let mut r = Rewrap::new()
@@ -454,12 +474,12 @@ pub unsafe extern "C" fn strongroom_file_rekey(
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promises; NULL is refused where not allowed.
-        let s = unsafe { path(src, "src")? };
+        let s = unsafe { c_path(src, "src")? };
         let d = if dst.is_null() {
             None
         } else {
             // SAFETY: non-NULL and NUL-terminated (the caller's promise).
-            Some(unsafe { path(dst, "dst")? })
+            Some(unsafe { c_path(dst, "dst")? })
         };
         // SAFETY: valid keys (the caller's promise).
         let from = unsafe { Keys::from_c(with, "with")? };
@@ -472,8 +492,8 @@ pub unsafe extern "C" fn strongroom_file_rekey(
         let recipients_keys;
         let recipients = if same {
             // SAFETY: NULL or readable bytes (the caller's promise).
-            let pass = match unsafe { opt_bytes(t.passphrase, t.passphrase_len) } {
-                Some(b) => Some(passphrase(b, "to.passphrase")?),
+            let pass = match unsafe { opt_bytes(t.passphrase, t.passphrase_len, "to.passphrase_len")? } {
+                Some(b) => Some(c_passphrase(b, "to.passphrase")?),
                 None => None,
             };
             recipients_keys = Keys {

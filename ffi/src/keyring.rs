@@ -2,7 +2,7 @@
 //! an environment variable), close, list, add and promote key versions.
 
 use crate::status::{Fail, boundary, invalid, strongroom_status};
-use crate::util::{bytes, handle, need_buf, need_out, passphrase, path, put, text};
+use crate::util::{bytes, c_passphrase, c_path, c_text, handle, need_buf, need_out, put};
 use std::ffi::c_char;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use strongroom::keyring::{KeyStatus, Keyring, RecoveryKey, Unlock};
@@ -150,8 +150,8 @@ fn hand_out(out: *mut *mut strongroom_keyring, ring: Keyring) {
 /// writable pointer. None may be NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn strongroom_keyring_create(
-    path_: *const c_char,
-    passphrase_: *const u8,
+    path: *const c_char,
+    passphrase: *const u8,
     passphrase_len: usize,
     kdf: *const strongroom_kdf_params,
     out: *mut *mut strongroom_keyring,
@@ -160,13 +160,13 @@ pub unsafe extern "C" fn strongroom_keyring_create(
         // SAFETY: the caller's promises, checked for NULL by the helpers.
         let (p, pass, kdf) = unsafe {
             (
-                path(path_, "path")?,
-                bytes(passphrase_, passphrase_len, "passphrase")?,
+                c_path(path, "path")?,
+                bytes(passphrase, passphrase_len, "passphrase")?,
                 handle(kdf, "kdf")?,
             )
         };
         need_out(out, "out")?;
-        let pass = passphrase(pass, "passphrase")?;
+        let pass = c_passphrase(pass, "passphrase")?;
         let ring = Keyring::create(p, &pass, (*kdf).into())?;
         hand_out(out, ring);
         Ok(())
@@ -190,8 +190,8 @@ pub unsafe extern "C" fn strongroom_keyring_create(
 /// bytes; `out` is writable. None may be NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn strongroom_keyring_open_passphrase(
-    path_: *const c_char,
-    passphrase_: *const u8,
+    path: *const c_char,
+    passphrase: *const u8,
     passphrase_len: usize,
     out: *mut *mut strongroom_keyring,
 ) -> strongroom_status {
@@ -199,12 +199,12 @@ pub unsafe extern "C" fn strongroom_keyring_open_passphrase(
         // SAFETY: the caller's promises, checked for NULL by the helpers.
         let (p, pass) = unsafe {
             (
-                path(path_, "path")?,
-                bytes(passphrase_, passphrase_len, "passphrase")?,
+                c_path(path, "path")?,
+                bytes(passphrase, passphrase_len, "passphrase")?,
             )
         };
         need_out(out, "out")?;
-        let unlock = Unlock::Passphrase(passphrase(pass, "passphrase")?);
+        let unlock = Unlock::Passphrase(c_passphrase(pass, "passphrase")?);
         hand_out(out, Keyring::open(p, &unlock)?);
         Ok(())
     })
@@ -220,13 +220,13 @@ pub unsafe extern "C" fn strongroom_keyring_open_passphrase(
 /// may be NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn strongroom_keyring_open_recovery_key(
-    path_: *const c_char,
+    path: *const c_char,
     recovery_key: *const c_char,
     out: *mut *mut strongroom_keyring,
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promises, checked for NULL by the helpers.
-        let (p, key) = unsafe { (path(path_, "path")?, text(recovery_key, "recovery_key")?) };
+        let (p, key) = unsafe { (c_path(path, "path")?, c_text(recovery_key, "recovery_key")?) };
         need_out(out, "out")?;
         let unlock = Unlock::RecoveryKey(RecoveryKey::parse(key)?);
         hand_out(out, Keyring::open(p, &unlock)?);
@@ -266,14 +266,14 @@ fn unlock_from(kind: strongroom_secret_kind, secret: Zeroizing<String>) -> Resul
 /// may be NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn strongroom_keyring_open_secret_file(
-    path_: *const c_char,
+    path: *const c_char,
     kind: strongroom_secret_kind,
     secret_path: *const c_char,
     out: *mut *mut strongroom_keyring,
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promises, checked for NULL by the helpers.
-        let (p, sp) = unsafe { (path(path_, "path")?, path(secret_path, "secret_path")?) };
+        let (p, sp) = unsafe { (c_path(path, "path")?, c_path(secret_path, "secret_path")?) };
         need_out(out, "out")?;
         let raw = Zeroizing::new(std::fs::read(sp)?);
         let s = std::str::from_utf8(&raw).map_err(|_| Fail::Utf8("the secret file"))?;
@@ -295,14 +295,14 @@ pub unsafe extern "C" fn strongroom_keyring_open_secret_file(
 /// during the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn strongroom_keyring_open_secret_env(
-    path_: *const c_char,
+    path: *const c_char,
     kind: strongroom_secret_kind,
     var: *const c_char,
     out: *mut *mut strongroom_keyring,
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promises, checked for NULL by the helpers.
-        let (p, name) = unsafe { (path(path_, "path")?, text(var, "var")?) };
+        let (p, name) = unsafe { (c_path(path, "path")?, c_text(var, "var")?) };
         need_out(out, "out")?;
         let value = match std::env::var(name) {
             Ok(v) => Zeroizing::new(v),
@@ -381,12 +381,12 @@ pub unsafe extern "C" fn strongroom_keyring_versions(
         // SAFETY: the caller's promise; NULL is refused.
         let kr = unsafe { handle(keyring, "keyring")? };
         need_out(count, "count")?;
-        need_buf(versions.cast(), cap, "versions")?;
+        need_buf(versions, cap, "versions")?;
         let list = kr.read()?.versions();
         // SAFETY: checked non-NULL above.
         unsafe { put(count, list.len()) };
         if cap < list.len() {
-            return Err(Fail::Small("versions", list.len()));
+            return Err(Fail::SmallArray("versions", list.len()));
         }
         for (i, info) in list.iter().enumerate() {
             let v = strongroom_key_version {
@@ -505,36 +505,37 @@ pub unsafe extern "C" fn strongroom_keyring_destroy_version(
 }
 
 /// Adds a recovery-key protector (saved at once) and writes the new
-/// recovery key's text form, NUL-terminated, into `buf`, which must hold
+/// recovery key's text form, NUL-terminated, into `out`, which must hold
 /// at least `STRONGROOM_RECOVERY_KEY_BUF_LEN` bytes (checked before
 /// anything changes: `STRONGROOM_BUFFER_TOO_SMALL`). Show it to the user
-/// once and wipe `buf` afterwards: it is not stored in readable form.
+/// once and wipe `out` afterwards: it is not stored in readable form.
 ///
 /// # Safety
-/// `keyring` is a live handle; `buf` points to `len` writable bytes.
+/// `keyring` is a live handle; `out` points to `cap` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn strongroom_keyring_add_recovery_key(
     keyring: *mut strongroom_keyring,
-    buf: *mut c_char,
-    len: usize,
+    out: *mut c_char,
+    cap: usize,
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promise; NULL is refused.
         let kr = unsafe { handle(keyring, "keyring")? };
-        need_out(buf, "buf")?;
-        if len < STRONGROOM_RECOVERY_KEY_BUF_LEN {
-            return Err(Fail::Small("buf", STRONGROOM_RECOVERY_KEY_BUF_LEN));
+        need_out(out, "out")?;
+        need_buf(out, cap, "out")?;
+        if cap < STRONGROOM_RECOVERY_KEY_BUF_LEN {
+            return Err(Fail::Small("out", STRONGROOM_RECOVERY_KEY_BUF_LEN));
         }
         let (_id, key) = kr.write()?.add_recovery_key()?;
         let text = key.dangerous_display();
         let t = text.as_bytes();
-        if t.len() + 1 > len {
+        if t.len() + 1 > cap {
             return Err(Fail::Internal("a recovery key longer than expected"));
         }
-        // SAFETY: `buf` holds `len > t.len()` writable bytes; no overlap.
+        // SAFETY: `out` holds `cap > t.len()` writable bytes; no overlap.
         unsafe {
-            std::ptr::copy_nonoverlapping(t.as_ptr(), buf.cast::<u8>(), t.len());
-            buf.add(t.len()).write(0);
+            std::ptr::copy_nonoverlapping(t.as_ptr(), out.cast::<u8>(), t.len());
+            out.add(t.len()).write(0);
         }
         Ok(())
     })
@@ -550,7 +551,7 @@ pub unsafe extern "C" fn strongroom_keyring_add_recovery_key(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn strongroom_keyring_add_passphrase(
     keyring: *mut strongroom_keyring,
-    passphrase_: *const u8,
+    passphrase: *const u8,
     passphrase_len: usize,
     kdf: *const strongroom_kdf_params,
 ) -> strongroom_status {
@@ -559,11 +560,11 @@ pub unsafe extern "C" fn strongroom_keyring_add_passphrase(
         let (kr, pass, kdf) = unsafe {
             (
                 handle(keyring, "keyring")?,
-                bytes(passphrase_, passphrase_len, "passphrase")?,
+                bytes(passphrase, passphrase_len, "passphrase")?,
                 handle(kdf, "kdf")?,
             )
         };
-        let pass = passphrase(pass, "passphrase")?;
+        let pass = c_passphrase(pass, "passphrase")?;
         kr.write()?.add_passphrase(&pass, (*kdf).into())?;
         Ok(())
     })

@@ -47,6 +47,9 @@ pub const STRONGROOM_BUFFER_TOO_SMALL: strongroom_status = 251;
 pub const STRONGROOM_INVALID_UTF8: strongroom_status = 252;
 /// The handle is in the wrong state for this call (update after finish, ...).
 pub const STRONGROOM_INVALID_STATE: strongroom_status = 253;
+/// A length or count argument is larger than any object can be (above
+/// `PTRDIFF_MAX`): refused before any memory is touched.
+pub const STRONGROOM_LENGTH_TOO_LARGE: strongroom_status = 260;
 /// An input/output error.
 pub const STRONGROOM_IO: strongroom_status = 301;
 /// A file or directory was not found.
@@ -114,8 +117,14 @@ pub(crate) enum Fail {
     Core(strongroom::Error),
     /// A NULL pointer where one is not allowed (the argument's name).
     Null(&'static str),
-    /// An output buffer too small (what, and the size needed).
+    /// A NULL data pointer in item `.1` of the array `.0` of a batch.
+    NullItem(&'static str, usize),
+    /// An output buffer too small (what, and the bytes needed).
     Small(&'static str, usize),
+    /// An output array too short (what, and the entries needed).
+    SmallArray(&'static str, usize),
+    /// A length above `isize::MAX` (what, and the length given).
+    TooLarge(&'static str, usize),
     /// Text that is not UTF-8 (the argument's name).
     Utf8(&'static str),
     /// A call in the wrong state (what is wrong).
@@ -125,8 +134,13 @@ pub(crate) enum Fail {
 }
 
 impl From<strongroom::Error> for Fail {
+    /// A core error that travelled inside an I/O error (raised by a C
+    /// callback, say) is taken out, so its own status applies.
     fn from(e: strongroom::Error) -> Self {
-        Fail::Core(e)
+        match e {
+            strongroom::Error::Io(io) => Fail::Core(strongroom::error::from_io(io)),
+            other => Fail::Core(other),
+        }
     }
 }
 
@@ -144,17 +158,49 @@ pub(crate) fn invalid(msg: impl Into<String>) -> Fail {
 impl Fail {
     fn describe(self) -> (strongroom_status, String) {
         match self {
-            Fail::Core(e) => (e.code(), e.to_string()),
+            Fail::Core(e) => (e.code(), full_message(&e)),
             Fail::Null(what) => (codes::NULL_ARGUMENT.code, format!("{what} is NULL")),
+            Fail::NullItem(what, i) => (
+                codes::NULL_ARGUMENT.code,
+                format!("{what}[{i}].data is NULL (and {what}[{i}].is_null is false)"),
+            ),
             Fail::Small(what, needed) => (
                 codes::BUFFER_TOO_SMALL.code,
                 format!("{what} is too small: {needed} bytes needed"),
+            ),
+            Fail::SmallArray(what, needed) => (
+                codes::BUFFER_TOO_SMALL.code,
+                format!("{what} is too small: {needed} entries needed"),
+            ),
+            Fail::TooLarge(what, len) => (
+                codes::LENGTH_TOO_LARGE.code,
+                format!(
+                    "{what} is {len}, larger than any object can be (at most {})",
+                    isize::MAX
+                ),
             ),
             Fail::Utf8(what) => (codes::INVALID_UTF8.code, format!("{what} is not valid UTF-8")),
             Fail::State(what) => (codes::INVALID_STATE.code, what.to_string()),
             Fail::Internal(what) => (codes::INTERNAL.code, what.to_string()),
         }
     }
+}
+
+/// The message of a core error with every cause it names (an I/O error
+/// inside, say), each once: the whole story, as the core tells it (file
+/// names included where the core gives them).
+pub(crate) fn full_message(e: &strongroom::Error) -> String {
+    let mut msg = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !part.is_empty() && !msg.contains(&part) {
+            msg.push_str(": ");
+            msg.push_str(&part);
+        }
+        cause = c.source();
+    }
+    msg
 }
 
 thread_local! {
@@ -266,56 +312,58 @@ pub extern "C" fn strongroom_status_message(status: strongroom_status) -> *const
 }
 
 /// Copies the calling thread's detailed message of its last failed call
-/// (NUL-terminated) into `buf`.
+/// (NUL-terminated) into `out`.
 ///
 /// The message is kept per thread until the next failing call on that
 /// thread (successful calls leave it alone, like `errno`); it is empty if
 /// nothing failed yet. It names what went wrong but never contains secrets.
 ///
-/// `*needed` receives the size the message needs, terminator included. If
-/// `len` is smaller, nothing is copied and `STRONGROOM_BUFFER_TOO_SMALL` is
-/// returned (the stored message stays as it was); `buf` may be NULL only
-/// when `len` is 0, which makes this a size query. `needed` must not be NULL.
+/// `*out_len` receives the message's length without its terminator, so
+/// `out` must hold `*out_len + 1` bytes. If `cap` is smaller, only
+/// `*out_len` is written and `STRONGROOM_BUFFER_TOO_SMALL` returned (the
+/// stored message stays as it was). `out` may be NULL only when `cap` is 0,
+/// which makes the call a size query; NULL with a non-zero `cap` is
+/// `STRONGROOM_NULL_ARGUMENT`, as is a NULL `out_len`.
 ///
 /// ```c
-/// char msg[256]; size_t need;
+/// char msg[256]; size_t n;
 /// if (strongroom_file_decrypt(...) != STRONGROOM_OK &&
-///     strongroom_last_error(msg, sizeof msg, &need) == STRONGROOM_OK)
+///     strongroom_last_error(msg, sizeof msg, &n) == STRONGROOM_OK)
 ///     fprintf(stderr, "decrypt: %s\n", msg);
 /// ```
 ///
 /// # Safety
-/// `buf` must point to `len` writable bytes (or be NULL with `len` 0);
-/// `needed` must point to a writable `size_t`.
+/// `out` must point to `cap` writable bytes (or be NULL with `cap` 0);
+/// `out_len` must point to a writable `size_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn strongroom_last_error(
-    buf: *mut c_char,
-    len: usize,
-    needed: *mut usize,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
 ) -> strongroom_status {
     // Not through `boundary`: this call must not replace the message it reports.
     let r = catch_unwind(AssertUnwindSafe(|| {
-        if needed.is_null() {
+        if out_len.is_null() || (out.is_null() && cap != 0) {
             return STRONGROOM_NULL_ARGUMENT;
+        }
+        if cap > isize::MAX as usize {
+            return STRONGROOM_LENGTH_TOO_LARGE;
         }
         let msg = LAST
             .try_with(|l| l.try_borrow().map(|s| s.clone()).unwrap_or_default())
             .unwrap_or_default();
         let bytes: Vec<u8> = msg.bytes().map(|b| if b == 0 { b'?' } else { b }).collect();
-        let need = bytes.len() + 1;
-        // SAFETY: `needed` is non-NULL and the caller promises it is writable.
-        unsafe { needed.write(need) };
-        if len < need {
+        // SAFETY: `out_len` is non-NULL and the caller promises it is writable.
+        unsafe { out_len.write(bytes.len()) };
+        if cap <= bytes.len() {
             return STRONGROOM_BUFFER_TOO_SMALL;
         }
-        if buf.is_null() {
-            return STRONGROOM_NULL_ARGUMENT;
-        }
-        // SAFETY: `buf` is non-NULL with `len >= need` writable bytes (the
-        // caller's promise); the source is our own vector, so no overlap.
+        // SAFETY: `out` is non-NULL (cap > 0) with `cap > bytes.len()`
+        // writable bytes (the caller's promise); the source is our own
+        // vector, so no overlap.
         unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), bytes.len());
-            buf.add(bytes.len()).write(0);
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.cast::<u8>(), bytes.len());
+            out.add(bytes.len()).write(0);
         }
         STRONGROOM_OK
     }));
@@ -364,6 +412,45 @@ mod tests {
         out
     }
 
+    /// An error with a cause of its own, as an I/O error that names a file
+    /// may carry.
+    #[derive(Debug)]
+    struct Opening(std::io::Error);
+
+    impl std::fmt::Display for Opening {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "cannot open /srv/keys/app.srk")
+        }
+    }
+
+    impl std::error::Error for Opening {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn the_detail_message_is_the_core_error_with_its_causes() {
+        let cause = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let cause_text = cause.to_string();
+        let e = strongroom::Error::Io(std::io::Error::new(std::io::ErrorKind::NotFound, Opening(cause)));
+        let status = boundary(|| Err(Fail::from(e)));
+        assert_eq!(status, 302);
+        let mut buf = [0 as c_char; 256];
+        let mut len = 0usize;
+        // SAFETY: a valid buffer and length pointer.
+        assert_eq!(
+            unsafe { strongroom_last_error(buf.as_mut_ptr(), buf.len(), &mut len) },
+            STRONGROOM_OK
+        );
+        // SAFETY: the function wrote a NUL-terminated string.
+        let text = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap();
+        assert_eq!(text, format!("cannot open /srv/keys/app.srk: {cause_text}"));
+        // A cause the message already contains is not repeated.
+        let plain = strongroom::Error::Io(std::io::Error::other("disk full"));
+        assert_eq!(full_message(&plain), "disk full");
+    }
+
     #[test]
     fn names_and_messages_for_any_number() {
         let name = |n| {
@@ -399,14 +486,14 @@ mod tests {
         // SAFETY: the function wrote a NUL-terminated string.
         let text = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap();
         assert!(text.contains("boom"), "{text}");
-        assert_eq!(need, text.len() + 1);
+        assert_eq!(need, text.len());
         // A short buffer: the size, nothing copied, the message kept.
         let mut small = [1 as c_char; 4];
         // SAFETY: a valid buffer of 4 bytes.
         let s = unsafe { strongroom_last_error(small.as_mut_ptr(), small.len(), &mut need) };
         assert_eq!(s, STRONGROOM_BUFFER_TOO_SMALL);
         assert_eq!(small, [1; 4]);
-        assert_eq!(need, text.len() + 1);
+        assert_eq!(need, text.len());
         assert_eq!(boundary_value(7, || panic!("again")), 7);
     }
 }

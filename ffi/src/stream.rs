@@ -5,7 +5,9 @@
 use crate::file::{Keys, strongroom_keys};
 use crate::keyring::strongroom_keyring;
 use crate::status::{Fail, boundary, boundary_value, strongroom_status};
-use crate::util::{bytes, handle, handle_mut, need_buf, need_out, opt_bytes, passphrase, path, put};
+use crate::util::{
+    bytes, c_passphrase, c_path, check_len, handle, handle_mut, need_buf, need_out, opt_bytes, put,
+};
 use std::ffi::{c_char, c_void};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex};
@@ -138,6 +140,7 @@ pub unsafe extern "C" fn strongroom_encryptor_bound(
         // SAFETY: the caller's promise; NULL is refused.
         let e = unsafe { handle(enc, "enc")? };
         need_out(bound, "bound")?;
+        check_len::<u8>(in_len, "in_len")?;
         let b = e.bound(in_len)?;
         // SAFETY: checked non-NULL above.
         unsafe { put(bound, b) };
@@ -242,8 +245,8 @@ pub unsafe extern "C" fn strongroom_encryptor_free(enc: *mut strongroom_encrypto
 /// only after `strongroom_decryptor_finish` returned `STRONGROOM_OK`).
 ///
 /// **Threads:** one thread at a time; it may move between threads. The
-/// keyring given to `strongroom_decryptor_new` must stay open until the
-/// header has been read (the first update that returns output, or finish).
+/// keyring given to `strongroom_decryptor_new` (if any) is used by every
+/// update and the finish: it must stay open until the decryptor is freed.
 pub struct strongroom_decryptor {
     keyring: *const strongroom_keyring,
     pass: Option<Passphrase>,
@@ -282,9 +285,9 @@ fn with_ids<T>(
     Ok(f(&ids))
 }
 
-/// Starts decrypting with the keys in `with` (the keyring, if any, must
-/// stay open while the decryptor is used; the passphrase is copied) into
-/// `*out`.
+/// Starts decrypting with the keys in `with` into `*out`. The passphrase,
+/// if any, is copied; the keyring, if any, is not: it must stay open until
+/// the decryptor is freed (the `strongroom_keys` struct itself may go).
 ///
 /// # Safety
 /// `with` is valid keys; `out` writable.
@@ -298,8 +301,8 @@ pub unsafe extern "C" fn strongroom_decryptor_new(
         let k = unsafe { handle(with, "with")? };
         need_out(out, "out")?;
         // SAFETY: NULL or `passphrase_len` readable bytes (the caller's promise).
-        let pass = match unsafe { opt_bytes(k.passphrase, k.passphrase_len) } {
-            Some(b) => Some(passphrase(b, "with.passphrase")?),
+        let pass = match unsafe { opt_bytes(k.passphrase, k.passphrase_len, "with.passphrase_len")? } {
+            Some(b) => Some(c_passphrase(b, "with.passphrase")?),
             None => None,
         };
         if k.keyring.is_null() && pass.is_none() {
@@ -334,6 +337,7 @@ pub unsafe extern "C" fn strongroom_decryptor_bound(
         // SAFETY: the caller's promise; NULL is refused.
         let d = unsafe { handle(dec, "dec")? };
         need_out(bound, "bound")?;
+        check_len::<u8>(in_len, "in_len")?;
         let b = d.bound(in_len)?;
         // SAFETY: checked non-NULL above.
         unsafe { put(bound, b) };
@@ -343,7 +347,9 @@ pub unsafe extern "C" fn strongroom_decryptor_bound(
 
 /// Adds `in_len` bytes of ciphertext; authenticated plaintext that is
 /// ready goes to `out` and its length to `*out_len` (0 until the header
-/// and a whole 16 KiB chunk have arrived). `cap` must be at least what
+/// and a whole 16 KiB chunk have arrived). Chunks are decrypted in the
+/// library's own memory and copied to `out` only after the call
+/// succeeded: a failing update writes nothing there. `cap` must be at least what
 /// `strongroom_decryptor_bound` says (else `STRONGROOM_BUFFER_TOO_SMALL`
 /// with that size in `*out_len`, nothing consumed). A failure (wrong key,
 /// tampered data) is final: later calls give `STRONGROOM_INVALID_STATE`.
@@ -448,13 +454,16 @@ pub unsafe extern "C" fn strongroom_decryptor_free(dec: *mut strongroom_decrypto
     }
 }
 
-/// Read callback: fill up to `len` bytes of `buf`; return the number read,
-/// 0 at the end of the input, or -1 on an error.
+/// Read callback: fill up to `len` bytes of `buf`; return the number read
+/// (at most `len`), 0 at the end of the input, or -1 on an error. A
+/// negative value gives `STRONGROOM_IO`; more than `len` is a bug in the
+/// callback (it may have written past `buf`) and gives
+/// `STRONGROOM_INVALID_ARGUMENT`, naming both numbers.
 pub type strongroom_read_fn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, buf: *mut u8, len: usize) -> i64>;
 
 /// Write callback: write all `len` bytes of `buf`; return 0 on success or
-/// -1 on an error.
+/// -1 on an error (`STRONGROOM_IO`).
 pub type strongroom_write_fn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, buf: *const u8, len: usize) -> i32>;
 
@@ -470,7 +479,18 @@ impl Read for CRead {
         let n = unsafe { (self.0)(self.1, buf.as_mut_ptr(), buf.len()) };
         match usize::try_from(n) {
             Ok(n) if n <= buf.len() => Ok(n),
-            _ => Err(io::Error::other("the read callback reported an error")),
+            // The core's error inside the I/O error, recovered at the
+            // boundary (`Fail::from`), so the status is the usage error.
+            Ok(n) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                strongroom::Error::InvalidArgument(format!(
+                    "the read callback returned {n} bytes, more than the {} it was asked for",
+                    buf.len()
+                )),
+            )),
+            Err(_) => Err(io::Error::other(format!(
+                "the read callback reported an error (it returned {n})"
+            ))),
         }
     }
 }
@@ -484,10 +504,11 @@ impl Write for CWrite {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         // SAFETY: the application's callback with its own user data and
         // `buf.len()` readable bytes.
-        if unsafe { (self.0)(self.1, buf.as_ptr(), buf.len()) } == 0 {
-            Ok(buf.len())
-        } else {
-            Err(io::Error::other("the write callback reported an error"))
+        match unsafe { (self.0)(self.1, buf.as_ptr(), buf.len()) } {
+            0 => Ok(buf.len()),
+            r => Err(io::Error::other(format!(
+                "the write callback reported an error (it returned {r})"
+            ))),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -578,8 +599,16 @@ pub unsafe extern "C" fn strongroom_stream_decrypt(
 ///
 /// **Threads:** safe to share; calls are serialised by an internal lock.
 pub struct strongroom_reader {
-    inner: Mutex<SeekableDecryptor<std::fs::File>>,
+    inner: Mutex<ReaderState>,
     len: u64,
+}
+
+/// A reader's decryptor and the private buffer its reads decrypt into
+/// (kept between calls: no allocation and no page faults per read; wiped
+/// when it grows and when the reader is freed).
+struct ReaderState {
+    dec: SeekableDecryptor<std::fs::File>,
+    scratch: Zeroizing<Vec<u8>>,
 }
 
 /// Opens the encrypted file at `path` with the keys in `with` for
@@ -597,19 +626,22 @@ pub struct strongroom_reader {
 /// `path` is NUL-terminated; `with` valid keys; `out` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn strongroom_reader_open(
-    path_: *const c_char,
+    path: *const c_char,
     with: *const strongroom_keys,
     out: *mut *mut strongroom_reader,
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promises; NULL is refused.
-        let (p, keys) = unsafe { (path(path_, "path")?, Keys::from_c(with, "with")?) };
+        let (p, keys) = unsafe { (c_path(path, "path")?, Keys::from_c(with, "with")?) };
         need_out(out, "out")?;
         let f = std::fs::File::open(p)?;
         let mut dec = SeekableDecryptor::new(f, &keys.identities())?;
         let len = dec.authenticated_len()?;
         let h = strongroom_reader {
-            inner: Mutex::new(dec),
+            inner: Mutex::new(ReaderState {
+                dec,
+                scratch: Zeroizing::new(Vec::new()),
+            }),
             len,
         };
         // SAFETY: checked non-NULL above.
@@ -618,28 +650,32 @@ pub unsafe extern "C" fn strongroom_reader_open(
     })
 }
 
-/// Writes the plaintext length of the file to `*len`.
+/// Writes the plaintext length of the file to `*plaintext_len`.
 ///
 /// # Safety
-/// `reader` live; `len` writable.
+/// `reader` live; `plaintext_len` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn strongroom_reader_len(
     reader: *const strongroom_reader,
-    len: *mut u64,
+    plaintext_len: *mut u64,
 ) -> strongroom_status {
     boundary(|| {
         // SAFETY: the caller's promise; NULL is refused.
         let r = unsafe { handle(reader, "reader")? };
-        need_out(len, "len")?;
+        need_out(plaintext_len, "plaintext_len")?;
         // SAFETY: checked non-NULL above.
-        unsafe { put(len, r.len) };
+        unsafe { put(plaintext_len, r.len) };
         Ok(())
     })
 }
 
 /// Reads up to `cap` plaintext bytes at `offset` into `buf`; `*out_len`
 /// receives the number read (less than `cap` only at the end of the file
-/// or beyond 16 MiB per call; 0 at or beyond the end). A damaged chunk gives `STRONGROOM_CHUNK_AUTH_FAILED`.
+/// or beyond 16 MiB per call; 0 at or beyond the end). A damaged chunk
+/// gives `STRONGROOM_CHUNK_AUTH_FAILED`, and nothing is written to `buf`:
+/// chunks are decrypted and authenticated in the library's own memory and
+/// copied into `buf` only when the whole read succeeded, so no other
+/// thread (and no mapping of `buf`) ever sees unauthenticated plaintext.
 ///
 /// # Safety
 /// `reader` live; `buf` `cap` writable bytes (or NULL with `cap` 0);
@@ -657,8 +693,15 @@ pub unsafe extern "C" fn strongroom_reader_read_at(
         let r = unsafe { handle(reader, "reader")? };
         need_out(out_len, "out_len")?;
         need_buf(buf, cap, "buf")?;
-        let mut dec = r.inner.lock().map_err(|_| Fail::Internal("reader poisoned"))?;
-        let mut plain = Zeroizing::new(vec![0u8; cap.min(16 << 20)]);
+        let mut state = r.inner.lock().map_err(|_| Fail::Internal("reader poisoned"))?;
+        let ReaderState { dec, scratch } = &mut *state;
+        let want = cap.min(16 << 20);
+        if scratch.len() < want {
+            // A new buffer, so the old one is wiped (a reallocation would
+            // free it as it is).
+            *scratch = Zeroizing::new(vec![0u8; want]);
+        }
+        let plain = &mut scratch[..want];
         let mut n = 0;
         if offset < r.len {
             dec.seek(SeekFrom::Start(offset))?;

@@ -17,7 +17,7 @@ static inline const char * check_last_error(void) {
     static char buf[1024];
     size_t need = 0;
     if (strongroom_last_error(buf, sizeof buf, &need) != STRONGROOM_OK) {
-        snprintf(buf, sizeof buf, "(last error needs %zu bytes)", need);
+        snprintf(buf, sizeof buf, "(last error needs %zu bytes)", need + 1);
     }
     return buf;
 }

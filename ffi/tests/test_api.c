@@ -34,7 +34,8 @@ static void test_version_and_status(void) {
     }
     check_count -= 999; /* the loop counts as one check */
 
-    /* last error: a failure stores a message; short buffers get the size. */
+    /* last error: a failure stores a message; short buffers get the size
+     * (the text's length, without its terminator). */
     EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_keyring_open_passphrase(NULL, (const uint8_t *)"x", 1, NULL));
     size_t need = 0;
     EXPECT_STATUS(STRONGROOM_BUFFER_TOO_SMALL, strongroom_last_error(NULL, 0, &need));
@@ -42,12 +43,23 @@ static void test_version_and_status(void) {
     char tiny[3] = {'a', 'b', 'c'};
     EXPECT_STATUS(STRONGROOM_BUFFER_TOO_SMALL, strongroom_last_error(tiny, sizeof tiny, &need));
     EXPECT(tiny[0] == 'a' && tiny[2] == 'c');
-    char *msg = malloc(need);
-    EXPECT_OK(strongroom_last_error(msg, need, &need));
+    char *msg = malloc(need + 1);
+    size_t again = 0;
+    EXPECT_STATUS(STRONGROOM_BUFFER_TOO_SMALL, strongroom_last_error(msg, need, &again)); /* no room for the NUL */
+    EXPECT(again == need);
+    EXPECT_OK(strongroom_last_error(msg, need + 1, &again));
     EXPECT(strstr(msg, "path is NULL") != NULL);
-    EXPECT(strlen(msg) + 1 == need);
+    EXPECT(strlen(msg) == need && again == need);
     free(msg);
     EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_last_error(tiny, sizeof tiny, NULL));
+    /* NULL with a capacity is NullArgument whatever the message's length,
+     * and writes nothing. */
+    size_t untouched = 777;
+    EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_last_error(NULL, 1, &untouched));
+    EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_last_error(NULL, 4096, &untouched));
+    EXPECT(untouched == 777);
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_last_error(tiny, SIZE_MAX, &untouched));
+    EXPECT(untouched == 777);
     /* A success does not clear the message (like errno). */
     EXPECT(strongroom_status_name(0) != NULL);
 }
@@ -110,6 +122,7 @@ static void test_keyrings(void) {
     memset(vs, 0xAB, sizeof vs);
     EXPECT_STATUS(STRONGROOM_BUFFER_TOO_SMALL, strongroom_keyring_versions(kr, vs, 2, &count));
     EXPECT(vs[0].version == 0xABABABABu); /* nothing written on failure */
+    EXPECT(strstr(check_last_error(), "3 entries needed") != NULL);
     EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_keyring_versions(kr, NULL, 3, &count));
     EXPECT_OK(strongroom_keyring_versions(kr, vs, 3, &count));
     EXPECT(vs[0].version == 1 && vs[0].status == STRONGROOM_KEY_DECRYPT_ONLY);
@@ -283,6 +296,7 @@ static void test_files(void) {
     EXPECT_OK(strongroom_file_decrypt(enc, out, &with, &opts, NULL));
     unlink(out);
     EXPECT_OK(strongroom_cancel_request(cancel));
+    EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_cancel_request(NULL));
     EXPECT_STATUS(STRONGROOM_CANCELLED, strongroom_file_decrypt(enc, out, &with, &opts, NULL));
     EXPECT(!file_exists(out));
     EXPECT_OK(strongroom_cancel_reset(cancel));
@@ -568,8 +582,14 @@ static void test_fields(void) {
 
     const char *v = "alice@example.com";
     uint8_t tok[256], tok2[256];
-    size_t tl = 0, tl2 = 0, maxl = 0;
-    EXPECT_OK(strongroom_field_token_max_len(email, strlen(v), &maxl));
+    size_t tl = 0, tl2 = 0, maxl = 0, old_maxl = 0;
+    EXPECT_OK(strongroom_field_token_bound(email, strlen(v), &maxl));
+    /* The former name still works (for programs built against 0.1.0). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    EXPECT_OK(strongroom_field_token_max_len(email, strlen(v), &old_maxl));
+#pragma GCC diagnostic pop
+    EXPECT(old_maxl == maxl);
     EXPECT_OK(strongroom_field_encrypt(email, (const uint8_t *)v, strlen(v), (const uint8_t *)"row-1", 5, tok, sizeof tok, &tl));
     EXPECT(tl > strlen(v) && tl <= maxl);
     /* Short buffer: the size, nothing written. */
@@ -640,8 +660,10 @@ static void test_fields(void) {
     size_t textlen = 0;
     EXPECT_STATUS(STRONGROOM_BUFFER_TOO_SMALL, strongroom_token_to_text(tok, tl, text, 5, &textlen));
     EXPECT(textlen > tl);
-    EXPECT_OK(strongroom_token_to_text(tok, tl, text, sizeof text, &textlen));
-    EXPECT(strncmp(text, "sr1.", 4) == 0 && strlen(text) == textlen);
+    size_t short_len = textlen;
+    EXPECT_STATUS(STRONGROOM_BUFFER_TOO_SMALL, strongroom_token_to_text(tok, tl, text, short_len, &textlen));
+    EXPECT_OK(strongroom_token_to_text(tok, tl, text, short_len + 1, &textlen));
+    EXPECT(strncmp(text, "sr1.", 4) == 0 && strlen(text) == textlen && textlen == short_len);
     EXPECT_OK(strongroom_token_from_text(text, tok2, sizeof tok2, &tl2));
     EXPECT(tl2 == tl && memcmp(tok, tok2, tl) == 0);
     EXPECT_STATUS(STRONGROOM_MALFORMED, strongroom_token_from_text("sr1.!!!", tok2, sizeof tok2, &tl2));
@@ -782,8 +804,27 @@ static void test_fields(void) {
     EXPECT(count == 0);
     strongroom_field_results_free(res);
     EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_field_encrypt_batch(email, NULL, 2, NULL, &res, &failed));
-    strongroom_item nulldata[1] = {{NULL, 3, false}};
-    EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_field_encrypt_batch(email, nulldata, 1, NULL, &res, &failed));
+    /* A NULL data pointer names its position, like any bad item: the
+     * lowest failing index wins. */
+    strongroom_item nulldata[3] = {{(const uint8_t *)"ok", 2, false}, {NULL, 0, true}, {NULL, 3, false}};
+    res = NULL;
+    failed = 999;
+    EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_field_encrypt_batch(email, nulldata, 3, NULL, &res, &failed));
+    EXPECT(failed == 2);
+    EXPECT(strstr(check_last_error(), "values[2].data is NULL") != NULL);
+    failed = 999;
+    EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_field_encrypt_batch_text(email, nulldata, 3, NULL, &res, &failed));
+    EXPECT(failed == 2);
+    failed = 999;
+    EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_field_index_batch(email, nulldata, 3, &res, &failed));
+    EXPECT(failed == 2);
+    EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_field_decrypt_batch(email, nulldata, 3, NULL, &res));
+    EXPECT(strstr(check_last_error(), "tokens[2].data is NULL") != NULL);
+    strongroom_item nullfirst[2] = {{(const uint8_t *)"\xff", 1, false}, {NULL, 1, false}};
+    failed = 999;
+    EXPECT_STATUS(STRONGROOM_INVALID_UTF8, strongroom_field_encrypt_batch(email, nullfirst, 2, NULL, &res, &failed));
+    EXPECT(failed == 0);
+    EXPECT(res == NULL);
     /* A batch of several chunks (converted and encrypted chunk by chunk on
      * the pool): every token decrypts to its value with its row; with bad
      * values in two chunks, the lower index is the one reported. */
@@ -888,6 +929,314 @@ static void test_destroyed_file_version(void) {
     strongroom_keyring_free(kr);
 }
 
+/* Text tokens in one call: encrypt to `sr1.` text, decrypt text given with
+ * a length (as a TEXT column holds it), batches of text tokens. */
+static void test_text_tokens(void) {
+    strongroom_keyring *kr = make_keyring(p(0, "text.srk"));
+    strongroom_column_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.value_type = STRONGROOM_TYPE_TEXT;
+    spec.mode = STRONGROOM_MODE_RANDOM;
+    strongroom_field_cipher *c = NULL;
+    REQUIRE_OK(strongroom_field_cipher_new(kr, "users", "email", &spec, &c));
+    const char *v = "alice@example.com";
+    const size_t vlen = strlen(v);
+
+    size_t bound = 0, tl = 0;
+    EXPECT_OK(strongroom_field_token_text_bound(c, vlen, &bound));
+    char text[256];
+    EXPECT_OK(strongroom_field_encrypt_text(c, (const uint8_t *)v, vlen, (const uint8_t *)"row-1", 5, text, sizeof text, &tl));
+    EXPECT(strncmp(text, "sr1.", 4) == 0 && strlen(text) == tl && tl + 1 <= bound);
+    /* The text form of the same token the binary calls give. */
+    uint8_t bin[256];
+    size_t bl = 0;
+    EXPECT_OK(strongroom_token_from_text(text, bin, sizeof bin, &bl));
+    char again[256];
+    size_t al = 0;
+    EXPECT_OK(strongroom_token_to_text(bin, bl, again, sizeof again, &al));
+    EXPECT(al == tl && strcmp(again, text) == 0);
+    /* A buffer without room for the NUL: the length, nothing written. */
+    char shortbuf[256];
+    memset(shortbuf, 'Z', sizeof shortbuf);
+    size_t need = 0;
+    EXPECT_STATUS(STRONGROOM_BUFFER_TOO_SMALL, strongroom_field_encrypt_text(c, (const uint8_t *)v, vlen, NULL, 0, shortbuf, tl, &need));
+    EXPECT(need == tl && shortbuf[0] == 'Z');
+    EXPECT_STATUS(STRONGROOM_INVALID_UTF8, strongroom_field_encrypt_text(c, (const uint8_t *)"\xff", 1, NULL, 0, shortbuf, sizeof shortbuf, &need));
+
+    /* Decrypting text with a length: no NUL needed (the bytes after it are
+     * not read), the row key checked. */
+    char column[300];
+    memcpy(column, text, tl);
+    memset(column + tl, 'X', 20);
+    uint8_t out[256];
+    size_t ol = 0;
+    bool is_null = true;
+    EXPECT_OK(strongroom_field_decrypt_text(c, column, tl, (const uint8_t *)"row-1", 5, out, sizeof out, &ol, &is_null));
+    EXPECT(!is_null && ol == vlen && memcmp(out, v, vlen) == 0);
+    EXPECT_STATUS(STRONGROOM_FIELD_AUTH_FAILED, strongroom_field_decrypt_text(c, column, tl, (const uint8_t *)"row-2", 5, out, sizeof out, &ol, &is_null));
+    EXPECT_STATUS(STRONGROOM_MALFORMED, strongroom_field_decrypt_text(c, column, tl + 1, (const uint8_t *)"row-1", 5, out, sizeof out, &ol, &is_null));
+    EXPECT_STATUS(STRONGROOM_MALFORMED, strongroom_field_decrypt_text(c, "sr1.!!", 6, NULL, 0, out, sizeof out, &ol, &is_null));
+    EXPECT_STATUS(STRONGROOM_MALFORMED, strongroom_field_decrypt_text(c, "sr2.AAAA", 8, NULL, 0, out, sizeof out, &ol, &is_null));
+    EXPECT_STATUS(STRONGROOM_INVALID_UTF8, strongroom_field_decrypt_text(c, "sr1.\xc3", 5, NULL, 0, out, sizeof out, &ol, &is_null));
+    EXPECT_STATUS(STRONGROOM_NULL_ARGUMENT, strongroom_field_decrypt_text(c, NULL, 0, NULL, 0, out, sizeof out, &ol, &is_null));
+    /* token_from_text with a length. */
+    uint8_t bin2[256];
+    size_t bl2 = 0;
+    EXPECT_OK(strongroom_token_from_text_n(column, tl, bin2, sizeof bin2, &bl2));
+    EXPECT(bl2 == bl && memcmp(bin, bin2, bl) == 0);
+    EXPECT_STATUS(STRONGROOM_MALFORMED, strongroom_token_from_text_n(column, tl + 3, bin2, sizeof bin2, &bl2));
+    EXPECT_STATUS(STRONGROOM_BUFFER_TOO_SMALL, strongroom_token_from_text_n(column, tl, NULL, 0, &bl2));
+    EXPECT(bl2 == bl);
+
+    /* NULL: kept as NULL (empty text, length 0), or hidden in a token. */
+    EXPECT_OK(strongroom_field_encrypt_null_text(c, NULL, 0, shortbuf, sizeof shortbuf, &need));
+    EXPECT(need == 0 && shortbuf[0] == 0);
+    strongroom_column_spec hide = spec;
+    hide.hide_null = true;
+    strongroom_field_cipher *hidden = NULL;
+    REQUIRE_OK(strongroom_field_cipher_new(kr, "users", "nick", &hide, &hidden));
+    EXPECT_OK(strongroom_field_encrypt_null_text(hidden, (const uint8_t *)"r", 1, shortbuf, sizeof shortbuf, &need));
+    EXPECT(need > 4 && strncmp(shortbuf, "sr1.", 4) == 0);
+    is_null = false;
+    EXPECT_OK(strongroom_field_decrypt_text(hidden, shortbuf, need, (const uint8_t *)"r", 1, out, sizeof out, &ol, &is_null));
+    EXPECT(is_null && ol == 0);
+    strongroom_field_cipher_free(hidden);
+
+    /* Batches of text tokens, with a kept NULL and row keys. */
+    strongroom_item values[3] = {{(const uint8_t *)"a@x.org", 7, false}, {NULL, 0, true}, {(const uint8_t *)"b@x.org", 7, false}};
+    strongroom_slice rows[4] = {{(const uint8_t *)"1", 1}, {(const uint8_t *)"2", 1}, {(const uint8_t *)"3", 1}, {(const uint8_t *)"4", 1}};
+    strongroom_field_results *res = NULL;
+    size_t failed = 999;
+    EXPECT_OK(strongroom_field_encrypt_batch_text(c, values, 3, rows, &res, &failed));
+    EXPECT(failed == 999);
+    char texts[3][128];
+    strongroom_item back[4];
+    for (size_t i = 0; i < 3; i++) {
+        const uint8_t *d = NULL;
+        size_t dl = 0;
+        bool nul = false;
+        strongroom_status st = 1;
+        EXPECT_OK(strongroom_field_results_get(res, i, &d, &dl, &nul, &st));
+        EXPECT(st == STRONGROOM_OK && nul == (i == 1));
+        if (!nul) {
+            /* Text, NUL-terminated after its length. */
+            EXPECT(dl > 4 && memcmp(d, "sr1.", 4) == 0 && d[dl] == 0 && strlen((const char *)d) == dl);
+            EXPECT(dl < sizeof texts[i]);
+            memcpy(texts[i], d, dl);
+        }
+        back[i].data = (const uint8_t *)texts[i];
+        back[i].len = dl;
+        back[i].is_null = nul;
+    }
+    strongroom_field_results_free(res);
+    /* Decrypting them, plus a text that is no token and one that is not
+     * UTF-8: each has its own status. */
+    strongroom_item mixed[5];
+    memcpy(mixed, back, 3 * sizeof back[0]);
+    mixed[3].data = (const uint8_t *)"sr1.nope!";
+    mixed[3].len = 9;
+    mixed[3].is_null = false;
+    mixed[4].data = (const uint8_t *)"\xfe";
+    mixed[4].len = 1;
+    mixed[4].is_null = false;
+    strongroom_slice rows5[5] = {{(const uint8_t *)"1", 1}, {(const uint8_t *)"2", 1}, {(const uint8_t *)"3", 1}, {(const uint8_t *)"4", 1}, {(const uint8_t *)"5", 1}};
+    res = NULL;
+    EXPECT_OK(strongroom_field_decrypt_batch_text(c, mixed, 5, rows5, &res));
+    strongroom_status want_st[5] = {STRONGROOM_OK, STRONGROOM_OK, STRONGROOM_OK, STRONGROOM_MALFORMED, STRONGROOM_INVALID_UTF8};
+    const char *want_v[5] = {"a@x.org", NULL, "b@x.org", NULL, NULL};
+    for (size_t i = 0; i < 5; i++) {
+        const uint8_t *d = NULL;
+        size_t dl = 0;
+        bool nul = false;
+        strongroom_status st = 1;
+        EXPECT_OK(strongroom_field_results_get(res, i, &d, &dl, &nul, &st));
+        EXPECT(st == want_st[i]);
+        if (want_v[i]) EXPECT(!nul && dl == strlen(want_v[i]) && memcmp(d, want_v[i], dl) == 0);
+        if (i == 1) EXPECT(nul);
+    }
+    strongroom_field_results_free(res);
+    /* Wrong rows: authentication fails per item. */
+    res = NULL;
+    EXPECT_OK(strongroom_field_decrypt_batch_text(c, back, 3, rows + 1, &res));
+    const uint8_t *d = NULL;
+    size_t dl = 0;
+    bool nul = false;
+    strongroom_status st = 0;
+    EXPECT_OK(strongroom_field_results_get(res, 0, &d, &dl, &nul, &st));
+    EXPECT(st == STRONGROOM_FIELD_AUTH_FAILED);
+    strongroom_field_results_free(res);
+
+    /* A batch of several chunks (decoded on the pool): every value back. */
+    {
+        enum { BIG = 3000 };
+        static strongroom_item big[BIG];
+        static char vals[BIG][16];
+        for (size_t i = 0; i < BIG; i++) {
+            int n = snprintf(vals[i], sizeof vals[i], "v%zu@x.org", i);
+            big[i].data = (const uint8_t *)vals[i];
+            big[i].len = (size_t)n;
+            big[i].is_null = (i % 500 == 7);
+        }
+        res = NULL;
+        EXPECT_OK(strongroom_field_encrypt_batch_text(c, big, BIG, NULL, &res, &failed));
+        static strongroom_item toks[BIG];
+        for (size_t i = 0; i < BIG; i++) {
+            EXPECT_OK(strongroom_field_results_get(res, i, &d, &dl, &nul, &st));
+            toks[i].data = d; /* valid until the free below */
+            toks[i].len = dl;
+            toks[i].is_null = nul;
+        }
+        strongroom_field_results *dec = NULL;
+        EXPECT_OK(strongroom_field_decrypt_batch_text(c, toks, BIG, NULL, &dec));
+        size_t good = 0;
+        for (size_t i = 0; i < BIG; i++) {
+            EXPECT_OK(strongroom_field_results_get(dec, i, &d, &dl, &nul, &st));
+            if (big[i].is_null) good += nul && st == STRONGROOM_OK;
+            else good += st == STRONGROOM_OK && !nul && dl == big[i].len && memcmp(d, big[i].data, dl) == 0;
+        }
+        EXPECT(good == BIG);
+        strongroom_field_results_free(dec);
+        strongroom_field_results_free(res);
+    }
+
+    /* Deterministic columns give equal text for equal values. */
+    strongroom_column_spec det = spec;
+    det.mode = STRONGROOM_MODE_DETERMINISTIC;
+    strongroom_field_cipher *dc = NULL;
+    REQUIRE_OK(strongroom_field_cipher_new(kr, "users", "ssn", &det, &dc));
+    char t1[256], t2[256];
+    size_t l1 = 0, l2 = 0;
+    EXPECT_OK(strongroom_field_encrypt_text(dc, (const uint8_t *)"123", 3, NULL, 0, t1, sizeof t1, &l1));
+    EXPECT_OK(strongroom_field_encrypt_text(dc, (const uint8_t *)"123", 3, NULL, 0, t2, sizeof t2, &l2));
+    EXPECT(l1 == l2 && strcmp(t1, t2) == 0);
+    strongroom_field_cipher_free(dc);
+    strongroom_field_cipher_free(c);
+    strongroom_keyring_free(kr);
+}
+
+/* Lengths above PTRDIFF_MAX: refused before any memory is touched, with a
+ * status of their own and the argument named. */
+static void test_lengths_too_large(void) {
+    strongroom_keyring *kr = make_keyring(p(0, "lengths.srk"));
+    strongroom_column_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.value_type = STRONGROOM_TYPE_BYTES;
+    spec.mode = STRONGROOM_MODE_RANDOM;
+    spec.blind_index_len = 8;
+    strongroom_field_cipher *c = NULL;
+    REQUIRE_OK(strongroom_field_cipher_new(kr, "t", "c", &spec, &c));
+    const size_t huge = (size_t)PTRDIFF_MAX + 1;
+    const uint8_t v[4] = {1, 2, 3, 4};
+    uint8_t out[256];
+    size_t ol = 777;
+    bool is_null = false;
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_field_encrypt(c, v, huge, NULL, 0, out, sizeof out, &ol));
+    EXPECT(strstr(check_last_error(), "value") != NULL && ol == 777);
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_field_encrypt(c, v, SIZE_MAX, NULL, 0, out, sizeof out, &ol));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_field_encrypt(c, v, 4, v, huge, out, sizeof out, &ol));
+    EXPECT(strstr(check_last_error(), "row_len") != NULL);
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_field_encrypt(c, v, 4, NULL, 0, out, huge, &ol));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_field_decrypt(c, v, huge, NULL, 0, out, sizeof out, &ol, &is_null));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_field_index(c, v, huge, out, sizeof out, &ol));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_field_token_bound(c, SIZE_MAX, &ol));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_field_token_text_bound(c, huge, &ol));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_token_inspect(v, huge, NULL));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_field_decrypt_text(c, "sr1.", huge, NULL, 0, out, sizeof out, &ol, &is_null));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_token_from_text_n("sr1.", huge, out, sizeof out, &ol));
+    EXPECT(ol == 777);
+    /* Batches: a count no array can have, an item or a row key too long. */
+    strongroom_item items[2] = {{v, 4, false}, {v, huge, false}};
+    strongroom_field_results *res = NULL;
+    size_t failed = 999;
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_field_encrypt_batch(c, items, SIZE_MAX / 8, NULL, &res, &failed));
+    EXPECT(failed == 999 && res == NULL);
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_field_encrypt_batch(c, items, 2, NULL, &res, &failed));
+    EXPECT(failed == 1 && res == NULL);
+    failed = 999;
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_field_index_batch(c, items, 2, &res, &failed));
+    EXPECT(failed == 1 && res == NULL);
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_field_decrypt_batch(c, items, 2, NULL, &res));
+    strongroom_slice rows[1] = {{v, huge}};
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_field_encrypt_batch(c, items, 1, rows, &res, &failed));
+    EXPECT(res == NULL);
+    /* Keyrings, keys and streams. */
+    strongroom_keyring *kr2 = NULL;
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_keyring_open_passphrase(p(0, "lengths.srk"), (const uint8_t *)PASS, huge, &kr2));
+    EXPECT(kr2 == NULL);
+    strongroom_key_version vs[2];
+    size_t count = 0;
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_keyring_versions(kr, vs, SIZE_MAX / 4, &count));
+    strongroom_keys keys;
+    memset(&keys, 0, sizeof keys);
+    keys.passphrase = (const uint8_t *)PASS;
+    keys.passphrase_len = huge;
+    strongroom_decryptor *dec = NULL;
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_decryptor_new(&keys, &dec));
+    EXPECT(dec == NULL);
+    keys.passphrase_len = PASS_LEN;
+    REQUIRE_OK(strongroom_decryptor_new(&keys, &dec));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_decryptor_update(dec, v, huge, out, sizeof out, &ol));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_decryptor_bound(dec, SIZE_MAX, &ol));
+    strongroom_decryptor_free(dec);
+    keys.kdf = fast_kdf();
+    strongroom_encryptor *enc = NULL;
+    REQUIRE_OK(strongroom_encryptor_new(&keys, &enc));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_encryptor_bound(enc, huge, &ol));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_encryptor_update(enc, v, huge, out, sizeof out, &ol));
+    strongroom_encryptor_free(enc);
+    char rk[STRONGROOM_RECOVERY_KEY_BUF_LEN];
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_keyring_add_recovery_key(kr, rk, huge));
+    EXPECT_STATUS(STRONGROOM_LENGTH_TOO_LARGE, strongroom_last_error(rk, huge, &ol));
+    strongroom_field_cipher_free(c);
+    strongroom_keyring_free(kr);
+}
+
+/* The read callback's contract: more than asked is the callback's bug and
+ * says so; a negative value is an I/O error. */
+static int64_t too_much_cb(void *ud, uint8_t *buf, size_t len) {
+    (void)ud;
+    (void)buf;
+    return (int64_t)len + 5; /* claims more than it was given room for */
+}
+static int64_t minus_two_cb(void *ud, uint8_t *buf, size_t len) {
+    (void)ud; (void)buf; (void)len;
+    return -2;
+}
+static int32_t discard_cb(void *ud, const uint8_t *buf, size_t len) {
+    (void)ud; (void)buf; (void)len;
+    return 0;
+}
+static int32_t refuse_cb(void *ud, const uint8_t *buf, size_t len) {
+    (void)ud; (void)buf; (void)len;
+    return 7;
+}
+
+static void test_callback_contract(void) {
+    strongroom_keys keys;
+    memset(&keys, 0, sizeof keys);
+    keys.passphrase = (const uint8_t *)PASS;
+    keys.passphrase_len = PASS_LEN;
+    keys.kdf = fast_kdf();
+    EXPECT_STATUS(STRONGROOM_INVALID_ARGUMENT, strongroom_stream_encrypt(&keys, too_much_cb, NULL, discard_cb, NULL));
+    const char *m = check_last_error();
+    EXPECT(strstr(m, "read callback returned") != NULL && strstr(m, "more than the") != NULL);
+    EXPECT_STATUS(STRONGROOM_INVALID_ARGUMENT, strongroom_stream_decrypt(&keys, too_much_cb, NULL, discard_cb, NULL));
+    EXPECT(strstr(check_last_error(), "more than the") != NULL);
+    EXPECT_STATUS(STRONGROOM_IO, strongroom_stream_encrypt(&keys, minus_two_cb, NULL, discard_cb, NULL));
+    EXPECT(strstr(check_last_error(), "read callback reported an error (it returned -2)") != NULL);
+    src_t in = {(const unsigned char *)"hello", 5, 0, 5};
+    EXPECT_STATUS(STRONGROOM_IO, strongroom_stream_encrypt(&keys, read_cb, &in, refuse_cb, NULL));
+    EXPECT(strstr(check_last_error(), "write callback reported an error (it returned 7)") != NULL);
+}
+
+/* The detailed message of an I/O failure is the core's whole message. */
+static void test_io_messages(void) {
+    strongroom_keyring *kr = NULL;
+    EXPECT_STATUS(STRONGROOM_NOT_FOUND, strongroom_keyring_open_passphrase(p(0, "no-such.srk"), (const uint8_t *)PASS, PASS_LEN, &kr));
+    const char *m = check_last_error();
+    EXPECT(strstr(m, "No such file or directory") != NULL);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s WORKDIR\n", argv[0]);
@@ -900,5 +1249,9 @@ int main(int argc, char **argv) {
     test_streams();
     test_fields();
     test_destroyed_file_version();
+    test_text_tokens();
+    test_lengths_too_large();
+    test_callback_contract();
+    test_io_messages();
     return check_done("test_api");
 }

@@ -1,6 +1,7 @@
 //! Shared set-up of the strongroom fuzz targets: fixed keys loaded once,
 //! and small helpers that turn fuzz input into operations.
 
+pub mod c_api;
 pub mod fixtures;
 
 use std::sync::OnceLock;

@@ -1,5 +1,7 @@
 //! Builds the seed corpora of the fuzz targets from `testdata/`:
-//! `make-seeds OUT` writes `OUT/<target>/` for every target. Besides the
+//! `make-seeds OUT` writes `OUT/<target>/` for every target (the C API's
+//! targets, `c_*`, get the seeds of the core targets that read the same
+//! inputs). Besides the
 //! files copied from testdata it encrypts a few small files to the testkit
 //! keyring and a few values of every type under the field vector keys, so
 //! the fuzzer starts from inputs that decrypt.
@@ -125,6 +127,12 @@ fn file_seeds(out: &mut Out) {
     for (name, bytes) in &files {
         out.put("file_header", name, bytes);
         out.put("stream_decrypt", name, bytes);
+        // The C memory decryptor: a piece-size byte, then the file.
+        for size in [0u8, 77, 255] {
+            let mut seed = vec![size];
+            seed.extend_from_slice(bytes);
+            out.put("c_decryptor", &format!("{size}_{name}"), &seed);
+        }
         // The seek target gets the small files with every script, the rest with one.
         let n = if name.starts_with("small_") || name.starts_with("valid_") {
             scripts.len()
@@ -219,12 +227,17 @@ fn token_seeds(out: &mut Out) {
     }
     for (i, t) in tokens.iter().enumerate() {
         out.put("field_token_binary", &format!("token_{i:03}"), t.as_bytes());
+        out.put("c_token_binary", &format!("token_{i:03}"), t.as_bytes());
         out.put(
             "field_token_text",
             &format!("token_{i:03}"),
             t.to_text().as_bytes(),
         );
+        out.put("c_token_text", &format!("token_{i:03}"), t.to_text().as_bytes());
     }
+    // A few lines of text tokens, for the C batch of lines.
+    let lines: Vec<String> = tokens.iter().take(4).map(|t| t.to_text()).collect();
+    out.put("c_token_text", "lines", lines.join("\n").as_bytes());
 }
 
 fn value_seeds(out: &mut Out) {
@@ -254,7 +267,11 @@ fn value_seeds(out: &mut Out) {
     );
     for (i, t) in texts.iter().enumerate() {
         out.put("value_text", &format!("text_{i:03}"), t.as_bytes());
+        out.put("c_value", &format!("text_{i:03}"), t.as_bytes());
     }
+    // Lines, for the C batch: all good, and one bad in the middle.
+    out.put("c_value", "lines_good", texts[..5].join("\n").as_bytes());
+    out.put("c_value", "lines_bad", b"a\nb\n\xff\nc");
 }
 
 fn main() {
