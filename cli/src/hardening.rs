@@ -8,11 +8,13 @@ use std::sync::{Mutex, OnceLock};
 use zeroize::Zeroizing;
 
 /// The options that name an environment variable holding a secret.
-const ENV_OPTIONS: [&str; 4] = [
+const ENV_OPTIONS: [&str; 6] = [
     "--keyring-passphrase-env",
     "--recovery-key-env",
     "--passphrase-env",
     "--new-passphrase-env",
+    "--other-passphrase-env",
+    "--other-recovery-key-env",
 ];
 
 /// A secret environment variable as it was at start-up.

@@ -320,6 +320,13 @@ impl Keyring {
         self.body.versions.primary()
     }
 
+    /// The id of the protector that unlocked this handle (or created the
+    /// keyring): changes that replace the master key give it a fresh
+    /// authentication value with no further secret.
+    pub fn unlocked_by(&self) -> u32 {
+        self.unlocker.id
+    }
+
     /// Public description of every protector, in file order.
     pub fn protectors(&self) -> Vec<ProtectorInfo> {
         self.header.stanzas.iter().map(Stanza::info).collect()
