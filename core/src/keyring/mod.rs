@@ -69,7 +69,7 @@ mod tests;
 pub use change::{Reenrollment, Revocation, Rotation};
 pub use protector::{ProtectorInfo, ProtectorKind, Unlock};
 pub use recovery::RecoveryKey;
-pub use seen::{Seen, SeenRecord};
+pub use seen::{Seen, SeenRecord, SeenSnapshot};
 pub use upgrade::Upgrade;
 pub use version::{KeyStatus, KeyUse, KeyVersionInfo, Purpose};
 
@@ -256,10 +256,12 @@ impl Keyring {
     pub fn open_with(path: &Path, unlock: &Unlock, options: &KeyringOptions) -> Result<Keyring> {
         // Through a symbolic link, work on (and lock) the file it points to.
         let path = &crate::atomic::resolve_link(path);
+        // The record first, then the file: see `SeenRecord::check`.
+        let seen = options.seen.as_ref().map(SeenRecord::snapshot).transpose()?;
         let bytes = store::read(path)?;
         let parsed = format::parse(&bytes)?;
         let h = &parsed.header;
-        if let Some(seen) = &options.seen {
+        if let Some(seen) = &seen {
             seen.check(&h.id, h.format, h.generation)?;
         }
         let (opened, unlocker) = protector::unlock_master(&h.id, &h.stanzas, unlock)?;
@@ -391,8 +393,8 @@ impl Keyring {
     }
 
     /// Sets the record of keyrings seen that every later re-read checks and
-    /// every later save raises (`None`: no record). To check the state held
-    /// now as well, call [`SeenRecord::check_and_record`].
+    /// every later save raises (`None`: no record). To check the keyring
+    /// file against it now (and record it), call [`Keyring::reload`].
     pub fn set_seen_record(&mut self, record: Option<SeenRecord>) {
         self.seen = record;
     }
@@ -410,6 +412,8 @@ impl Keyring {
     /// protector now holds). Refuses a different keyring, and a state older
     /// than the one held or recorded.
     fn read_current(&mut self) -> Result<(Header, Body)> {
+        // The record first, then the file: see `SeenRecord::check`.
+        let seen = self.seen.as_ref().map(SeenRecord::snapshot).transpose()?;
         let bytes = store::read(&self.path)?;
         let parsed = format::parse(&bytes)?;
         let h = &parsed.header;
@@ -428,7 +432,7 @@ impl Keyring {
                 found: h.generation,
             });
         }
-        if let Some(seen) = &self.seen {
+        if let Some(seen) = &seen {
             seen.check(&h.id, h.format, h.generation)?;
         }
         let (body, new_master) = match format::open_body(&parsed, &self.master) {

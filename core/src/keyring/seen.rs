@@ -43,8 +43,10 @@ pub struct Seen {
 /// A record of keyrings seen, kept in one file (see the module
 /// documentation). Opt-in for the library: pass one to
 /// [`KeyringOptions::seen_record`](super::KeyringOptions::seen_record),
-/// or check a handle with [`SeenRecord::check_and_record`]. The command
-/// line uses [`SeenRecord::at_default_location`] unless told not to.
+/// or give one to an open handle with
+/// [`Keyring::set_seen_record`](super::Keyring::set_seen_record) and
+/// [`Keyring::reload`](super::Keyring::reload). The command line uses
+/// [`SeenRecord::at_default_location`] unless told not to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenRecord {
     path: PathBuf,
@@ -84,23 +86,18 @@ impl SeenRecord {
     /// recorded: [`Error::KeyringDowngraded`] for an older format,
     /// [`Error::KeyringRolledBack`] for a lower generation of the same
     /// format. Needs no lock: the file is replaced atomically.
+    ///
+    /// To check a keyring file another process may be changing, read the
+    /// record ([`SeenRecord::snapshot`]) *before* the keyring file: a
+    /// process raises the record only after its keyring file is on disk, so
+    /// a snapshot taken first never runs ahead of the file read after it.
     pub fn check(&self, id: &[u8; 16], format: u8, generation: u64) -> Result<()> {
-        let Some(seen) = self.get(id)? else {
-            return Ok(());
-        };
-        if format < seen.format {
-            return Err(Error::KeyringDowngraded {
-                seen: seen.format,
-                found: format,
-            });
-        }
-        if format == seen.format && generation < seen.generation {
-            return Err(Error::KeyringRolledBack {
-                seen: seen.generation,
-                found: generation,
-            });
-        }
-        Ok(())
+        self.snapshot()?.check(id, format, generation)
+    }
+
+    /// The record as it is now, to check keyring states against later.
+    pub fn snapshot(&self) -> Result<SeenSnapshot> {
+        Ok(SeenSnapshot(self.read()?))
     }
 
     /// Raises the entry of keyring `id` to this authenticated state (a
@@ -122,14 +119,6 @@ impl SeenRecord {
             *entry = wanted;
         }
         self.write(&entries)
-    }
-
-    /// Checks an open keyring's state ([`SeenRecord::check`]) and records
-    /// it ([`SeenRecord::record`]): for a handle opened without the record.
-    pub fn check_and_record(&self, keyring: &super::Keyring) -> Result<()> {
-        let (id, format, generation) = (keyring.id(), keyring.format_version(), keyring.generation());
-        self.check(&id, format, generation)?;
-        self.record(&id, format, generation)
     }
 
     fn read(&self) -> Result<BTreeMap<[u8; 16], Seen>> {
@@ -177,6 +166,38 @@ fn state_dir(var: impl Fn(&str) -> Option<OsString>) -> Result<PathBuf> {
                 "no folder for the record of keyrings seen: set STRONGROOM_STATE_DIR (or HOME)".into(),
             )
         })
+}
+
+/// The record of keyrings seen as it was when read
+/// ([`SeenRecord::snapshot`]).
+#[derive(Debug, Clone)]
+pub struct SeenSnapshot(BTreeMap<[u8; 16], Seen>);
+
+impl SeenSnapshot {
+    /// What the snapshot holds for keyring `id`.
+    pub fn get(&self, id: &[u8; 16]) -> Option<Seen> {
+        self.0.get(id).copied()
+    }
+
+    /// [`SeenRecord::check`] against this snapshot.
+    pub fn check(&self, id: &[u8; 16], format: u8, generation: u64) -> Result<()> {
+        let Some(seen) = self.get(id) else {
+            return Ok(());
+        };
+        if format < seen.format {
+            return Err(Error::KeyringDowngraded {
+                seen: seen.format,
+                found: format,
+            });
+        }
+        if format == seen.format && generation < seen.generation {
+            return Err(Error::KeyringRolledBack {
+                seen: seen.generation,
+                found: generation,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Whether `new` is above `old`: a higher format, or the same format and a
