@@ -53,6 +53,8 @@ if ! [ -x "$cbindgen" ] || [ "$("$cbindgen" --version)" != "cbindgen $CBINDGEN_V
 fi
 
 work=$(mktemp -d "$root/target/c-test.XXXXXX")
+# The command line's record of keyrings seen stays in the test's folder.
+export STRONGROOM_STATE_DIR=$work/state
 trap 'rm -rf "$work"' EXIT
 
 step_header() {
@@ -88,7 +90,7 @@ for c in json.load(open(sys.argv[1]))["cases"]:
 PY
 python3 ffi/tests/field_vectors.py testdata/field/vectors.json > "$work/vectors.txt"
 
-tests=(test_api test_testkit test_vectors test_threads make_keyring)
+tests=(test_api test_testkit test_vectors test_threads test_keyring make_keyring)
 examples=(encrypt_file db_fields)
 cflags=(-std=c99 -Wall -Wextra -Werror -g -D_POSIX_C_SOURCE=200809L -pthread)
 
@@ -116,8 +118,9 @@ build_variant() { # NAME EXTRA_CFLAGS... -- PKG
 run_variant() { # NAME [RUNNER...]
     local name=$1; shift
     local bin=$work/$name d=$work/run-$name
-    rm -rf "$d"; mkdir -p "$d"/api "$d"/kit "$d"/thr "$d"/ex
+    rm -rf "$d"; mkdir -p "$d"/api "$d"/kit "$d"/thr "$d"/ex "$d"/kr
     "$@" "$bin/test_api" "$d/api"
+    "$@" "$bin/test_keyring" testdata/keyring "$d/kr"
     "$@" "$bin/test_testkit" testdata/testkit "$work/cases.txt" "$d/kit"
     "$@" "$bin/test_vectors" "$work/vectors.txt"
     "$@" "$bin/test_threads" "$d/thr"
