@@ -364,6 +364,9 @@ fn layout_lengths_match_the_spec() {
         header_len + 1 + 2 * AUTH_ENTRY_LEN + 4 + 2 * format::ENTRY_LEN + 16
     );
     assert_eq!(format::parse(&bytes).unwrap().aad.len(), header_len);
+    // The caps of SPEC §4.2.5.
+    assert_eq!(format::MAX_BODY_LEN, 3_474_528);
+    assert_eq!(format::MAX_FILE_LEN, 3_546_134);
 }
 
 #[test]
