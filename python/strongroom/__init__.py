@@ -38,7 +38,19 @@ from ._files import (
     rekey_file,
     rewrap_file,
 )
-from ._keyring import EnvSecret, FileSecret, KdfParams, Keyring, KeyVersion, Protector, SecretSource
+from ._keyring import (
+    EnvSecret,
+    FileSecret,
+    KdfParams,
+    Keyring,
+    KeyVersion,
+    Protector,
+    Reenrollment,
+    Revocation,
+    SecretSource,
+    SeenRecordOption,
+    Upgrade,
+)
 from ._native import __version__
 
 __all__ = [
@@ -70,5 +82,9 @@ __all__ = [
     "Keyring",
     "KeyVersion",
     "Protector",
+    "Reenrollment",
+    "Revocation",
     "SecretSource",
+    "SeenRecordOption",
+    "Upgrade",
 ]

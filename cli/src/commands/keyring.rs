@@ -267,6 +267,12 @@ fn upgrade(ctx: &Ctx<'_>, a: &UpgradeArgs) -> Result<()> {
             kr.path().display(),
             kr.format_version()
         ));
+        if !a.remove.is_empty() {
+            ctx.out.note(format!(
+                "nothing was removed: remove protectors with `strongroom keyring remove-passphrase {}`",
+                a.remove.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")
+            ));
+        }
         return Ok(());
     }
     ctx.out.say(format!(
