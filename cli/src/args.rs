@@ -365,7 +365,9 @@ pub struct RecoveryKeyArgs {
 /// The secrets of protectors other than the one that unlocks (for
 /// `keyring upgrade` and `keyring reenroll`); each option may be repeated.
 #[derive(Debug, Args, Default, Clone)]
-#[command(next_help_heading = "Secrets of the other protectors (each may be repeated; default: ask on the terminal)")]
+#[command(
+    next_help_heading = "Secrets of the other protectors (each may be repeated; default: ask on the terminal)"
+)]
 pub struct OtherSecretsArgs {
     /// Read another protector's passphrase from this environment variable
     #[arg(long, value_name = "VAR")]

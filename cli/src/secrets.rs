@@ -392,7 +392,11 @@ impl OtherSecretsArgs {
             .other_recovery_key_env
             .iter()
             .map(|v| Source::Env(v.clone()))
-            .chain(self.other_recovery_key_file.iter().map(|p| Source::File(p.clone())));
+            .chain(
+                self.other_recovery_key_file
+                    .iter()
+                    .map(|p| Source::File(p.clone())),
+            );
         for source in keys {
             let text = read_source(&source)?;
             out.push(Unlock::RecoveryKey(RecoveryKey::parse(&text)?));

@@ -343,7 +343,12 @@ fn removal_without_rotation_says_what_it_leaves_open() {
     w.init_keyring();
     for (var, pass) in [("B", "passphrase B"), ("C", "passphrase C")] {
         let out = w
-            .cmd(with_fast(&["keyring", "add-passphrase", "--new-passphrase-env", var]))
+            .cmd(with_fast(&[
+                "keyring",
+                "add-passphrase",
+                "--new-passphrase-env",
+                var,
+            ]))
             .env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
             .env(var, pass)
             .output()

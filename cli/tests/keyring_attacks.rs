@@ -24,7 +24,12 @@ fn with_fast<'a>(args: &[&'a str]) -> Vec<&'a str> {
 fn owner(w: &World) -> String {
     w.init_keyring();
     let out = w
-        .cmd(with_fast(&["keyring", "add-passphrase", "--new-passphrase-env", "NP"]))
+        .cmd(with_fast(&[
+            "keyring",
+            "add-passphrase",
+            "--new-passphrase-env",
+            "NP",
+        ]))
         .env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
         .env("NP", P2)
         .output()
@@ -52,7 +57,11 @@ fn refused_as(out: &Output, code: i32, name: &str) {
 /// wrapped value, and seals the forger's master key under `psk(id)`
 /// (`None`: base mode); the body lists `table(id)` and one primary version
 /// of the forger's.
-fn forge_from(real: &[u8], psk: impl Fn(u32) -> Option<[u8; 32]>, table: impl Fn(u32) -> [u8; 32]) -> Vec<u8> {
+fn forge_from(
+    real: &[u8],
+    psk: impl Fn(u32) -> Option<[u8; 32]>,
+    table: impl Fn(u32) -> [u8; 32],
+) -> Vec<u8> {
     let (mut ring, _) = forge::Keyring::parse_public(real);
     let master = [0x66; 32];
     let id = ring.id;
@@ -109,7 +118,11 @@ fn a_planted_protector_with_the_real_id_and_date_is_caught() {
     let (mut ring, header_len) = forge::Keyring::parse_public(&real);
     let id = ring.id;
     let stanza = ring.stanzas.iter_mut().find(|s| s.id == 3).unwrap();
-    let kek = forge::derive32(&[0x99; 32], stanza.salt(), b"strongroom/v1/keyring/kek/recovery-key");
+    let kek = forge::derive32(
+        &[0x99; 32],
+        stanza.salt(),
+        b"strongroom/v1/keyring/kek/recovery-key",
+    );
     stanza.enroll(&id, &kek, Some((&[0x98; 32], [7; 12])));
     stanza.seal(3, &id, &[0x66; 32], Some(&[0x98; 32]), [9; 32]);
     let head = ring.encode(&[0x66; 32]);
@@ -140,7 +153,11 @@ fn a_format_2_forgery_is_refused_here_and_never_encrypts_elsewhere() {
     ring.format = 2;
     let id = ring.id;
     for stanza in &mut ring.stanzas {
-        stanza.kind = if stanza.kind == forge::KIND_PASSPHRASE { 3 } else { 4 };
+        stanza.kind = if stanza.kind == forge::KIND_PASSPHRASE {
+            3
+        } else {
+            4
+        };
         stanza.seal(2, &id, &[0x66; 32], None, [5; 32]);
     }
     ring.versions = vec![forge::Version {

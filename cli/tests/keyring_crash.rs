@@ -14,7 +14,9 @@ use helpers::*;
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use strongroom::keyring::{KeyStatus, KeyUse, Keyring, KeyringOptions, Purpose, RecoveryKey, SeenRecord, Unlock};
+use strongroom::keyring::{
+    KeyStatus, KeyUse, Keyring, KeyringOptions, Purpose, RecoveryKey, SeenRecord, Unlock,
+};
 use strongroom::{Error, Passphrase};
 
 const EXAMPLE_PASS: &str = "correct horse battery staple";
@@ -127,7 +129,10 @@ fn verify(w: &World, model: &mut Model, anchor: u32, pending: Option<&Secret>, r
         ring.generation() >= model.generation,
         "round {round}: generation went back"
     );
-    assert!(ring.format_version() >= model.format, "round {round}: format went back");
+    assert!(
+        ring.format_version() >= model.format,
+        "round {round}: format went back"
+    );
     model.generation = ring.generation();
     model.format = ring.format_version();
     let ids: Vec<u32> = ring.protectors().iter().map(|p| p.id).collect();
@@ -158,7 +163,11 @@ fn verify(w: &World, model: &mut Model, anchor: u32, pending: Option<&Secret>, r
             continue;
         }
         let now = ring.purpose_key(*v, Purpose::FileWrap, KeyUse::Decrypt).unwrap();
-        assert_eq!(now.dangerous_expose_bytes(), key, "round {round}: version {v} changed");
+        assert_eq!(
+            now.dangerous_expose_bytes(),
+            key,
+            "round {round}: version {v} changed"
+        );
     }
     for info in &versions {
         if info.status == KeyStatus::Destroyed {
@@ -193,7 +202,11 @@ fn pick(w: &World, rng: &mut Rng, model: &Model, anchor: u32) -> (Command, Optio
         4 => args.extend(["enable".into(), pick_version(rng)]),
         5 => {
             let p = format!("crash passphrase {}", rng.next());
-            args.extend(["add-passphrase".into(), "--new-passphrase-env".into(), "NP".into()]);
+            args.extend([
+                "add-passphrase".into(),
+                "--new-passphrase-env".into(),
+                "NP".into(),
+            ]);
             args.extend(FAST.iter().map(|s| s.to_string()));
             env.push(("NP".into(), p.clone()));
             pending = Some(Secret::Pass(p));
@@ -233,7 +246,6 @@ fn pick(w: &World, rng: &mut Rng, model: &Model, anchor: u32) -> (Command, Optio
     (cmd, pending)
 }
 
-
 fn example_v2(w: &World) {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -251,7 +263,10 @@ fn every_keyring_change_survives_sigkill() {
     example_v2(&w);
     let mut rng = Rng::seeded();
     let mut model = Model {
-        secrets: BTreeMap::from([(1, Secret::Pass(EXAMPLE_PASS.into())), (2, Secret::Rk(EXAMPLE_RK.into()))]),
+        secrets: BTreeMap::from([
+            (1, Secret::Pass(EXAMPLE_PASS.into())),
+            (2, Secret::Rk(EXAMPLE_RK.into())),
+        ]),
         ids_seen: [1, 2].into(),
         keys: BTreeMap::new(),
         generation: 0,
@@ -309,7 +324,11 @@ fn every_keyring_change_survives_sigkill() {
         }
         if let Some(Secret::Rk(text)) = &pending {
             // The new recovery protector is the one id not seen before.
-            let ring = Keyring::open(&w.keyring(), &Unlock::RecoveryKey(RecoveryKey::parse(text).unwrap())).unwrap();
+            let ring = Keyring::open(
+                &w.keyring(),
+                &Unlock::RecoveryKey(RecoveryKey::parse(text).unwrap()),
+            )
+            .unwrap();
             let new: Vec<u32> = ring
                 .protectors()
                 .iter()
@@ -335,7 +354,18 @@ fn two_processes_changing_one_keyring_lose_nothing() {
     let w = World::new();
     w.init_keyring();
     let out = w
-        .cmd(["keyring", "add-passphrase", "--new-passphrase-env", "NP", "--argon2-memory-mib", "8", "--argon2-time", "1", "--argon2-lanes", "1"])
+        .cmd([
+            "keyring",
+            "add-passphrase",
+            "--new-passphrase-env",
+            "NP",
+            "--argon2-memory-mib",
+            "8",
+            "--argon2-time",
+            "1",
+            "--argon2-lanes",
+            "1",
+        ])
         .env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
         .env("NP", "the other process")
         .output()
@@ -350,7 +380,11 @@ fn two_processes_changing_one_keyring_lose_nothing() {
         });
         let b = scope.spawn(|| {
             for i in 0..EACH {
-                let args: &[&str] = if i % 2 == 0 { &["keyring", "rekey"] } else { &["keyring", "add-key"] };
+                let args: &[&str] = if i % 2 == 0 {
+                    &["keyring", "rekey"]
+                } else {
+                    &["keyring", "add-key"]
+                };
                 let out = w
                     .cmd(args)
                     .env("STRONGROOM_KEYRING_PASSPHRASE", "the other process")

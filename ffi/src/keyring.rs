@@ -768,7 +768,11 @@ pub unsafe extern "C" fn strongroom_keyring_remove_protectors(
     boundary(|| {
         // SAFETY: the caller's promises; NULL is refused.
         let (kr, list) = unsafe { (handle(keyring, "keyring")?, ids(ids_, ids_len, "ids")?) };
-        let rotation = if rotate { Rotation::Rotate } else { Rotation::KeepPrimary };
+        let rotation = if rotate {
+            Rotation::Rotate
+        } else {
+            Rotation::KeepPrimary
+        };
         let done = kr.write()?.remove_protectors_with(list, rotation)?;
         if !new_primary.is_null() {
             // SAFETY: non-NULL, and the caller promises it is writable.
@@ -831,7 +835,11 @@ pub unsafe extern "C" fn strongroom_keyring_upgrade(
                 ids(remove, remove_len, "remove")?,
             )
         };
-        let rotation = if rotate { Rotation::Rotate } else { Rotation::KeepPrimary };
+        let rotation = if rotate {
+            Rotation::Rotate
+        } else {
+            Rotation::KeepPrimary
+        };
         let done = kr.write()?.upgrade(&others, remove, rotation)?;
         if !new_primary.is_null() {
             // SAFETY: non-NULL, and the caller promises it is writable.

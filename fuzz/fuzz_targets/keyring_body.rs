@@ -43,7 +43,11 @@ fn example_head() -> &'static (Vec<u8>, [u8; 16], [u8; 12]) {
         let bytes = fixtures::example_keyring_bytes();
         // The checksum is the 32 bytes before the body; the length the 4
         // before them; the header ends at 809 - 305 in the example.
-        let body_len = u32::from_be_bytes(bytes[bytes.len() - 305 - 36..bytes.len() - 305 - 32].try_into().unwrap());
+        let body_len = u32::from_be_bytes(
+            bytes[bytes.len() - 305 - 36..bytes.len() - 305 - 32]
+                .try_into()
+                .unwrap(),
+        );
         assert_eq!(body_len, 305, "the example's body length");
         let head = bytes[..bytes.len() - 305 - 36].to_vec();
         let id: [u8; 16] = bytes[9..25].try_into().unwrap();
@@ -77,13 +81,19 @@ fuzz_target!(|plain: &[u8]| {
     let before = ring.versions();
     let keys: Vec<_> = before
         .iter()
-        .filter_map(|v| ring.purpose_key(v.version, Purpose::Field, KeyUse::Decrypt).ok().map(|k| (v.version, k)))
+        .filter_map(|v| {
+            ring.purpose_key(v.version, Purpose::Field, KeyUse::Decrypt)
+                .ok()
+                .map(|k| (v.version, k))
+        })
         .collect();
     if ring.add_key(false).is_ok() {
         let again = Keyring::open(path, fixtures::example_unlock_ref()).expect("a saved keyring opens");
         assert_eq!(again.versions().len(), before.len() + 1);
         for (v, k) in keys {
-            let now = again.purpose_key(v, Purpose::Field, KeyUse::Decrypt).expect("a version kept its key");
+            let now = again
+                .purpose_key(v, Purpose::Field, KeyUse::Decrypt)
+                .expect("a version kept its key");
             assert_eq!(now.dangerous_expose_bytes(), k.dangerous_expose_bytes());
         }
     }

@@ -303,7 +303,10 @@ impl PyKeyring {
     #[pyo3(signature = (ids, rotate=true))]
     fn remove_protectors(&self, py: Python<'_>, ids: Vec<u32>, rotate: bool) -> PyResult<RevocationTuple> {
         run(py, || {
-            self.with_mut(|k| k.remove_protectors_with(&ids, rotation(rotate)).map(revocation_tuple))
+            self.with_mut(|k| {
+                k.remove_protectors_with(&ids, rotation(rotate))
+                    .map(revocation_tuple)
+            })
         })
     }
 

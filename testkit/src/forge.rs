@@ -92,9 +92,7 @@ pub fn argon2id(pass: &[u8], salt: &[u8], m: u32, t: u32, p: u32) -> [u8; 32] {
     let params = argon2::Params::new(m, t, p, Some(32)).expect("valid parameters");
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = [0u8; 32];
-    argon
-        .hash_password_into(pass, salt, &mut out)
-        .expect("Argon2id");
+    argon.hash_password_into(pass, salt, &mut out).expect("Argon2id");
     out
 }
 
@@ -133,11 +131,7 @@ pub fn parse_recovery_key(text: &str) -> [u8; 32] {
     }
     assert_eq!(raw.len(), 34);
     let key: [u8; 32] = raw[..32].try_into().unwrap();
-    assert_eq!(
-        raw[32..],
-        hmac(LABEL_RECOVERY_CHECKSUM, &[&key])[..2],
-        "checksum"
-    );
+    assert_eq!(raw[32..], hmac(LABEL_RECOVERY_CHECKSUM, &[&key])[..2], "checksum");
     key
 }
 
@@ -240,7 +234,14 @@ impl Stanza {
     /// Seals `master` to pkP: in format 3 with HPKE PSK mode under `psk`,
     /// or, with `psk` `None`, in base mode (what format 2 does, and what a
     /// forger without any secret can do); the ephemeral key from `seed`.
-    pub fn seal(&mut self, format: u8, id: &[u8; 16], master: &[u8; 32], psk: Option<&[u8; 32]>, seed: [u8; 32]) {
+    pub fn seal(
+        &mut self,
+        format: u8,
+        id: &[u8; 16],
+        master: &[u8; 32],
+        psk: Option<&[u8; 32]>,
+        seed: [u8; 32],
+    ) {
         let pk = <Kem as KemTrait>::PublicKey::from_bytes(&self.public).expect("X25519 point");
         let aad = self.seal_aad(format, id);
         let psk_id = [LABEL_PSK_ID, &id[..], &self.id.to_be_bytes()].concat();
@@ -250,9 +251,15 @@ impl Stanza {
             Some(psk) => OpModeS::Psk(PskBundle::new(psk, &psk_id).unwrap()),
             None => OpModeS::Base,
         };
-        let (enc, ct) =
-            hpke::single_shot_seal_with_rng::<HpkeAead, HpkeKdf, Kem>(&mode, &pk, &info, master, &aad, &mut Fixed(seed))
-                .expect("seal");
+        let (enc, ct) = hpke::single_shot_seal_with_rng::<HpkeAead, HpkeKdf, Kem>(
+            &mode,
+            &pk,
+            &info,
+            master,
+            &aad,
+            &mut Fixed(seed),
+        )
+        .expect("seal");
         self.enc.copy_from_slice(&enc.to_bytes());
         self.sealed.copy_from_slice(&ct);
     }
@@ -276,13 +283,20 @@ impl Stanza {
             let info = [LABEL_INFO_V3, &id[..]].concat();
             let mode = OpModeR::Psk(PskBundle::new(&auth, &psk_id).unwrap());
             let plain =
-                hpke::single_shot_open::<HpkeAead, HpkeKdf, Kem>(&mode, &sk, &enc, &info, &self.sealed, &aad).ok()?;
+                hpke::single_shot_open::<HpkeAead, HpkeKdf, Kem>(&mode, &sk, &enc, &info, &self.sealed, &aad)
+                    .ok()?;
             (plain, Some(auth))
         } else {
             let info = [LABEL_INFO_V2, &id[..]].concat();
-            let plain =
-                hpke::single_shot_open::<HpkeAead, HpkeKdf, Kem>(&OpModeR::Base, &sk, &enc, &info, &self.sealed, &aad)
-                    .ok()?;
+            let plain = hpke::single_shot_open::<HpkeAead, HpkeKdf, Kem>(
+                &OpModeR::Base,
+                &sk,
+                &enc,
+                &info,
+                &self.sealed,
+                &aad,
+            )
+            .ok()?;
             (plain, None)
         };
         Some((plain.try_into().ok()?, auth))
@@ -442,16 +456,20 @@ impl Keyring {
     pub fn parse(bytes: &[u8], master: &[u8; 32]) -> Keyring {
         let (mut ring, header_len) = Self::parse_public(bytes);
         let body_key = derive32(master, &ring.id, LABEL_BODY);
-        let plain =
-            gcm_open(&body_key, &ring.body_nonce, &bytes[..header_len], &bytes[header_len..]).expect("the body opens");
+        let plain = gcm_open(
+            &body_key,
+            &ring.body_nonce,
+            &bytes[..header_len],
+            &bytes[header_len..],
+        )
+        .expect("the body opens");
         let mut pos = 0;
         if ring.format == 3 {
             let n = plain[0] as usize;
             pos = 1;
             for _ in 0..n {
                 let id = u32::from_be_bytes(plain[pos..pos + 4].try_into().unwrap());
-                ring.auth
-                    .push((id, plain[pos + 4..pos + 36].try_into().unwrap()));
+                ring.auth.push((id, plain[pos + 4..pos + 36].try_into().unwrap()));
                 pos += 36;
             }
         }
@@ -532,8 +550,24 @@ pub fn spec_example(format: u8) -> Vec<u8> {
     }
     passphrase_params.extend_from_slice(&seq::<16>(0x50));
     let protectors = [
-        (1u32, t0, passphrase_params, Secret::Passphrase(EXAMPLE_PASSPHRASE.into()), 0x30u8, 0x90u8, 0x60u8),
-        (2, t0 + 100, seq::<16>(0xa0).to_vec(), Secret::RecoveryKey(seq(0x80)), 0xd0, 0x9c, 0xb0),
+        (
+            1u32,
+            t0,
+            passphrase_params,
+            Secret::Passphrase(EXAMPLE_PASSPHRASE.into()),
+            0x30u8,
+            0x90u8,
+            0x60u8,
+        ),
+        (
+            2,
+            t0 + 100,
+            seq::<16>(0xa0).to_vec(),
+            Secret::RecoveryKey(seq(0x80)),
+            0xd0,
+            0x9c,
+            0xb0,
+        ),
     ];
     let mut ring = Keyring {
         format,

@@ -22,7 +22,9 @@ const P1: &str = "owner passphrase one";
 const P2: &str = "owner passphrase two";
 
 fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(rel)
 }
 
 fn read_hex(rel: &str) -> Vec<u8> {
@@ -148,7 +150,11 @@ fn a_writer_holding_the_keyring_secrets_is_accepted() {
     let forged = write(dir.path(), "insider.srk", &bytes);
     let ring = Keyring::open(&forged, &pass(P1)).unwrap();
     let key = ring
-        .purpose_key(1, strongroom::keyring::Purpose::FileWrap, strongroom::keyring::KeyUse::Encrypt)
+        .purpose_key(
+            1,
+            strongroom::keyring::Purpose::FileWrap,
+            strongroom::keyring::KeyUse::Encrypt,
+        )
         .unwrap();
     assert_eq!(
         key.dangerous_expose_bytes(),
@@ -214,10 +220,7 @@ fn a_planted_protector_with_the_real_id_and_date_is_caught_at_once() {
     let planted = splice(&ring.encode(&[0x66; 32]), &real);
     let p = write(dir.path(), "planted.srk", &planted);
     for unlock in [pass(P1), pass(P2)] {
-        assert!(matches!(
-            Keyring::open(&p, &unlock),
-            Err(Error::KeyringCorrupt)
-        ));
+        assert!(matches!(Keyring::open(&p, &unlock), Err(Error::KeyringCorrupt)));
     }
 }
 
@@ -239,7 +242,11 @@ fn a_format_2_forgery_opens_but_never_encrypts_and_is_refused_once_format_3_was_
     ring.format = 2;
     let id = ring.id;
     for stanza in &mut ring.stanzas {
-        stanza.kind = if stanza.kind == forge::KIND_PASSPHRASE { 3 } else { 4 };
+        stanza.kind = if stanza.kind == forge::KIND_PASSPHRASE {
+            3
+        } else {
+            4
+        };
         stanza.seal(2, &id, &master, None, [5; 32]);
     }
     ring.versions = attacker_versions([0x77; 32]);
@@ -335,8 +342,5 @@ fn a_revoked_insider_with_write_access() {
         Keyring::open_with(&path, &pass(P1), &options),
         Err(Error::KeyringRolledBack { .. })
     ));
-    assert!(matches!(
-        ring.add_key(true),
-        Err(Error::KeyringRolledBack { .. })
-    ));
+    assert!(matches!(ring.add_key(true), Err(Error::KeyringRolledBack { .. })));
 }

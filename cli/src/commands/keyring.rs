@@ -3,8 +3,8 @@
 
 use super::{Ctx, kdf_params};
 use crate::args::{
-    DestroyArgs, KeyringCommand, KeyringInitArgs, OtherSecretsArgs, RecoveryKeyArgs, ReenrollArgs, UpgradeArgs,
-    VersionArg,
+    DestroyArgs, KeyringCommand, KeyringInitArgs, OtherSecretsArgs, RecoveryKeyArgs, ReenrollArgs,
+    UpgradeArgs, VersionArg,
 };
 use crate::exit::usage_hint;
 use crate::output::iso8601;
@@ -84,7 +84,12 @@ pub fn run(ctx: &Ctx<'_>, cmd: &KeyringCommand) -> Result<()> {
                 "removed protector {ids} from keyring {} and replaced its master key",
                 kr.path().display()
             ));
-            revocation_notes(ctx, &kr, &revocation, &format!("the removed secret (protector {ids})"));
+            revocation_notes(
+                ctx,
+                &kr,
+                &revocation,
+                &format!("the removed secret (protector {ids})"),
+            );
             Ok(())
         }
         KeyringCommand::RecoveryKey(a) => recovery_key(ctx, a),
@@ -111,7 +116,11 @@ pub fn run(ctx: &Ctx<'_>, cmd: &KeyringCommand) -> Result<()> {
                 join_ids(&kr.protectors().iter().map(|p| p.id).collect::<Vec<_>>())
             ));
             rekey_note(ctx, &kr);
-            reenroll_note(ctx, &others, "whoever holds an exposed secret and a copy of the keyring file");
+            reenroll_note(
+                ctx,
+                &others,
+                "whoever holds an exposed secret and a copy of the keyring file",
+            );
             Ok(())
         }
         KeyringCommand::Upgrade(a) => upgrade(ctx, a),
@@ -313,9 +322,7 @@ fn reenroll(ctx: &Ctx<'_>, a: &ReenrollArgs) -> Result<()> {
         .filter(|p| p.id != kr.unlocked_by())
         .collect();
     let secrets = other_secrets(&a.others, &wanted)?;
-    let done = kr
-        .reenroll(&secrets)
-        .context("cannot re-enroll the protectors")?;
+    let done = kr.reenroll(&secrets).context("cannot re-enroll the protectors")?;
     ctx.out.json(json!({
         "command": "keyring reenroll",
         "path": kr.path().display().to_string(),

@@ -124,7 +124,13 @@ pub(super) fn rekey(header: &mut Header, body: &mut Body, fresh: &[(u32, SecretK
 
 /// Appends a stanza for the protector whose KEK is `kek`, with a fresh
 /// authentication value, holding the current master key; returns its id.
-fn push_stanza(header: &mut Header, body: &mut Body, kind: Kind, kek: &SecretKey, ctx: &Ctx<'_>) -> Result<u32> {
+fn push_stanza(
+    header: &mut Header,
+    body: &mut Body,
+    kind: Kind,
+    kek: &SecretKey,
+    ctx: &Ctx<'_>,
+) -> Result<u32> {
     if header.stanzas.len() >= MAX_PROTECTORS {
         return Err(Error::InvalidArgument(format!(
             "the keyring already has the maximum of {MAX_PROTECTORS} protectors"
@@ -135,8 +141,8 @@ fn push_stanza(header: &mut Header, body: &mut Body, kind: Kind, kek: &SecretKey
         .checked_add(1)
         .ok_or_else(|| Error::InvalidArgument("protector ids are exhausted".into()))?;
     let auth = SecretKey::random();
-    let stanza =
-        Stanza::enroll(&header.id, id, ctx.now, kind, kek, &auth, random::array()).sealed(&header.id, ctx.master, &auth)?;
+    let stanza = Stanza::enroll(&header.id, id, ctx.now, kind, kek, &auth, random::array())
+        .sealed(&header.id, ctx.master, &auth)?;
     header.stanzas.push(stanza);
     body.auth.set(id, auth);
     Ok(id)

@@ -135,7 +135,10 @@ fn passphrase_protector() -> (Kind, SecretKey) {
 /// The recovery-key protector's kind, parameters and KEK.
 fn recovery_protector() -> (Kind, SecretKey) {
     let salt = seq(0xa0);
-    (Kind::RecoveryKey { salt }, kind::recovery_kek(&recovery_key(), &salt))
+    (
+        Kind::RecoveryKey { salt },
+        kind::recovery_kek(&recovery_key(), &salt),
+    )
 }
 
 /// The header fields around the stanzas: generation 5, next protector id
@@ -158,8 +161,22 @@ pub(crate) fn header() -> Header {
     let master = master();
     let mut stanzas = Vec::new();
     for (n, created, (kind, kek), auth, nonce, seed) in [
-        (1, T0, passphrase_protector(), AUTH_1, AUTH_NONCE_1, EPHEMERAL_SEED_1),
-        (2, T0 + 100, recovery_protector(), AUTH_2, AUTH_NONCE_2, EPHEMERAL_SEED_2),
+        (
+            1,
+            T0,
+            passphrase_protector(),
+            AUTH_1,
+            AUTH_NONCE_1,
+            EPHEMERAL_SEED_1,
+        ),
+        (
+            2,
+            T0 + 100,
+            recovery_protector(),
+            AUTH_2,
+            AUTH_NONCE_2,
+            EPHEMERAL_SEED_2,
+        ),
     ] {
         let auth = SecretKey::from_array(seq(auth));
         let stanza = Stanza::enroll(&id, n, created, kind, &kek, &auth, seq(nonce))
@@ -196,8 +213,24 @@ pub(crate) fn header_v2() -> Header {
     let (p_kind, p_kek) = passphrase_protector();
     let (r_kind, r_kek) = recovery_protector();
     let stanzas = vec![
-        legacy::seal_v2(&id, 1, T0, p_kind, &p_kek, &master, &mut FixedRng(seq(EPHEMERAL_SEED_1))),
-        legacy::seal_v2(&id, 2, T0 + 100, r_kind, &r_kek, &master, &mut FixedRng(seq(EPHEMERAL_SEED_2))),
+        legacy::seal_v2(
+            &id,
+            1,
+            T0,
+            p_kind,
+            &p_kek,
+            &master,
+            &mut FixedRng(seq(EPHEMERAL_SEED_1)),
+        ),
+        legacy::seal_v2(
+            &id,
+            2,
+            T0 + 100,
+            r_kind,
+            &r_kek,
+            &master,
+            &mut FixedRng(seq(EPHEMERAL_SEED_2)),
+        ),
     ];
     header_with(super::layout::VERSION_2, stanzas)
 }

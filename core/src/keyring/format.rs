@@ -48,7 +48,8 @@ pub(crate) const FIXED_PREFIX_LEN: usize = MAGIC.len() + 1 + ID_LEN + 8 + 4 + 1;
 pub(crate) const FIXED_SUFFIX_LEN: usize = NONCE_LEN + 4 + CHECKSUM_LEN;
 /// Largest body: the protector table, the version count, the maximum
 /// number of entries, and the tag.
-pub(crate) const MAX_BODY_LEN: usize = 1 + MAX_PROTECTORS * AUTH_ENTRY_LEN + 4 + MAX_VERSIONS * ENTRY_LEN + TAG_LEN;
+pub(crate) const MAX_BODY_LEN: usize =
+    1 + MAX_PROTECTORS * AUTH_ENTRY_LEN + 4 + MAX_VERSIONS * ENTRY_LEN + TAG_LEN;
 /// Largest keyring file accepted.
 pub(crate) const MAX_FILE_LEN: usize =
     FIXED_PREFIX_LEN + MAX_PROTECTORS * MAX_STANZA_LEN + FIXED_SUFFIX_LEN + MAX_BODY_LEN;
@@ -370,10 +371,7 @@ pub(crate) fn encode(header: &Header, body: &Body, master: &SecretKey) -> Result
         plain.push(u8::try_from(n_stanzas).unwrap_or(u8::MAX));
         for stanza in &header.stanzas {
             let auth = body.auth.get(stanza.id).ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "protector {} has no authentication value",
-                    stanza.id
-                ))
+                Error::InvalidArgument(format!("protector {} has no authentication value", stanza.id))
             })?;
             plain.extend_from_slice(&stanza.id.to_be_bytes());
             plain.extend_from_slice(auth.expose());
@@ -393,7 +391,8 @@ pub(crate) fn encode(header: &Header, body: &Body, master: &SecretKey) -> Result
     let body_len = u32::try_from(plain.len() + TAG_LEN)
         .map_err(|_| Error::InvalidArgument("keyring body too large".into()))?;
 
-    let mut out = Vec::with_capacity(FIXED_PREFIX_LEN + n_stanzas * 256 + FIXED_SUFFIX_LEN + plain.len() + TAG_LEN);
+    let mut out =
+        Vec::with_capacity(FIXED_PREFIX_LEN + n_stanzas * 256 + FIXED_SUFFIX_LEN + plain.len() + TAG_LEN);
     out.extend_from_slice(&MAGIC);
     out.push(header.format);
     out.extend_from_slice(&header.id);

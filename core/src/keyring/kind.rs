@@ -167,7 +167,9 @@ impl Kind {
     /// any Argon2id work.
     pub fn kek(&self, unlock: &Unlock) -> Result<Option<SecretKey>> {
         match (self, unlock) {
-            (Kind::Passphrase { params, salt }, Unlock::Passphrase(p)) => passphrase_kek(p, params, salt).map(Some),
+            (Kind::Passphrase { params, salt }, Unlock::Passphrase(p)) => {
+                passphrase_kek(p, params, salt).map(Some)
+            }
             (Kind::RecoveryKey { salt }, Unlock::RecoveryKey(k)) => Ok(Some(recovery_kek(k, salt))),
             _ => Ok(None),
         }

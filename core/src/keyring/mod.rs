@@ -438,7 +438,9 @@ impl Keyring {
         let (body, new_master) = match format::open_body(&parsed, &self.master) {
             Ok(body) => (body, None),
             Err(Error::KeyringCorrupt) if h.generation > self.header.generation => {
-                let stanza = h.stanza(self.unlocker.id).ok_or_else(|| self.unlocker.removed())?;
+                let stanza = h
+                    .stanza(self.unlocker.id)
+                    .ok_or_else(|| self.unlocker.removed())?;
                 let opened = stanza
                     .open(&h.id, &self.unlocker.kek)?
                     .ok_or(Error::KeyringCorrupt)?;

@@ -230,7 +230,10 @@ fn create_dir(dir: Option<&Path>) -> Result<()> {
 fn parse(text: &str) -> Result<BTreeMap<[u8; 16], Seen>> {
     let mut lines = text.split_terminator('\n');
     if lines.next() != Some(HEADER) {
-        return Err(Error::malformed(WHAT, format!("the first line is not `{HEADER}`")));
+        return Err(Error::malformed(
+            WHAT,
+            format!("the first line is not `{HEADER}`"),
+        ));
     }
     let mut entries = BTreeMap::new();
     let mut last: Option<[u8; 16]> = None;
@@ -247,7 +250,9 @@ fn parse(text: &str) -> Result<BTreeMap<[u8; 16], Seen>> {
             .ok()
             .and_then(|v| v.try_into().ok())
             .ok_or_else(bad)?;
-        let decimal = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+        let decimal = |s: &str| {
+            !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
+        };
         if !decimal(format) || !decimal(generation) {
             return Err(bad());
         }
@@ -354,7 +359,10 @@ mod tests {
         ] {
             std::fs::write(&path, bad).unwrap();
             assert!(
-                matches!(record.check(&ID_A, 3, 1), Err(Error::Malformed { what: WHAT, .. })),
+                matches!(
+                    record.check(&ID_A, 3, 1),
+                    Err(Error::Malformed { what: WHAT, .. })
+                ),
                 "{bad:?}"
             );
             assert!(matches!(

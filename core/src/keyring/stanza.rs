@@ -161,7 +161,9 @@ impl Stanza {
             if len > MAX_PARAMS_LEN {
                 return Err(Error::malformed(
                     "keyring",
-                    format!("protector {id} has {len} bytes of parameters; at most {MAX_PARAMS_LEN} are allowed"),
+                    format!(
+                        "protector {id} has {len} bytes of parameters; at most {MAX_PARAMS_LEN} are allowed"
+                    ),
                 ));
             }
             let kind = Kind::parse_v3(kind_byte, r.take(len)?)?;

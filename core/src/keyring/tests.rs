@@ -1065,18 +1065,27 @@ fn older_examples_open_decrypt_and_refuse_to_encrypt_or_change() {
             assert_eq!(ring.format_version(), format);
             assert!(ring.protectors().iter().all(|p| p.legacy));
             assert_eq!(
-                hex::encode(ring.purpose_key(3, Purpose::Field, KeyUse::Decrypt).unwrap().expose()),
+                hex::encode(
+                    ring.purpose_key(3, Purpose::Field, KeyUse::Decrypt)
+                        .unwrap()
+                        .expose()
+                ),
                 EXAMPLE_V3_FIELD_KEY
             );
-            let refused = |e: Error, op: &str| {
-                matches!(e, Error::KeyringNeedsUpgrade { format: f, operation } if f == format && operation == op)
-            };
-            assert!(refused(ring.check_can_encrypt().unwrap_err(), "encrypting with it"));
+            let refused = |e: Error, op: &str| matches!(e, Error::KeyringNeedsUpgrade { format: f, operation } if f == format && operation == op);
             assert!(refused(
-                ring.purpose_key(4, Purpose::FileWrap, KeyUse::Encrypt).unwrap_err(),
+                ring.check_can_encrypt().unwrap_err(),
                 "encrypting with it"
             ));
-            assert!(refused(ring.encryption_key(Purpose::Field).unwrap_err(), "encrypting with it"));
+            assert!(refused(
+                ring.purpose_key(4, Purpose::FileWrap, KeyUse::Encrypt)
+                    .unwrap_err(),
+                "encrypting with it"
+            ));
+            assert!(refused(
+                ring.encryption_key(Purpose::Field).unwrap_err(),
+                "encrypting with it"
+            ));
             assert!(refused(ring.add_key(true).unwrap_err(), "changing it"));
             assert!(refused(ring.rekey().unwrap_err(), "changing it"));
             assert!(refused(ring.remove_protector(2).unwrap_err(), "changing it"));
@@ -1102,7 +1111,10 @@ fn files_and_fields_refuse_an_older_keyring_but_decrypt_with_it() {
     fs::write(&plain, b"attack at dawn").unwrap();
     let out = dir.path().join("plain.srf");
     let err = encrypt_file(&plain, &out, &[Recipient::Keyring(&v2)], &FileOptions::default()).unwrap_err();
-    assert!(matches!(err, Error::KeyringNeedsUpgrade { format: 2, .. }), "{err}");
+    assert!(
+        matches!(err, Error::KeyringNeedsUpgrade { format: 2, .. }),
+        "{err}"
+    );
     assert!(!out.exists());
 
     // The same keys in a format-3 keyring (the format-3 example) encrypt;
@@ -1124,13 +1136,23 @@ fn files_and_fields_refuse_an_older_keyring_but_decrypt_with_it() {
         Some("x")
     );
     let refused = |e: Error| matches!(e, Error::KeyringNeedsUpgrade { format: 2, .. });
-    assert!(refused(reader.encrypt(Some(&Value::from("x")), None).unwrap_err()));
-    assert!(refused(reader.encrypt_batch(&[Some(Value::from("x"))], None).unwrap_err()));
+    assert!(refused(
+        reader.encrypt(Some(&Value::from("x")), None).unwrap_err()
+    ));
+    assert!(refused(
+        reader.encrypt_batch(&[Some(Value::from("x"))], None).unwrap_err()
+    ));
     assert!(refused(reader.index(Some(&Value::from("x"))).unwrap_err()));
-    assert!(refused(reader.index_batch(&[Some(Value::from("x"))]).unwrap_err()));
+    assert!(refused(
+        reader.index_batch(&[Some(Value::from("x"))]).unwrap_err()
+    ));
     assert!(refused(reader.rewrap(token.as_bytes(), None).unwrap_err()));
-    assert!(refused(reader.rewrap_with_index(token.as_bytes(), None).unwrap_err()));
-    assert!(refused(reader.rewrap_batch(&[Some(token.as_bytes())], None).unwrap_err()));
+    assert!(refused(
+        reader.rewrap_with_index(token.as_bytes(), None).unwrap_err()
+    ));
+    assert!(refused(
+        reader.rewrap_batch(&[Some(token.as_bytes())], None).unwrap_err()
+    ));
     // Raw keys from the old keyring can still build a writer on purpose
     // (PurposeKeys), which is the caller's explicit choice.
     PurposeKeys::from_keyring(&v2, 4).unwrap();
@@ -1299,7 +1321,11 @@ fn removal_can_keep_the_primary_when_asked() {
     assert_eq!(revocation.new_primary, None);
     assert!(revocation.to_reenroll.is_empty(), "only the remover remains");
     assert_eq!(statuses(&ring), vec![(1, S::Primary)]);
-    assert_ne!(ring.master.expose(), old_master.expose(), "still a new master key");
+    assert_ne!(
+        ring.master.expose(),
+        old_master.expose(),
+        "still a new master key"
+    );
 }
 
 #[test]
@@ -1417,7 +1443,10 @@ fn removing_several_protectors_at_once() {
     assert!(
         matches!(ring.remove_protectors(&[2, 9]), Err(Error::InvalidArgument(ref m)) if m.contains("no protector with id 9"))
     );
-    assert!(matches!(ring.remove_protectors(&[]), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        ring.remove_protectors(&[]),
+        Err(Error::InvalidArgument(_))
+    ));
     assert_eq!(ring.protectors().len(), 3, "a refused removal changes nothing");
     assert_eq!(ring.versions().len(), 1, "... and rotates nothing");
     let revocation = ring.remove_protectors(&[3, 2, 3]).unwrap();
@@ -1673,7 +1702,11 @@ fn old_ring(dir: &tempfile::TempDir, format: u8) -> (PathBuf, RecoveryKey) {
     }
     let rk = RecoveryKey::random();
     let salt = kind::fresh_salt();
-    stanzas.push(seal(3, Kind::RecoveryKey { salt }, &kind::recovery_kek(&rk, &salt)));
+    stanzas.push(seal(
+        3,
+        Kind::RecoveryKey { salt },
+        &kind::recovery_kek(&rk, &salt),
+    ));
     let header = Header {
         format,
         id,
@@ -1712,7 +1745,11 @@ fn upgrade_needs_every_protector_or_its_removal() {
             ring.upgrade(&[], &[1, 2, 3], Rotation::Rotate),
             Err(Error::InvalidArgument(ref m)) if m.contains("every protector")
         ));
-        assert_eq!(fs::read(&path).unwrap(), before, "format {format}: refusals write nothing");
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            before,
+            "format {format}: refusals write nothing"
+        );
 
         // Every secret: all three kept, same ids and dates, format 3, a
         // new primary.
@@ -1820,7 +1857,12 @@ fn older_worked_examples_upgrade() {
         assert_eq!(by_pass.format_version(), 3);
         // The old versions keep their secrets.
         assert_eq!(
-            hex::encode(by_pass.purpose_key(3, Purpose::Field, KeyUse::Decrypt).unwrap().expose()),
+            hex::encode(
+                by_pass
+                    .purpose_key(3, Purpose::Field, KeyUse::Decrypt)
+                    .unwrap()
+                    .expose()
+            ),
             EXAMPLE_V3_FIELD_KEY
         );
     }
@@ -1855,7 +1897,11 @@ fn the_seen_record_refuses_rollback_and_downgrade() {
         })
     );
     assert!(matches!(
-        Keyring::open_with(&v2, &Unlock::Passphrase(Passphrase::from("not even tried")), &options),
+        Keyring::open_with(
+            &v2,
+            &Unlock::Passphrase(Passphrase::from("not even tried")),
+            &options
+        ),
         Err(Error::KeyringDowngraded { seen: 3, found: 2 })
     ));
     // Without the record, the library still opens it (opt-in).
@@ -1957,4 +2003,3 @@ fn passphrase_stanza_cap_is_refused_at_parse_before_any_argon2id() {
     assert!(is_cap(&Keyring::open(&path, &unlock_pass("wrong")).unwrap_err()));
     assert!(is_cap(&Keyring::peek_id(&path).unwrap_err()));
 }
-

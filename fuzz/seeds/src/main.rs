@@ -158,7 +158,9 @@ fn keyring_seeds(out: &mut Out) {
     let example = read_hex("keyring/example.hex");
     let (head, body) = example.split_at(example.len() - 305);
     let id: [u8; 16] = example[9..25].try_into().expect("keyring id");
-    let nonce: [u8; 12] = head[head.len() - 48..head.len() - 36].try_into().expect("body nonce");
+    let nonce: [u8; 12] = head[head.len() - 48..head.len() - 36]
+        .try_into()
+        .expect("body nonce");
     let key = strongroom::hazmat::kdf::derive_key32(
         &fixtures::example_master_key(),
         &id,
