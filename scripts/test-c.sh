@@ -62,6 +62,8 @@ if ! [ -x "$cbindgen" ] || [ "$("$cbindgen" --version)" != "cbindgen $CBINDGEN_V
 fi
 
 work=$(mktemp -d "$root/target/c-test.XXXXXX")
+# The command line's record of keyrings seen stays in the test's folder.
+export STRONGROOM_STATE_DIR=$work/state
 trap 'rm -rf "$work"' EXIT
 
 step_header() {
@@ -97,7 +99,7 @@ for c in json.load(open(sys.argv[1]))["cases"]:
 PY
 python3 ffi/tests/field_vectors.py testdata/field/vectors.json > "$work/vectors.txt"
 
-tests=(test_api test_testkit test_vectors test_threads test_pool test_no_early_plaintext make_keyring)
+tests=(test_api test_testkit test_vectors test_threads test_pool test_no_early_plaintext test_keyring make_keyring)
 cflags_common=(-std=c99 -Wall -Wextra -Werror -g -D_POSIX_C_SOURCE=200809L -pthread)
 examples=(encrypt_file db_fields)
 cflags=("${cflags_common[@]}")
@@ -126,8 +128,9 @@ build_variant() { # NAME EXTRA_CFLAGS... -- PKG
 run_variant() { # NAME [RUNNER...]
     local name=$1; shift
     local bin=$work/$name d=$work/run-$name
-    rm -rf "$d"; mkdir -p "$d"/api "$d"/kit "$d"/thr "$d"/pool "$d"/watch "$d"/ex
+    rm -rf "$d"; mkdir -p "$d"/api "$d"/kit "$d"/thr "$d"/pool "$d"/watch "$d"/ex "$d"/kr
     "$@" "$bin/test_api" "$d/api"
+    "$@" "$bin/test_keyring" testdata/keyring "$d/kr"
     "$@" "$bin/test_testkit" testdata/testkit "$work/cases.txt" "$d/kit"
     "$@" "$bin/test_vectors" "$work/vectors.txt"
     "$@" "$bin/test_threads" "$d/thr"

@@ -24,6 +24,7 @@ EXT=$PWD/target/debug/libstrongroom_sqlite
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export STRONGROOM_KEYRING=$tmp/k.srk
+export STRONGROOM_STATE_DIR=$tmp/state
 printf 'ext test passphrase\n' > "$tmp/pass"
 chmod 600 "$tmp/pass"
 export STRONGROOM_KEYRING_PASSPHRASE_FILE=$tmp/pass

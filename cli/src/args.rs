@@ -46,6 +46,10 @@ pub struct GlobalArgs {
     /// Never show a progress bar
     #[arg(long, global = true)]
     pub no_progress: bool,
+    /// Do not check keyrings against, nor add them to, the record of keyrings seen on this machine
+    /// [default: the record in $STRONGROOM_STATE_DIR, $XDG_STATE_HOME/strongroom or ~/.local/state/strongroom]
+    #[arg(long, global = true, env = "STRONGROOM_NO_SEEN_RECORD", value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_seen_record: bool,
 }
 
 /// The commands.
@@ -220,16 +224,46 @@ pub enum KeyringCommand {
     Destroy(DestroyArgs),
     /// Add another passphrase that unlocks the keyring
     AddPassphrase(AddPassphraseArgs),
-    /// Remove protectors (passphrases or recovery keys) by id (see `keyring list`) and replace the master key
+    /// Remove protectors by id (see `keyring list`): replaces the master key and adds a new primary key version
     #[command(alias = "remove-protector")]
     RemovePassphrase(RemoveProtectorArgs),
-    /// Create a recovery key (replacing existing ones, which replaces the master key) and print it once
+    /// Create a recovery key and print it once (replacing existing ones revokes them, as a removal does)
     RecoveryKey(RecoveryKeyArgs),
     /// Replace the master key, sealed to every protector (after a secret or a keyring copy was exposed)
     Rekey(UnlockOnly),
-    /// Convert the protector used to unlock to the current keyring format
-    Upgrade(UnlockOnly),
+    /// Convert a format-1 or format-2 keyring to format 3 (needs every protector's secret, or --remove)
+    #[command(after_help = UPGRADE_AFTER_HELP)]
+    Upgrade(UpgradeArgs),
+    /// Give protectors fresh authentication values, so a removed party's knowledge of the old ones forges nothing
+    #[command(after_help = REENROLL_AFTER_HELP)]
+    Reenroll(ReenrollArgs),
 }
+
+/// Extra help of `keyring upgrade`.
+const UPGRADE_AFTER_HELP: &str = "\
+Keyring formats 1 and 2 cannot prove who wrote them: anyone who could write
+the file could have chosen its keys and protectors. They still open and
+decrypt, but encrypting with them and changing them is refused until this
+upgrade. It asks on the terminal for the secret of every other protector
+(or takes them from --other-passphrase-env/-file and --other-recovery-key-
+env/-file); remove the ones you cannot give with --remove ID. It replaces
+the master key, gives every protector a fresh authentication value and,
+unless --no-rotate, adds a new primary key version.
+
+It cannot tell whether the old file was genuine: check `strongroom keyring
+list` against the protectors and key versions you expect before trusting
+it, or create a new keyring and move the data to it.";
+
+/// Extra help of `keyring reenroll`.
+const REENROLL_AFTER_HELP: &str = "\
+Whoever once held the keyring's master key (a removed passphrase or
+recovery key, with a copy of the keyring file) knows the authentication
+values of its time. With write access to the keyring file, that party could
+plant a keyring that the protectors still holding those values open. This
+command gives fresh values to the protector used to unlock and to every
+protector whose secret is given (asked on the terminal, or from
+--other-passphrase-env/-file and --other-recovery-key-env/-file), and
+replaces the master key.";
 
 /// Commands that only need the keyring unlocked.
 #[derive(Debug, Args)]
@@ -306,6 +340,9 @@ pub struct RemoveProtectorArgs {
     /// Protector ids, as shown by `keyring list`
     #[arg(value_name = "ID", required = true, num_args = 1..)]
     pub ids: Vec<u32>,
+    /// Keep the primary key version: the removed secret, with a copy of the keyring file made before, then still opens what is encrypted from now on
+    #[arg(long)]
+    pub no_rotate: bool,
     /// How to unlock the keyring.
     #[command(flatten)]
     pub unlock: UnlockArgs,
@@ -317,6 +354,58 @@ pub struct RecoveryKeyArgs {
     /// Keep the existing recovery keys valid (default: replace them)
     #[arg(long)]
     pub keep_existing: bool,
+    /// When replacing, keep the primary key version (see `remove-passphrase --no-rotate`)
+    #[arg(long, conflicts_with = "keep_existing")]
+    pub no_rotate: bool,
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// The secrets of protectors other than the one that unlocks (for
+/// `keyring upgrade` and `keyring reenroll`); each option may be repeated.
+#[derive(Debug, Args, Default, Clone)]
+#[command(
+    next_help_heading = "Secrets of the other protectors (each may be repeated; default: ask on the terminal)"
+)]
+pub struct OtherSecretsArgs {
+    /// Read another protector's passphrase from this environment variable
+    #[arg(long, value_name = "VAR")]
+    pub other_passphrase_env: Vec<String>,
+    /// Read another protector's passphrase from this file (one trailing newline is stripped)
+    #[arg(long, value_name = "PATH")]
+    pub other_passphrase_file: Vec<PathBuf>,
+    /// Read another protector's recovery key from this environment variable
+    #[arg(long, value_name = "VAR")]
+    pub other_recovery_key_env: Vec<String>,
+    /// Read another protector's recovery key from this file
+    #[arg(long, value_name = "PATH")]
+    pub other_recovery_key_file: Vec<PathBuf>,
+}
+
+/// `keyring upgrade`
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Remove this protector instead of upgrading it (repeat for several)
+    #[arg(long, value_name = "ID")]
+    pub remove: Vec<u32>,
+    /// Keep the primary key version instead of adding a new one
+    #[arg(long)]
+    pub no_rotate: bool,
+    /// The other protectors' secrets.
+    #[command(flatten)]
+    pub others: OtherSecretsArgs,
+    /// How to unlock the keyring.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// `keyring reenroll`
+#[derive(Debug, Args)]
+pub struct ReenrollArgs {
+    /// The other protectors' secrets.
+    #[command(flatten)]
+    pub others: OtherSecretsArgs,
     /// How to unlock the keyring.
     #[command(flatten)]
     pub unlock: UnlockArgs,

@@ -24,6 +24,9 @@ Environment:
   STRONGROOM_PASSPHRASE          file passphrase when no other source is given
   STRONGROOM_NEW_PASSPHRASE      passphrase being added when no other source is given
   STRONGROOM_DB_PASSWORD         database password of `strongroom db` when no other source is given
+  STRONGROOM_STATE_DIR           folder of the record of keyrings seen [default: $XDG_STATE_HOME/strongroom
+                                 or ~/.local/state/strongroom]
+  STRONGROOM_NO_SEEN_RECORD      set to 1 for --no-seen-record
   Secret variables are read once and removed from the environment at start-up.";
 
 /// A class of outcome with a stable exit code: the core's error class,
@@ -142,6 +145,18 @@ fn hint_for(e: &strongroom::Error) -> Option<String> {
             "the file was modified or corrupted; restore it from a copy".to_string()
         }
         E::KeyringCorrupt => "the keyring file was modified or corrupted; restore it from a backup".to_string(),
+        E::KeyringNeedsUpgrade { .. } => {
+            "run `strongroom keyring upgrade` (it asks for every protector's secret; --remove ID for one you cannot give); decrypting works meanwhile".to_string()
+        }
+        E::KeyringRolledBack { .. } => {
+            "a copy older than the keyring this machine saw last was put in its place: restore the newest copy (if you restored an old backup on purpose, see `strongroom keyring` in docs/CLI.md about the record of keyrings seen)".to_string()
+        }
+        E::KeyringDowngraded { .. } => {
+            "this keyring was seen in format 3 on this machine; an older-format file with its id may be a forgery: restore the format-3 file".to_string()
+        }
+        E::UnknownProtectorKind { .. } => {
+            "a newer version of strongroom added that protector; change the keyring with that version".to_string()
+        }
         E::BadMagic { what: "encrypted file" } => "this is not a strongroom encrypted file".to_string(),
         E::FieldAuthFailed => {
             "a token decrypts only with the table, column and row key (--row/--rows) it was encrypted with, and the same keyring".to_string()

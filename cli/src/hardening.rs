@@ -8,12 +8,14 @@ use std::sync::{Mutex, OnceLock};
 use zeroize::Zeroizing;
 
 /// The options that name an environment variable holding a secret.
-const ENV_OPTIONS: [&str; 5] = [
+const ENV_OPTIONS: [&str; 7] = [
     "--keyring-passphrase-env",
     "--recovery-key-env",
     "--passphrase-env",
     "--new-passphrase-env",
     "--db-password-env",
+    "--other-passphrase-env",
+    "--other-recovery-key-env",
 ];
 
 /// The secret environment variables as they were at start-up: their raw

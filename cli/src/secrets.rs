@@ -9,7 +9,7 @@
 //! the core's rule when used. Secrets are held only in [`Zeroizing`]
 //! strings and [`Passphrase`]s.
 
-use crate::args::{NewPassphraseSourceArgs, PassphraseSourceArgs, UnlockArgs};
+use crate::args::{NewPassphraseSourceArgs, OtherSecretsArgs, PassphraseSourceArgs, UnlockArgs};
 use crate::exit::{usage, usage_hint};
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
@@ -349,6 +349,62 @@ impl NewPassphraseSourceArgs {
         )?;
         Ok(passphrase(secret))
     }
+}
+
+impl OtherSecretsArgs {
+    /// Whether any source was given (then nothing is asked on the terminal).
+    pub fn any(&self) -> bool {
+        !(self.other_passphrase_env.is_empty()
+            && self.other_passphrase_file.is_empty()
+            && self.other_recovery_key_env.is_empty()
+            && self.other_recovery_key_file.is_empty())
+    }
+
+    /// The secrets from the given sources: passphrases first, then
+    /// recovery keys, each in the order given.
+    pub fn secrets(&self) -> Result<Vec<Unlock>> {
+        let mut out = Vec::new();
+        let passphrases = self
+            .other_passphrase_env
+            .iter()
+            .map(|v| Source::Env(v.clone()))
+            .chain(self.other_passphrase_file.iter().map(|p| Source::File(p.clone())));
+        for source in passphrases {
+            let secret = read_source(&source)?;
+            if secret.is_empty() {
+                return Err(usage(format!("the passphrase in {} is empty", source)));
+            }
+            out.push(Unlock::Passphrase(passphrase(secret)));
+        }
+        let keys = self
+            .other_recovery_key_env
+            .iter()
+            .map(|v| Source::Env(v.clone()))
+            .chain(
+                self.other_recovery_key_file
+                    .iter()
+                    .map(|p| Source::File(p.clone())),
+            );
+        for source in keys {
+            let text = read_source(&source)?;
+            out.push(Unlock::RecoveryKey(RecoveryKey::parse(&text)?));
+        }
+        Ok(out)
+    }
+}
+
+/// Asks on the terminal for the secret of one protector (`what` describes
+/// it); an empty answer skips it (`None`).
+pub fn ask_protector_secret(what: &str, recovery_key: bool) -> Result<Option<Unlock>> {
+    let answer = prompt_once(&format!("{what} (empty to skip): "))?;
+    if answer.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(if recovery_key {
+        Unlock::RecoveryKey(RecoveryKey::parse(&answer)?)
+    } else {
+        Unlock::Passphrase(passphrase(answer))
+    }))
 }
 
 #[cfg(test)]

@@ -256,10 +256,19 @@ fn removing_a_passphrase_revokes_it_and_says_what_old_copies_still_hold() {
     assert_code(&out, 0);
     let said = format!("{}{}", stdout(&out), stderr(&out));
     assert!(said.contains("replaced its master key"), "{said}");
-    assert!(said.contains("Copies made before now still open"), "{said}");
+    assert!(said.contains("added key version 2 as primary"), "{said}");
     assert!(
-        said.contains("add-key --promote") && said.contains("rewrap --rekey"),
+        said.contains("(key version 1) stays readable") && said.contains("rewrap --rekey"),
         "{said}"
+    );
+    // A removed itself; B keeps the authentication value A's holder knows.
+    assert!(
+        said.contains("protector 2 kept authentication values") && said.contains("keyring reenroll"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("no longer opens anything written"),
+        "the old, untrue claim: {said}"
     );
     let out = w
         .cmd(["--json", "keyring", "add-key", "--promote"])
@@ -267,10 +276,13 @@ fn removing_a_passphrase_revokes_it_and_says_what_old_copies_still_hold() {
         .output()
         .unwrap();
     assert_code(&out, 0);
+    assert_eq!(json(&out)["version"], 3);
     // A on the new file: a key error.
     let out = w.run(["keyring", "list"]);
     assert_code(&out, 6);
-    // A on the old copy: opens, but knows only version 1.
+    // A on the old copy: this machine saw a later state of the keyring,
+    // so the record of keyrings seen refuses it; elsewhere it opens, but
+    // knows only version 1.
     let old = w.write("old.keyring", &old_copy);
     let out = w
         .cmd(["--json", "--keyring"])
@@ -279,10 +291,19 @@ fn removing_a_passphrase_revokes_it_and_says_what_old_copies_still_hold() {
         .env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
         .output()
         .unwrap();
+    assert_code(&out, 5);
+    assert_eq!(json_error(&out)["error"]["name"], "KeyringRolledBack");
+    let out = w
+        .cmd(["--json", "--no-seen-record", "--keyring"])
+        .arg(&old)
+        .args(["keyring", "list"])
+        .env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
+        .output()
+        .unwrap();
     assert_code(&out, 0);
     assert_eq!(json(&out)["versions"].as_array().unwrap().len(), 1);
 
-    // Explicit rekey, JSON and human.
+    // Explicit rekey, JSON and human: it changes no key version, and says so.
     let out = w
         .cmd(["--json", "keyring", "rekey"])
         .env("STRONGROOM_KEYRING_PASSPHRASE", "passphrase B")
@@ -292,7 +313,7 @@ fn removing_a_passphrase_revokes_it_and_says_what_old_copies_still_hold() {
     let v = json(&out);
     assert_eq!(v["command"], "keyring rekey");
     assert_eq!(v["master_key_replaced"], true);
-    assert_eq!(v["old_copies_hold_versions"], serde_json::json!([1, 2]));
+    assert_eq!(v["old_copies_hold_versions"], serde_json::json!([1, 2, 3]));
     let out = w
         .cmd(["keyring", "rekey"])
         .env("STRONGROOM_KEYRING_PASSPHRASE", "passphrase B")
@@ -301,7 +322,8 @@ fn removing_a_passphrase_revokes_it_and_says_what_old_copies_still_hold() {
     assert_code(&out, 0);
     let said = format!("{}{}", stdout(&out), stderr(&out));
     assert!(
-        said.contains("replaced the master key") && said.contains("hold key versions 1, 2"),
+        said.contains("replaced the master key")
+            && said.contains("yields key versions 1, 2, 3, including the primary (3)"),
         "{said}"
     );
     let out = w
@@ -313,11 +335,48 @@ fn removing_a_passphrase_revokes_it_and_says_what_old_copies_still_hold() {
     assert_eq!(json(&out)["upgraded"], false);
 }
 
-/// A format-1 keyring (the specification's example): it opens, revoking
-/// operations refuse while a protector is still in format 1 (exit 7,
-/// naming it, nothing changed), and removing that protector rekeys.
+/// `remove-passphrase --no-rotate` keeps the primary and says what that
+/// leaves open; the remaining protectors are named for re-enrollment.
 #[test]
-fn format_1_keyring_upgrades_and_refuses_a_rekey_that_would_cut_off_a_protector() {
+fn removal_without_rotation_says_what_it_leaves_open() {
+    let w = World::new();
+    w.init_keyring();
+    for (var, pass) in [("B", "passphrase B"), ("C", "passphrase C")] {
+        let out = w
+            .cmd(with_fast(&[
+                "keyring",
+                "add-passphrase",
+                "--new-passphrase-env",
+                var,
+            ]))
+            .env("STRONGROOM_KEYRING_PASSPHRASE", KEYRING_PASS)
+            .env(var, pass)
+            .output()
+            .unwrap();
+        assert_code(&out, 0);
+    }
+    let out = w.run(["--json", "keyring", "remove-passphrase", "3", "--no-rotate"]);
+    assert_code(&out, 0);
+    let v = json(&out);
+    assert_eq!(v["new_primary_version"], Value::Null);
+    assert_eq!(v["primary_version"], 1);
+    assert_eq!(v["protectors_to_reenroll"], serde_json::json!([2]));
+    let out = w.run(["keyring", "remove-passphrase", "2", "--no-rotate"]);
+    assert_code(&out, 0);
+    let said = stderr(&out);
+    assert!(
+        said.contains("kept key version 1 as primary (--no-rotate)")
+            && said.contains("opens everything encrypted from now on"),
+        "{said}"
+    );
+}
+
+/// A format-1 keyring (the specification's example): it opens and
+/// decrypts, but encrypting and changes are refused (exit 7, nothing
+/// changed) until `keyring upgrade`, which needs the other protector's
+/// secret or its removal.
+#[test]
+fn format_1_keyring_must_be_upgraded_with_every_protector() {
     let w = World::new();
     let hex_text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -333,26 +392,54 @@ fn format_1_keyring_upgrades_and_refuses_a_rekey_that_would_cut_off_a_protector(
             .output()
             .unwrap()
     };
-    let out = example(&["keyring", "rekey"]);
+    let out = example(&["--json", "keyring", "rekey"]);
     assert_code(&out, 7);
-    assert!(
-        stderr(&out).contains("protector(s) 2") && stderr(&out).contains("keyring upgrade"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(json_error(&out)["error"]["name"], "KeyringNeedsUpgrade");
+    w.write("plain.txt", b"data");
+    let out = example(&["--json", "encrypt", "plain.txt"]);
+    assert_code(&out, 7);
+    assert_eq!(json_error(&out)["error"]["name"], "KeyringNeedsUpgrade");
+    assert!(!w.path("plain.txt.srf").exists());
     assert_eq!(
         std::fs::read(w.keyring()).unwrap(),
         bytes,
-        "a refused rekey changes nothing"
+        "a refused change changes nothing"
     );
     let out = example(&["--json", "keyring", "upgrade"]);
+    assert_code(&out, 7);
+    assert_eq!(json_error(&out)["error"]["name"], "ProtectorsNeedUpgrade");
+    assert!(
+        json_error(&out)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("protector 2"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(w.keyring()).unwrap(), bytes);
+    w.write(
+        "rk.txt",
+        b"SRRK-G20R5-0W4GP-38F24-9HA5R-S3CEH-Y8934-MKJJA-SD5WR-K6D9Q-74XKT-FSGD0\n",
+    );
+    let out = example(&["keyring", "upgrade", "--other-recovery-key-file", "rk.txt"]);
     assert_code(&out, 0);
-    assert_eq!(json(&out)["upgraded"], true);
-    assert_eq!(json(&out)["legacy_protector_ids"], serde_json::json!([2]));
-    let out = example(&["--json", "keyring", "remove-protector", "2"]);
+    let said = stderr(&out);
+    assert!(
+        said.contains("could not prove who wrote it") && said.contains("keyring list"),
+        "{said}"
+    );
+    let out = example(&["--json", "keyring", "list"]);
     assert_code(&out, 0);
-    assert_eq!(json(&out)["master_key_replaced"], true);
+    assert_eq!(json(&out)["format"], 3);
+    assert_eq!(json(&out)["primary_version"], 5);
+    let out = w
+        .cmd(["keyring", "list", "--recovery-key-file", "rk.txt"])
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
     let out = example(&["keyring", "rekey"]);
+    assert_code(&out, 0);
+    let out = example(&["encrypt", "plain.txt"]);
     assert_code(&out, 0);
 }
 

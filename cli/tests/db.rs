@@ -48,6 +48,7 @@ impl World {
     fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_strongroom"));
         c.env("STRONGROOM_KEYRING", self.keyring())
+            .env("STRONGROOM_STATE_DIR", self.dir.path().join("state"))
             .env("STRONGROOM_KEYRING_PASSPHRASE", PASS)
             .env_remove("STRONGROOM_DB_URL")
             .env_remove("STRONGROOM_DB_PASSWORD")

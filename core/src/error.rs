@@ -92,6 +92,20 @@ pub enum Error {
     /// Bytes follow the end of the encrypted payload.
     #[error("trailing data after the final chunk")]
     TrailingData,
+    /// The keyring holds a protector of a kind this build does not know (a
+    /// newer release added it). The keyring opens with the protectors this
+    /// build knows, but it refuses to change the keyring: it could not
+    /// check that kind's rules, nor keep it working.
+    #[error(
+        "protector {id} of this keyring is of kind {kind}, which this version of strongroom does not know: \
+         the keyring opens with its other protectors, but only a version that knows the kind may change it"
+    )]
+    UnknownProtectorKind {
+        /// The protector's id.
+        id: u32,
+        /// Its kind byte.
+        kind: u8,
+    },
 
     // ---- integrity ----
     /// The header MAC does not verify: the header was modified.
@@ -117,6 +131,32 @@ pub enum Error {
     /// The keyring file failed authentication (modified or corrupted).
     #[error("keyring authentication failed (the keyring file was modified or corrupted)")]
     KeyringCorrupt,
+    /// The keyring file is older than a state of the same keyring seen
+    /// before (by this handle, or in the record of keyrings seen): an old
+    /// copy was put back, or the file was replaced.
+    #[error(
+        "keyring rolled back: this file is generation {found}, but generation {seen} of the same keyring \
+         was seen before (an old copy was put back, or the file was replaced)"
+    )]
+    KeyringRolledBack {
+        /// The highest generation seen before.
+        seen: u64,
+        /// The generation of the file.
+        found: u64,
+    },
+    /// The keyring file is in an older format than a state of the same
+    /// keyring seen before: older formats cannot prove who wrote them, so
+    /// such a file may be a forgery.
+    #[error(
+        "keyring downgraded: this keyring was seen in format {seen}, and this file is in the older format \
+         {found}, which anyone who can write the file can forge"
+    )]
+    KeyringDowngraded {
+        /// The format seen before.
+        seen: u8,
+        /// The format of the file.
+        found: u8,
+    },
 
     // ---- keys ----
     /// None of the offered identities can open any stanza of the file.
@@ -257,17 +297,29 @@ pub enum Error {
     /// Another process holds the keyring lock.
     #[error("keyring {} is locked by another process", .0.display())]
     Locked(PathBuf),
-    /// Replacing the keyring's master key (removing a protector, replacing
-    /// a recovery key, rekeying) would cut off these protectors: they are
-    /// still in keyring format 1, and only their own secret can upgrade
-    /// them. Nothing was changed.
+    /// Upgrading a keyring to the current format needs the secret of every
+    /// protector it keeps, and these protectors' secrets were not given.
+    /// Nothing was changed.
     #[error(
-        "protector(s) {} are still in keyring format 1 and cannot receive a new master key without their \
-         own secret: unlock the keyring once with each of them and save a change (this upgrades them), \
-         or remove them in the same operation; nothing was changed",
+        "protector(s) {} cannot be carried into keyring format 3 without their own secret: give each \
+         one's passphrase or recovery key to the upgrade, or remove them in it; nothing was changed",
         join_ids(.0)
     )]
     ProtectorsNeedUpgrade(Vec<u32>),
+    /// The keyring is in an older format (1 or 2), which anyone who can
+    /// write the file can forge: encrypting with it and changing it are
+    /// refused until it is upgraded ([`Keyring::upgrade`](crate::keyring::Keyring::upgrade)).
+    /// Decrypting goes on.
+    #[error(
+        "keyring format {format} cannot prove who wrote it: {operation} is refused until the keyring is \
+         upgraded to format 3 (`strongroom keyring upgrade`); decrypting still works"
+    )]
+    KeyringNeedsUpgrade {
+        /// The format of the keyring (1 or 2).
+        format: u8,
+        /// What was refused: "encrypting with it" or "changing it".
+        operation: &'static str,
+    },
 
     /// The operation was cancelled by the caller.
     #[error("operation cancelled")]
@@ -304,12 +356,15 @@ impl Error {
             Malformed { .. } => &c::MALFORMED,
             Truncated(_) => &c::TRUNCATED,
             TrailingData => &c::TRAILING_DATA,
+            UnknownProtectorKind { .. } => &c::UNKNOWN_PROTECTOR_KIND,
             KdfParams(_) => &c::KDF_PARAMS,
             HeaderMacMismatch => &c::HEADER_MAC_MISMATCH,
             CommitmentMismatch => &c::COMMITMENT_MISMATCH,
             ChunkAuthFailed { .. } => &c::CHUNK_AUTH_FAILED,
             StanzaAuthFailed { .. } => &c::STANZA_AUTH_FAILED,
             KeyringCorrupt => &c::KEYRING_CORRUPT,
+            KeyringRolledBack { .. } => &c::KEYRING_ROLLED_BACK,
+            KeyringDowngraded { .. } => &c::KEYRING_DOWNGRADED,
             FieldAuthFailed => &c::FIELD_AUTH_FAILED,
             ModeNotAccepted { .. } => &c::MODE_NOT_ACCEPTED,
             RowBindingMissing => &c::ROW_BINDING_MISSING,
@@ -335,6 +390,7 @@ impl Error {
             AlreadyExists(_) => &c::ALREADY_EXISTS,
             Locked(_) => &c::LOCKED,
             ProtectorsNeedUpgrade(_) => &c::PROTECTORS_NEED_UPGRADE,
+            KeyringNeedsUpgrade { .. } => &c::KEYRING_NEEDS_UPGRADE,
             DestinationIsSymlink(_) => &c::DESTINATION_IS_SYMLINK,
             Cancelled => &c::CANCELLED,
         }
@@ -606,6 +662,13 @@ pub mod codes {
         Format,
         "Argon2id parameters outside the documented bounds",
     );
+    /// See [`Error::UnknownProtectorKind`](super::Error::UnknownProtectorKind).
+    pub const UNKNOWN_PROTECTOR_KIND: E = E::core(
+        410,
+        "UnknownProtectorKind",
+        Format,
+        "a keyring protector of a kind this version does not know",
+    );
 
     /// See [`Error::HeaderMacMismatch`](super::Error::HeaderMacMismatch).
     pub const HEADER_MAC_MISMATCH: E = E::core(
@@ -653,6 +716,20 @@ pub mod codes {
         "RowBindingMissing",
         Integrity,
         "the token carries no row binding where rows are bound",
+    );
+    /// See [`Error::KeyringRolledBack`](super::Error::KeyringRolledBack).
+    pub const KEYRING_ROLLED_BACK: E = E::core(
+        510,
+        "KeyringRolledBack",
+        Integrity,
+        "the keyring is older than a state of it seen before",
+    );
+    /// See [`Error::KeyringDowngraded`](super::Error::KeyringDowngraded).
+    pub const KEYRING_DOWNGRADED: E = E::core(
+        511,
+        "KeyringDowngraded",
+        Integrity,
+        "the keyring is in an older format than seen before",
     );
 
     /// See [`Error::NoMatchingKey`](super::Error::NoMatchingKey).
@@ -708,7 +785,14 @@ pub mod codes {
         704,
         "ProtectorsNeedUpgrade",
         Conflict,
-        "old-format protectors must be upgraded first",
+        "old-format protectors need their secret to be upgraded",
+    );
+    /// See [`Error::KeyringNeedsUpgrade`](super::Error::KeyringNeedsUpgrade).
+    pub const KEYRING_NEEDS_UPGRADE: E = E::core(
+        710,
+        "KeyringNeedsUpgrade",
+        Conflict,
+        "the keyring must be upgraded to the current format first",
     );
 
     /// See [`Error::Cancelled`](super::Error::Cancelled).
@@ -744,6 +828,7 @@ pub const TABLE: &[&ErrorCode] = &[
     &codes::TRUNCATED,
     &codes::TRAILING_DATA,
     &codes::KDF_PARAMS,
+    &codes::UNKNOWN_PROTECTOR_KIND,
     &codes::HEADER_MAC_MISMATCH,
     &codes::COMMITMENT_MISMATCH,
     &codes::CHUNK_AUTH_FAILED,
@@ -752,6 +837,8 @@ pub const TABLE: &[&ErrorCode] = &[
     &codes::FIELD_AUTH_FAILED,
     &codes::MODE_NOT_ACCEPTED,
     &codes::ROW_BINDING_MISSING,
+    &codes::KEYRING_ROLLED_BACK,
+    &codes::KEYRING_DOWNGRADED,
     &codes::NO_MATCHING_KEY,
     &codes::WRONG_PASSPHRASE,
     &codes::WRONG_RECOVERY_KEY,
@@ -763,6 +850,7 @@ pub const TABLE: &[&ErrorCode] = &[
     &codes::LOCKED,
     &codes::DESTINATION_IS_SYMLINK,
     &codes::PROTECTORS_NEED_UPGRADE,
+    &codes::KEYRING_NEEDS_UPGRADE,
     &codes::CANCELLED,
 ];
 
@@ -861,6 +949,13 @@ mod tests {
             Error::Locked(PathBuf::from("x")),
             Error::DestinationIsSymlink(PathBuf::from("x")),
             Error::ProtectorsNeedUpgrade(vec![2, 3]),
+            Error::KeyringNeedsUpgrade {
+                format: 2,
+                operation: "changing it",
+            },
+            Error::KeyringRolledBack { seen: 4, found: 3 },
+            Error::KeyringDowngraded { seen: 3, found: 2 },
+            Error::UnknownProtectorKind { id: 3, kind: 9 },
             Error::ModeNotAccepted {
                 accepted: "random",
                 found: "deterministic",

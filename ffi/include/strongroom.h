@@ -390,6 +390,53 @@ typedef struct strongroom_key_version {
 } strongroom_key_version;
 
 /**
+ * Kind of a protector (`strongroom_protector.kind`).
+ */
+typedef uint32_t strongroom_protector_kind;
+
+/**
+ * Public metadata of one protector (no secret).
+ */
+typedef struct strongroom_protector {
+  /**
+   * Protector id, never reused.
+   */
+  uint32_t id;
+  /**
+   * One of `STRONGROOM_PROTECTOR_PASSPHRASE`, `_RECOVERY_KEY`, `_UNKNOWN`.
+   */
+  strongroom_protector_kind kind;
+  /**
+   * When it was added, seconds since the Unix epoch.
+   */
+  uint64_t created_at;
+  /**
+   * Still in keyring format 1 or 2 (the keyring must be upgraded).
+   */
+  bool legacy;
+} strongroom_protector;
+
+/**
+ * A secret of another protector, for `strongroom_keyring_upgrade` and
+ * `strongroom_keyring_reenroll`: a passphrase (`len` bytes of UTF-8) or a
+ * recovery key in its text form (`len` bytes, `SRRK-...`).
+ */
+typedef struct strongroom_secret {
+  /**
+   * `STRONGROOM_SECRET_PASSPHRASE` or `STRONGROOM_SECRET_RECOVERY_KEY`.
+   */
+  strongroom_secret_kind kind;
+  /**
+   * The secret's bytes (not NUL-terminated).
+   */
+  const uint8_t *secret;
+  /**
+   * Their number.
+   */
+  size_t len;
+} strongroom_secret;
+
+/**
  * Read callback: fill up to `len` bytes of `buf`; return the number read
  * (at most `len`), 0 at the end of the input, or -1 on an error. A
  * negative value gives `STRONGROOM_IO`; more than `len` is a bug in the
@@ -504,6 +551,21 @@ typedef int32_t (*strongroom_write_fn)(void *user_data, const uint8_t *buf, size
  * Key material wiped; only the metadata remains.
  */
 #define STRONGROOM_KEY_DESTROYED 4
+
+/**
+ * A kind this version does not know (a newer release added it).
+ */
+#define STRONGROOM_PROTECTOR_UNKNOWN 0
+
+/**
+ * A passphrase.
+ */
+#define STRONGROOM_PROTECTOR_PASSPHRASE 1
+
+/**
+ * A recovery key.
+ */
+#define STRONGROOM_PROTECTOR_RECOVERY_KEY 2
 
 /**
  * Success.
@@ -643,6 +705,12 @@ typedef int32_t (*strongroom_write_fn)(void *user_data, const uint8_t *buf, size
 #define STRONGROOM_KDF_PARAMS 407
 
 /**
+ * The keyring holds a protector of a kind this version does not know: it
+ * opens with the others but cannot be changed.
+ */
+#define STRONGROOM_UNKNOWN_PROTECTOR_KIND 410
+
+/**
  * The file header's MAC does not match.
  */
 #define STRONGROOM_HEADER_MAC_MISMATCH 501
@@ -681,6 +749,16 @@ typedef int32_t (*strongroom_write_fn)(void *user_data, const uint8_t *buf, size
  * A token read with a row key binds no row.
  */
 #define STRONGROOM_ROW_BINDING_MISSING 508
+
+/**
+ * The keyring file is older than a state of it seen before (rollback).
+ */
+#define STRONGROOM_KEYRING_ROLLED_BACK 510
+
+/**
+ * The keyring file is in an older format than seen before (downgrade).
+ */
+#define STRONGROOM_KEYRING_DOWNGRADED 511
 
 /**
  * No key given opens the file.
@@ -733,9 +811,14 @@ typedef int32_t (*strongroom_write_fn)(void *user_data, const uint8_t *buf, size
 #define STRONGROOM_DESTINATION_IS_SYMLINK 703
 
 /**
- * A protector still in keyring format 1 must be upgraded first.
+ * Upgrading the keyring needs the secrets of these protectors (or their removal).
  */
 #define STRONGROOM_PROTECTORS_NEED_UPGRADE 704
+
+/**
+ * The keyring is in an older format: upgrade it before encrypting with it or changing it.
+ */
+#define STRONGROOM_KEYRING_NEEDS_UPGRADE 710
 
 /**
  * The operation was cancelled; no output was left behind.
@@ -1463,6 +1546,122 @@ strongroom_status strongroom_keyring_add_passphrase(struct strongroom_keyring *k
                                                     const uint8_t *passphrase,
                                                     size_t passphrase_len,
                                                     const struct strongroom_kdf_params *kdf);
+
+/**
+ * Writes the keyring's format version (3; 1 or 2 for a keyring still to
+ * be upgraded, which decrypts but refuses to encrypt and to change with
+ * `STRONGROOM_KEYRING_NEEDS_UPGRADE`) to `*format`.
+ *
+ * # Safety
+ * `keyring` is a live handle; `format` is writable.
+ */
+strongroom_status strongroom_keyring_format_version(const struct strongroom_keyring *keyring,
+                                                    uint32_t *format);
+
+/**
+ * Lists the protectors in file order, as `strongroom_keyring_versions`
+ * lists versions: `*count` receives how many there are; they are written
+ * to `protectors` if `cap` is at least that, else
+ * `STRONGROOM_BUFFER_TOO_SMALL`.
+ *
+ * # Safety
+ * `keyring` is a live handle; `protectors` points to `cap` writable
+ * entries (or is NULL with `cap` 0); `count` is writable.
+ */
+strongroom_status strongroom_keyring_protectors(const struct strongroom_keyring *keyring,
+                                                struct strongroom_protector *protectors,
+                                                size_t cap,
+                                                size_t *count);
+
+/**
+ * Checks the keyring against a record of keyrings seen and keeps it for
+ * every later change: the file is read again now, refused if it is older
+ * than a state of the same keyring recorded before
+ * (`STRONGROOM_KEYRING_ROLLED_BACK`) or in an older format
+ * (`STRONGROOM_KEYRING_DOWNGRADED`), and recorded. `record_path` is the
+ * record file, or NULL for the default location (`$STRONGROOM_STATE_DIR`,
+ * else `$XDG_STATE_HOME/strongroom`, else `~/.local/state/strongroom`,
+ * file `keyrings-seen`). Call it right after opening.
+ *
+ * # Safety
+ * `keyring` is a live handle; `record_path` is NULL or NUL-terminated.
+ */
+strongroom_status strongroom_keyring_use_seen_record(struct strongroom_keyring *keyring,
+                                                     const char *record_path);
+
+/**
+ * Removes the protectors `ids` (`ids_len` of them) and revokes them in
+ * the same save: a new master key for every remaining protector and, if
+ * `rotate`, a new key version made primary (its number in
+ * `*new_primary`, else 0; `new_primary` may be NULL). Without `rotate`
+ * whoever holds a removed secret and an earlier copy of the keyring file
+ * still opens what is encrypted from now on. An unknown id, or removing
+ * every protector, gives `STRONGROOM_INVALID_ARGUMENT` and changes
+ * nothing.
+ *
+ * # Safety
+ * `keyring` is a live handle; `ids` points to `ids_len` ids;
+ * `new_primary` is NULL or writable.
+ */
+strongroom_status strongroom_keyring_remove_protectors(struct strongroom_keyring *keyring,
+                                                       const uint32_t *ids_,
+                                                       size_t ids_len,
+                                                       bool rotate,
+                                                       uint32_t *new_primary);
+
+/**
+ * Replaces the master key (sealed to every protector; the protector that
+ * unlocked this handle gets a fresh authentication value). Key versions
+ * do not change.
+ *
+ * # Safety
+ * `keyring` is a live handle.
+ */
+strongroom_status strongroom_keyring_rekey(struct strongroom_keyring *keyring);
+
+/**
+ * Upgrades a keyring in format 1 or 2 to format 3. Every protector that
+ * stays needs its secret: the one that unlocked this handle is held; give
+ * the others in `secrets` (`secrets_len` entries; NULL with 0), or remove
+ * them with `remove` (`remove_len` ids). A protector left without its
+ * secret gives `STRONGROOM_PROTECTORS_NEED_UPGRADE` (the last error names
+ * it), a secret that opens no protector `STRONGROOM_WRONG_PASSPHRASE` or
+ * `STRONGROOM_WRONG_RECOVERY_KEY`; nothing changes then. With `rotate` a
+ * new key version is made primary (`*new_primary`, else 0; may be NULL).
+ * A keyring already in format 3 is left as it is.
+ *
+ * The upgrade cannot tell whether the old file was genuine (anyone who
+ * could write it could have chosen its keys): check the protectors and
+ * versions against what you expect.
+ *
+ * # Safety
+ * `keyring` is a live handle; `secrets` points to `secrets_len` entries
+ * (each with `len` readable bytes); `remove` to `remove_len` ids;
+ * `new_primary` is NULL or writable.
+ */
+strongroom_status strongroom_keyring_upgrade(struct strongroom_keyring *keyring,
+                                             const struct strongroom_secret *secrets,
+                                             size_t secrets_len,
+                                             const uint32_t *remove,
+                                             size_t remove_len,
+                                             bool rotate,
+                                             uint32_t *new_primary);
+
+/**
+ * Gives fresh authentication values to the protector that unlocked this
+ * handle and to every protector one of `secrets` opens, and replaces the
+ * master key: after a removal, the removed party's knowledge of the old
+ * values no longer lets it plant a keyring those protectors accept. A
+ * secret that opens no protector gives `STRONGROOM_WRONG_PASSPHRASE` or
+ * `STRONGROOM_WRONG_RECOVERY_KEY` and nothing changes.
+ *
+ * # Safety
+ * `keyring` is a live handle; `secrets` points to `secrets_len` entries
+ * (NULL with 0).
+ */
+strongroom_status strongroom_keyring_reenroll(struct strongroom_keyring *keyring,
+                                              const struct strongroom_secret *secrets,
+                                              size_t secrets_len);
 
 /**
  * Sets the number of worker threads of the library's pool, for calls that

@@ -1,11 +1,13 @@
 //! Keyrings: create, open (passphrase, recovery key, secret from a file or
-//! an environment variable), close, list, add and promote key versions.
+//! an environment variable), close, list, add and promote key versions,
+//! manage protectors (removal that rotates, rekey, re-enrollment), upgrade
+//! older formats, and check against the record of keyrings seen.
 
 use crate::status::{Fail, boundary, invalid, strongroom_status};
 use crate::util::{bytes, c_passphrase, c_path, c_text, handle, need_buf, need_out, put};
 use std::ffi::c_char;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-use strongroom::keyring::{KeyStatus, Keyring, RecoveryKey, Unlock};
+use strongroom::keyring::{KeyStatus, Keyring, ProtectorKind, RecoveryKey, Rotation, SeenRecord, Unlock};
 use strongroom::passphrase::KdfParams;
 use zeroize::Zeroizing;
 
@@ -566,6 +568,308 @@ pub unsafe extern "C" fn strongroom_keyring_add_passphrase(
         };
         let pass = c_passphrase(pass, "passphrase")?;
         kr.write()?.add_passphrase(&pass, (*kdf).into())?;
+        Ok(())
+    })
+}
+
+/// A secret of another protector, for `strongroom_keyring_upgrade` and
+/// `strongroom_keyring_reenroll`: a passphrase (`len` bytes of UTF-8) or a
+/// recovery key in its text form (`len` bytes, `SRRK-...`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct strongroom_secret {
+    /// `STRONGROOM_SECRET_PASSPHRASE` or `STRONGROOM_SECRET_RECOVERY_KEY`.
+    pub kind: strongroom_secret_kind,
+    /// The secret's bytes (not NUL-terminated).
+    pub secret: *const u8,
+    /// Their number.
+    pub len: usize,
+}
+
+/// Kind of a protector (`strongroom_protector.kind`).
+pub type strongroom_protector_kind = u32;
+/// A kind this version does not know (a newer release added it).
+pub const STRONGROOM_PROTECTOR_UNKNOWN: strongroom_protector_kind = 0;
+/// A passphrase.
+pub const STRONGROOM_PROTECTOR_PASSPHRASE: strongroom_protector_kind = 1;
+/// A recovery key.
+pub const STRONGROOM_PROTECTOR_RECOVERY_KEY: strongroom_protector_kind = 2;
+
+/// Public metadata of one protector (no secret).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct strongroom_protector {
+    /// Protector id, never reused.
+    pub id: u32,
+    /// One of `STRONGROOM_PROTECTOR_PASSPHRASE`, `_RECOVERY_KEY`, `_UNKNOWN`.
+    pub kind: strongroom_protector_kind,
+    /// When it was added, seconds since the Unix epoch.
+    pub created_at: u64,
+    /// Still in keyring format 1 or 2 (the keyring must be upgraded).
+    pub legacy: bool,
+}
+
+/// The secrets of a `strongroom_secret` array (NULL allowed with `len` 0).
+///
+/// # Safety
+/// `p` is NULL with `len` 0, or points to `len` entries whose `secret`
+/// pointers each point to `len` readable bytes.
+unsafe fn unlocks(p: *const strongroom_secret, len: usize) -> Result<Vec<Unlock>, Fail> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    if p.is_null() {
+        return Err(Fail::Null("secrets"));
+    }
+    // SAFETY: non-NULL, and the caller promises `len` readable entries.
+    let entries = unsafe { std::slice::from_raw_parts(p, len) };
+    let mut out = Vec::with_capacity(len);
+    for e in entries {
+        // SAFETY: the caller promises each entry's bytes are readable.
+        let raw = unsafe { bytes(e.secret, e.len, "secret")? };
+        let text = std::str::from_utf8(raw).map_err(|_| Fail::Utf8("secret"))?;
+        out.push(unlock_from(e.kind, Zeroizing::new(text.to_owned()))?);
+    }
+    Ok(out)
+}
+
+/// `len` protector ids (NULL allowed with `len` 0).
+///
+/// # Safety
+/// `p` is NULL with `len` 0, or points to `len` readable `uint32_t`.
+unsafe fn ids<'a>(p: *const u32, len: usize, what: &'static str) -> Result<&'a [u32], Fail> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(Fail::Null(what));
+    }
+    // SAFETY: non-NULL, and the caller promises `len` readable entries.
+    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// Writes the keyring's format version (3; 1 or 2 for a keyring still to
+/// be upgraded, which decrypts but refuses to encrypt and to change with
+/// `STRONGROOM_KEYRING_NEEDS_UPGRADE`) to `*format`.
+///
+/// # Safety
+/// `keyring` is a live handle; `format` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn strongroom_keyring_format_version(
+    keyring: *const strongroom_keyring,
+    format: *mut u32,
+) -> strongroom_status {
+    boundary(|| {
+        // SAFETY: the caller's promise; NULL is refused.
+        let kr = unsafe { handle(keyring, "keyring")? };
+        need_out(format, "format")?;
+        let f = u32::from(kr.read()?.format_version());
+        // SAFETY: checked non-NULL above.
+        unsafe { put(format, f) };
+        Ok(())
+    })
+}
+
+/// Lists the protectors in file order, as `strongroom_keyring_versions`
+/// lists versions: `*count` receives how many there are; they are written
+/// to `protectors` if `cap` is at least that, else
+/// `STRONGROOM_BUFFER_TOO_SMALL`.
+///
+/// # Safety
+/// `keyring` is a live handle; `protectors` points to `cap` writable
+/// entries (or is NULL with `cap` 0); `count` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn strongroom_keyring_protectors(
+    keyring: *const strongroom_keyring,
+    protectors: *mut strongroom_protector,
+    cap: usize,
+    count: *mut usize,
+) -> strongroom_status {
+    boundary(|| {
+        // SAFETY: the caller's promise; NULL is refused.
+        let kr = unsafe { handle(keyring, "keyring")? };
+        need_out(count, "count")?;
+        need_buf(protectors, cap, "protectors")?;
+        let list = kr.read()?.protectors();
+        // SAFETY: checked non-NULL above.
+        unsafe { put(count, list.len()) };
+        if cap < list.len() {
+            return Err(Fail::Small("protectors", list.len()));
+        }
+        for (i, info) in list.iter().enumerate() {
+            let p = strongroom_protector {
+                id: info.id,
+                kind: match info.kind {
+                    ProtectorKind::Passphrase { .. } => STRONGROOM_PROTECTOR_PASSPHRASE,
+                    ProtectorKind::RecoveryKey => STRONGROOM_PROTECTOR_RECOVERY_KEY,
+                    _ => STRONGROOM_PROTECTOR_UNKNOWN,
+                },
+                created_at: info.created_at,
+                legacy: info.legacy,
+            };
+            // SAFETY: `i < list.len() <= cap` entries are writable.
+            unsafe { put(protectors.add(i), p) };
+        }
+        Ok(())
+    })
+}
+
+/// Checks the keyring against a record of keyrings seen and keeps it for
+/// every later change: the file is read again now, refused if it is older
+/// than a state of the same keyring recorded before
+/// (`STRONGROOM_KEYRING_ROLLED_BACK`) or in an older format
+/// (`STRONGROOM_KEYRING_DOWNGRADED`), and recorded. `record_path` is the
+/// record file, or NULL for the default location (`$STRONGROOM_STATE_DIR`,
+/// else `$XDG_STATE_HOME/strongroom`, else `~/.local/state/strongroom`,
+/// file `keyrings-seen`). Call it right after opening.
+///
+/// # Safety
+/// `keyring` is a live handle; `record_path` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn strongroom_keyring_use_seen_record(
+    keyring: *mut strongroom_keyring,
+    record_path: *const c_char,
+) -> strongroom_status {
+    boundary(|| {
+        // SAFETY: the caller's promise; NULL is refused.
+        let kr = unsafe { handle(keyring, "keyring")? };
+        let record = if record_path.is_null() {
+            SeenRecord::at_default_location()?
+        } else {
+            // SAFETY: non-NULL and NUL-terminated (the caller's promise).
+            SeenRecord::new(unsafe { c_path(record_path, "record_path")? })
+        };
+        let mut kr = kr.write()?;
+        kr.set_seen_record(Some(record));
+        kr.reload()?;
+        Ok(())
+    })
+}
+
+/// Removes the protectors `ids` (`ids_len` of them) and revokes them in
+/// the same save: a new master key for every remaining protector and, if
+/// `rotate`, a new key version made primary (its number in
+/// `*new_primary`, else 0; `new_primary` may be NULL). Without `rotate`
+/// whoever holds a removed secret and an earlier copy of the keyring file
+/// still opens what is encrypted from now on. An unknown id, or removing
+/// every protector, gives `STRONGROOM_INVALID_ARGUMENT` and changes
+/// nothing.
+///
+/// # Safety
+/// `keyring` is a live handle; `ids` points to `ids_len` ids;
+/// `new_primary` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn strongroom_keyring_remove_protectors(
+    keyring: *mut strongroom_keyring,
+    ids_: *const u32,
+    ids_len: usize,
+    rotate: bool,
+    new_primary: *mut u32,
+) -> strongroom_status {
+    boundary(|| {
+        // SAFETY: the caller's promises; NULL is refused.
+        let (kr, list) = unsafe { (handle(keyring, "keyring")?, ids(ids_, ids_len, "ids")?) };
+        let rotation = if rotate {
+            Rotation::Rotate
+        } else {
+            Rotation::KeepPrimary
+        };
+        let done = kr.write()?.remove_protectors_with(list, rotation)?;
+        if !new_primary.is_null() {
+            // SAFETY: non-NULL, and the caller promises it is writable.
+            unsafe { put(new_primary, done.new_primary.unwrap_or(0)) };
+        }
+        Ok(())
+    })
+}
+
+/// Replaces the master key (sealed to every protector; the protector that
+/// unlocked this handle gets a fresh authentication value). Key versions
+/// do not change.
+///
+/// # Safety
+/// `keyring` is a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn strongroom_keyring_rekey(keyring: *mut strongroom_keyring) -> strongroom_status {
+    boundary(|| {
+        // SAFETY: the caller's promise; NULL is refused.
+        let kr = unsafe { handle(keyring, "keyring")? };
+        kr.write()?.rekey()?;
+        Ok(())
+    })
+}
+
+/// Upgrades a keyring in format 1 or 2 to format 3. Every protector that
+/// stays needs its secret: the one that unlocked this handle is held; give
+/// the others in `secrets` (`secrets_len` entries; NULL with 0), or remove
+/// them with `remove` (`remove_len` ids). A protector left without its
+/// secret gives `STRONGROOM_PROTECTORS_NEED_UPGRADE` (the last error names
+/// it), a secret that opens no protector `STRONGROOM_WRONG_PASSPHRASE` or
+/// `STRONGROOM_WRONG_RECOVERY_KEY`; nothing changes then. With `rotate` a
+/// new key version is made primary (`*new_primary`, else 0; may be NULL).
+/// A keyring already in format 3 is left as it is.
+///
+/// The upgrade cannot tell whether the old file was genuine (anyone who
+/// could write it could have chosen its keys): check the protectors and
+/// versions against what you expect.
+///
+/// # Safety
+/// `keyring` is a live handle; `secrets` points to `secrets_len` entries
+/// (each with `len` readable bytes); `remove` to `remove_len` ids;
+/// `new_primary` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn strongroom_keyring_upgrade(
+    keyring: *mut strongroom_keyring,
+    secrets: *const strongroom_secret,
+    secrets_len: usize,
+    remove: *const u32,
+    remove_len: usize,
+    rotate: bool,
+    new_primary: *mut u32,
+) -> strongroom_status {
+    boundary(|| {
+        // SAFETY: the caller's promises; NULL is refused where not allowed.
+        let (kr, others, remove) = unsafe {
+            (
+                handle(keyring, "keyring")?,
+                unlocks(secrets, secrets_len)?,
+                ids(remove, remove_len, "remove")?,
+            )
+        };
+        let rotation = if rotate {
+            Rotation::Rotate
+        } else {
+            Rotation::KeepPrimary
+        };
+        let done = kr.write()?.upgrade(&others, remove, rotation)?;
+        if !new_primary.is_null() {
+            // SAFETY: non-NULL, and the caller promises it is writable.
+            unsafe { put(new_primary, done.new_primary.unwrap_or(0)) };
+        }
+        Ok(())
+    })
+}
+
+/// Gives fresh authentication values to the protector that unlocked this
+/// handle and to every protector one of `secrets` opens, and replaces the
+/// master key: after a removal, the removed party's knowledge of the old
+/// values no longer lets it plant a keyring those protectors accept. A
+/// secret that opens no protector gives `STRONGROOM_WRONG_PASSPHRASE` or
+/// `STRONGROOM_WRONG_RECOVERY_KEY` and nothing changes.
+///
+/// # Safety
+/// `keyring` is a live handle; `secrets` points to `secrets_len` entries
+/// (NULL with 0).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn strongroom_keyring_reenroll(
+    keyring: *mut strongroom_keyring,
+    secrets: *const strongroom_secret,
+    secrets_len: usize,
+) -> strongroom_status {
+    boundary(|| {
+        // SAFETY: the caller's promises; NULL is refused where not allowed.
+        let (kr, others) = unsafe { (handle(keyring, "keyring")?, unlocks(secrets, secrets_len)?) };
+        kr.write()?.reenroll(&others)?;
         Ok(())
     })
 }

@@ -70,6 +70,9 @@ pub const STRONGROOM_TRUNCATED: strongroom_status = 405;
 pub const STRONGROOM_TRAILING_DATA: strongroom_status = 406;
 /// Argon2id parameters outside the accepted bounds.
 pub const STRONGROOM_KDF_PARAMS: strongroom_status = 407;
+/// The keyring holds a protector of a kind this version does not know: it
+/// opens with the others but cannot be changed.
+pub const STRONGROOM_UNKNOWN_PROTECTOR_KIND: strongroom_status = 410;
 /// The file header's MAC does not match.
 pub const STRONGROOM_HEADER_MAC_MISMATCH: strongroom_status = 501;
 /// The payload's key commitment does not match.
@@ -86,6 +89,10 @@ pub const STRONGROOM_FIELD_AUTH_FAILED: strongroom_status = 506;
 pub const STRONGROOM_MODE_NOT_ACCEPTED: strongroom_status = 507;
 /// A token read with a row key binds no row.
 pub const STRONGROOM_ROW_BINDING_MISSING: strongroom_status = 508;
+/// The keyring file is older than a state of it seen before (rollback).
+pub const STRONGROOM_KEYRING_ROLLED_BACK: strongroom_status = 510;
+/// The keyring file is in an older format than seen before (downgrade).
+pub const STRONGROOM_KEYRING_DOWNGRADED: strongroom_status = 511;
 /// No key given opens the file.
 pub const STRONGROOM_NO_MATCHING_KEY: strongroom_status = 601;
 /// Wrong passphrase.
@@ -106,8 +113,10 @@ pub const STRONGROOM_ALREADY_EXISTS: strongroom_status = 701;
 pub const STRONGROOM_LOCKED: strongroom_status = 702;
 /// The destination is a symbolic link (refused).
 pub const STRONGROOM_DESTINATION_IS_SYMLINK: strongroom_status = 703;
-/// A protector still in keyring format 1 must be upgraded first.
+/// Upgrading the keyring needs the secrets of these protectors (or their removal).
 pub const STRONGROOM_PROTECTORS_NEED_UPGRADE: strongroom_status = 704;
+/// The keyring is in an older format: upgrade it before encrypting with it or changing it.
+pub const STRONGROOM_KEYRING_NEEDS_UPGRADE: strongroom_status = 710;
 /// The operation was cancelled; no output was left behind.
 pub const STRONGROOM_CANCELLED: strongroom_status = 801;
 

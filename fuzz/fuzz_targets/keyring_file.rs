@@ -1,8 +1,9 @@
 //! Keyring files: `Keyring::peek_id` and `Keyring::open` (with the
 //! example's recovery key, which costs no Argon2id work) of arbitrary bytes
-//! written to a temporary file. Each input is tried as is and with its
-//! header checksum recomputed, so mutations also reach the checks behind
-//! the checksum (stanza ids, KDF bounds, body length, unlocking).
+//! written to a temporary file, in every format (1, 2 and 3). Each input is
+//! tried as is and with its header checksum recomputed, so mutations also
+//! reach the checks behind the checksum (stanza ids and kinds, parameter
+//! lengths, KDF bounds, body length, unlocking and the format-3 seals).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -35,20 +36,26 @@ fn unlock() -> &'static Unlock {
 }
 
 /// Where the header checksum of a keyring would be (docs/SPEC.md section
-/// 4.2: the fixed fields, the stanzas by their kind's length, the body
-/// nonce and length); `None` if the input is too short or names an unknown
-/// stanza kind.
+/// 4.2: the fixed fields, the stanzas by their length, the body nonce and
+/// length); `None` if the input is too short or, in formats 1 and 2, names
+/// an unknown stanza kind. Format-3 stanzas carry their parameters' length.
 fn checksum_offset(d: &[u8]) -> Option<usize> {
+    let format = *d.get(8)?;
     let mut pos = 8 + 1 + 16 + 8 + 4;
     let count = *d.get(pos)?;
     pos += 1;
     for _ in 0..count {
+        if format == 3 {
+            let len = u16::from_be_bytes([*d.get(pos + 13)?, *d.get(pos + 14)?]);
+            pos += 13 + 2 + usize::from(len) + 172;
+            continue;
+        }
         let kind = *d.get(pos + 4)?;
         pos += match kind {
-            1 => 101, // legacy passphrase
-            2 => 89,  // legacy recovery key
-            3 => 153, // passphrase with a public key
-            4 => 141, // recovery key with a public key
+            1 => 101, // format 1 passphrase
+            2 => 89,  // format 1 recovery key
+            3 => 153, // format 2 passphrase
+            4 => 141, // format 2 recovery key
             _ => return None,
         };
     }

@@ -57,6 +57,31 @@ pub fn example_unlock() -> Unlock {
     Unlock::RecoveryKey(RecoveryKey::parse(EXAMPLE_RECOVERY_KEY).expect("the example recovery key parses"))
 }
 
+/// [`example_unlock`], built once.
+pub fn example_unlock_ref() -> &'static Unlock {
+    static U: std::sync::OnceLock<Unlock> = std::sync::OnceLock::new();
+    U.get_or_init(example_unlock)
+}
+
+/// The bytes of the format-3 keyring example (`testdata/keyring/example.hex`).
+pub fn example_keyring_bytes() -> Vec<u8> {
+    let text = std::fs::read_to_string(testdata("keyring/example.hex")).expect("reading the keyring example");
+    let hex: Vec<u8> = text.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
+    hex.chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).expect("hex"), 16).expect("hex"))
+        .collect()
+}
+
+/// The master key of the keyring example: 00 01 .. 1f (docs/SPEC.md
+/// section 4.6; it is an input of the example, not a secret).
+pub fn example_master_key() -> [u8; 32] {
+    let mut b = [0u8; 32];
+    for (i, x) in b.iter_mut().enumerate() {
+        *x = i as u8;
+    }
+    b
+}
+
 fn seq(start: u8) -> SecretKey {
     let mut b = [0u8; 32];
     for (i, x) in b.iter_mut().enumerate() {

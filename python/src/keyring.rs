@@ -4,7 +4,9 @@ use crate::{core_err, invalid_argument, run};
 use pyo3::prelude::*;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
-use strongroom::keyring::{KeyStatus, Keyring, ProtectorKind, RecoveryKey, Unlock};
+use strongroom::keyring::{
+    KeyStatus, Keyring, KeyringOptions, ProtectorKind, RecoveryKey, Revocation, Rotation, SeenRecord, Unlock,
+};
 use strongroom::passphrase::KdfParams;
 use strongroom::secret_source::SecretSource;
 use strongroom::{Error, Result};
@@ -19,6 +21,44 @@ pub(crate) fn kdf(params: Option<(u32, u32, u32)>) -> KdfParams {
             parallelism,
         },
         None => KdfParams::DEFAULT,
+    }
+}
+
+/// Options from the Python arguments: `seen_record` is a path to the
+/// record of keyrings seen, or (with `seen_default`) its default location.
+fn options(seen_record: Option<PathBuf>, seen_default: bool) -> Result<KeyringOptions> {
+    let record = match (seen_record, seen_default) {
+        (Some(path), _) => Some(SeenRecord::new(path)),
+        (None, true) => Some(SeenRecord::at_default_location()?),
+        (None, false) => None,
+    };
+    Ok(match record {
+        Some(r) => KeyringOptions::new().seen_record(r),
+        None => KeyringOptions::new(),
+    })
+}
+
+/// Other protectors' secrets: passphrases, then recovery keys (text).
+fn secrets(passphrases: Vec<strongroom::Passphrase>, recovery_keys: &[String]) -> Result<Vec<Unlock>> {
+    let mut out: Vec<Unlock> = passphrases.into_iter().map(Unlock::Passphrase).collect();
+    for text in recovery_keys {
+        out.push(Unlock::RecoveryKey(RecoveryKey::parse(text)?));
+    }
+    Ok(out)
+}
+
+/// `(removed, new_primary, to_reenroll)`.
+type RevocationTuple = (Vec<u32>, Option<u32>, Vec<u32>);
+
+fn revocation_tuple(r: Revocation) -> RevocationTuple {
+    (r.removed, r.new_primary, r.to_reenroll)
+}
+
+fn rotation(rotate: bool) -> Rotation {
+    if rotate {
+        Rotation::Rotate
+    } else {
+        Rotation::KeepPrimary
     }
 }
 
@@ -58,26 +98,33 @@ impl PyKeyring {
 impl PyKeyring {
     /// Creates a keyring at `path` protected by `passphrase`.
     #[staticmethod]
-    #[pyo3(signature = (path, passphrase, kdf=None))]
+    #[pyo3(signature = (path, passphrase, kdf=None, seen_record=None, seen_default=false))]
     fn create(
         py: Python<'_>,
         path: PathBuf,
         passphrase: &Bound<'_, PyAny>,
         kdf: Option<(u32, u32, u32)>,
+        seen_record: Option<PathBuf>,
+        seen_default: bool,
     ) -> PyResult<Self> {
         let pass = crate::passphrase(passphrase)?;
         let params = self::kdf(kdf);
-        run(py, move || Keyring::create(&path, &pass, params)).map(Self::wrap)
+        run(py, move || {
+            Keyring::create_with(&path, &pass, params, &options(seen_record, seen_default)?)
+        })
+        .map(Self::wrap)
     }
 
     /// Opens the keyring at `path` with a passphrase or a recovery key.
     #[staticmethod]
-    #[pyo3(signature = (path, passphrase=None, recovery_key=None))]
+    #[pyo3(signature = (path, passphrase=None, recovery_key=None, seen_record=None, seen_default=false))]
     fn open(
         py: Python<'_>,
         path: PathBuf,
         passphrase: Option<&Bound<'_, PyAny>>,
         recovery_key: Option<&str>,
+        seen_record: Option<PathBuf>,
+        seen_default: bool,
     ) -> PyResult<Self> {
         let unlock = match (passphrase, recovery_key) {
             (Some(p), None) => Unlock::Passphrase(crate::passphrase(p)?),
@@ -89,7 +136,10 @@ impl PyKeyring {
                 ));
             }
         };
-        run(py, move || Keyring::open(&path, &unlock)).map(Self::wrap)
+        run(py, move || {
+            Keyring::open_with(&path, &unlock, &options(seen_record, seen_default)?)
+        })
+        .map(Self::wrap)
     }
 
     /// The keyring id (16 bytes) of the keyring file at `path`, without unlocking it.
@@ -111,6 +161,16 @@ impl PyKeyring {
     /// The change counter of the keyring file.
     fn generation(&self, py: Python<'_>) -> PyResult<u64> {
         run(py, || self.with(|k| Ok(k.generation())))
+    }
+
+    /// The keyring format (3; 1 or 2 until upgraded).
+    fn format_version(&self, py: Python<'_>) -> PyResult<u8> {
+        run(py, || self.with(|k| Ok(k.format_version())))
+    }
+
+    /// The id of the protector that unlocked this handle.
+    fn unlocked_by(&self, py: Python<'_>) -> PyResult<u32> {
+        run(py, || self.with(|k| Ok(k.unlocked_by())))
     }
 
     /// The primary key version.
@@ -219,19 +279,98 @@ impl PyKeyring {
         })
     }
 
-    /// Replaces the recovery key; returns `(id, text)` of the new one.
-    fn replace_recovery_key(&self, py: Python<'_>) -> PyResult<(u32, String)> {
+    /// Replaces the recovery key; returns `(id, text, revocation)` of the
+    /// new one (`revocation` is `None` when there was none to replace).
+    #[pyo3(signature = (rotate=true))]
+    fn replace_recovery_key(
+        &self,
+        py: Python<'_>,
+        rotate: bool,
+    ) -> PyResult<(u32, String, Option<RevocationTuple>)> {
         run(py, || {
             self.with_mut(|k| {
-                let (id, key) = k.replace_recovery_key()?;
-                Ok((id, key.dangerous_display().as_str().to_owned()))
+                let (id, key, revocation) = k.replace_recovery_key_with(rotation(rotate))?;
+                Ok((
+                    id,
+                    key.dangerous_display().as_str().to_owned(),
+                    revocation.map(revocation_tuple),
+                ))
             })
         })
     }
 
-    /// Removes protectors (the master key is replaced).
-    fn remove_protectors(&self, py: Python<'_>, ids: Vec<u32>) -> PyResult<()> {
-        run(py, || self.with_mut(|k| k.remove_protectors(&ids)))
+    /// Removes protectors and revokes them (new master key; with `rotate`,
+    /// a new primary version); returns `(removed, new_primary, to_reenroll)`.
+    #[pyo3(signature = (ids, rotate=true))]
+    fn remove_protectors(&self, py: Python<'_>, ids: Vec<u32>, rotate: bool) -> PyResult<RevocationTuple> {
+        run(py, || {
+            self.with_mut(|k| {
+                k.remove_protectors_with(&ids, rotation(rotate))
+                    .map(revocation_tuple)
+            })
+        })
+    }
+
+    /// Upgrades a format-1 or format-2 keyring; returns `(from_format,
+    /// upgraded, removed, new_primary)`.
+    #[pyo3(signature = (passphrases, recovery_keys, remove, rotate=true))]
+    fn upgrade(
+        &self,
+        py: Python<'_>,
+        passphrases: Vec<Bound<'_, PyAny>>,
+        recovery_keys: Vec<String>,
+        remove: Vec<u32>,
+        rotate: bool,
+    ) -> PyResult<(u8, bool, Vec<u32>, Option<u32>)> {
+        let passes = passphrases
+            .iter()
+            .map(|p| crate::passphrase(p))
+            .collect::<PyResult<Vec<_>>>()?;
+        run(py, move || {
+            let others = secrets(passes, &recovery_keys)?;
+            self.with_mut(|k| {
+                let done = k.upgrade(&others, &remove, rotation(rotate))?;
+                Ok((done.from_format, done.upgraded, done.removed, done.new_primary))
+            })
+        })
+    }
+
+    /// Gives fresh authentication values to this handle's protector and to
+    /// those the secrets open; returns `(reenrolled, unchanged)`.
+    fn reenroll(
+        &self,
+        py: Python<'_>,
+        passphrases: Vec<Bound<'_, PyAny>>,
+        recovery_keys: Vec<String>,
+    ) -> PyResult<(Vec<u32>, Vec<u32>)> {
+        let passes = passphrases
+            .iter()
+            .map(|p| crate::passphrase(p))
+            .collect::<PyResult<Vec<_>>>()?;
+        run(py, move || {
+            let others = secrets(passes, &recovery_keys)?;
+            self.with_mut(|k| {
+                let done = k.reenroll(&others)?;
+                Ok((done.reenrolled, done.unchanged))
+            })
+        })
+    }
+
+    /// Checks the keyring file against the record of keyrings seen (at
+    /// `path`, or the default location) and keeps the record for later
+    /// changes.
+    #[pyo3(signature = (path=None))]
+    fn use_seen_record(&self, py: Python<'_>, path: Option<PathBuf>) -> PyResult<()> {
+        run(py, move || {
+            let record = match path {
+                Some(p) => SeenRecord::new(p),
+                None => SeenRecord::at_default_location()?,
+            };
+            self.with_mut(|k| {
+                k.set_seen_record(Some(record));
+                k.reload()
+            })
+        })
     }
 
     /// Replaces the master key and seals it to every protector.

@@ -47,7 +47,20 @@ from ._files import (
 # out of ``__all__`` so that ``from strongroom import *`` keeps the builtin;
 # the ``as`` form exports it explicitly for type checkers.
 from ._files import open as open
-from ._keyring import EnvSecret, FdSecret, FileSecret, KdfParams, Keyring, KeyVersion, Protector, SecretSource
+from ._keyring import (
+    EnvSecret,
+    FdSecret,
+    FileSecret,
+    KdfParams,
+    Keyring,
+    KeyVersion,
+    Protector,
+    Reenrollment,
+    Revocation,
+    SecretSource,
+    SeenRecordOption,
+    Upgrade,
+)
 from ._native import __version__
 
 __all__ = [
@@ -84,5 +97,9 @@ __all__ = [
     "Keyring",
     "KeyVersion",
     "Protector",
+    "Reenrollment",
+    "Revocation",
     "SecretSource",
+    "SeenRecordOption",
+    "Upgrade",
 ]

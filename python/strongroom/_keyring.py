@@ -6,7 +6,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _native
 from ._errors import error
@@ -16,6 +16,10 @@ __all__ = [
     "KdfParams",
     "KeyVersion",
     "Protector",
+    "Revocation",
+    "Upgrade",
+    "Reenrollment",
+    "SeenRecordOption",
     "SecretSource",
     "EnvSecret",
     "FileSecret",
@@ -25,6 +29,21 @@ __all__ = [
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+#: The record of keyrings seen to check a keyring against and raise: ``None``
+#: (none, the default), ``True`` (the default location:
+#: ``$STRONGROOM_STATE_DIR``, else ``$XDG_STATE_HOME/strongroom``, else
+#: ``~/.local/state/strongroom``), or the path of a record file.
+SeenRecordOption = Union[None, bool, PathLike]
+
+
+def _seen_args(seen_record: SeenRecordOption) -> Tuple[Optional[str], bool]:
+    if seen_record is None or seen_record is False:
+        return None, False
+    if seen_record is True:
+        return None, True
+    # Absolute, so that a pickle names the same record in any working directory.
+    return os.path.abspath(os.fsdecode(os.fspath(seen_record))), False
 
 
 class SecretSource:
@@ -132,7 +151,10 @@ class KeyVersion:
 
 @dataclass(frozen=True)
 class Protector:
-    """Public metadata of a protector (passphrase or recovery key)."""
+    """Public metadata of a protector (``kind``: ``"passphrase"``,
+    ``"recovery-key"``, or ``"unknown"`` for a kind a newer release added).
+    ``legacy``: still in keyring format 1 or 2 (the keyring must be
+    upgraded)."""
 
     id: int
     kind: str
@@ -141,9 +163,41 @@ class Protector:
     kdf: Optional[KdfParams]
 
 
-# One open keyring per (path, secret source) per process: handles that
-# arrive by pickle open the keyring once, on first use, and share it.
-_OPEN: Dict[Tuple[str, str, SecretSource], "_native.Keyring"] = {}
+@dataclass(frozen=True)
+class Revocation:
+    """What a removal (or a replaced recovery key) did: the protectors
+    removed, the key version added and made primary (``None`` without
+    rotation), and the remaining protectors whose authentication values the
+    removed party may know (give them fresh ones with
+    :meth:`Keyring.reenroll`)."""
+
+    removed: List[int]
+    new_primary: Optional[int]
+    to_reenroll: List[int]
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """What :meth:`Keyring.upgrade` did."""
+
+    from_format: int
+    upgraded: bool
+    removed: List[int]
+    new_primary: Optional[int]
+
+
+@dataclass(frozen=True)
+class Reenrollment:
+    """What :meth:`Keyring.reenroll` did: the protectors with fresh
+    authentication values, and those that kept theirs."""
+
+    reenrolled: List[int]
+    unchanged: List[int]
+
+
+# One open keyring per (path, secret source, record) per process: handles
+# that arrive by pickle open the keyring once, on first use, and share it.
+_OPEN: Dict[Tuple[str, str, SecretSource, Tuple[Optional[str], bool]], "_native.Keyring"] = {}
 _OPEN_LOCK = threading.Lock()
 
 
@@ -166,13 +220,15 @@ class Keyring:
 
     **Pickling.** A keyring opened from a :class:`SecretSource` pickles as
     a reference: its absolute path (resolved when it was opened), the
-    source's name and the keyring id, never a secret. The receiving process
-    opens the file on first use and refuses (``KeyAccessError``,
-    ``WrongKeyring``) a different keyring found at that path, even one that
-    opens with the same passphrase."""
+    source's name, the keyring id and the seen-record option, never a
+    secret. The receiving process opens the file on first use and refuses
+    (``KeyAccessError``, ``WrongKeyring``) a different keyring found at that
+    path, even one that opens with the same passphrase."""
 
     def __init__(self, internal: _Internal, native: Optional[_native.Keyring], path: str,
-                 ref: Optional[Tuple[str, SecretSource]], *, pinned_id: Optional[bytes] = None) -> None:
+                 ref: Optional[Tuple[str, SecretSource]],
+                 seen: Tuple[Optional[str], bool] = (None, False), *,
+                 pinned_id: Optional[bytes] = None) -> None:
         if internal is not _INTERNAL:
             raise TypeError("use strongroom.Keyring.create(...) or strongroom.Keyring.open(...)")
         self._native_handle = native
@@ -182,34 +238,47 @@ class Keyring:
         self._abs_path = os.path.abspath(path)
         self._ref = ref
         self._pinned_id = pinned_id
+        self._seen = seen
         self._lock = threading.Lock()
 
     # -- construction -------------------------------------------------
 
     @classmethod
-    def create(cls, path: PathLike, passphrase: Secret, *, kdf: Optional[KdfParams] = None) -> "Keyring":
+    def create(cls, path: PathLike, passphrase: Secret, *, kdf: Optional[KdfParams] = None,
+               seen_record: SeenRecordOption = None) -> "Keyring":
         """Creates a new keyring file at ``path`` (mode 0600) protected by
-        ``passphrase``, with key version 1 as primary."""
+        ``passphrase``, with key version 1 as primary. With ``seen_record``
+        (see :data:`SeenRecordOption`) the record of keyrings seen learns it,
+        and every later change checks and raises the record."""
         p = _path_str(path)
-        native = _native.Keyring.create(p, resolve(passphrase), kdf_tuple(kdf))
-        return cls(_INTERNAL, native, p, _ref("passphrase", passphrase))
+        seen = _seen_args(seen_record)
+        native = _native.Keyring.create(p, resolve(passphrase), kdf_tuple(kdf), *seen)
+        return cls(_INTERNAL, native, p, _ref("passphrase", passphrase), seen)
 
     @classmethod
     def open(cls, path: PathLike, passphrase: Optional[Secret] = None, *,
-             recovery_key: Optional[Secret] = None) -> "Keyring":
-        """Opens the keyring at ``path`` with a passphrase or a recovery key."""
+             recovery_key: Optional[Secret] = None, seen_record: SeenRecordOption = None) -> "Keyring":
+        """Opens the keyring at ``path`` with a passphrase or a recovery key.
+
+        With ``seen_record`` (see :data:`SeenRecordOption`), a keyring older
+        than a state of it seen before is refused (``KeyringRolledBack``,
+        ``KeyringDowngraded``: :class:`AuthenticationError`) and the state
+        opened is recorded. A keyring in format 1 or 2 opens and decrypts,
+        but encrypting with it and changing it raise ``KeyringNeedsUpgrade``
+        (:class:`ConflictError`) until :meth:`upgrade`."""
         p = _path_str(path)
         if (passphrase is None) == (recovery_key is None):
             raise error("InvalidArgument", "give exactly one of passphrase and recovery_key")
+        seen = _seen_args(seen_record)
         if passphrase is not None:
-            native = _native.Keyring.open(p, resolve(passphrase), None)
+            native = _native.Keyring.open(p, resolve(passphrase), None, *seen)
             ref = _ref("passphrase", passphrase)
         else:
             assert recovery_key is not None
             rk = resolve(recovery_key)
-            native = _native.Keyring.open(p, None, rk.decode() if isinstance(rk, (bytes, bytearray)) else rk)
+            native = _native.Keyring.open(p, None, rk.decode() if isinstance(rk, (bytes, bytearray)) else rk, *seen)
             ref = _ref("recovery_key", recovery_key)
-        return cls(_INTERNAL, native, p, ref)
+        return cls(_INTERNAL, native, p, ref, seen)
 
     @staticmethod
     def peek_id(path: PathLike) -> bytes:
@@ -227,10 +296,11 @@ class Keyring:
             if self._native_handle is None:
                 if self._ref is None:
                     raise error("InvalidArgument", "the keyring is closed")
-                self._native_handle = _open_shared(self._abs_path, *self._ref, pinned_id=self._pinned_id)
+                self._native_handle = _open_shared(self._abs_path, *self._ref, self._seen,
+                                                   pinned_id=self._pinned_id)
             return self._native_handle
 
-    def __reduce__(self) -> Tuple[object, Tuple[str, str, SecretSource, bytes]]:
+    def __reduce__(self) -> Tuple[object, Tuple[str, str, SecretSource, Tuple[Optional[str], bool], bytes]]:
         if self._ref is None:
             raise TypeError(
                 "this keyring was opened with a literal secret and cannot be pickled: "
@@ -242,7 +312,7 @@ class Keyring:
             raise TypeError("this keyring was opened from a file descriptor, which is read once: "
                             "open it with EnvSecret or FileSecret to pickle it")
         pinned = self._pinned_id if self._pinned_id is not None else self.id
-        return (_reopen, (self._abs_path, kind, source, pinned))
+        return (_reopen, (self._abs_path, kind, source, self._seen, pinned))
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
@@ -263,7 +333,7 @@ class Keyring:
                 self._native_handle = None
             if self._ref is not None:
                 with _OPEN_LOCK:
-                    _OPEN.pop((self._abs_path, self._ref[0], self._ref[1]), None)
+                    _OPEN.pop((self._abs_path, self._ref[0], self._ref[1], self._seen), None)
             self._ref = None
 
     @property
@@ -292,6 +362,17 @@ class Keyring:
     def generation(self) -> int:
         """The change counter of the keyring file."""
         return self._native.generation()
+
+    @property
+    def format_version(self) -> int:
+        """The keyring format: 3, or 1 or 2 for a keyring that cannot prove
+        who wrote it and waits for :meth:`upgrade`."""
+        return self._native.format_version()
+
+    @property
+    def unlocked_by(self) -> int:
+        """The id of the protector that unlocked (or created) this handle."""
+        return self._native.unlocked_by()
 
     def versions(self) -> List[KeyVersion]:
         """Every key version's public metadata."""
@@ -339,17 +420,67 @@ class Keyring:
         The text is the secret: hand it to whoever keeps it, once."""
         return self._native.add_recovery_key()
 
-    def replace_recovery_key(self) -> Tuple[int, str]:
-        """Replaces the recovery key; returns the new ``(id, text)``."""
-        return self._native.replace_recovery_key()
+    def replace_recovery_key(self, *, rotate: bool = True) -> Tuple[int, str]:
+        """Replaces the recovery key; returns the new ``(id, text)``. The old
+        one is revoked as :meth:`remove_protectors` does (``rotate``
+        included); :meth:`replace_recovery_key_with` also says what was
+        revoked."""
+        pid, text, _ = self._native.replace_recovery_key(rotate)
+        return pid, text
 
-    def remove_protectors(self, ids: List[int]) -> None:
-        """Removes protectors; the master key is replaced."""
-        self._native.remove_protectors(list(ids))
+    def replace_recovery_key_with(self, *, rotate: bool = True) -> Tuple[int, str, Optional[Revocation]]:
+        """:meth:`replace_recovery_key`, also returning the
+        :class:`Revocation` (``None`` when there was no recovery key)."""
+        pid, text, revoked = self._native.replace_recovery_key(rotate)
+        return pid, text, None if revoked is None else Revocation(*revoked)
+
+    def remove_protectors(self, ids: List[int], *, rotate: bool = True) -> Revocation:
+        """Removes protectors and revokes them in the same save: the master
+        key is replaced and, unless ``rotate`` is false, a new key version
+        is made primary, so a removed secret (even with an old copy of the
+        keyring file) opens nothing encrypted from now on. Without
+        rotation whoever holds a removed secret and such a copy still opens
+        what is encrypted afterwards, until the next rotation."""
+        return Revocation(*self._native.remove_protectors(list(ids), rotate))
 
     def rekey(self) -> None:
-        """Replaces the master key and seals it to every protector."""
+        """Replaces the master key and seals it to every protector (the one
+        that unlocked gets a fresh authentication value). Key versions do
+        not change."""
         self._native.rekey()
+
+    def upgrade(self, *, passphrases: Sequence[Secret] = (), recovery_keys: Sequence[Secret] = (),
+                remove: Sequence[int] = (), rotate: bool = True) -> Upgrade:
+        """Upgrades a keyring in format 1 or 2 to format 3. Every protector
+        that stays needs its secret: the one that unlocked is held, give
+        the others in ``passphrases`` / ``recovery_keys``, or ``remove``
+        them (``ProtectorsNeedUpgrade`` otherwise; nothing changes). With
+        ``rotate`` a new key version is made primary.
+
+        The upgrade cannot tell whether the old file was genuine: anyone who
+        could write it could have chosen its keys and protectors. Check
+        :meth:`protectors` and :meth:`versions` against what you expect."""
+        keys = [_text(resolve(k)) for k in recovery_keys]
+        done = self._native.upgrade([resolve(p) for p in passphrases], keys, list(remove), rotate)
+        return Upgrade(*done)
+
+    def reenroll(self, *, passphrases: Sequence[Secret] = (), recovery_keys: Sequence[Secret] = ()) -> Reenrollment:
+        """Gives fresh authentication values to the protector that unlocked
+        this handle and to every protector the given secrets open, and
+        replaces the master key: after a removal, the removed party's
+        knowledge of the old values no longer forges a keyring they open."""
+        keys = [_text(resolve(k)) for k in recovery_keys]
+        return Reenrollment(*self._native.reenroll([resolve(p) for p in passphrases], keys))
+
+    def use_seen_record(self, path: Optional[PathLike] = None) -> None:
+        """Checks the keyring file against the record of keyrings seen (at
+        ``path``, or the default location) and keeps it for every later
+        change (see :meth:`open`'s ``seen_record``)."""
+        self._native.use_seen_record(None if path is None else os.fspath(path))
+
+
+def _text(value: Union[str, bytes, bytearray]) -> str:
+    return value.decode() if isinstance(value, (bytes, bytearray)) else value
 
 
 def _ref(kind: str, secret: Secret) -> Optional[Tuple[str, SecretSource]]:
@@ -361,16 +492,17 @@ def _path_str(path: PathLike) -> str:
     return p if isinstance(p, str) else os.fsdecode(p)
 
 
-def _open_shared(path: str, kind: str, source: SecretSource, *, pinned_id: Optional[bytes]) -> _native.Keyring:
-    key = (path, kind, source)
+def _open_shared(path: str, kind: str, source: SecretSource,
+                 seen: Tuple[Optional[str], bool], *, pinned_id: Optional[bytes]) -> _native.Keyring:
+    key = (path, kind, source, seen)
     with _OPEN_LOCK:
         native = _OPEN.get(key)
         if native is None or native.closed:
             value = source.read()
             if kind == "passphrase":
-                native = _native.Keyring.open(path, value, None)
+                native = _native.Keyring.open(path, value, None, *seen)
             else:
-                native = _native.Keyring.open(path, None, value)
+                native = _native.Keyring.open(path, None, value, *seen)
             _OPEN[key] = native
     found = bytes(native.id())
     if pinned_id is not None and found != pinned_id:
@@ -380,6 +512,7 @@ def _open_shared(path: str, kind: str, source: SecretSource, *, pinned_id: Optio
     return native
 
 
-def _reopen(path: str, kind: str, source: SecretSource, keyring_id: Optional[bytes] = None) -> Keyring:
+def _reopen(path: str, kind: str, source: SecretSource,
+            seen: Tuple[Optional[str], bool] = (None, False), keyring_id: Optional[bytes] = None) -> Keyring:
     # Opened lazily, on first use, once per process.
-    return Keyring(_INTERNAL, None, path, (kind, source), pinned_id=keyring_id)
+    return Keyring(_INTERNAL, None, path, (kind, source), seen, pinned_id=keyring_id)

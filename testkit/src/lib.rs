@@ -4,6 +4,11 @@
 //! [`generate`] writes the files and `manifest.json` into a folder
 //! (`cargo run -p strongroom-testkit --bin make-testkit -- testdata/testkit`);
 //! the tests in `tests/testkit.rs` read that folder and check every case.
+//!
+//! [`forge`] is an independent writer of keyring files, built from the
+//! specification alone, that the keyring attack tests use.
+
+pub mod forge;
 
 use serde::{Deserialize, Serialize};
 use std::io::Write;

@@ -2,14 +2,18 @@
 //! manage its protectors (passphrases, recovery key).
 
 use super::{Ctx, kdf_params};
-use crate::args::{DestroyArgs, KeyringCommand, KeyringInitArgs, RecoveryKeyArgs, VersionArg};
+use crate::args::{
+    DestroyArgs, KeyringCommand, KeyringInitArgs, OtherSecretsArgs, RecoveryKeyArgs, ReenrollArgs,
+    UpgradeArgs, VersionArg,
+};
 use crate::exit::usage_hint;
 use crate::output::iso8601;
+use crate::secrets::{ask_protector_secret, terminal_available};
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::Path;
-use strongroom::keyring::{KeyStatus, Keyring, ProtectorKind};
+use strongroom::keyring::{KeyStatus, Keyring, ProtectorInfo, ProtectorKind, Revocation, Rotation, Unlock};
 use zeroize::Zeroizing;
 
 /// Runs a `keyring` subcommand.
@@ -62,35 +66,48 @@ pub fn run(ctx: &Ctx<'_>, cmd: &KeyringCommand) -> Result<()> {
         KeyringCommand::RemovePassphrase(a) => {
             let mut kr = ctx.open_keyring(&a.unlock)?;
             let ids = join_ids(&a.ids);
-            kr.remove_protectors(&a.ids)
-                .map_err(upgrade_hint)
+            let revocation = kr
+                .remove_protectors_with(&a.ids, rotation(a.no_rotate))
                 .with_context(|| format!("cannot remove protector {ids}"))?;
             ctx.out.json(json!({
                 "command": "keyring remove-passphrase",
                 "path": kr.path().display().to_string(),
-                "removed_protector_ids": a.ids,
+                "removed_protector_ids": revocation.removed,
                 "master_key_replaced": true,
-                "old_copies_hold_versions": version_numbers(&kr),
+                "new_primary_version": revocation.new_primary,
+                "primary_version": kr.primary_version(),
+                "old_copies_hold_versions": version_numbers(&kr, revocation.new_primary),
+                "protectors_to_reenroll": revocation.to_reenroll,
                 "protectors": protectors_json(&kr),
             }));
             ctx.out.say(format!(
                 "removed protector {ids} from keyring {} and replaced its master key",
                 kr.path().display()
             ));
-            rekey_note(ctx, &kr, &format!("the removed secret (protector {ids})"));
+            revocation_notes(
+                ctx,
+                &kr,
+                &revocation,
+                &format!("the removed secret (protector {ids})"),
+            );
             Ok(())
         }
         KeyringCommand::RecoveryKey(a) => recovery_key(ctx, a),
         KeyringCommand::Rekey(a) => {
             let mut kr = ctx.open_keyring(&a.unlock)?;
-            kr.rekey()
-                .map_err(upgrade_hint)
-                .context("cannot replace the master key")?;
+            kr.rekey().context("cannot replace the master key")?;
+            let others: Vec<u32> = kr
+                .protectors()
+                .iter()
+                .map(|p| p.id)
+                .filter(|id| *id != kr.unlocked_by())
+                .collect();
             ctx.out.json(json!({
                 "command": "keyring rekey",
                 "path": kr.path().display().to_string(),
                 "master_key_replaced": true,
-                "old_copies_hold_versions": version_numbers(&kr),
+                "old_copies_hold_versions": version_numbers(&kr, None),
+                "protectors_to_reenroll": others,
                 "protectors": protectors_json(&kr),
             }));
             ctx.out.say(format!(
@@ -98,38 +115,16 @@ pub fn run(ctx: &Ctx<'_>, cmd: &KeyringCommand) -> Result<()> {
                 kr.path().display(),
                 join_ids(&kr.protectors().iter().map(|p| p.id).collect::<Vec<_>>())
             ));
-            rekey_note(ctx, &kr, "a secret removed earlier");
+            rekey_note(ctx, &kr);
+            reenroll_note(
+                ctx,
+                &others,
+                "whoever holds an exposed secret and a copy of the keyring file",
+            );
             Ok(())
         }
-        KeyringCommand::Upgrade(a) => {
-            let mut kr = ctx.open_keyring(&a.unlock)?;
-            let upgraded = kr.upgrade_protector().context("cannot upgrade the protector")?;
-            let legacy: Vec<u32> = kr
-                .protectors()
-                .iter()
-                .filter(|p| p.legacy)
-                .map(|p| p.id)
-                .collect();
-            ctx.out.json(json!({
-                "command": "keyring upgrade",
-                "path": kr.path().display().to_string(),
-                "upgraded": upgraded,
-                "legacy_protector_ids": legacy,
-            }));
-            ctx.out.say(if upgraded {
-                "upgraded the protector used to unlock to the current keyring format"
-            } else {
-                "the protector used to unlock was already in the current keyring format"
-            });
-            if !legacy.is_empty() {
-                ctx.out.note(format!(
-                    "protector {} still in the old format: unlock with each and run `strongroom keyring upgrade`, \
-                     or remove them, before `rekey` or a removal can replace the master key",
-                    join_ids(&legacy)
-                ));
-            }
-            Ok(())
-        }
+        KeyringCommand::Upgrade(a) => upgrade(ctx, a),
+        KeyringCommand::Reenroll(a) => reenroll(ctx, a),
     }
 }
 
@@ -137,41 +132,217 @@ fn join_ids(ids: &[u32]) -> String {
     ids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
 }
 
-fn version_numbers(kr: &Keyring) -> Vec<u32> {
+/// "protector 2" or "protectors 2, 3" (any noun).
+fn counted(noun: &str, ids: &[u32]) -> String {
+    let s = if ids.len() == 1 { "" } else { "s" };
+    format!("{noun}{s} {}", join_ids(ids))
+}
+
+fn rotation(no_rotate: bool) -> Rotation {
+    if no_rotate {
+        Rotation::KeepPrimary
+    } else {
+        Rotation::Rotate
+    }
+}
+
+/// The versions an earlier copy of the keyring file holds: every
+/// non-destroyed version but `new` (added by this change).
+fn version_numbers(kr: &Keyring, new: Option<u32>) -> Vec<u32> {
     kr.versions()
         .iter()
-        .filter(|v| v.status != KeyStatus::Destroyed)
+        .filter(|v| v.status != KeyStatus::Destroyed && Some(v.version) != new)
         .map(|v| v.version)
         .collect()
 }
 
-/// Adds the command that upgrades format-1 protectors to the library's
-/// refusal.
-fn upgrade_hint(e: strongroom::Error) -> anyhow::Error {
-    match e {
-        strongroom::Error::ProtectorsNeedUpgrade(ref ids) => {
-            let ids = join_ids(ids);
-            anyhow::Error::new(e).context(format!(
-                "unlock with protector {ids} and run `strongroom keyring upgrade`, or remove it in the same \
-                 `strongroom keyring remove-protector` command"
-            ))
-        }
-        other => other.into(),
+/// What a revocation did and did not do, in plain words.
+fn revocation_notes(ctx: &Ctx<'_>, kr: &Keyring, revocation: &Revocation, removed: &str) {
+    let old = counted("key version", &version_numbers(kr, revocation.new_primary));
+    match revocation.new_primary {
+        Some(v) => ctx.out.note(format!(
+            "added key version {v} as primary: files and fields encrypted from now on use it, and {removed} \
+             cannot reach it, even with a copy of the keyring file made before. What was encrypted before \
+             ({old}) stays readable to whoever holds {removed} and such a copy: give those files \
+             a new file key (`strongroom rewrap --rekey FILE`), re-encrypt database fields, then destroy the \
+             old versions (`strongroom keyring destroy VERSION --yes`)."
+        )),
+        None => ctx.out.note(format!(
+            "kept key version {} as primary (--no-rotate): {removed}, with a copy of the keyring file made \
+             before, still yields it and so opens everything encrypted from now on, until you rotate \
+             (`strongroom keyring add-key --promote`).",
+            kr.primary_version()
+        )),
+    }
+    reenroll_note(ctx, &revocation.to_reenroll, "the removed party");
+}
+
+/// Names the protectors whose authentication values someone may know.
+fn reenroll_note(ctx: &Ctx<'_>, ids: &[u32], who: &str) {
+    if ids.is_empty() {
+        return;
+    }
+    ctx.out.note(format!(
+        "{} kept authentication values that {who} may know: with write access to the keyring \
+         file, that party could plant a keyring they open. Give them fresh values with \
+         `strongroom keyring reenroll` (it asks for their secrets).",
+        counted("protector", ids)
+    ));
+}
+
+/// What an explicit master-key replacement does and does not do.
+fn rekey_note(ctx: &Ctx<'_>, kr: &Keyring) {
+    ctx.out.note(format!(
+        "no key version changed: a copy of the keyring file made before, with a secret it accepted, still \
+         yields {}, including the primary ({}), and so opens what is encrypted from now on too. \
+         If such a copy or secret may be in other hands, rotate: `strongroom keyring add-key --promote`, \
+         give every file a new file key under the new version with `strongroom rewrap --rekey FILE` (a plain \
+         rewrap keeps the file key, which the old versions still open), re-encrypt database fields, then \
+         `strongroom keyring destroy VERSION --yes` for the old versions.",
+        counted("key version", &version_numbers(kr, None)),
+        kr.primary_version()
+    ));
+}
+
+/// Describes a protector for a prompt or a message.
+fn describe(p: &ProtectorInfo) -> String {
+    match p.kind {
+        ProtectorKind::Passphrase { .. } => format!("passphrase of protector {}", p.id),
+        ProtectorKind::RecoveryKey => format!("recovery key of protector {}", p.id),
+        _ => format!("secret of protector {}", p.id),
     }
 }
 
-/// What a master-key replacement does and does not do, in plain words.
-fn rekey_note(ctx: &Ctx<'_>, kr: &Keyring, exposed: &str) {
-    let versions = version_numbers(kr);
-    ctx.out.note(format!(
-        "{exposed} and copies of the keyring file no longer open anything written from now on. \
-         Copies made before now still open with the secrets they accepted, and hold key versions {}. \
-         If such a copy or secret may be in other hands, rotate: `strongroom keyring add-key --promote`, \
-         give every file a new file key under the new version with `strongroom rewrap --rekey FILE` \
-         (a plain rewrap keeps the file key, which the old versions still open), re-encrypt \
-         database fields, then `strongroom keyring destroy VERSION --yes` for the old versions.",
-        join_ids(&versions)
+/// The secrets of the other protectors: from the given sources, or asked
+/// on the terminal for each of `wanted` (none without a terminal).
+fn other_secrets(args: &OtherSecretsArgs, wanted: &[ProtectorInfo]) -> Result<Vec<Unlock>> {
+    if args.any() {
+        return args.secrets();
+    }
+    if !terminal_available() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for p in wanted {
+        let what = describe(p);
+        let what = format!("{}{}", what[..1].to_uppercase(), &what[1..]);
+        if let Some(secret) = ask_protector_secret(&what, p.kind == ProtectorKind::RecoveryKey)? {
+            out.push(secret);
+        }
+    }
+    Ok(out)
+}
+
+fn upgrade(ctx: &Ctx<'_>, a: &UpgradeArgs) -> Result<()> {
+    let mut kr = ctx.open_keyring(&a.unlock)?;
+    let from = kr.format_version();
+    let wanted: Vec<ProtectorInfo> = kr
+        .protectors()
+        .into_iter()
+        .filter(|p| p.id != kr.unlocked_by() && !a.remove.contains(&p.id))
+        .collect();
+    let secrets = if from < 3 {
+        other_secrets(&a.others, &wanted)?
+    } else {
+        Vec::new()
+    };
+    let done = kr
+        .upgrade(&secrets, &a.remove, rotation(a.no_rotate))
+        .map_err(|e| match e {
+            strongroom::Error::ProtectorsNeedUpgrade(ref ids) => {
+                let ids = join_ids(ids);
+                anyhow::Error::new(e).context(format!(
+                    "give the secret of protector {ids} (on the terminal, or with --other-passphrase-env/-file, \
+                     --other-recovery-key-env/-file), or remove it with --remove ID"
+                ))
+            }
+            other => other.into(),
+        })
+        .context("cannot upgrade the keyring")?;
+    ctx.out.json(json!({
+        "command": "keyring upgrade",
+        "path": kr.path().display().to_string(),
+        "upgraded": done.upgraded,
+        "from_format": done.from_format,
+        "format": kr.format_version(),
+        "removed_protector_ids": done.removed,
+        "new_primary_version": done.new_primary,
+        "primary_version": kr.primary_version(),
+        "protectors": protectors_json(&kr),
+    }));
+    if !done.upgraded {
+        ctx.out.say(format!(
+            "keyring {} is already in format {}; nothing to do",
+            kr.path().display(),
+            kr.format_version()
+        ));
+        if !a.remove.is_empty() {
+            ctx.out.note(format!(
+                "nothing was removed: remove protectors with `strongroom keyring remove-passphrase {}`",
+                a.remove.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")
+            ));
+        }
+        return Ok(());
+    }
+    ctx.out.say(format!(
+        "upgraded keyring {} from format {} to format {}",
+        kr.path().display(),
+        done.from_format,
+        kr.format_version()
     ));
+    if !done.removed.is_empty() {
+        ctx.out
+            .say(format!("removed protector {}", join_ids(&done.removed)));
+    }
+    match done.new_primary {
+        Some(v) => ctx.out.say(format!(
+            "added key version {v} as primary: files and fields are encrypted to it from now on"
+        )),
+        None => ctx.out.say(format!(
+            "kept key version {} as primary (--no-rotate)",
+            kr.primary_version()
+        )),
+    }
+    ctx.out.note(format!(
+        "format {} could not prove who wrote it: anyone who could write the keyring file could have \
+         replaced its keys and protectors, and this upgrade cannot tell. Check `strongroom keyring list` \
+         against the protectors and key versions you expect before trusting it, or create a new keyring \
+         and move the data to it. From now on only a holder of one of its secrets can make a change its \
+         protectors accept.",
+        done.from_format
+    ));
+    Ok(())
+}
+
+fn reenroll(ctx: &Ctx<'_>, a: &ReenrollArgs) -> Result<()> {
+    let mut kr = ctx.open_keyring(&a.unlock)?;
+    let wanted: Vec<ProtectorInfo> = kr
+        .protectors()
+        .into_iter()
+        .filter(|p| p.id != kr.unlocked_by())
+        .collect();
+    let secrets = other_secrets(&a.others, &wanted)?;
+    let done = kr.reenroll(&secrets).context("cannot re-enroll the protectors")?;
+    ctx.out.json(json!({
+        "command": "keyring reenroll",
+        "path": kr.path().display().to_string(),
+        "reenrolled_protector_ids": done.reenrolled,
+        "unchanged_protector_ids": done.unchanged,
+        "master_key_replaced": true,
+    }));
+    ctx.out.say(format!(
+        "gave {} fresh authentication values and replaced the master key of keyring {}",
+        counted("protector", &done.reenrolled),
+        kr.path().display()
+    ));
+    if !done.unchanged.is_empty() {
+        ctx.out.note(format!(
+            "{} kept the authentication values they had (their secrets were not given); run this again \
+             with them, or remove them, if someone who should no longer have access may know those values",
+            counted("protector", &done.unchanged)
+        ));
+    }
+    Ok(())
 }
 
 fn init(ctx: &Ctx<'_>, a: &KeyringInitArgs) -> Result<()> {
@@ -187,9 +358,10 @@ fn init(ctx: &Ctx<'_>, a: &KeyringInitArgs) -> Result<()> {
     }
     let params = kdf_params(&a.kdf)?;
     create_parent(&path)?;
+    let options = ctx.keyring_options()?;
     let pass = a.unlock.new_keyring_passphrase(&path)?;
-    let kr =
-        Keyring::create(&path, &pass, params).with_context(|| format!("cannot create {}", path.display()))?;
+    let kr = Keyring::create_with(&path, &pass, params, &options)
+        .with_context(|| format!("cannot create {}", path.display()))?;
     ctx.out.json(json!({
         "command": "keyring init",
         "path": path.display().to_string(),
@@ -235,6 +407,8 @@ fn list(ctx: &Ctx<'_>, kr: &Keyring) {
         "command": "keyring list",
         "path": kr.path().display().to_string(),
         "keyring_id": hex::encode(kr.id()),
+        "format": kr.format_version(),
+        "generation": kr.generation(),
         "primary_version": kr.primary_version(),
         "versions": versions_json(kr),
         "protectors": protectors_json(kr),
@@ -242,6 +416,16 @@ fn list(ctx: &Ctx<'_>, kr: &Keyring) {
     let out = ctx.out;
     out.always(format!("keyring {}", kr.path().display()));
     out.always(format!("  id: {}", hex::encode(kr.id())));
+    out.always(format!(
+        "  format {}, generation {}",
+        kr.format_version(),
+        kr.generation()
+    ));
+    if kr.format_version() < 3 {
+        out.always(
+            "  this format cannot prove who wrote it: encrypting and changes wait for `strongroom keyring upgrade`",
+        );
+    }
     out.always("key versions:");
     for v in kr.versions() {
         out.always(format!(
@@ -262,6 +446,7 @@ fn list(ctx: &Ctx<'_>, kr: &Keyring) {
                 params.parallelism
             ),
             ProtectorKind::RecoveryKey => "recovery key".to_string(),
+            ProtectorKind::Unknown { kind } => format!("kind {kind} (unknown to this version)"),
             _ => "another kind of protector".to_string(),
         };
         out.always(format!(
@@ -297,6 +482,7 @@ fn protectors_json(kr: &Keyring) -> Vec<Value> {
                 "argon2id": {"memory_kib": params.memory_kib, "iterations": params.iterations, "parallelism": params.parallelism},
             }),
             ProtectorKind::RecoveryKey => json!({"id": p.id, "kind": "recovery-key", "created_at": iso8601(p.created_at)}),
+            ProtectorKind::Unknown { kind } => json!({"id": p.id, "kind": "unknown", "kind_byte": kind, "created_at": iso8601(p.created_at)}),
             _ => json!({"id": p.id, "kind": "other", "created_at": iso8601(p.created_at)}),
         })
         .collect()
@@ -364,15 +550,14 @@ fn recovery_key(ctx: &Ctx<'_>, a: &RecoveryKeyArgs) -> Result<()> {
         .filter(|p| p.kind == ProtectorKind::RecoveryKey)
         .map(|p| p.id)
         .collect();
-    let (id, key) = if a.keep_existing {
-        kr.add_recovery_key()
+    let (id, key, revocation) = if a.keep_existing {
+        kr.add_recovery_key().map(|(id, key)| (id, key, None))
     } else {
-        kr.replace_recovery_key()
+        kr.replace_recovery_key_with(rotation(a.no_rotate))
     }
-    .map_err(upgrade_hint)
     .context("cannot create the recovery key")?;
     let replaced: Vec<u32> = if a.keep_existing { Vec::new() } else { before };
-    let rekeyed = !replaced.is_empty();
+    let rekeyed = revocation.is_some();
     let text = key.dangerous_display();
     let out = ctx.out;
     if out.is_json() {
@@ -384,6 +569,8 @@ fn recovery_key(ctx: &Ctx<'_>, a: &RecoveryKeyArgs) -> Result<()> {
             "protector_id": id,
             "replaced_protector_ids": replaced,
             "master_key_replaced": rekeyed,
+            "new_primary_version": revocation.as_ref().and_then(|r| r.new_primary),
+            "protectors_to_reenroll": revocation.as_ref().map(|r| r.to_reenroll.clone()).unwrap_or_default(),
         })
         .to_string();
         // `head` ends with '}'; the recovery key is [A-Z0-9-] only, so it
@@ -408,12 +595,12 @@ fn recovery_key(ctx: &Ctx<'_>, a: &RecoveryKeyArgs) -> Result<()> {
     out.say(
         "It unlocks the keyring on its own (`--recovery-key-file PATH`), so guard it like the passphrase.",
     );
-    if rekeyed {
+    if let Some(revocation) = &revocation {
         out.say(format!(
             "The previous recovery key (protector {}) no longer opens this keyring file: the master key was replaced.",
             join_ids(&replaced)
         ));
-        rekey_note(ctx, &kr, "The previous recovery key");
+        revocation_notes(ctx, &kr, revocation, "the previous recovery key");
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ use indicatif::ProgressBar;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use strongroom::file::{FileInfo, StanzaInfo};
-use strongroom::keyring::{KeyStatus, Keyring};
+use strongroom::keyring::{KeyStatus, Keyring, KeyringOptions, SeenRecord};
 use strongroom::passphrase::KdfParams;
 
 /// Runs the parsed command line.
@@ -27,6 +27,7 @@ pub fn run(cli: &Cli, out: &Output) -> Result<()> {
     let ctx = Ctx {
         out,
         keyring: cli.global.keyring.clone(),
+        seen_record: !cli.global.no_seen_record,
     };
     match &cli.command {
         Command::Keyring(cmd) => keyring::run(&ctx, cmd),
@@ -46,6 +47,9 @@ pub struct Ctx<'a> {
     /// Where results go.
     pub out: &'a Output,
     keyring: Option<PathBuf>,
+    /// Whether keyrings are checked against and added to the record of
+    /// keyrings seen (on unless `--no-seen-record`).
+    seen_record: bool,
 }
 
 /// The default keyring path: `$XDG_CONFIG_HOME/strongroom/keyring.srk`,
@@ -79,6 +83,21 @@ impl Ctx<'_> {
         Ok(path.exists().then_some(path))
     }
 
+    /// How keyrings are opened and created: with the record of keyrings
+    /// seen at its default location, unless `--no-seen-record`.
+    pub fn keyring_options(&self) -> Result<KeyringOptions> {
+        if !self.seen_record {
+            return Ok(KeyringOptions::new());
+        }
+        let record = SeenRecord::at_default_location().map_err(|e| {
+            usage_hint(
+                e.to_string(),
+                "set STRONGROOM_STATE_DIR to a folder for the record of keyrings seen, or give --no-seen-record",
+            )
+        })?;
+        Ok(KeyringOptions::new().seen_record(record))
+    }
+
     /// Unlocks the configured keyring, which must exist.
     pub fn open_keyring(&self, unlock: &UnlockArgs) -> Result<Keyring> {
         let path = self.keyring_path()?;
@@ -88,8 +107,10 @@ impl Ctx<'_> {
                 "create one with `strongroom keyring init`, or select one with --keyring PATH",
             ));
         }
+        let options = self.keyring_options()?;
         let secret = unlock.unlock(&path)?;
-        Keyring::open(&path, &secret).with_context(|| format!("cannot unlock keyring {}", path.display()))
+        Keyring::open_with(&path, &secret, &options)
+            .with_context(|| format!("cannot unlock keyring {}", path.display()))
     }
 }
 

@@ -40,6 +40,12 @@ impl World {
         self.dir.path().join(name)
     }
 
+    /// The folder of the record of keyrings seen every command uses
+    /// (through STRONGROOM_STATE_DIR).
+    pub fn state_dir(&self) -> PathBuf {
+        self.path("state")
+    }
+
     /// The keyring path every command sees (through STRONGROOM_KEYRING).
     pub fn keyring(&self) -> PathBuf {
         self.path("config/keyring.srk")
@@ -58,6 +64,9 @@ impl World {
             .env("STRONGROOM_KEYRING", self.keyring())
             .env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.path("xdg"))
+            .env("STRONGROOM_STATE_DIR", self.state_dir())
+            .env_remove("XDG_STATE_HOME")
+            .env_remove("STRONGROOM_NO_SEEN_RECORD")
             .env_remove("STRONGROOM_KEYRING_PASSPHRASE")
             .env_remove("STRONGROOM_PASSPHRASE")
             .env_remove("STRONGROOM_NEW_PASSPHRASE")

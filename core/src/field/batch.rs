@@ -81,6 +81,7 @@ impl FieldCipher {
         values: &[Option<ValueRef<'_>>],
         rows: Option<&[&[u8]]>,
     ) -> Result<Vec<Option<Token>>> {
+        self.check_may_encrypt()?;
         check_rows(values.len(), rows)?;
         for (i, v) in values.iter().enumerate() {
             self.check_input(*v, row_at(rows, i))
@@ -224,6 +225,7 @@ impl FieldCipher {
 
     /// [`FieldCipher::index_batch`] of borrowed values.
     pub fn index_batch_ref(&self, values: &[Option<ValueRef<'_>>]) -> Result<Vec<Option<IndexTerm>>> {
+        self.check_may_encrypt()?;
         let spec = *self.blind_spec()?;
         for (i, v) in values.iter().enumerate() {
             if let Some(v) = *v {
@@ -252,6 +254,7 @@ impl FieldCipher {
         tokens: &[Option<T>],
         rows: Option<&[&[u8]]>,
     ) -> Result<Vec<Result<Option<Token>>>> {
+        self.check_may_encrypt()?;
         check_rows(tokens.len(), rows)?;
         let mut out: Vec<Result<Option<Token>>> = (0..tokens.len()).map(|_| Ok(None)).collect();
         for_chunks(tokens, &mut out, |offset, chunk, out| {

@@ -247,6 +247,11 @@ pub struct FieldCipher {
     /// Whether a rewrap may drop a token's row binding (see
     /// [`FieldCipher::allow_dropping_row_binding`]).
     drop_row_binding: bool,
+    /// The format of the keyring this cipher was built from, when that
+    /// keyring refuses to encrypt (an older format, which cannot prove who
+    /// wrote it): encrypting, indexing and rewrapping are refused, and
+    /// decrypting goes on.
+    keyring_needs_upgrade: Option<u8>,
 }
 
 impl fmt::Debug for FieldCipher {
@@ -286,7 +291,9 @@ impl FieldCipher {
     /// A cipher for `table.column` with the keys of every primary and
     /// decrypt-only version of `ring`. Disabled and destroyed versions are
     /// remembered so that their tokens fail with
-    /// [`Error::KeyVersionUnusable`].
+    /// [`Error::KeyVersionUnusable`]. A keyring that refuses to encrypt
+    /// ([`Keyring::check_can_encrypt`]) gives a cipher that only decrypts:
+    /// the rest fails with [`Error::KeyringNeedsUpgrade`].
     pub fn new(ring: &Keyring, table: &str, column: &str, spec: ColumnSpec) -> Result<FieldCipher> {
         let mut keys = Vec::new();
         let mut unusable = Vec::new();
@@ -298,7 +305,25 @@ impl FieldCipher {
                 status => unusable.push((info.version, status)),
             }
         }
-        Self::build(table, column, spec, ring.primary_version(), keys, unusable)
+        let mut cipher = Self::build(table, column, spec, ring.primary_version(), keys, unusable)?;
+        cipher.keyring_needs_upgrade = match ring.check_can_encrypt() {
+            Err(Error::KeyringNeedsUpgrade { format, .. }) => Some(format),
+            Err(e) => return Err(e),
+            Ok(()) => None,
+        };
+        Ok(cipher)
+    }
+
+    /// Refuses to produce tokens or index terms under the primary version
+    /// when the keyring this cipher came from refuses to encrypt.
+    pub(crate) fn check_may_encrypt(&self) -> Result<()> {
+        match self.keyring_needs_upgrade {
+            Some(format) => Err(Error::KeyringNeedsUpgrade {
+                format,
+                operation: "encrypting with it",
+            }),
+            None => Ok(()),
+        }
     }
 
     /// A cipher from raw purpose keys: `keys` lists every usable version
@@ -355,6 +380,7 @@ impl FieldCipher {
             primary,
             slots,
             drop_row_binding: false,
+            keyring_needs_upgrade: None,
         })
     }
 
@@ -466,6 +492,7 @@ impl FieldCipher {
     /// that hold the plaintext in their own buffers). The same tokens and
     /// errors.
     pub fn encrypt_ref(&self, value: Option<ValueRef<'_>>, row: Option<&[u8]>) -> Result<Option<Token>> {
+        self.check_may_encrypt()?;
         self.check_input(value, row)?;
         if value.is_none() && !self.spec.hide_null {
             return Ok(None);
@@ -713,6 +740,7 @@ impl FieldCipher {
 
     /// [`FieldCipher::index`] of a borrowed value.
     pub fn index_ref(&self, value: Option<ValueRef<'_>>) -> Result<Option<IndexTerm>> {
+        self.check_may_encrypt()?;
         let spec = self.blind_spec()?;
         let Some(v) = value else {
             return Ok(self.null_term(spec));
@@ -800,6 +828,7 @@ impl FieldCipher {
     /// refused with [`Error::RowBindingWouldDrop`] unless the cipher
     /// [allows it](FieldCipher::allow_dropping_row_binding).
     pub fn rewrap(&self, token: &[u8], row: Option<&[u8]>) -> Result<Token> {
+        self.check_may_encrypt()?;
         let (info, plaintext) = self.open_for_rewrap(token, row)?;
         if info.key_version == self.primary && info.suite == self.spec.mode.suite() {
             return Ok(Token::from_trusted(token.to_vec()));
@@ -811,6 +840,7 @@ impl FieldCipher {
     /// under the primary version (`None` for a column without index; a
     /// fresh random term for a hidden NULL, as [`FieldCipher::index`]).
     pub fn rewrap_with_index(&self, token: &[u8], row: Option<&[u8]>) -> Result<(Token, Option<IndexTerm>)> {
+        self.check_may_encrypt()?;
         let (info, plaintext) = self.open_for_rewrap(token, row)?;
         let new = if info.key_version == self.primary && info.suite == self.spec.mode.suite() {
             Token::from_trusted(token.to_vec())

@@ -1,11 +1,13 @@
 //! The worked example of `docs/SPEC.md` section 4: every random input fixed,
 //! so the exact bytes can be reproduced by an independent implementation.
-//! The format-2 example is [`example_bytes`]; the format-1 one
-//! ([`example_bytes_v1`]) is kept as the migration test vector.
+//! The format-3 example is [`example_bytes`]; the format-2 and format-1
+//! ones ([`example_bytes_v2`], [`example_bytes_v1`]) are kept as the
+//! vectors of the older formats, which are still read and upgraded.
 
-use super::format::{self, Header};
-use super::protector::{self, Stanza, StanzaKind};
+use super::format::{self, AuthTable, Body, Header};
+use super::kind::{self, Kind};
 use super::recovery::RecoveryKey;
+use super::stanza::{Stanza, legacy};
 use super::version::{KeyStatus, KeyVersionInfo, VersionEntry, Versions};
 use crate::passphrase::KdfParams;
 use crate::secret::{Passphrase, SecretKey};
@@ -114,47 +116,123 @@ impl hpke::rand_core::TryCryptoRng for FixedRng {}
 pub(crate) const EPHEMERAL_SEED_1: u8 = 0x60;
 /// Seed of the ephemeral key of stanza 2's encapsulation.
 pub(crate) const EPHEMERAL_SEED_2: u8 = 0xb0;
+/// Authentication value of stanza 1 (format 3): `seq(0x30, 32)`.
+pub(crate) const AUTH_1: u8 = 0x30;
+/// Authentication value of stanza 2 (format 3): `seq(0xd0, 32)`.
+pub(crate) const AUTH_2: u8 = 0xd0;
+/// Nonce of stanza 1's auth-value wrap: `seq(0x90, 12)`.
+pub(crate) const AUTH_NONCE_1: u8 = 0x90;
+/// Nonce of stanza 2's auth-value wrap: `seq(0x9c, 12)`.
+pub(crate) const AUTH_NONCE_2: u8 = 0x9c;
 
-/// The format-2 example header: a passphrase stanza (id 1) and a
-/// recovery-key stanza (id 2), both public-key stanzas, generation 5, next
-/// protector id 3.
+/// The passphrase protector's kind, parameters and KEK.
+fn passphrase_protector() -> (Kind, SecretKey) {
+    let salt = seq(0x50);
+    let kek = kind::passphrase_kek(&passphrase(), &PARAMS, &salt).expect("valid example parameters");
+    (Kind::Passphrase { params: PARAMS, salt }, kek)
+}
+
+/// The recovery-key protector's kind, parameters and KEK.
+fn recovery_protector() -> (Kind, SecretKey) {
+    let salt = seq(0xa0);
+    (
+        Kind::RecoveryKey { salt },
+        kind::recovery_kek(&recovery_key(), &salt),
+    )
+}
+
+/// The header fields around the stanzas: generation 5, next protector id
+/// 3, body nonce `seq(0x70, 12)`.
+fn header_with(format: u8, stanzas: Vec<Stanza>) -> Header {
+    Header {
+        format,
+        id: keyring_id(),
+        generation: 5,
+        next_protector_id: 3,
+        stanzas,
+        body_nonce: seq(0x70),
+    }
+}
+
+/// The format-3 example header: a passphrase stanza (id 1) and a
+/// recovery-key stanza (id 2).
 pub(crate) fn header() -> Header {
     let id = keyring_id();
     let master = master();
-    let p_salt = seq(0x50);
-    let p_kek = protector::passphrase_kek(&passphrase(), &PARAMS, &p_salt).expect("valid example parameters");
-    let passphrase_stanza = Stanza::seal_new_with_rng(
-        &id,
-        1,
-        T0,
-        StanzaKind::Passphrase {
-            params: PARAMS,
-            salt: p_salt,
-        },
-        &p_kek,
-        &master,
-        &mut FixedRng(seq(EPHEMERAL_SEED_1)),
-    )
-    .expect("valid example");
-    let r_salt = seq(0xa0);
-    let r_kek = protector::recovery_kek(&recovery_key(), &r_salt);
-    let recovery_stanza = Stanza::seal_new_with_rng(
-        &id,
-        2,
-        T0 + 100,
-        StanzaKind::RecoveryKey { salt: r_salt },
-        &r_kek,
-        &master,
-        &mut FixedRng(seq(EPHEMERAL_SEED_2)),
-    )
-    .expect("valid example");
-    Header {
-        id,
-        generation: 5,
-        next_protector_id: 3,
-        stanzas: vec![passphrase_stanza, recovery_stanza],
-        body_nonce: seq(0x70),
+    let mut stanzas = Vec::new();
+    for (n, created, (kind, kek), auth, nonce, seed) in [
+        (
+            1,
+            T0,
+            passphrase_protector(),
+            AUTH_1,
+            AUTH_NONCE_1,
+            EPHEMERAL_SEED_1,
+        ),
+        (
+            2,
+            T0 + 100,
+            recovery_protector(),
+            AUTH_2,
+            AUTH_NONCE_2,
+            EPHEMERAL_SEED_2,
+        ),
+    ] {
+        let auth = SecretKey::from_array(seq(auth));
+        let stanza = Stanza::enroll(&id, n, created, kind, &kek, &auth, seq(nonce))
+            .sealed_with_rng(&id, &master, &auth, &mut FixedRng(seq(seed)))
+            .expect("valid example");
+        stanzas.push(stanza);
     }
+    header_with(super::layout::VERSION, stanzas)
+}
+
+/// The body of the format-3 example: the protector table and the versions.
+pub(crate) fn body() -> Body {
+    Body {
+        auth: AuthTable(vec![
+            (1, SecretKey::from_array(seq(AUTH_1))),
+            (2, SecretKey::from_array(seq(AUTH_2))),
+        ]),
+        versions: versions(),
+    }
+}
+
+/// The version table alone (formats 1 and 2 have no protector table).
+fn body_without_table() -> Body {
+    Body {
+        auth: AuthTable::default(),
+        versions: versions(),
+    }
+}
+
+/// The format-2 example header: both stanzas sealed in HPKE base mode.
+pub(crate) fn header_v2() -> Header {
+    let id = keyring_id();
+    let master = master();
+    let (p_kind, p_kek) = passphrase_protector();
+    let (r_kind, r_kek) = recovery_protector();
+    let stanzas = vec![
+        legacy::seal_v2(
+            &id,
+            1,
+            T0,
+            p_kind,
+            &p_kek,
+            &master,
+            &mut FixedRng(seq(EPHEMERAL_SEED_1)),
+        ),
+        legacy::seal_v2(
+            &id,
+            2,
+            T0 + 100,
+            r_kind,
+            &r_kek,
+            &master,
+            &mut FixedRng(seq(EPHEMERAL_SEED_2)),
+        ),
+    ];
+    header_with(super::layout::VERSION_2, stanzas)
 }
 
 /// The format-1 example header (same inputs; stanzas wrap the master key
@@ -162,79 +240,37 @@ pub(crate) fn header() -> Header {
 pub(crate) fn header_v1() -> Header {
     let id = keyring_id();
     let master = master();
-    let p_salt = seq(0x50);
-    let p_kek = protector::passphrase_kek(&passphrase(), &PARAMS, &p_salt).expect("valid example parameters");
-    let passphrase_stanza = Stanza::seal_legacy(
-        &id,
-        1,
-        T0,
-        StanzaKind::Passphrase {
-            params: PARAMS,
-            salt: p_salt,
-        },
-        &p_kek,
-        &master,
-        seq(0x60),
-    );
-    let r_salt = seq(0xa0);
-    let r_kek = protector::recovery_kek(&recovery_key(), &r_salt);
-    let recovery_stanza = Stanza::seal_legacy(
-        &id,
-        2,
-        T0 + 100,
-        StanzaKind::RecoveryKey { salt: r_salt },
-        &r_kek,
-        &master,
-        seq(0xb0),
-    );
-    Header {
-        id,
-        generation: 5,
-        next_protector_id: 3,
-        stanzas: vec![passphrase_stanza, recovery_stanza],
-        body_nonce: seq(0x70),
-    }
+    let (p_kind, p_kek) = passphrase_protector();
+    let (r_kind, r_kek) = recovery_protector();
+    let stanzas = vec![
+        legacy::seal_v1(&id, 1, T0, p_kind, &p_kek, &master, seq(0x60)),
+        legacy::seal_v1(&id, 2, T0 + 100, r_kind, &r_kek, &master, seq(0xb0)),
+    ];
+    header_with(super::layout::VERSION_1, stanzas)
 }
 
-/// The exact bytes of the example keyring file (format 2).
+/// The exact bytes of the example keyring file (format 3).
 pub(crate) fn example_bytes() -> Vec<u8> {
-    format::encode(&header(), &versions(), &master()).expect("valid example")
+    format::encode(&header(), &body(), &master()).expect("valid example")
 }
 
-/// The exact bytes of the format-1 example keyring file (the migration
-/// test vector): the format-2 encoding of [`header_v1`] with the version
-/// byte set to 1 and the header checksum recomputed.
+/// The exact bytes of the format-2 example keyring file.
+pub(crate) fn example_bytes_v2() -> Vec<u8> {
+    format::encode(&header_v2(), &body_without_table(), &master()).expect("valid example")
+}
+
+/// The exact bytes of the format-1 example keyring file.
 pub(crate) fn example_bytes_v1() -> Vec<u8> {
-    encode_as_v1(&header_v1(), &versions(), &master())
+    format::encode(&header_v1(), &body_without_table(), &master()).expect("valid example")
 }
 
-/// Encodes a header of legacy stanzas in format 1, as earlier releases
-/// wrote it (the layout is the same; only the version byte differs, and
-/// the checksum and body tag cover it).
-pub(crate) fn encode_as_v1(header: &Header, versions: &Versions, master: &SecretKey) -> Vec<u8> {
-    assert!(header.stanzas.iter().all(Stanza::is_legacy));
-    let bytes = format::encode(header, versions, master).expect("valid header");
-    let parsed = format::parse(&bytes).expect("valid encoding");
-    let header_len = parsed.aad.len();
-    let mut head = parsed.aad.to_vec();
-    head[format::MAGIC.len()] = format::VERSION_1;
-    let checked = header_len - format::CHECKSUM_LEN;
-    let sum = format::header_checksum(&head[..checked]);
-    head[checked..].copy_from_slice(&sum);
-    // Re-seal the body over the new header.
-    let versions_plain = {
-        let key = format::body_key(master, &header.id);
-        let mut body = parsed.body.to_vec();
-        let n = crate::crypto::Aes256Gcm::new(key.expose())
-            .open_in_place(&header.body_nonce, parsed.aad, &mut body)
-            .expect("own body");
-        body.truncate(n);
-        body
+/// Encodes an older-format keyring (format 1 or 2) holding `versions`
+/// under `master`, as earlier releases wrote it.
+pub(crate) fn encode_old(header: &Header, versions: Versions, master: &SecretKey) -> Vec<u8> {
+    assert!(header.format < super::layout::VERSION);
+    let body = Body {
+        auth: AuthTable::default(),
+        versions,
     };
-    let key = format::body_key(master, &header.id);
-    let mut body = versions_plain;
-    let tag = crate::crypto::Aes256Gcm::new(key.expose()).seal_in_place(&header.body_nonce, &head, &mut body);
-    head.extend_from_slice(&body);
-    head.extend_from_slice(&tag);
-    head
+    format::encode(header, &body, master).expect("valid header")
 }

@@ -1,32 +1,30 @@
-//! The keyring file format, version 2 (all integers big-endian); version 1
-//! has the same layout and only the legacy stanza kinds, and is still read:
+//! The keyring file format (all integers big-endian). Format 3 is written;
+//! formats 1 and 2 (same frame, older stanzas, no protector table) are
+//! read:
 //!
 //! ```text
 //! header (clear, authenticated as the AAD of the body)
-//!   magic "SRKEYRNG" (8) | version 0x02 (1) | keyring id (16) | generation (u64)
+//!   magic "SRKEYRNG" (8) | version 0x03 (1) | keyring id (16) | generation (u64)
 //!   | next protector id (u32) | protector count n (u8, 1..=32) | n stanzas
 //!   | body nonce (12) | body length L (u32) | header checksum (32)
 //! body
-//!   AES-256-GCM ciphertext of the version table, then the tag (L bytes in all)
+//!   AES-256-GCM ciphertext of the protector table (format 3) and the
+//!   version table, then the tag (L bytes in all)
 //! ```
 //!
 //! The header checksum is HMAC-SHA-256 keyed with a public label over the
 //! header bytes before it: it catches accidental corruption before any
 //! Argon2id work, so a damaged header is not reported as a wrong passphrase.
 //! Authenticity comes from the body tag, whose key derives from the master
-//! key and whose AAD is the whole header. `docs/SPEC.md` section 4 gives every
-//! field.
+//! key and whose AAD is the whole header, and (format 3) from each seal's
+//! authentication value. `docs/SPEC.md` section 4 gives every field.
 
-use super::protector::{
-    KIND_PASSPHRASE, KIND_PASSPHRASE_PK, KIND_RECOVERY_KEY, KIND_RECOVERY_KEY_PK, MAX_STANZA_LEN, Stanza,
-    StanzaKind, WRAPPED_LEN, Wrap, X25519_LEN,
-};
+use super::stanza::{MAX_STANZA_LEN, Stanza};
 use super::version::{KeyStatus, KeyVersionInfo, MAX_VERSIONS, VersionEntry, Versions};
 use crate::codec::Reader;
 use crate::crypto::kdf::{ct_eq, derive_key32, hmac_sha256};
 use crate::crypto::{Aes256Gcm, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, Result};
-use crate::passphrase::{KdfParams, SALT_LEN};
 use crate::secret::SecretKey;
 use zeroize::Zeroizing;
 
@@ -39,14 +37,19 @@ pub(crate) const MAX_PROTECTORS: usize = 32;
 pub(crate) const MAX_PASSPHRASE_PROTECTORS: usize = 4;
 /// Encoded length of one version entry in the body.
 pub(crate) const ENTRY_LEN: usize = 4 + 1 + 8 + 8 + 32;
+/// Encoded length of one protector-table entry in a format-3 body: the
+/// protector id and its authentication value.
+pub(crate) const AUTH_ENTRY_LEN: usize = 4 + 32;
 /// Length of the header checksum.
 pub(crate) const CHECKSUM_LEN: usize = 32;
 /// Fixed header fields before the stanzas.
 pub(crate) const FIXED_PREFIX_LEN: usize = MAGIC.len() + 1 + ID_LEN + 8 + 4 + 1;
 /// Fixed header fields after the stanzas.
 pub(crate) const FIXED_SUFFIX_LEN: usize = NONCE_LEN + 4 + CHECKSUM_LEN;
-/// Largest body: count, the maximum number of entries, and the tag.
-pub(crate) const MAX_BODY_LEN: usize = 4 + MAX_VERSIONS * ENTRY_LEN + TAG_LEN;
+/// Largest body: the protector table, the version count, the maximum
+/// number of entries, and the tag.
+pub(crate) const MAX_BODY_LEN: usize =
+    1 + MAX_PROTECTORS * AUTH_ENTRY_LEN + 4 + MAX_VERSIONS * ENTRY_LEN + TAG_LEN;
 /// Largest keyring file accepted.
 pub(crate) const MAX_FILE_LEN: usize =
     FIXED_PREFIX_LEN + MAX_PROTECTORS * MAX_STANZA_LEN + FIXED_SUFFIX_LEN + MAX_BODY_LEN;
@@ -61,11 +64,51 @@ const WHAT: &str = "keyring";
 /// The clear header of a keyring.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Header {
+    /// The format version (1, 2 or 3).
+    pub format: u8,
     pub id: [u8; ID_LEN],
     pub generation: u64,
     pub next_protector_id: u32,
     pub stanzas: Vec<Stanza>,
     pub body_nonce: [u8; NONCE_LEN],
+}
+
+impl Header {
+    /// The stanza with this protector id.
+    pub fn stanza(&self, id: u32) -> Option<&Stanza> {
+        self.stanzas.iter().find(|s| s.id == id)
+    }
+}
+
+/// Every protector's authentication value, in header order: the format-3
+/// protector table of the body (empty in formats 1 and 2).
+#[derive(Default)]
+pub(crate) struct AuthTable(pub Vec<(u32, SecretKey)>);
+
+impl AuthTable {
+    /// The authentication value of protector `id`.
+    pub fn get(&self, id: u32) -> Option<&SecretKey> {
+        self.0.iter().find(|(i, _)| *i == id).map(|(_, a)| a)
+    }
+
+    /// Sets (or adds, at the end) the value of protector `id`.
+    pub fn set(&mut self, id: u32, auth: SecretKey) {
+        match self.0.iter_mut().find(|(i, _)| *i == id) {
+            Some(entry) => entry.1 = auth,
+            None => self.0.push((id, auth)),
+        }
+    }
+
+    /// Keeps only the protectors `keep` says yes to.
+    pub fn retain(&mut self, keep: impl Fn(u32) -> bool) {
+        self.0.retain(|(id, _)| keep(*id));
+    }
+}
+
+/// What the body holds: the protector table (format 3) and the versions.
+pub(crate) struct Body {
+    pub auth: AuthTable,
+    pub versions: Versions,
 }
 
 /// A parsed keyring file whose header checksum and lengths are verified.
@@ -87,6 +130,12 @@ pub(crate) fn header_checksum(header_without_checksum: &[u8]) -> [u8; CHECKSUM_L
     hmac_sha256(LABEL_HEADER_CHECKSUM, &[header_without_checksum])
 }
 
+/// Smallest body of a format: one version (and, in format 3, one protector).
+fn min_body_len(format: u8) -> usize {
+    let table = if format == VERSION { 1 + AUTH_ENTRY_LEN } else { 0 };
+    table + 4 + ENTRY_LEN + TAG_LEN
+}
+
 /// Parses the header, verifies its checksum and its fields, and checks that
 /// the body has exactly the announced length. No key is needed.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
@@ -96,9 +145,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     }
     let mut r = Reader::new(bytes, "keyring header");
     r.take(MAGIC.len())?;
-    let version = r.u8()?;
-    if version != VERSION && version != VERSION_1 {
-        return Err(Error::UnsupportedVersion { what: WHAT, version });
+    let format = r.u8()?;
+    if !(VERSION_1..=VERSION).contains(&format) {
+        return Err(Error::UnsupportedVersion {
+            what: WHAT,
+            version: format,
+        });
     }
     let id: [u8; ID_LEN] = r.array()?;
     let generation = r.u64()?;
@@ -112,7 +164,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     }
     let mut stanzas = Vec::with_capacity(count);
     for _ in 0..count {
-        stanzas.push(parse_stanza(&mut r, version)?);
+        stanzas.push(Stanza::read(&mut r, format)?);
     }
     let body_nonce: [u8; NONCE_LEN] = r.array()?;
     let body_len = r.u32()?;
@@ -128,7 +180,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
 
     check_stanzas(&stanzas, next_protector_id)?;
     let body_len = usize::try_from(body_len).unwrap_or(usize::MAX);
-    if !(4 + ENTRY_LEN + TAG_LEN..=MAX_BODY_LEN).contains(&body_len) {
+    if !(min_body_len(format)..=MAX_BODY_LEN).contains(&body_len) {
         return Err(Error::malformed(
             WHAT,
             format!("body length {body_len} out of range"),
@@ -145,6 +197,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     }
     Ok(Parsed {
         header: Header {
+            format,
             id,
             generation,
             next_protector_id,
@@ -156,55 +209,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     })
 }
 
-fn parse_stanza(r: &mut Reader<'_>, version: u8) -> Result<Stanza> {
-    let id = r.u32()?;
-    let kind_byte = r.u8()?;
-    let created_at = r.u64()?;
-    let public = match kind_byte {
-        KIND_PASSPHRASE | KIND_RECOVERY_KEY => false,
-        KIND_PASSPHRASE_PK | KIND_RECOVERY_KEY_PK if version != VERSION_1 => true,
-        other => return Err(Error::malformed(WHAT, format!("unknown protector kind {other}"))),
-    };
-    let kind = match kind_byte {
-        KIND_PASSPHRASE | KIND_PASSPHRASE_PK => {
-            let params = KdfParams {
-                memory_kib: r.u32()?,
-                iterations: r.u32()?,
-                parallelism: r.u32()?,
-            };
-            StanzaKind::Passphrase {
-                params,
-                salt: r.array::<SALT_LEN>()?,
-            }
-        }
-        _ => StanzaKind::RecoveryKey {
-            salt: r.array::<SALT_LEN>()?,
-        },
-    };
-    let wrap = if public {
-        Wrap::Public {
-            public: r.array::<X25519_LEN>()?,
-            enc: r.array::<X25519_LEN>()?,
-            sealed: r.array::<WRAPPED_LEN>()?,
-        }
-    } else {
-        Wrap::Legacy {
-            nonce: r.array::<NONCE_LEN>()?,
-            wrapped: r.array::<WRAPPED_LEN>()?,
-        }
-    };
-    Ok(Stanza {
-        id,
-        created_at,
-        kind,
-        wrap,
-    })
-}
-
 /// At most [`MAX_PASSPHRASE_PROTECTORS`] passphrase stanzas; ids unique and
-/// below the next id; Argon2id parameters within bounds.
+/// below the next id; parameters within bounds.
 fn check_stanzas(stanzas: &[Stanza], next_protector_id: u32) -> Result<()> {
-    let passphrases = stanzas.iter().filter(|s| s.is_passphrase()).count();
+    let passphrases = stanzas.iter().filter(|s| s.kind.is_passphrase()).count();
     if passphrases > MAX_PASSPHRASE_PROTECTORS {
         return Err(Error::malformed(
             WHAT,
@@ -221,23 +229,48 @@ fn check_stanzas(stanzas: &[Stanza], next_protector_id: u32) -> Result<()> {
         if stanzas.iter().take(i).any(|o| o.id == s.id) {
             return Err(Error::malformed(WHAT, format!("duplicate protector id {}", s.id)));
         }
-        if let StanzaKind::Passphrase { params, .. } = &s.kind {
-            params.validate()?;
-        }
+        s.kind.validate()?;
     }
     Ok(())
 }
 
-/// Authenticates and decrypts the body with the master key, then parses the
-/// version table.
-pub(crate) fn open_body(parsed: &Parsed<'_>, master: &SecretKey) -> Result<Versions> {
+/// Authenticates and decrypts the body with the master key, then parses
+/// the protector table (format 3: its ids must be the header's, in order,
+/// or [`Error::KeyringCorrupt`]) and the version table.
+pub(crate) fn open_body(parsed: &Parsed<'_>, master: &SecretKey) -> Result<Body> {
     let key = body_key(master, &parsed.header.id);
     let mut buf = Zeroizing::new(parsed.body.to_vec());
     let len = Aes256Gcm::new(key.expose())
         .open_in_place(&parsed.header.body_nonce, parsed.aad, &mut buf)
         .map_err(|_| Error::KeyringCorrupt)?;
     let plain = buf.get(..len).ok_or(Error::KeyringCorrupt)?;
-    parse_versions(plain)
+    let mut r = Reader::new(plain, "keyring body");
+    let auth = if parsed.header.format == VERSION {
+        read_auth_table(&mut r, &parsed.header.stanzas)?
+    } else {
+        AuthTable::default()
+    };
+    let versions = parse_versions(r.rest())?;
+    Ok(Body { auth, versions })
+}
+
+/// The format-3 protector table: one entry per stanza, same ids in the
+/// same order.
+fn read_auth_table(r: &mut Reader<'_>, stanzas: &[Stanza]) -> Result<AuthTable> {
+    let count = usize::from(r.u8()?);
+    if count != stanzas.len() {
+        return Err(Error::KeyringCorrupt);
+    }
+    let mut table = Vec::with_capacity(count);
+    for stanza in stanzas {
+        let id = r.u32()?;
+        if id != stanza.id {
+            return Err(Error::KeyringCorrupt);
+        }
+        let auth = SecretKey::from_slice(r.take(32)?).ok_or(Error::Truncated("keyring body"))?;
+        table.push((id, auth));
+    }
+    Ok(AuthTable(table))
 }
 
 fn parse_versions(plain: &[u8]) -> Result<Versions> {
@@ -307,23 +340,43 @@ fn parse_versions(plain: &[u8]) -> Result<Versions> {
     Ok(Versions(entries))
 }
 
-/// Serialises a keyring: header with checksum, then the body sealed under the
-/// master key with `header.body_nonce`.
-pub(crate) fn encode(header: &Header, versions: &Versions, master: &SecretKey) -> Result<Vec<u8>> {
+/// Serialises a keyring in `header.format`: header with checksum, then the
+/// body sealed under the master key with `header.body_nonce`. In format 3
+/// the body's protector table must list every stanza, in order.
+pub(crate) fn encode(header: &Header, body: &Body, master: &SecretKey) -> Result<Vec<u8>> {
     let n_stanzas = header.stanzas.len();
     if n_stanzas == 0 || n_stanzas > MAX_PROTECTORS {
         return Err(Error::InvalidArgument(format!(
             "a keyring holds 1 to {MAX_PROTECTORS} protectors, not {n_stanzas}"
         )));
     }
+    let versions = &body.versions;
     let n_versions = versions.0.len();
     if n_versions == 0 || n_versions > MAX_VERSIONS {
         return Err(Error::InvalidArgument(format!(
             "a keyring holds 1 to {MAX_VERSIONS} key versions, not {n_versions}"
         )));
     }
+    let v3 = header.format == VERSION;
+    if v3 && header.stanzas.iter().any(Stanza::is_legacy) {
+        return Err(Error::InvalidArgument(
+            "a format-3 keyring holds format-3 stanzas only".into(),
+        ));
+    }
 
-    let mut plain: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(4 + n_versions * ENTRY_LEN));
+    let mut plain: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(
+        1 + n_stanzas * AUTH_ENTRY_LEN + 4 + n_versions * ENTRY_LEN,
+    ));
+    if v3 {
+        plain.push(u8::try_from(n_stanzas).unwrap_or(u8::MAX));
+        for stanza in &header.stanzas {
+            let auth = body.auth.get(stanza.id).ok_or_else(|| {
+                Error::InvalidArgument(format!("protector {} has no authentication value", stanza.id))
+            })?;
+            plain.extend_from_slice(&stanza.id.to_be_bytes());
+            plain.extend_from_slice(auth.expose());
+        }
+    }
     plain.extend_from_slice(&u32::try_from(n_versions).unwrap_or(u32::MAX).to_be_bytes());
     for e in &versions.0 {
         plain.extend_from_slice(&e.info.version.to_be_bytes());
@@ -338,11 +391,10 @@ pub(crate) fn encode(header: &Header, versions: &Versions, master: &SecretKey) -
     let body_len = u32::try_from(plain.len() + TAG_LEN)
         .map_err(|_| Error::InvalidArgument("keyring body too large".into()))?;
 
-    let mut out = Vec::with_capacity(
-        FIXED_PREFIX_LEN + n_stanzas * MAX_STANZA_LEN + FIXED_SUFFIX_LEN + plain.len() + TAG_LEN,
-    );
+    let mut out =
+        Vec::with_capacity(FIXED_PREFIX_LEN + n_stanzas * 256 + FIXED_SUFFIX_LEN + plain.len() + TAG_LEN);
     out.extend_from_slice(&MAGIC);
-    out.push(VERSION);
+    out.push(header.format);
     out.extend_from_slice(&header.id);
     out.extend_from_slice(&header.generation.to_be_bytes());
     out.extend_from_slice(&header.next_protector_id.to_be_bytes());

@@ -4,9 +4,12 @@
 
 /// First eight bytes of every keyring file.
 pub(crate) const MAGIC: [u8; 8] = *b"SRKEYRNG";
-/// The format version this build writes (it reads this and [`VERSION_1`]).
-pub(crate) const VERSION: u8 = 2;
-/// The first format version: legacy stanzas only, still read.
+/// The format version this build writes: seals authenticated with each
+/// protector's authentication value (HPKE PSK mode).
+pub(crate) const VERSION: u8 = 3;
+/// Format 2: HPKE base-mode seals, which anyone can make; read only.
+pub(crate) const VERSION_2: u8 = 2;
+/// Format 1: master key wrapped under each KEK; read only.
 pub(crate) const VERSION_1: u8 = 1;
 /// Length of the public keyring id.
 pub(crate) const ID_LEN: usize = 16;

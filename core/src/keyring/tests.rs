@@ -1,10 +1,8 @@
 //! Tests of the keyring module (crate-internal, so they can look inside the
 //! encrypted body).
 
-use super::format::{self, CHECKSUM_LEN, FIXED_PREFIX_LEN, FIXED_SUFFIX_LEN, MAX_PROTECTORS};
-use super::protector::{
-    PASSPHRASE_PK_STANZA_LEN, PASSPHRASE_STANZA_LEN, RECOVERY_PK_STANZA_LEN, RECOVERY_STANZA_LEN,
-};
+use super::format::{self, AUTH_ENTRY_LEN, CHECKSUM_LEN, FIXED_PREFIX_LEN, FIXED_SUFFIX_LEN, MAX_PROTECTORS};
+use super::stanza::{LEAD_LEN, V3_TAIL_LEN};
 use super::store::{self, WriteMode};
 use super::version::{KeyStatus as S, VersionEntry, Versions};
 use super::*;
@@ -62,6 +60,28 @@ fn decrypted_body(ring: &Keyring, path: &Path) -> Vec<u8> {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A copy of the body's protector table.
+fn auth_copy(ring: &Keyring) -> AuthTable {
+    AuthTable(
+        ring.body
+            .auth
+            .0
+            .iter()
+            .map(|(id, a)| (*id, SecretKey::from_slice(a.expose()).unwrap()))
+            .collect(),
+    )
+}
+
+/// Re-encodes `ring`'s header (as given) with `versions` and the ring's
+/// protector table, under its master key, as someone holding it would.
+fn encode_with(ring: &Keyring, header: &Header, versions: Versions) -> Vec<u8> {
+    let body = Body {
+        auth: auth_copy(ring),
+        versions,
+    };
+    format::encode(header, &body, &ring.master).unwrap()
 }
 
 /// Errors a damaged file may produce: format errors or an integrity
@@ -327,20 +347,29 @@ fn damage_fixture(dir: &tempfile::TempDir) -> (PathBuf, Vec<u8>, RecoveryKey) {
     (path.clone(), fs::read(&path).unwrap(), rk)
 }
 
+/// Length of a format-3 passphrase stanza (SPEC §4.2.2).
+const PASSPHRASE_STANZA_LEN: usize = 215;
+/// Length of a format-3 recovery-key stanza.
+const RECOVERY_STANZA_LEN: usize = 203;
+
 #[test]
 fn layout_lengths_match_the_spec() {
     let dir = tempfile::tempdir().unwrap();
     let (_, bytes, _) = damage_fixture(&dir);
-    let header_len = FIXED_PREFIX_LEN + PASSPHRASE_PK_STANZA_LEN + RECOVERY_PK_STANZA_LEN + FIXED_SUFFIX_LEN;
+    assert_eq!((FIXED_PREFIX_LEN, LEAD_LEN, V3_TAIL_LEN), (38, 13, 172));
+    assert_eq!(PASSPHRASE_STANZA_LEN, LEAD_LEN + 2 + 28 + V3_TAIL_LEN);
+    assert_eq!(RECOVERY_STANZA_LEN, LEAD_LEN + 2 + 16 + V3_TAIL_LEN);
+    let header_len = FIXED_PREFIX_LEN + PASSPHRASE_STANZA_LEN + RECOVERY_STANZA_LEN + FIXED_SUFFIX_LEN;
+    assert_eq!(bytes[8], 3, "format version 3");
+    assert_eq!((FIXED_SUFFIX_LEN, AUTH_ENTRY_LEN), (48, 36));
     assert_eq!(
-        (FIXED_PREFIX_LEN, PASSPHRASE_PK_STANZA_LEN, RECOVERY_PK_STANZA_LEN),
-        (38, 153, 141)
+        bytes.len(),
+        header_len + 1 + 2 * AUTH_ENTRY_LEN + 4 + 2 * format::ENTRY_LEN + 16
     );
-    assert_eq!((PASSPHRASE_STANZA_LEN, RECOVERY_STANZA_LEN), (101, 89));
-    assert_eq!(bytes[8], 2, "format version 2");
-    assert_eq!(FIXED_SUFFIX_LEN, 48);
-    assert_eq!(bytes.len(), header_len + 4 + 2 * format::ENTRY_LEN + 16);
     assert_eq!(format::parse(&bytes).unwrap().aad.len(), header_len);
+    // The caps of SPEC §4.2.5.
+    assert_eq!(format::MAX_BODY_LEN, 3_474_528);
+    assert_eq!(format::MAX_FILE_LEN, 3_546_134);
 }
 
 #[test]
@@ -398,12 +427,12 @@ fn specific_damage_gives_specific_errors() {
     b[0] ^= 1;
     assert!(matches!(check(&b), Error::BadMagic { what: "keyring" }));
     let mut b = bytes.clone();
-    b[8] = 3;
+    b[8] = 4;
     assert!(matches!(
         check(&b),
         Error::UnsupportedVersion {
             what: "keyring",
-            version: 3
+            version: 4
         }
     ));
     let mut b = bytes.clone();
@@ -413,9 +442,19 @@ fn specific_damage_gives_specific_errors() {
     b[37] = 0; // protector count
     assert!(matches!(check(&b), Error::Malformed { .. }));
     let mut b = bytes.clone();
-    b[38 + 4] = 9; // stanza kind
+    b[38 + 4] = 3; // stanza kind: a format-2 kind in a format-3 file
     assert!(
-        matches!(check(&b), Error::Malformed { what: "keyring", ref detail } if detail.contains("kind 9"))
+        matches!(check(&b), Error::Malformed { what: "keyring", ref detail } if detail.contains("kind 3 is not allowed"))
+    );
+    let mut b = bytes.clone();
+    b[38 + LEAD_LEN] = 0x08; // params_len 2076 > 2048
+    assert!(
+        matches!(check(&b), Error::Malformed { what: "keyring", ref detail } if detail.contains("at most 2048"))
+    );
+    let mut b = bytes.clone();
+    b[38 + LEAD_LEN + 1] = 27; // a passphrase takes 28 bytes of parameters
+    assert!(
+        matches!(check(&b), Error::Malformed { what: "keyring", ref detail } if detail.contains("takes 28 bytes"))
     );
     let mut b = bytes.clone();
     b.push(0);
@@ -461,7 +500,7 @@ fn oversized_file_is_refused_without_reading_it_all() {
 /// as an attacker crafting a keyring would.
 fn with_params(bytes: &[u8], params: KdfParams) -> Vec<u8> {
     let mut b = bytes.to_vec();
-    let at = FIXED_PREFIX_LEN + 4 + 1 + 8;
+    let at = FIXED_PREFIX_LEN + LEAD_LEN + 2;
     b[at..at + 4].copy_from_slice(&params.memory_kib.to_be_bytes());
     b[at + 4..at + 8].copy_from_slice(&params.iterations.to_be_bytes());
     b[at + 8..at + 12].copy_from_slice(&params.parallelism.to_be_bytes());
@@ -515,7 +554,7 @@ fn authenticated_but_inconsistent_body_is_malformed() {
         VersionEntry::new(1, S::Primary, 1),
         VersionEntry::new(2, S::Primary, 1),
     ]);
-    let bytes = format::encode(&ring.header, &two_primaries, &ring.master).unwrap();
+    let bytes = encode_with(&ring, &ring.header, two_primaries);
     fs::write(&path, bytes).unwrap();
     assert!(matches!(
         Keyring::open(&path, &unlock_pass(PASS)),
@@ -525,11 +564,7 @@ fn authenticated_but_inconsistent_body_is_malformed() {
         VersionEntry::new(2, S::Primary, 1),
         VersionEntry::new(1, S::DecryptOnly, 1),
     ]);
-    fs::write(
-        &path,
-        format::encode(&ring.header, &unordered, &ring.master).unwrap(),
-    )
-    .unwrap();
+    fs::write(&path, encode_with(&ring, &ring.header, unordered)).unwrap();
     assert!(matches!(
         Keyring::open(&path, &unlock_pass(PASS)),
         Err(Error::Malformed { ref detail, .. }) if detail.contains("ascending")
@@ -640,7 +675,7 @@ fn destroy_wipes_the_material_from_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let (path, mut ring) = new_ring(&dir);
     ring.add_key(true).unwrap();
-    let secret: [u8; 32] = *ring.versions.0[0].material.as_ref().unwrap().expose();
+    let secret: [u8; 32] = *ring.body.versions.0[0].material.as_ref().unwrap().expose();
     let old_key = ring.purpose_key(1, Purpose::Field, KeyUse::Decrypt).unwrap();
     assert!(contains(&decrypted_body(&ring, &path), &secret));
 
@@ -652,7 +687,7 @@ fn destroy_wipes_the_material_from_the_file() {
     // Metadata is kept.
     assert_eq!(ring.versions()[0].version, 1);
     assert_eq!(ring.versions()[0].status, S::Destroyed);
-    assert!(ring.versions.0[0].material.is_none());
+    assert!(ring.body.versions.0[0].material.is_none());
     // And a fresh handle cannot get it either.
     let reopened = Keyring::open(&path, &unlock_pass(PASS)).unwrap();
     assert!(matches!(
@@ -805,9 +840,13 @@ fn debug_output_has_no_secrets() {
     let dbg = format!("{ring:?} {rk:?} {:?}", Unlock::RecoveryKey(RecoveryKey::random()));
     let hex = |b: &[u8]| data_encoding::HEXLOWER.encode(b);
     let mut secrets: Vec<Vec<u8>> = vec![ring.master.expose().to_vec(), rk.secret().expose().to_vec()];
-    for e in &ring.versions.0 {
+    for e in &ring.body.versions.0 {
         secrets.push(e.material.as_ref().unwrap().expose().to_vec());
     }
+    for (_, auth) in &ring.body.auth.0 {
+        secrets.push(auth.expose().to_vec());
+    }
+    secrets.push(ring.unlocker.kek.expose().to_vec());
     for s in &secrets {
         assert!(!dbg.contains(&hex(s)), "{dbg}");
         assert!(!dbg.to_lowercase().contains(&hex(s)[..16]));
@@ -907,8 +946,15 @@ fn rollback_and_substitution_are_refused() {
     ring.destroy(2).unwrap();
     // Someone puts back the older file (which lacks the destruction).
     fs::write(&path, &old).unwrap();
-    assert!(matches!(ring.add_key(false), Err(Error::KeyringCorrupt)));
-    assert!(matches!(ring.reload(), Err(Error::KeyringCorrupt)));
+    assert!(matches!(
+        ring.add_key(false),
+        Err(Error::KeyringRolledBack { seen: 3, found: 1 })
+    ));
+    assert!(matches!(
+        ring.reload(),
+        Err(Error::KeyringRolledBack { seen: 3, found: 1 })
+    ));
+    assert_eq!(fs::read(&path).unwrap(), old, "a refused change writes nothing");
     // Someone puts a different keyring there.
     fs::remove_file(&path).unwrap();
     Keyring::create(&path, &pass(), FAST).unwrap();
@@ -918,6 +964,8 @@ fn rollback_and_substitution_are_refused() {
 // ---------------------------------------------------------------- worked example
 
 const EXAMPLE_HEX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/keyring/example.hex");
+const EXAMPLE_V2_HEX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/keyring/example-v2.hex");
+const EXAMPLE_V1_HEX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/keyring/example-v1.hex");
 
 fn example_hex_lines(bytes: &[u8]) -> String {
     let mut out = String::new();
@@ -928,30 +976,42 @@ fn example_hex_lines(bytes: &[u8]) -> String {
     out
 }
 
+fn read_hex(path: &str) -> Vec<u8> {
+    let stored = fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    hex::decode(stored.split_whitespace().collect::<String>()).unwrap()
+}
+
 #[test]
-fn worked_example_matches_testdata() {
-    let bytes = super::example::example_bytes();
-    if std::env::var_os("STRONGROOM_WRITE_VECTORS").is_some() {
-        fs::write(EXAMPLE_HEX, example_hex_lines(&bytes)).unwrap();
+fn worked_examples_match_testdata() {
+    use super::example as ex;
+    for (path, bytes) in [
+        (EXAMPLE_HEX, ex::example_bytes()),
+        (EXAMPLE_V2_HEX, ex::example_bytes_v2()),
+        (EXAMPLE_V1_HEX, ex::example_bytes_v1()),
+    ] {
+        if std::env::var_os("STRONGROOM_WRITE_VECTORS").is_some() {
+            fs::write(path, example_hex_lines(&bytes)).unwrap();
+        }
+        assert_eq!(hex::encode(&bytes), hex::encode(read_hex(path)), "{path}");
     }
-    let stored = fs::read_to_string(EXAMPLE_HEX).expect("testdata/keyring/example.hex");
-    let stored: String = stored.split_whitespace().collect();
-    assert_eq!(hex::encode(&bytes), stored, "example bytes differ from testdata");
     // Deterministic.
-    assert_eq!(super::example::example_bytes(), bytes);
+    assert_eq!(ex::example_bytes(), ex::example_bytes());
+    let bytes = ex::example_bytes();
+    assert_eq!((bytes.len(), bytes[8]), (809, 3));
+    assert_eq!(ex::example_bytes_v2().len(), 612);
+    assert_eq!(ex::example_bytes_v1().len(), 508);
 }
 
 #[test]
 fn worked_example_opens() {
     use super::example as ex;
-    let stored = fs::read_to_string(EXAMPLE_HEX).unwrap();
-    let bytes = hex::decode(stored.split_whitespace().collect::<String>()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("example.keyring");
-    fs::write(&path, &bytes).unwrap();
+    fs::write(&path, read_hex(EXAMPLE_HEX)).unwrap();
 
     let ring = Keyring::open(&path, &Unlock::Passphrase(ex::passphrase())).unwrap();
     assert_eq!(ring.id(), ex::keyring_id());
+    assert_eq!(ring.format_version(), 3);
     assert_eq!(ring.master.expose(), ex::master().expose());
     assert_eq!(ring.generation(), 5);
     assert_eq!(ring.primary_version(), 4);
@@ -964,6 +1024,9 @@ fn worked_example_opens() {
             (4, S::Primary)
         ]
     );
+    let auth: Vec<(u32, [u8; 32])> = ring.body.auth.0.iter().map(|(i, a)| (*i, *a.expose())).collect();
+    assert_eq!(auth, vec![(1, ex::seq(ex::AUTH_1)), (2, ex::seq(ex::AUTH_2))]);
+    assert!(ring.protectors().iter().all(|p| !p.legacy));
     let text = ex::recovery_key().dangerous_display();
     assert_eq!(text.as_str(), EXAMPLE_RECOVERY_TEXT);
     let by_recovery = Keyring::open(&path, &Unlock::RecoveryKey(text.parse().unwrap())).unwrap();
@@ -986,19 +1049,136 @@ fn worked_example_opens() {
     );
 }
 
+/// The format-2 and format-1 examples: they open with either secret and
+/// decrypt, but refuse to encrypt and to change (nothing written) until
+/// upgraded.
+#[test]
+fn older_examples_open_decrypt_and_refuse_to_encrypt_or_change() {
+    use super::example as ex;
+    let dir = tempfile::tempdir().unwrap();
+    for (format, hex_path) in [(2u8, EXAMPLE_V2_HEX), (1, EXAMPLE_V1_HEX)] {
+        let path = dir.path().join(format!("example-v{format}.keyring"));
+        let bytes = read_hex(hex_path);
+        fs::write(&path, &bytes).unwrap();
+        for unlock in [
+            Unlock::Passphrase(ex::passphrase()),
+            Unlock::RecoveryKey(ex::recovery_key()),
+        ] {
+            let mut ring = Keyring::open(&path, &unlock).unwrap();
+            assert_eq!(ring.format_version(), format);
+            assert!(ring.protectors().iter().all(|p| p.legacy));
+            assert_eq!(
+                hex::encode(
+                    ring.purpose_key(3, Purpose::Field, KeyUse::Decrypt)
+                        .unwrap()
+                        .expose()
+                ),
+                EXAMPLE_V3_FIELD_KEY
+            );
+            let refused = |e: Error, op: &str| matches!(e, Error::KeyringNeedsUpgrade { format: f, operation } if f == format && operation == op);
+            assert!(refused(
+                ring.check_can_encrypt().unwrap_err(),
+                "encrypting with it"
+            ));
+            assert!(refused(
+                ring.purpose_key(4, Purpose::FileWrap, KeyUse::Encrypt)
+                    .unwrap_err(),
+                "encrypting with it"
+            ));
+            assert!(refused(
+                ring.encryption_key(Purpose::Field).unwrap_err(),
+                "encrypting with it"
+            ));
+            assert!(refused(ring.add_key(true).unwrap_err(), "changing it"));
+            assert!(refused(ring.rekey().unwrap_err(), "changing it"));
+            assert!(refused(ring.remove_protector(2).unwrap_err(), "changing it"));
+            assert!(refused(ring.add_recovery_key().unwrap_err(), "changing it"));
+            assert!(refused(ring.reenroll(&[]).unwrap_err(), "changing it"));
+            assert_eq!(fs::read(&path).unwrap(), bytes, "refusals write nothing");
+        }
+    }
+}
+
+/// Encrypting a file, or a field, to a format-2 keyring is refused with
+/// the specific error; decrypting with it goes on.
+#[test]
+fn files_and_fields_refuse_an_older_keyring_but_decrypt_with_it() {
+    use super::example as ex;
+    use crate::field::{ColumnSpec, FieldCipher, Normalizer, PurposeKeys, Value, ValueType};
+    use crate::file::{FileOptions, Identity, Recipient, decrypt_file, encrypt_file};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.keyring");
+    fs::write(&path, read_hex(EXAMPLE_V2_HEX)).unwrap();
+    let v2 = Keyring::open(&path, &Unlock::RecoveryKey(ex::recovery_key())).unwrap();
+    let plain = dir.path().join("plain");
+    fs::write(&plain, b"attack at dawn").unwrap();
+    let out = dir.path().join("plain.srf");
+    let err = encrypt_file(&plain, &out, &[Recipient::Keyring(&v2)], &FileOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, Error::KeyringNeedsUpgrade { format: 2, .. }),
+        "{err}"
+    );
+    assert!(!out.exists());
+
+    // The same keys in a format-3 keyring (the format-3 example) encrypt;
+    // the format-2 handle decrypts the result.
+    let v3_path = dir.path().join("v3.keyring");
+    fs::write(&v3_path, read_hex(EXAMPLE_HEX)).unwrap();
+    let v3 = Keyring::open(&v3_path, &Unlock::RecoveryKey(ex::recovery_key())).unwrap();
+    encrypt_file(&plain, &out, &[Recipient::Keyring(&v3)], &FileOptions::default()).unwrap();
+    let back = dir.path().join("back");
+    decrypt_file(&out, &back, &[Identity::Keyring(&v2)], &FileOptions::default()).unwrap();
+    assert_eq!(fs::read(&back).unwrap(), b"attack at dawn");
+
+    let spec = ColumnSpec::new(ValueType::Text).with_blind_index(8, Normalizer::None);
+    let writer = FieldCipher::new(&v3, "t", "c", spec).unwrap();
+    let token = writer.encrypt(Some(&Value::from("x")), None).unwrap().unwrap();
+    let reader = FieldCipher::new(&v2, "t", "c", spec).unwrap();
+    assert_eq!(
+        reader.decrypt(token.as_bytes(), None).unwrap().unwrap().as_str(),
+        Some("x")
+    );
+    let refused = |e: Error| matches!(e, Error::KeyringNeedsUpgrade { format: 2, .. });
+    assert!(refused(
+        reader.encrypt(Some(&Value::from("x")), None).unwrap_err()
+    ));
+    assert!(refused(
+        reader.encrypt_batch(&[Some(Value::from("x"))], None).unwrap_err()
+    ));
+    assert!(refused(reader.index(Some(&Value::from("x"))).unwrap_err()));
+    assert!(refused(
+        reader.index_batch(&[Some(Value::from("x"))]).unwrap_err()
+    ));
+    assert!(refused(reader.rewrap(token.as_bytes(), None).unwrap_err()));
+    assert!(refused(
+        reader.rewrap_with_index(token.as_bytes(), None).unwrap_err()
+    ));
+    assert!(refused(
+        reader.rewrap_batch(&[Some(token.as_bytes())], None).unwrap_err()
+    ));
+    // Raw keys from the old keyring can still build a writer on purpose
+    // (PurposeKeys), which is the caller's explicit choice.
+    PurposeKeys::from_keyring(&v2, 4).unwrap();
+}
+
 /// Prints the example's intermediate values for the specification:
 /// `cargo test -p strongroom --lib keyring::tests::print_example -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn print_example() {
     use super::example as ex;
-    use super::protector::{passphrase_kek, recovery_kek};
+    use super::kind::{passphrase_kek, recovery_kek};
+    use crate::crypto::kdf::derive_key32;
     let stretched = ex::PARAMS.derive(&ex::passphrase(), &ex::seq(0x50)).unwrap();
     println!("argon2id output   {}", hex::encode(stretched.expose()));
     let kek = passphrase_kek(&ex::passphrase(), &ex::PARAMS, &ex::seq(0x50)).unwrap();
     println!("passphrase KEK    {}", hex::encode(kek.expose()));
     let rkek = recovery_kek(&ex::recovery_key(), &ex::seq(0xa0));
     println!("recovery KEK      {}", hex::encode(rkek.expose()));
+    for (n, k) in [(1, &kek), (2, &rkek)] {
+        let auth = derive_key32(k.expose(), &ex::keyring_id(), super::stanza::LABEL_PROTECTOR_AUTH);
+        println!("stanza {n} auth key {}", hex::encode(auth.expose()));
+    }
     println!(
         "body key          {}",
         hex::encode(format::body_key(&ex::master(), &ex::keyring_id()).expose())
@@ -1014,13 +1194,17 @@ fn print_example() {
             .unwrap();
         println!("v4 {:<14} {}", format!("{p:?}"), hex::encode(k.expose()));
     }
-    let k = versions
-        .purpose_key(&ex::keyring_id(), 3, Purpose::Field, KeyUse::Decrypt)
-        .unwrap();
-    println!("v3 Field         {}", hex::encode(k.expose()));
     for (n, stanza) in ex::header().stanzas.iter().enumerate() {
-        if let protector::Wrap::Public { public, enc, sealed } = &stanza.wrap {
+        if let super::stanza::Seal::V3 {
+            public,
+            wrapped_auth,
+            enc,
+            sealed,
+            ..
+        } = &stanza.seal
+        {
             println!("stanza {} public   {}", n + 1, hex::encode(public));
+            println!("stanza {} wrapped  {}", n + 1, hex::encode(wrapped_auth));
             println!("stanza {} enc      {}", n + 1, hex::encode(enc));
             println!("stanza {} sealed   {}", n + 1, hex::encode(sealed));
         }
@@ -1083,11 +1267,12 @@ fn master_of(bytes: &[u8], unlock: &Unlock) -> SecretKey {
     protector::unlock_master(&parsed.header.id, &parsed.header.stanzas, unlock)
         .unwrap()
         .0
+        .master
 }
 
-/// The audit's scenario: passphrase A, add B, keep a copy, remove A, add a
-/// promoted version. A with the old copy gives the old master key, which
-/// opens nothing in the new file.
+/// The audit's scenario: passphrase A, add B, keep a copy, remove A. The
+/// removal rotates: A with the old copy gives the old master key and the
+/// old versions, which open nothing encrypted afterwards.
 #[test]
 fn removed_passphrase_and_old_copy_open_nothing_written_later() {
     let dir = tempfile::tempdir().unwrap();
@@ -1095,8 +1280,11 @@ fn removed_passphrase_and_old_copy_open_nothing_written_later() {
     ring.add_passphrase(&Passphrase::from("passphrase B"), FAST)
         .unwrap();
     let old_copy = fs::read(&path).unwrap();
-    ring.remove_protector(1).unwrap();
-    let v2 = ring.add_key(true).unwrap();
+    let revocation = ring.remove_protector(1).unwrap();
+    assert_eq!(revocation.removed, vec![1]);
+    assert_eq!(revocation.new_primary, Some(2), "the removal rotates");
+    assert_eq!(ring.primary_version(), 2);
+    assert_eq!(revocation.to_reenroll, vec![2], "B was not the one that removed");
 
     let old_master = master_of(&old_copy, &unlock_pass(PASS));
     let new_bytes = fs::read(&path).unwrap();
@@ -1110,18 +1298,37 @@ fn removed_passphrase_and_old_copy_open_nothing_written_later() {
         Keyring::open(&path, &unlock_pass(PASS)),
         Err(Error::WrongPassphrase)
     ));
-    // The old copy, opened with A, knows nothing of version 2.
+    // The old copy, opened with A, knows nothing of version 2, the one new
+    // data is encrypted to.
     let old_path = dir.path().join("old.keyring");
     fs::write(&old_path, &old_copy).unwrap();
     let old = Keyring::open(&old_path, &unlock_pass(PASS)).unwrap();
     assert!(matches!(
-        old.purpose_key(v2, Purpose::Field, KeyUse::Decrypt),
+        old.purpose_key(2, Purpose::Field, KeyUse::Decrypt),
         Err(Error::UnknownKeyVersion(2))
     ));
     // B still opens the new file and sees version 2.
     let by_b = Keyring::open(&path, &unlock_pass("passphrase B")).unwrap();
-    assert_eq!(by_b.primary_version(), v2);
+    assert_eq!(by_b.primary_version(), 2);
     assert_ne!(by_b.master.expose(), old_master.expose());
+}
+
+#[test]
+fn removal_can_keep_the_primary_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut ring) = new_ring(&dir);
+    ring.add_passphrase(&Passphrase::from("passphrase B"), FAST)
+        .unwrap();
+    let old_master = SecretKey::from_slice(ring.master.expose()).unwrap();
+    let revocation = ring.remove_protectors_with(&[2], Rotation::KeepPrimary).unwrap();
+    assert_eq!(revocation.new_primary, None);
+    assert!(revocation.to_reenroll.is_empty(), "only the remover remains");
+    assert_eq!(statuses(&ring), vec![(1, S::Primary)]);
+    assert_ne!(
+        ring.master.expose(),
+        old_master.expose(),
+        "still a new master key"
+    );
 }
 
 #[test]
@@ -1131,8 +1338,8 @@ fn replaced_recovery_key_and_old_copy_open_nothing_written_later() {
     let (_, old_rk) = ring.add_recovery_key().unwrap();
     let old_text = old_rk.dangerous_display();
     let old_copy = fs::read(&path).unwrap();
-    let (_, new_rk) = ring.replace_recovery_key().unwrap();
-    ring.add_key(true).unwrap();
+    let (new_id, new_rk) = ring.replace_recovery_key().unwrap();
+    assert_eq!(ring.primary_version(), 2, "the replacement rotates");
 
     let old_master = master_of(&old_copy, &Unlock::RecoveryKey(old_rk));
     let new_bytes = fs::read(&path).unwrap();
@@ -1149,6 +1356,19 @@ fn replaced_recovery_key_and_old_copy_open_nothing_written_later() {
     let b = Keyring::open(&path, &unlock_pass(PASS)).unwrap();
     assert_eq!(a.master.expose(), b.master.expose());
     assert_eq!(a.versions(), b.versions());
+
+    // Without rotation, and reporting what was revoked.
+    let (newer, _, revocation) = ring.replace_recovery_key_with(Rotation::KeepPrimary).unwrap();
+    let revocation = revocation.unwrap();
+    assert_eq!(revocation.removed, vec![new_id]);
+    assert_eq!((revocation.new_primary, ring.primary_version()), (None, 2));
+    assert!(newer > new_id);
+    // Nothing to replace: nothing revoked, no rotation.
+    let other_dir = tempfile::tempdir().unwrap();
+    let (_, mut alone) = new_ring(&other_dir);
+    let (_, _, none) = alone.replace_recovery_key_with(Rotation::Rotate).unwrap();
+    assert!(none.is_none());
+    assert_eq!(alone.primary_version(), 1);
 }
 
 #[test]
@@ -1160,12 +1380,19 @@ fn explicit_rekey_replaces_the_master_key_for_every_protector() {
     let rk_text = rk.dangerous_display();
     let before = fs::read(&path).unwrap();
     let old_master = master_of(&before, &unlock_pass("second"));
+    let old_auth = auth_copy(&ring);
     let generation = ring.generation();
 
     // A second handle, opened before the rekey, follows it.
     let mut stale = Keyring::open(&path, &Unlock::RecoveryKey(rk)).unwrap();
     ring.rekey().unwrap();
     assert_eq!(ring.generation(), generation + 1);
+    // The unlocking protector (1) got a fresh authentication value; the
+    // others kept theirs.
+    for (id, value) in &ring.body.auth.0 {
+        let same = old_auth.get(*id).unwrap().expose() == value.expose();
+        assert_eq!(same, *id != 1, "protector {id}");
+    }
     let after = fs::read(&path).unwrap();
     assert!(matches!(
         format::open_body(&format::parse(&after).unwrap(), &old_master),
@@ -1203,7 +1430,7 @@ fn a_handle_whose_protector_was_removed_elsewhere_is_refused() {
             .unwrap()
             .versions()
             .len(),
-        1
+        2
     );
 }
 
@@ -1219,8 +1446,14 @@ fn removing_several_protectors_at_once() {
     assert!(
         matches!(ring.remove_protectors(&[2, 9]), Err(Error::InvalidArgument(ref m)) if m.contains("no protector with id 9"))
     );
+    assert!(matches!(
+        ring.remove_protectors(&[]),
+        Err(Error::InvalidArgument(_))
+    ));
     assert_eq!(ring.protectors().len(), 3, "a refused removal changes nothing");
-    ring.remove_protectors(&[2, 3]).unwrap();
+    assert_eq!(ring.versions().len(), 1, "... and rotates nothing");
+    let revocation = ring.remove_protectors(&[3, 2, 3]).unwrap();
+    assert_eq!(revocation.removed, vec![2, 3]);
     for gone in ["two", "three"] {
         assert!(matches!(
             Keyring::open(&path, &unlock_pass(gone)),
@@ -1230,42 +1463,255 @@ fn removing_several_protectors_at_once() {
     Keyring::open(&path, &unlock_pass(PASS)).unwrap();
 }
 
-// ---------------------------------------------------------------- migration
+// ---------------------------------------------------------------- forgery
 
-/// A format-1 keyring with passphrases A (id 1), B (id 2) and a recovery
-/// key (id 3), all legacy stanzas.
-fn v1_ring(dir: &tempfile::TempDir) -> (PathBuf, RecoveryKey) {
-    use super::example::encode_as_v1;
-    let id: [u8; 16] = crate::crypto::random::array();
-    let master = SecretKey::random();
-    let mut stanzas = Vec::new();
-    for (n, p) in [(1, PASS), (2, "passphrase B")] {
-        let salt = protector::fresh_salt();
-        let kek = protector::passphrase_kek(&Passphrase::from(p), &FAST, &salt).unwrap();
-        let kind = protector::StanzaKind::Passphrase { params: FAST, salt };
-        stanzas.push(Stanza::seal_legacy(
-            &id,
-            n,
-            1,
-            kind,
-            &kek,
-            &master,
-            crate::crypto::random::array(),
+/// A forger who can write the file but holds no secret of the keyring:
+/// takes the real file, picks a master key of its own, seals it to the
+/// real protector's public key with `auth` as the pre-shared key (a
+/// guess), and builds a matching body with versions of its choice. The
+/// owner's passphrase must refuse it.
+fn forge_with_auth(real: &[u8], auth: &SecretKey) -> Vec<u8> {
+    let parsed = format::parse(real).unwrap();
+    let mut header = parsed.header.clone();
+    let forged_master = SecretKey::random();
+    let id = header.id;
+    let mut table = AuthTable::default();
+    for stanza in &mut header.stanzas {
+        *stanza = stanza.sealed(&id, &forged_master, auth).unwrap();
+        table.set(stanza.id, SecretKey::from_slice(auth.expose()).unwrap());
+    }
+    header.generation += 1;
+    let body = Body {
+        auth: table,
+        versions: Versions(vec![VersionEntry::new(1, S::Primary, 1)]),
+    };
+    format::encode(&header, &body, &forged_master).unwrap()
+}
+
+#[test]
+fn a_seal_without_the_authentication_value_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut ring) = new_ring(&dir);
+    let (_, rk) = ring.add_recovery_key().unwrap();
+    let rk_text = rk.dangerous_display();
+    let real = fs::read(&path).unwrap();
+    let forged_path = dir.path().join("forged.keyring");
+    // A guessed authentication value.
+    fs::write(&forged_path, forge_with_auth(&real, &SecretKey::random())).unwrap();
+    assert!(matches!(
+        Keyring::open(&forged_path, &unlock_pass(PASS)),
+        Err(Error::KeyringCorrupt)
+    ));
+    assert!(matches!(
+        Keyring::open(&forged_path, &Unlock::RecoveryKey(rk_text.parse().unwrap())),
+        Err(Error::KeyringCorrupt)
+    ));
+    // The right value (known only to holders of the master key) is what
+    // makes a seal acceptable: the same forgery with it opens.
+    let known = SecretKey::from_slice(ring.body.auth.get(1).unwrap().expose()).unwrap();
+    fs::write(&forged_path, forge_with_auth(&real, &known)).unwrap();
+    assert!(Keyring::open(&forged_path, &unlock_pass(PASS)).is_ok());
+}
+
+#[test]
+fn a_body_whose_protector_table_disagrees_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut ring) = new_ring(&dir);
+    ring.add_passphrase(&Passphrase::from("second"), FAST).unwrap();
+    let versions = || Versions(vec![VersionEntry::new(1, S::Primary, 1)]);
+    // The unlocking protector's value in the body differs from its stanza's.
+    let mut table = auth_copy(&ring);
+    table.set(1, SecretKey::random());
+    let body = Body {
+        auth: table,
+        versions: versions(),
+    };
+    fs::write(&path, format::encode(&ring.header, &body, &ring.master).unwrap()).unwrap();
+    assert!(matches!(
+        Keyring::open(&path, &unlock_pass(PASS)),
+        Err(Error::KeyringCorrupt)
+    ));
+    // Protector 2 opens (its value matches), but its change would reseal
+    // protector 1 with the wrong value: the table must agree at open.
+    Keyring::open(&path, &unlock_pass("second")).unwrap();
+
+    // The table's entries in another order than the header's stanzas
+    // (re-sealed under the real master key, as a holder of it could).
+    fs::write(&path, encode_with(&ring, &ring.header, versions())).unwrap();
+    let mut plain = decrypted_body(&ring, &path);
+    let (first, second) = (plain[1..37].to_vec(), plain[37..73].to_vec());
+    plain[1..37].copy_from_slice(&second);
+    plain[37..73].copy_from_slice(&first);
+    let bytes = fs::read(&path).unwrap();
+    let parsed = format::parse(&bytes).unwrap();
+    let key = format::body_key(&ring.master, &ring.header.id);
+    let tag = Aes256Gcm::new(key.expose()).seal_in_place(&parsed.header.body_nonce, parsed.aad, &mut plain);
+    let mut swapped = parsed.aad.to_vec();
+    swapped.extend_from_slice(&plain);
+    swapped.extend_from_slice(&tag);
+    fs::write(&path, &swapped).unwrap();
+    for unlock in [unlock_pass(PASS), unlock_pass("second")] {
+        assert!(matches!(
+            Keyring::open(&path, &unlock),
+            Err(Error::KeyringCorrupt)
         ));
     }
+}
+
+/// A removed recovery-key holder kept a copy of the body (the master key
+/// and every authentication value of its time) and write access. After
+/// the removal the owner's passphrase (which made it) has a fresh value:
+/// a forgery for it fails. A second passphrase not yet re-enrolled still
+/// accepts one; after re-enrollment it does not.
+#[test]
+fn reenrollment_shuts_out_a_removed_insider() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut ring) = new_ring(&dir);
+    ring.add_passphrase(&Passphrase::from("second"), FAST).unwrap();
+    ring.add_recovery_key().unwrap();
+    let insider_auth = auth_copy(&ring);
+    let revocation = ring.remove_protector(3).unwrap();
+    assert_eq!(revocation.to_reenroll, vec![2]);
+
+    let forge_for = |protector: u32| {
+        let real = fs::read(&path).unwrap();
+        let known = insider_auth.get(protector).unwrap();
+        let forged = dir.path().join(format!("forged-{protector}.keyring"));
+        fs::write(&forged, forge_with_auth(&real, known)).unwrap();
+        forged
+    };
+    assert!(matches!(
+        Keyring::open(&forge_for(1), &unlock_pass(PASS)),
+        Err(Error::KeyringCorrupt)
+    ));
+    assert!(
+        Keyring::open(&forge_for(2), &unlock_pass("second")).is_ok(),
+        "not yet re-enrolled: the insider's old value still works"
+    );
+
+    let done = ring.reenroll(&[unlock_pass("second")]).unwrap();
+    assert_eq!(done.reenrolled, vec![1, 2]);
+    assert!(done.unchanged.is_empty());
+    for (id, value) in &ring.body.auth.0 {
+        assert_ne!(insider_auth.get(*id).unwrap().expose(), value.expose());
+    }
+    assert!(matches!(
+        Keyring::open(&forge_for(2), &unlock_pass("second")),
+        Err(Error::KeyringCorrupt)
+    ));
+    // Both still open the real file.
+    Keyring::open(&path, &unlock_pass(PASS)).unwrap();
+    Keyring::open(&path, &unlock_pass("second")).unwrap();
+    // A secret that opens nothing is refused, and nothing changes.
+    let before = fs::read(&path).unwrap();
+    assert!(matches!(
+        ring.reenroll(&[unlock_pass("nobody")]),
+        Err(Error::WrongPassphrase)
+    ));
+    assert!(matches!(
+        ring.reenroll(&[Unlock::RecoveryKey(RecoveryKey::random())]),
+        Err(Error::WrongRecoveryKey)
+    ));
+    assert_eq!(fs::read(&path).unwrap(), before);
+}
+
+// ---------------------------------------------------------------- unknown kinds
+
+/// A format-3 keyring holding, besides the passphrase, a protector of kind
+/// 9 (unknown here) with 40 bytes of parameters.
+fn with_unknown_kind(dir: &tempfile::TempDir) -> (PathBuf, Keyring) {
+    let (path, ring) = new_ring(dir);
+    let mut header = ring.header.clone();
+    let auth = SecretKey::random();
+    let extra = Stanza::enroll(
+        &header.id,
+        2,
+        7,
+        Kind::Unknown {
+            kind: 9,
+            params: vec![0xee; 40],
+        },
+        &SecretKey::random(),
+        &auth,
+        [1; 12],
+    )
+    .sealed(&header.id, &ring.master, &auth)
+    .unwrap();
+    header.stanzas.push(extra);
+    header.next_protector_id = 3;
+    let mut table = auth_copy(&ring);
+    table.set(2, auth);
+    let body = Body {
+        auth: table,
+        versions: Versions(vec![VersionEntry::new(1, S::Primary, 1)]),
+    };
+    fs::write(&path, format::encode(&header, &body, &ring.master).unwrap()).unwrap();
+    (path, ring)
+}
+
+#[test]
+fn an_unknown_protector_kind_opens_with_the_others_but_is_not_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = with_unknown_kind(&dir);
+    let mut ring = Keyring::open(&path, &unlock_pass(PASS)).unwrap();
+    let kinds: Vec<ProtectorKind> = ring.protectors().iter().map(|p| p.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ProtectorKind::Passphrase { params: FAST },
+            ProtectorKind::Unknown { kind: 9 }
+        ]
+    );
+    ring.purpose_key(1, Purpose::Field, KeyUse::Encrypt).unwrap();
+    let before = fs::read(&path).unwrap();
+    for refused in [
+        ring.add_key(true).map(|_| ()),
+        ring.rekey(),
+        ring.remove_protector(2).map(|_| ()),
+        ring.add_recovery_key().map(|_| ()),
+    ] {
+        assert!(
+            matches!(refused, Err(Error::UnknownProtectorKind { id: 2, kind: 9 })),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(fs::read(&path).unwrap(), before);
+    assert!(matches!(
+        Keyring::open(&path, &Unlock::RecoveryKey(RecoveryKey::random())),
+        Err(Error::WrongRecoveryKey)
+    ));
+}
+
+// ---------------------------------------------------------------- upgrade
+
+/// A keyring in an older format (1 or 2) with passphrases A (id 1), B
+/// (id 2) and a recovery key (id 3), as earlier releases wrote it.
+fn old_ring(dir: &tempfile::TempDir, format: u8) -> (PathBuf, RecoveryKey) {
+    use super::stanza::legacy;
+    let id: [u8; 16] = crate::crypto::random::array();
+    let master = SecretKey::random();
+    let seal = |n: u32, kind: Kind, kek: &SecretKey| {
+        if format == 1 {
+            legacy::seal_v1(&id, n, 1, kind, kek, &master, crate::crypto::random::array())
+        } else {
+            legacy::seal_v2(&id, n, 1, kind, kek, &master, &mut stanza::OsRng)
+        }
+    };
+    let mut stanzas = Vec::new();
+    for (n, p) in [(1, PASS), (2, "passphrase B")] {
+        let salt = kind::fresh_salt();
+        let kek = kind::passphrase_kek(&Passphrase::from(p), &FAST, &salt).unwrap();
+        stanzas.push(seal(n, Kind::Passphrase { params: FAST, salt }, &kek));
+    }
     let rk = RecoveryKey::random();
-    let salt = protector::fresh_salt();
-    let kek = protector::recovery_kek(&rk, &salt);
-    stanzas.push(Stanza::seal_legacy(
-        &id,
+    let salt = kind::fresh_salt();
+    stanzas.push(seal(
         3,
-        1,
-        protector::StanzaKind::RecoveryKey { salt },
-        &kek,
-        &master,
-        crate::crypto::random::array(),
+        Kind::RecoveryKey { salt },
+        &kind::recovery_kek(&rk, &salt),
     ));
     let header = Header {
+        format,
         id,
         generation: 1,
         next_protector_id: 4,
@@ -1273,91 +1719,239 @@ fn v1_ring(dir: &tempfile::TempDir) -> (PathBuf, RecoveryKey) {
         body_nonce: crate::crypto::random::array(),
     };
     let versions = Versions(vec![VersionEntry::new(1, KeyStatus::Primary, 1)]);
-    let path = dir.path().join("v1.keyring");
-    fs::write(&path, encode_as_v1(&header, &versions, &master)).unwrap();
+    let path = dir.path().join(format!("v{format}.keyring"));
+    fs::write(&path, super::example::encode_old(&header, versions, &master)).unwrap();
     (path, rk)
 }
 
 #[test]
-fn v1_keyring_migrates_on_first_write_and_revocation_waits_for_its_protectors() {
-    let dir = tempfile::tempdir().unwrap();
-    let (path, rk) = v1_ring(&dir);
-    let rk_text = rk.dangerous_display();
-    assert_eq!(fs::read(&path).unwrap()[8], 1);
-    let mut ring = Keyring::open(&path, &unlock_pass(PASS)).unwrap();
-    assert!(ring.protectors().iter().all(|p| p.legacy));
+fn upgrade_needs_every_protector_or_its_removal() {
+    for format in [1, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, rk) = old_ring(&dir, format);
+        let rk_text = rk.dangerous_display();
+        let mut ring = Keyring::open(&path, &unlock_pass(PASS)).unwrap();
+        let before = fs::read(&path).unwrap();
+        assert!(matches!(
+            ring.upgrade(&[], &[], Rotation::Rotate),
+            Err(Error::ProtectorsNeedUpgrade(ref ids)) if *ids == vec![2, 3]
+        ));
+        assert!(matches!(
+            ring.upgrade(&[unlock_pass("passphrase B")], &[], Rotation::Rotate),
+            Err(Error::ProtectorsNeedUpgrade(ref ids)) if *ids == vec![3]
+        ));
+        assert!(matches!(
+            ring.upgrade(&[unlock_pass("not a protector")], &[3], Rotation::Rotate),
+            Err(Error::WrongPassphrase)
+        ));
+        assert!(matches!(
+            ring.upgrade(&[], &[1, 2, 3], Rotation::Rotate),
+            Err(Error::InvalidArgument(ref m)) if m.contains("every protector")
+        ));
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            before,
+            "format {format}: refusals write nothing"
+        );
 
-    // First write: format 2, the unlocking protector upgraded, the others
-    // kept as they are (still opening).
-    ring.add_key(false).unwrap();
-    let bytes = fs::read(&path).unwrap();
-    assert_eq!(bytes[8], 2);
-    let legacy: Vec<(u32, bool)> = ring.protectors().iter().map(|p| (p.id, p.legacy)).collect();
-    assert_eq!(legacy, vec![(1, false), (2, true), (3, true)]);
-    for unlock in [
-        unlock_pass(PASS),
-        unlock_pass("passphrase B"),
-        Unlock::RecoveryKey(rk_text.parse().unwrap()),
-    ] {
-        assert_eq!(Keyring::open(&path, &unlock).unwrap().versions().len(), 2);
+        // Every secret: all three kept, same ids and dates, format 3, a
+        // new primary.
+        let done = ring
+            .upgrade(
+                &[
+                    unlock_pass("passphrase B"),
+                    Unlock::RecoveryKey(rk_text.parse().unwrap()),
+                ],
+                &[],
+                Rotation::Rotate,
+            )
+            .unwrap();
+        assert_eq!(
+            (done.from_format, done.upgraded, done.new_primary),
+            (format, true, Some(2))
+        );
+        assert!(done.removed.is_empty());
+        assert_eq!(fs::read(&path).unwrap()[8], 3);
+        assert_eq!(ring.format_version(), 3);
+        let ids: Vec<(u32, u64, bool)> = ring
+            .protectors()
+            .iter()
+            .map(|p| (p.id, p.created_at, p.legacy))
+            .collect();
+        assert_eq!(ids, vec![(1, 1, false), (2, 1, false), (3, 1, false)]);
+        for unlock in [
+            unlock_pass(PASS),
+            unlock_pass("passphrase B"),
+            Unlock::RecoveryKey(rk_text.parse().unwrap()),
+        ] {
+            let r = Keyring::open(&path, &unlock).unwrap();
+            assert_eq!(statuses(&r), vec![(1, S::DecryptOnly), (2, S::Primary)]);
+            r.check_can_encrypt().unwrap();
+        }
+        // Now changes work, and a second upgrade does nothing.
+        ring.add_key(false).unwrap();
+        let again = ring.upgrade(&[], &[], Rotation::Rotate).unwrap();
+        assert!(!again.upgraded && again.from_format == 3);
     }
-
-    // Revoking while B and the recovery key are legacy is refused, and
-    // changes nothing.
-    let before = fs::read(&path).unwrap();
-    assert!(matches!(ring.rekey(), Err(Error::ProtectorsNeedUpgrade(ref ids)) if *ids == vec![2, 3]));
-    assert!(
-        matches!(ring.remove_protector(2), Err(Error::ProtectorsNeedUpgrade(ref ids)) if *ids == vec![3])
-    );
-    assert!(
-        matches!(ring.replace_recovery_key(), Err(Error::ProtectorsNeedUpgrade(ref ids)) if *ids == vec![2])
-    );
-    assert_eq!(fs::read(&path).unwrap(), before);
-
-    // Upgrading B with its own secret, then removing the legacy recovery
-    // key in the revoking operation itself, works.
-    let mut by_b = Keyring::open(&path, &unlock_pass("passphrase B")).unwrap();
-    assert!(by_b.upgrade_protector().unwrap());
-    assert!(!by_b.upgrade_protector().unwrap());
-    let old_master = SecretKey::from_array(*ring.master.expose());
-    ring.remove_protector(3).unwrap();
-    assert!(ring.protectors().iter().all(|p| !p.legacy));
-    assert!(matches!(
-        format::open_body(&format::parse(&fs::read(&path).unwrap()).unwrap(), &old_master),
-        Err(Error::KeyringCorrupt)
-    ));
-    assert!(matches!(
-        Keyring::open(&path, &Unlock::RecoveryKey(rk_text.parse().unwrap())),
-        Err(Error::WrongRecoveryKey)
-    ));
-    Keyring::open(&path, &unlock_pass("passphrase B")).unwrap();
-    ring.rekey().unwrap();
 }
 
 #[test]
-fn v1_worked_example_opens_and_migrates() {
-    use super::example as ex;
-    let stored = fs::read_to_string(EXAMPLE_V1_HEX).unwrap();
-    let bytes = hex::decode(stored.split_whitespace().collect::<String>()).unwrap();
-    assert_eq!(
-        bytes,
-        ex::example_bytes_v1(),
-        "format-1 vector rebuilt from its inputs"
-    );
+fn upgrade_can_remove_protectors_and_keep_the_primary() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("example-v1.keyring");
-    fs::write(&path, &bytes).unwrap();
-    let mut ring = Keyring::open(&path, &Unlock::RecoveryKey(ex::recovery_key())).unwrap();
-    assert_eq!(ring.master.expose(), ex::master().expose());
-    assert_eq!(ring.primary_version(), 4);
-    ring.upgrade_protector().unwrap();
-    assert_eq!(fs::read(&path).unwrap()[8], 2);
-    let kinds: Vec<bool> = ring.protectors().iter().map(|p| p.legacy).collect();
-    assert_eq!(kinds, vec![true, false]);
-    let by_pass = Keyring::open(&path, &Unlock::Passphrase(ex::passphrase())).unwrap();
-    assert_eq!(by_pass.versions(), ring.versions());
+    let (path, rk) = old_ring(&dir, 2);
+    let mut ring = Keyring::open(&path, &unlock_pass("passphrase B")).unwrap();
+    let old_master = SecretKey::from_slice(ring.master.expose()).unwrap();
+    let done = ring.upgrade(&[], &[1, 3], Rotation::KeepPrimary).unwrap();
+    assert_eq!((done.removed, done.new_primary), (vec![1, 3], None));
+    assert_eq!(statuses(&ring), vec![(1, S::Primary)]);
+    assert_ne!(ring.master.expose(), old_master.expose());
+    assert!(matches!(
+        Keyring::open(&path, &unlock_pass(PASS)),
+        Err(Error::WrongPassphrase)
+    ));
+    assert!(matches!(
+        Keyring::open(&path, &Unlock::RecoveryKey(rk)),
+        Err(Error::WrongRecoveryKey)
+    ));
+    Keyring::open(&path, &unlock_pass("passphrase B")).unwrap();
 }
 
+/// A handle of the old format follows an upgrade made by another process
+/// (its protector's secret is unchanged), and refuses the older file if
+/// someone puts it back.
+#[test]
+fn handles_follow_an_upgrade_and_refuse_the_old_file_afterwards() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, rk) = old_ring(&dir, 2);
+    let old_bytes = fs::read(&path).unwrap();
+    let mut other = Keyring::open(&path, &Unlock::RecoveryKey(rk)).unwrap();
+    let mut ring = Keyring::open(&path, &unlock_pass(PASS)).unwrap();
+    ring.upgrade(&[unlock_pass("passphrase B")], &[3], Rotation::Rotate)
+        .unwrap();
+    assert!(matches!(other.reload(), Err(Error::WrongRecoveryKey)));
+    let mut by_b = Keyring::open(&path, &unlock_pass("passphrase B")).unwrap();
+    fs::write(&path, &old_bytes).unwrap();
+    assert!(matches!(
+        by_b.reload(),
+        Err(Error::KeyringDowngraded { seen: 3, found: 2 })
+    ));
+    assert!(matches!(
+        ring.add_key(true),
+        Err(Error::KeyringDowngraded { seen: 3, found: 2 })
+    ));
+}
+
+#[test]
+fn older_worked_examples_upgrade() {
+    use super::example as ex;
+    for (format, hex_path) in [(1u8, EXAMPLE_V1_HEX), (2, EXAMPLE_V2_HEX)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("example.keyring");
+        fs::write(&path, read_hex(hex_path)).unwrap();
+        let mut ring = Keyring::open(&path, &Unlock::RecoveryKey(ex::recovery_key())).unwrap();
+        assert_eq!(ring.master.expose(), ex::master().expose());
+        assert_eq!((ring.format_version(), ring.primary_version()), (format, 4));
+        let done = ring
+            .upgrade(&[Unlock::Passphrase(ex::passphrase())], &[], Rotation::Rotate)
+            .unwrap();
+        assert_eq!(done.new_primary, Some(5));
+        let by_pass = Keyring::open(&path, &Unlock::Passphrase(ex::passphrase())).unwrap();
+        assert_eq!(by_pass.versions(), ring.versions());
+        assert_eq!(by_pass.format_version(), 3);
+        // The old versions keep their secrets.
+        assert_eq!(
+            hex::encode(
+                by_pass
+                    .purpose_key(3, Purpose::Field, KeyUse::Decrypt)
+                    .unwrap()
+                    .expose()
+            ),
+            EXAMPLE_V3_FIELD_KEY
+        );
+    }
+}
+
+// ---------------------------------------------------------------- seen record
+
+#[test]
+fn the_seen_record_refuses_rollback_and_downgrade() {
+    use super::example as ex;
+    let dir = tempfile::tempdir().unwrap();
+    let record = SeenRecord::new(dir.path().join("state/keyrings-seen"));
+    let options = KeyringOptions::new().seen_record(record.clone());
+    // The format-3 and format-2 examples share their keyring id.
+    let v3 = dir.path().join("example.keyring");
+    fs::write(&v3, read_hex(EXAMPLE_HEX)).unwrap();
+    let v2 = dir.path().join("example-v2.keyring");
+    fs::write(&v2, read_hex(EXAMPLE_V2_HEX)).unwrap();
+    let unlock = Unlock::RecoveryKey(ex::recovery_key());
+
+    // An older format is not recorded (it proves nothing) ...
+    Keyring::open_with(&v2, &unlock, &options).unwrap();
+    assert_eq!(record.get(&ex::keyring_id()).unwrap(), None);
+    // ... a format-3 state is, and from then on the format-2 file is a
+    // downgrade, refused before any unlocking work.
+    let mut ring = Keyring::open_with(&v3, &unlock, &options).unwrap();
+    assert_eq!(
+        record.get(&ex::keyring_id()).unwrap(),
+        Some(Seen {
+            format: 3,
+            generation: 5
+        })
+    );
+    assert!(matches!(
+        Keyring::open_with(
+            &v2,
+            &Unlock::Passphrase(Passphrase::from("not even tried")),
+            &options
+        ),
+        Err(Error::KeyringDowngraded { seen: 3, found: 2 })
+    ));
+    // Without the record, the library still opens it (opt-in).
+    Keyring::open(&v2, &unlock).unwrap();
+
+    // Every save raises the record; an old copy is then refused.
+    let old = fs::read(&v3).unwrap();
+    ring.add_key(true).unwrap();
+    assert_eq!(record.get(&ex::keyring_id()).unwrap().unwrap().generation, 6);
+    fs::write(&v3, &old).unwrap();
+    assert!(matches!(
+        Keyring::open_with(&v3, &unlock, &options),
+        Err(Error::KeyringRolledBack { seen: 6, found: 5 })
+    ));
+    // A fresh handle opened without the record, given it later, checks
+    // and records when it reloads.
+    let mut plain = Keyring::open(&v3, &unlock).unwrap();
+    plain.set_seen_record(Some(record.clone()));
+    assert!(matches!(
+        plain.reload(),
+        Err(Error::KeyringRolledBack { seen: 6, found: 5 })
+    ));
+}
+
+#[test]
+fn a_new_keyring_is_recorded_and_handles_check_on_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = SeenRecord::new(dir.path().join("keyrings-seen"));
+    let options = KeyringOptions::new().seen_record(record.clone());
+    let path = dir.path().join("k.keyring");
+    let mut a = Keyring::create_with(&path, &pass(), FAST, &options).unwrap();
+    assert_eq!(record.get(&a.id()).unwrap().unwrap().generation, 1);
+    let mut b = Keyring::open_with(&path, &unlock_pass(PASS), &options).unwrap();
+    a.add_key(false).unwrap();
+    let snapshot = fs::read(&path).unwrap();
+    b.add_key(false).unwrap();
+    assert_eq!(record.get(&a.id()).unwrap().unwrap().generation, 3);
+    // The file goes back to generation 2: a handle that only saw
+    // generation 2 itself would accept it, but the record refuses.
+    fs::write(&path, &snapshot).unwrap();
+    a.set_lock_timeout(std::time::Duration::from_secs(1));
+    assert!(matches!(
+        a.add_key(false),
+        Err(Error::KeyringRolledBack { seen: 3, found: 2 })
+    ));
+    assert_eq!(fs::read(&path).unwrap(), snapshot);
+}
 // ---------------------------------------------------------------- work limits
 
 #[test]
@@ -1382,26 +1976,33 @@ fn passphrase_stanza_cap_is_refused_at_parse_before_any_argon2id() {
         parallelism: 16,
     };
     let kek = SecretKey::random();
-    let extra = Stanza::seal_new(
+    let auth = SecretKey::random();
+    let extra = Stanza::enroll(
         &header.id,
         header.next_protector_id,
         0,
-        protector::StanzaKind::Passphrase {
+        Kind::Passphrase {
             params: heavy,
             salt: [0; 16],
         },
         &kek,
-        &ring.master,
+        &auth,
+        [0; 12],
     )
+    .sealed(&header.id, &ring.master, &auth)
     .unwrap();
+    let mut table = auth_copy(&ring);
+    table.set(header.next_protector_id, auth);
     header.next_protector_id += 1;
     header.stanzas.push(extra);
-    let crafted = format::encode(&header, &ring.versions, &ring.master).unwrap();
+    let body = Body {
+        auth: table,
+        versions: Versions(vec![VersionEntry::new(1, S::Primary, 1)]),
+    };
+    let crafted = format::encode(&header, &body, &ring.master).unwrap();
     let is_cap = |e: &Error| matches!(e, Error::Malformed { what: "keyring", detail } if detail.contains("5 passphrase protectors"));
     assert!(is_cap(&format::parse(&crafted).err().unwrap()));
     fs::write(&path, &crafted).unwrap();
     assert!(is_cap(&Keyring::open(&path, &unlock_pass("wrong")).unwrap_err()));
     assert!(is_cap(&Keyring::peek_id(&path).unwrap_err()));
 }
-
-const EXAMPLE_V1_HEX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/keyring/example-v1.hex");

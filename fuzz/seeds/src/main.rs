@@ -153,6 +153,40 @@ fn keyring_seeds(out: &mut Out) {
         "spec_example.srk",
         &read_hex("keyring/example.hex"),
     );
+    for name in ["example-v2", "example-v1"] {
+        out.put(
+            "keyring_file",
+            &format!("spec_{name}.srk"),
+            &read_hex(&format!("keyring/{name}.hex")),
+        );
+    }
+    // keyring_body: the example's body plaintext (decrypted with its
+    // master key, an input of the example), and variants that pass or
+    // fail the protector-table and version-table checks.
+    let example = read_hex("keyring/example.hex");
+    let (head, body) = example.split_at(example.len() - 305);
+    let id: [u8; 16] = example[9..25].try_into().expect("keyring id");
+    let nonce: [u8; 12] = head[head.len() - 48..head.len() - 36]
+        .try_into()
+        .expect("body nonce");
+    let key = strongroom::hazmat::kdf::derive_key32(
+        &fixtures::example_master_key(),
+        &id,
+        b"strongroom/v1/keyring/body",
+    );
+    let mut plain = body.to_vec();
+    let n = strongroom::hazmat::aead::Aes256Gcm::new(key.dangerous_expose_bytes())
+        .open_in_place(&nonce, head, &mut plain)
+        .expect("the example's body opens");
+    plain.truncate(n);
+    out.put("keyring_body", "example", &plain);
+    let mut one_version = plain[..1 + 72].to_vec();
+    one_version.extend_from_slice(&1u32.to_be_bytes());
+    one_version.extend_from_slice(&plain[1 + 72 + 4 + 3 * 53..]);
+    out.put("keyring_body", "one_version", &one_version);
+    let mut swapped = plain.clone();
+    swapped.copy_within(1..37, 37);
+    out.put("keyring_body", "table_mismatch", &swapped);
     for name in ["keyring.srk", "other.srk"] {
         let bytes = fs::read(fixtures::testdata(Path::new("testkit").join(name))).expect("reading a keyring");
         out.put("keyring_file", name, &bytes);
