@@ -75,6 +75,7 @@ fn verify_while_the_application_writes_reports_only_real_problems() {
                     writes.fetch_add(1, Ordering::Relaxed);
                 }
             });
+            let _stop_guard = StopOnDrop(&stop);
             while writes.load(Ordering::Relaxed) < 10 {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }

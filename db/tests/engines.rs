@@ -442,6 +442,7 @@ fn application_writing_during_a_run_loses_nothing() {
                     writes2.fetch_add(1, Ordering::Relaxed);
                 }
             });
+            let _stop_guard = StopOnDrop(&stop);
             let s1 = strongroom_db::run(
                 e.as_mut(),
                 &Job::new(Operation::Encrypt, &cipher, table, "v").batch_size(100),
@@ -510,6 +511,7 @@ fn rotation_while_lookups_run() {
                     lookups.fetch_add(1, Ordering::Relaxed);
                 }
             });
+            let _stop_guard = StopOnDrop(&stop);
             let s = strongroom_db::run(
                 e.as_mut(),
                 &Job::new(Operation::Rotate, &v2, table, "v")

@@ -270,3 +270,15 @@ pub fn text_cipher(ring: &Keyring, table: &str, index: bool) -> FieldCipher {
 pub fn bytes_cipher(ring: &Keyring, table: &str) -> FieldCipher {
     FieldCipher::new(ring, table, "v", ColumnSpec::new(ValueType::Bytes)).unwrap()
 }
+
+/// Raises a stop flag when dropped, so that a background writer loop
+/// (`while !stop.load(..)`) ends even when the thread that would have set
+/// the flag panics: a failing assertion then fails the test instead of
+/// leaving the scope waiting for the writer forever.
+pub struct StopOnDrop<'a>(pub &'a std::sync::atomic::AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
