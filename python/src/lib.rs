@@ -23,6 +23,7 @@ mod files;
 mod hazmat;
 mod info;
 mod keyring;
+mod locks;
 mod memory;
 mod pyio;
 mod writeahead;
