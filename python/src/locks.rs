@@ -22,9 +22,9 @@
 //! process works, with the interpreter released, and a parked waiter would
 //! need a second lock that a fork could catch in turn.
 
+use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::cell::UnsafeCell;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -196,7 +196,11 @@ impl<T> Exclusive<T> {
     /// interpreter released.
     pub(crate) fn lock(&self) -> Result<Guard<'_, MutexGuard<'_, T>>, Held> {
         self.gate.write()?;
-        Ok(Guard::new(&self.gate, true, self.data.lock().unwrap_or_else(|p| p.into_inner())))
+        Ok(Guard::new(
+            &self.gate,
+            true,
+            self.data.lock().unwrap_or_else(|p| p.into_inner()),
+        ))
     }
 }
 

@@ -1,6 +1,6 @@
 """Threads: a stream closed or aborted in one thread while another is
 inside a call on it (the native lock and the GIL must never wait on each
-other)."""
+other), and the size of strongroom's worker pool."""
 
 from __future__ import annotations
 
@@ -178,3 +178,38 @@ def test_keyring_state_asked_while_a_writer_waits_behind_a_python_file_object(tm
         box1["value"].abort()
         print(closed, "ok")
     """, cwd=tmp_path)
+
+
+def test_set_threads_sizes_the_pool() -> None:
+    before = strongroom.thread_count()
+    try:
+        strongroom.set_threads(1)
+        assert strongroom.thread_count() == 1
+        # Single-threaded work still completes.
+        blob = strongroom.encrypt_bytes(b"x" * (3 << 20), passphrase="pw", kdf=strongroom.KdfParams(memory_kib=8 * 1024, iterations=1, parallelism=1))
+        assert strongroom.decrypt_bytes(blob, passphrase="pw") == b"x" * (3 << 20)
+        # Resizing after the pool started is allowed: later work uses the new size.
+        strongroom.set_threads(3)
+        assert strongroom.thread_count() == 3
+        strongroom.set_threads(strongroom.MAX_THREADS)
+        assert strongroom.thread_count() == strongroom.MAX_THREADS
+    finally:
+        strongroom.set_threads(0)
+    assert strongroom.thread_count() == before
+
+
+@pytest.mark.parametrize("bad", [-1, strongroom.MAX_THREADS + 1])
+def test_set_threads_refuses_a_bad_size_and_changes_nothing(bad: int) -> None:
+    before = strongroom.thread_count()
+    with pytest.raises(strongroom.UsageError) as e:
+        strongroom.set_threads(bad)
+    assert e.value.name == "InvalidArgument"
+    assert str(bad) in str(e.value)
+    assert strongroom.thread_count() == before
+
+
+def test_strongroom_threads_environment_variable() -> None:
+    code = "import strongroom; print(strongroom.thread_count())"
+    env = {**os.environ, "STRONGROOM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=WATCHDOG)
+    assert out.stdout.strip() == "2", out.stderr
