@@ -2,8 +2,9 @@
 
 use crate::buffer::WritableBuffer;
 use crate::keyring::{PyKeyring, kdf};
+use crate::locks::{Exclusive, Guard};
 use crate::pyio::{Pending, PyFile};
-use crate::writeahead::{Stopped, WriteAhead};
+use crate::writeahead::{Stopped, WriteAhead, parent_writer};
 use crate::{core_err, guarded, invalid_argument, panic_err, passphrase};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -12,7 +13,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use strongroom::file::{
     self, Decryptor, Encryptor, FileOptions, Identity, OutputFile, Recipient, Rewrap, SeekableDecryptor,
 };
@@ -63,6 +64,7 @@ fn whole_file<T: Send>(
     overwrite: bool,
 ) -> PyResult<T> {
     let cancel = AtomicBool::new(false);
+    // Locked only while attached, never across a wait (see `Pending`).
     let pending: Mutex<Option<PyErr>> = Mutex::new(None);
     let report = |done: u64, total: u64| {
         Python::attach(|py| {
@@ -300,13 +302,24 @@ fn failed_earlier() -> Error {
 /// The encrypting stream behind `strongroom.open(..., "wb")`.
 #[pyclass(module = "strongroom._native", frozen)]
 struct Writer {
-    state: Mutex<Option<Stream>>,
+    /// Waited for only with the interpreter released: a write to a Python
+    /// file object holds it while it calls that object.
+    state: Exclusive<Option<Stream>>,
     pending: Pending,
+    /// The process that opened it: a forked child's copy of the stream
+    /// would seal its next chunks with the nonces the parent uses for its
+    /// own, so a child never writes, finishes or waits for it.
+    pid: u32,
 }
 
 impl Writer {
-    fn take(&self) -> Option<Stream> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).take()
+    /// The stream, once another thread's call on it returns (call it with
+    /// the interpreter released). Refused in a forked child.
+    fn stream(&self) -> Result<Guard<'_, MutexGuard<'_, Option<Stream>>>> {
+        if self.pid != std::process::id() {
+            return Err(parent_writer());
+        }
+        self.state.lock().map_err(|_| parent_writer())
     }
 }
 
@@ -355,15 +368,16 @@ impl Writer {
             _ => Err(Error::InvalidArgument("give a path or a file object".into())),
         })?;
         Ok(Self {
-            state: Mutex::new(Some(stream)),
+            state: Exclusive::new(Some(stream)),
             pending,
+            pid: std::process::id(),
         })
     }
 
     /// Encrypts and writes `data` (bytes); returns its length.
     fn write(&self, py: Python<'_>, data: &[u8]) -> PyResult<usize> {
         let ahead = step(py, &self.pending, || {
-            let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = self.stream()?;
             match guard.as_mut() {
                 None => Err(Error::InvalidArgument("write to a closed encrypted file".into())),
                 Some(Stream::Failed) => Err(failed_earlier()),
@@ -387,31 +401,42 @@ impl Writer {
     }
 
     /// Writes the final chunk; a path-backed file appears at its path now.
+    /// A write running in another thread finishes first.
     fn finish(&self, py: Python<'_>) -> PyResult<()> {
-        let Some(stream) = self.take() else {
-            return Ok(());
-        };
-        let done = step(py, &self.pending, move || match stream {
-            Stream::Direct(enc) => enc.finish()?.flush().map_err(strongroom::error::from_io).map(Ok),
-            Stream::Ahead(mut w) => match w.join() {
-                Ok(enc) => enc.finish()?.commit().map(Ok),
-                Err(s) => Ok(Err(s)),
-            },
-            Stream::Failed => Err(failed_earlier()),
+        let done = step(py, &self.pending, || {
+            let Some(stream) = self.stream()?.take() else {
+                return Ok(Ok(()));
+            };
+            match stream {
+                Stream::Direct(enc) => enc.finish()?.flush().map_err(strongroom::error::from_io).map(Ok),
+                Stream::Ahead(mut w) => match w.join() {
+                    Ok(enc) => enc.finish()?.commit().map(Ok),
+                    Err(s) => Ok(Err(s)),
+                },
+                Stream::Failed => Err(failed_earlier()),
+            }
         })?;
         done.map_err(|s| stopped_err(py, s))
     }
 
     /// Abandons the file: a path-backed file never appears; a file
     /// object is left as written so far (readers will report it truncated).
+    /// A write running in another thread returns first. In a forked child
+    /// nothing happens: the parent's stream is not the child's to end.
     fn abort(&self, py: Python<'_>) {
-        if let Some(stream) = self.take() {
-            py.detach(move || match stream {
-                Stream::Direct(enc) => drop(enc),
-                Stream::Ahead(mut w) => w.abandon(),
-                Stream::Failed => {}
+        let _ = guarded(py, || {
+            py.detach(|| {
+                let taken = self.stream().map(|mut s| s.take());
+                if let Ok(Some(stream)) = taken {
+                    match stream {
+                        Stream::Direct(enc) => drop(enc),
+                        Stream::Ahead(mut w) => w.abandon(),
+                        Stream::Failed => {}
+                    }
+                }
             });
-        }
+            Ok(())
+        });
     }
 }
 
@@ -427,20 +452,22 @@ enum Plain {
 /// The decrypting stream behind `strongroom.open(..., "rb")`.
 #[pyclass(module = "strongroom._native", frozen)]
 struct Reader {
-    state: Arc<Mutex<Option<Plain>>>,
+    /// Waited for only with the interpreter released: a read from a
+    /// Python file object holds it while it calls that object, and so does
+    /// the read-ahead thread while it decrypts.
+    state: Arc<Exclusive<Option<Plain>>>,
     pending: Pending,
     seekable: bool,
     /// Path-backed streams decrypt the next piece on a thread while the
     /// caller uses the last one (a Python file object needs the
     /// interpreter, so it does not).
     read_ahead: bool,
-    ahead: Mutex<Option<Ahead>>,
+    ahead: Exclusive<Option<Ahead>>,
     /// The read-ahead's buffer between uses (overwritten by the next one,
     /// wiped when the reader goes).
-    spare: Mutex<Zeroizing<Vec<u8>>>,
-    /// Set in a forked child that inherited a read-ahead in flight: the
-    /// stream's lock may be held by a thread the child does not have, so
-    /// the stream is never touched again.
+    spare: Exclusive<Zeroizing<Vec<u8>>>,
+    /// Set in a forked child that inherited a read-ahead: its thread is
+    /// not in the child, so the stream is never touched again.
     forked_away: AtomicBool,
 }
 
@@ -496,12 +523,12 @@ impl Reader {
                 got = data.len().min(buf.len());
                 buf[..got].copy_from_slice(&data[..got]);
                 let rest = data.len() - got;
-                *self.spare.lock().unwrap_or_else(|p| p.into_inner()) = data;
+                *self.spare.lock().map_err(|_| forked_reader())? = data;
                 if rest > 0 {
                     self.rewind(start + got as u64)?;
                 }
             }
-            let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = self.stream()?;
             got += read_full_plain(plain_reader(&mut guard)?, &mut buf[got..])?;
             drop(guard);
             if self.read_ahead && got == buf.len() && got >= READ_AHEAD_MIN {
@@ -515,11 +542,17 @@ impl Reader {
     /// if the thread cannot start).
     fn start_ahead(&self, len: usize) {
         let state = Arc::clone(&self.state);
-        let mut data = std::mem::take(&mut *self.spare.lock().unwrap_or_else(|p| p.into_inner()));
+        let Ok(mut spare) = self.spare.lock() else { return };
+        let mut data = std::mem::take(&mut *spare);
+        drop(spare);
+        let Ok(mut slot) = self.ahead.lock() else { return };
         let job = std::thread::Builder::new()
             .name("strongroom-reader".into())
             .spawn(move || -> AheadResult {
-                let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+                // Never refused: this process started the thread.
+                let Ok(mut guard) = state.lock() else {
+                    return (0, Err(forked_reader()));
+                };
                 let Some(Plain::Seekable(r)) = guard.as_mut() else {
                     return (0, Err(closed_reader()));
                 };
@@ -542,27 +575,49 @@ impl Reader {
                 }
             });
         if let Ok(job) = job {
-            *self.ahead.lock().unwrap_or_else(|p| p.into_inner()) = Some(Ahead {
+            *slot = Some(Ahead {
                 pid: std::process::id(),
                 job,
             });
         }
     }
 
-    /// Waits for the read-ahead in flight, if any, and returns it. In a
-    /// forked child it refuses (and never touches the stream again).
-    fn take_ahead(&self) -> Result<Option<AheadResult>> {
+    /// The fork check every method makes before it touches the stream: in
+    /// a forked child that inherited a read-ahead (running or finished but
+    /// not collected) it refuses, now and for good.
+    fn check_process(&self) -> Result<Guard<'_, MutexGuard<'_, Option<Ahead>>>> {
         if self.forked_away.load(Ordering::Relaxed) {
             return Err(forked_reader());
         }
-        let Some(a) = self.ahead.lock().unwrap_or_else(|p| p.into_inner()).take() else {
-            return Ok(None);
-        };
-        if a.pid != std::process::id() {
+        let Ok(mut slot) = self.ahead.lock() else {
             self.forked_away.store(true, Ordering::Relaxed);
-            std::mem::forget(a.job);
+            return Err(forked_reader());
+        };
+        if slot.as_ref().is_some_and(|a| a.pid != std::process::id()) {
+            self.forked_away.store(true, Ordering::Relaxed);
+            // The thread is not in this process: never join it.
+            if let Some(a) = slot.take() {
+                std::mem::forget(a.job);
+            }
             return Err(forked_reader());
         }
+        Ok(slot)
+    }
+
+    /// The decryptor, once another thread's call (or the read-ahead)
+    /// lets go of it: call it with the interpreter released. Refused in a
+    /// forked child that inherited a read-ahead, or a call in progress.
+    fn stream(&self) -> Result<Guard<'_, MutexGuard<'_, Option<Plain>>>> {
+        drop(self.check_process()?);
+        self.state.lock().map_err(|_| forked_reader())
+    }
+
+    /// Waits for the read-ahead in flight, if any, and returns it. In a
+    /// forked child it refuses (and never touches the stream again).
+    fn take_ahead(&self) -> Result<Option<AheadResult>> {
+        let Some(a) = self.check_process()?.take() else {
+            return Ok(None);
+        };
         a.job
             .join()
             .map(Some)
@@ -571,7 +626,7 @@ impl Reader {
 
     /// Moves the decryptor back to `pos` (the caller's position).
     fn rewind(&self, pos: u64) -> Result<()> {
-        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.stream()?;
         if let Some(Plain::Seekable(r)) = guard.as_mut() {
             r.seek(SeekFrom::Start(pos)).map_err(strongroom::error::from_io)?;
         }
@@ -594,7 +649,7 @@ fn closed_reader() -> Error {
 
 fn forked_reader() -> Error {
     Error::InvalidArgument(
-        "this encrypted file was being read ahead in the parent process when it forked; open it again in the child"
+        "this encrypted file was being read ahead, or read, in the parent process when it forked; open it again in the child"
             .into(),
     )
 }
@@ -640,12 +695,12 @@ impl Reader {
         })?;
         let seekable = matches!(plain, Plain::Seekable(_));
         Ok(Self {
-            state: Arc::new(Mutex::new(Some(plain))),
+            state: Arc::new(Exclusive::new(Some(plain))),
             pending,
             seekable,
             read_ahead: from_path,
-            ahead: Mutex::new(None),
-            spare: Mutex::new(Zeroizing::new(Vec::new())),
+            ahead: Exclusive::new(None),
+            spare: Exclusive::new(Zeroizing::new(Vec::new())),
             forked_away: AtomicBool::new(false),
         })
     }
@@ -665,7 +720,7 @@ impl Reader {
         if size < 0 {
             let buf = step(py, &self.pending, || {
                 self.drain_ahead()?;
-                let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                let mut guard = self.stream()?;
                 let mut buf = Zeroizing::new(Vec::new());
                 plain_reader(&mut guard)?
                     .read_to_end(&mut buf)
@@ -723,7 +778,7 @@ impl Reader {
         };
         step(py, &self.pending, || {
             self.drain_ahead()?;
-            let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = self.stream()?;
             match guard.as_mut().ok_or_else(closed_reader)? {
                 Plain::Seekable(r) => r.seek(pos).map_err(strongroom::error::from_io),
                 Plain::Stream(_) => Err(Error::InvalidArgument(
@@ -736,7 +791,7 @@ impl Reader {
     /// The authenticated plaintext length (seekable streams only).
     fn length(&self, py: Python<'_>) -> PyResult<u64> {
         step(py, &self.pending, || {
-            let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = self.stream()?;
             match guard.as_mut().ok_or_else(closed_reader)? {
                 Plain::Seekable(r) => r.authenticated_len(),
                 Plain::Stream(_) => Err(Error::InvalidArgument(
@@ -746,19 +801,21 @@ impl Reader {
         })
     }
 
-    /// Closes the stream; its buffers are wiped.
+    /// Closes the stream; its buffers are wiped. A read running in
+    /// another thread returns first. In a forked child that inherited a
+    /// read-ahead or a read in progress, the stream is left alone.
     fn close(&self, py: Python<'_>) {
-        // The read-ahead's result (and error) is dropped; in a forked child
-        // the stream is left alone.
-        if py.detach(|| self.take_ahead()).is_err() {
-            return;
-        }
-        let taken = self.state.lock().unwrap_or_else(|p| p.into_inner()).take();
-        guarded(py, || {
-            py.detach(move || drop(taken));
+        let _ = guarded(py, || {
+            py.detach(|| {
+                // The read-ahead's result (and error) is dropped.
+                if self.take_ahead().is_err() && self.forked_away.load(Ordering::Relaxed) {
+                    return;
+                }
+                let taken = self.stream().map(|mut s| s.take());
+                drop(taken);
+            });
             Ok(())
-        })
-        .ok();
+        });
     }
 }
 

@@ -1,9 +1,10 @@
 //! The native keyring handle.
 
+use crate::locks::Shared;
 use crate::{core_err, invalid_argument, run};
 use pyo3::prelude::*;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::Arc;
 use strongroom::keyring::{
     KeyStatus, Keyring, KeyringOptions, ProtectorKind, RecoveryKey, Revocation, Rotation, SeenRecord, Unlock,
 };
@@ -63,33 +64,48 @@ fn rotation(rotate: bool) -> Rotation {
 }
 
 /// An unlocked keyring shared by Python threads. Reading calls take the
-/// read lock (many at once); changes take the write lock. `close` drops
-/// the keyring (its keys are wiped); later calls fail with `InvalidState`.
+/// read lock (many at once); changes take the write lock; both wait only
+/// with the interpreter released (a reader may be writing a header to a
+/// Python file object, which needs the interpreter). `close` drops the
+/// keyring (its keys are wiped); later calls fail with `InvalidArgument`.
+/// In a forked child, a lock a thread of the parent held at fork time is
+/// refused rather than waited for.
 #[pyclass(module = "strongroom._native", name = "Keyring", frozen)]
 pub(crate) struct PyKeyring {
-    pub(crate) inner: Arc<RwLock<Option<Keyring>>>,
+    pub(crate) inner: Arc<Shared<Option<Keyring>>>,
 }
 
 fn closed() -> Error {
     Error::InvalidArgument("the keyring is closed".into())
 }
 
+/// What a forked child meets when a thread of the parent was using the
+/// keyring at fork time (its lock never comes free in the child).
+fn forked() -> Error {
+    Error::InvalidArgument(
+        "this keyring was in use by another thread of the parent process when it forked; open it again in the child"
+            .into(),
+    )
+}
+
 impl PyKeyring {
     fn wrap(kr: Keyring) -> Self {
         Self {
-            inner: Arc::new(RwLock::new(Some(kr))),
+            inner: Arc::new(Shared::new(Some(kr))),
         }
     }
 
-    /// Runs `f` on the open keyring under the read lock.
+    /// Runs `f` on the open keyring under the read lock (call it with the
+    /// interpreter released).
     pub(crate) fn with<T>(&self, f: impl FnOnce(&Keyring) -> Result<T>) -> Result<T> {
-        let guard: RwLockReadGuard<'_, Option<Keyring>> =
-            self.inner.read().unwrap_or_else(|p| p.into_inner());
+        let guard = self.inner.read().map_err(|_| forked())?;
         f(guard.as_ref().ok_or_else(closed)?)
     }
 
+    /// Runs `f` on the open keyring under the write lock (call it with the
+    /// interpreter released).
     fn with_mut<T>(&self, f: impl FnOnce(&mut Keyring) -> Result<T>) -> Result<T> {
-        let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.inner.write().map_err(|_| forked())?;
         f(guard.as_mut().ok_or_else(closed)?)
     }
 }
@@ -378,18 +394,21 @@ impl PyKeyring {
         run(py, || self.with_mut(|k| k.rekey()))
     }
 
-    /// Drops the keyring; its keys are wiped.
-    fn close(&self, py: Python<'_>) {
-        py.detach(|| {
-            let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
-            guard.take();
+    /// Drops the keyring (once calls in other threads return); its keys
+    /// are wiped. In a forked child whose parent was using the keyring at
+    /// fork time, raises instead.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        run(py, || {
+            let taken = self.inner.write().map_err(|_| forked())?.take();
+            drop(taken);
+            Ok(())
         })
     }
 
     /// Whether [`close`](Self::close) was called.
     #[getter]
-    fn closed(&self) -> bool {
-        self.inner.read().map(|g| g.is_none()).unwrap_or(true)
+    fn closed(&self, py: Python<'_>) -> PyResult<bool> {
+        run(py, || Ok(self.inner.read().map_err(|_| forked())?.is_none()))
     }
 }
 

@@ -23,6 +23,7 @@ mod files;
 mod hazmat;
 mod info;
 mod keyring;
+mod locks;
 mod memory;
 mod pyio;
 mod writeahead;
@@ -233,6 +234,23 @@ fn error_kinds() -> Vec<(u8, &'static str)> {
     ErrorKind::ALL.iter().map(|k| (k.number(), k.name())).collect()
 }
 
+/// Sets the number of worker threads of strongroom's pool for work that
+/// starts afterwards (the core's `set_threads`: 0 returns to the default,
+/// 1 runs single-threaded); the pool is shared by the whole process.
+#[pyfunction]
+fn set_threads(py: Python<'_>, threads: i64) -> PyResult<()> {
+    let n = usize::try_from(threads)
+        .map_err(|_| invalid_argument(py, format!("{threads} worker threads asked for; give 0 or more")))?;
+    run(py, || strongroom::set_threads(n))
+}
+
+/// The number of worker threads strongroom's pool has, or will have when
+/// it next starts (the core's `thread_count`). Starts nothing.
+#[pyfunction]
+fn thread_count() -> usize {
+    strongroom::thread_count()
+}
+
 /// Raises a panic inside the guard, to test that none crosses the boundary.
 #[pyfunction]
 fn _test_panic(py: Python<'_>) -> PyResult<()> {
@@ -246,6 +264,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(error_table, m)?)?;
     m.add_function(wrap_pyfunction!(error_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
+    m.add_function(wrap_pyfunction!(set_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(thread_count, m)?)?;
+    m.add("MAX_THREADS", strongroom::MAX_THREADS)?;
     keyring::register(m)?;
     files::register(m)?;
     fields::register(m)?;

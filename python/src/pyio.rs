@@ -10,6 +10,10 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex};
 
 /// The first Python exception a file object raised, shared with the caller.
+/// A plain mutex (not a `locks` one): it is locked only while attached to
+/// the interpreter, and never held across a call into Python or a wait, so
+/// with the GIL it is never contended, and no fork (which needs the GIL)
+/// can catch it held.
 pub(crate) type Pending = Arc<Mutex<Option<PyErr>>>;
 
 /// A Python binary file object.

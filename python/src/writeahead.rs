@@ -22,6 +22,14 @@ pub(crate) enum Stopped {
     Panic,
 }
 
+/// What a forked child meets when it uses an encrypted file the parent
+/// process opened for writing.
+pub(crate) fn parent_writer() -> Error {
+    Error::InvalidArgument(
+        "this encrypted file was opened for writing in the parent process; open it again in the child".into(),
+    )
+}
+
 /// Pieces waiting for the thread beyond the one it works on.
 const AHEAD: usize = 1;
 
@@ -100,10 +108,7 @@ impl<W: std::io::Write + Send + 'static> WriteAhead<W> {
         if let Some(tx) = self.to_worker.take() {
             std::mem::forget(tx);
         }
-        Err(Stopped::Core(Error::InvalidArgument(
-            "this encrypted file was opened for writing in the parent process; open it again in the child"
-                .into(),
-        )))
+        Err(Stopped::Core(parent_writer()))
     }
 
     /// Copies `data` into the piece being gathered, handing each full piece

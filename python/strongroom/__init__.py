@@ -12,6 +12,8 @@ properly.
 - :mod:`strongroom.hazmat`: the standard constructions underneath.
 - Errors: :class:`StrongroomError` and one subclass per class of the
   error table, each instance carrying ``code`` and ``name``.
+- :func:`set_threads` and :func:`thread_count`: the size of the worker
+  pool that files and batches run on.
 """
 
 from ._errors import (
@@ -61,10 +63,33 @@ from ._keyring import (
     SeenRecordOption,
     Upgrade,
 )
-from ._native import __version__
+from . import _native
+from ._native import MAX_THREADS, __version__
+
+
+def set_threads(threads: int) -> None:
+    """Sets the number of worker threads of strongroom's pool (one pool
+    per process, shared by every file and batch operation) for work that
+    starts afterwards: 1 runs single-threaded, 0 returns to the default
+    (the ``STRONGROOM_THREADS`` environment variable, else
+    ``RAYON_NUM_THREADS``, else one per CPU). Work already running
+    finishes on the pool it started on. A negative number or more than
+    :data:`MAX_THREADS` raises :class:`UsageError` (``InvalidArgument``)
+    and changes nothing."""
+    _native.set_threads(threads)
+
+
+def thread_count() -> int:
+    """The number of worker threads strongroom's pool has, or will have
+    when it next starts (see :func:`set_threads`). Starts nothing."""
+    return _native.thread_count()
+
 
 __all__ = [
     "__version__",
+    "MAX_THREADS",
+    "set_threads",
+    "thread_count",
     "TABLE",
     "AuthenticationError",
     "ConflictError",

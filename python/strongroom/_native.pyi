@@ -5,7 +5,8 @@ _Secret = Union[str, bytes, bytearray]
 _Kdf = Optional[Tuple[int, int, int]]
 
 __all__ = [
-    "__version__", "error_table", "error_kinds", "_test_panic", "read_secret", "Keyring", "encrypt_file", "decrypt_file",
+    "__version__", "MAX_THREADS", "error_table", "error_kinds", "_test_panic", "set_threads", "thread_count",
+    "read_secret", "Keyring", "encrypt_file", "decrypt_file",
     "rekey_file", "rewrap_file", "encrypt_bytes", "decrypt_bytes", "inspect",
     "Writer", "Reader", "FieldCipher", "cobblestone256_encrypt", "cobblestone256_decrypt",
     "xaes256gcm_encrypt", "xaes256gcm_decrypt", "aes_siv_encrypt", "aes_siv_decrypt",
@@ -17,6 +18,9 @@ def error_table() -> List[Tuple[int, str, str, int, str, bool]]: ...
 def read_secret(kind: str, place: Union[str, int]) -> str: ...
 def error_kinds() -> List[Tuple[int, str]]: ...
 def _test_panic() -> None: ...
+MAX_THREADS: int
+def set_threads(threads: int) -> None: ...
+def thread_count() -> int: ...
 
 @final
 class Keyring:
