@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -199,6 +200,24 @@ class Reenrollment:
 # that arrive by pickle open the keyring once, on first use, and share it.
 _OPEN: Dict[Tuple[str, str, SecretSource, Tuple[Optional[str], bool]], "_native.Keyring"] = {}
 _OPEN_LOCK = threading.Lock()
+# Every keyring handle, so that a forked child can give each a fresh lock.
+_HANDLES: "weakref.WeakSet[Keyring]" = weakref.WeakSet()
+
+
+def _locks_after_fork_in_child() -> None:
+    # A thread of the parent may have held these locks at fork time (while
+    # opening a keyring: seconds of key derivation). That thread does not
+    # exist in the child, so the locks would never come free: the child
+    # starts with fresh ones. What they guard is whole: the shared table
+    # and a handle are only assigned once an open has finished.
+    global _OPEN_LOCK
+    _OPEN_LOCK = threading.Lock()
+    for handle in list(_HANDLES):
+        handle._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_locks_after_fork_in_child)
 
 
 class _Internal:
@@ -240,6 +259,7 @@ class Keyring:
         self._pinned_id = pinned_id
         self._seen = seen
         self._lock = threading.Lock()
+        _HANDLES.add(self)
 
     # -- construction -------------------------------------------------
 

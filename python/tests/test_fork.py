@@ -307,3 +307,36 @@ def test_field_batches_work_in_a_child_forked_during_a_batch(keyring: strongroom
         assert in_forked_child(child) == "ok"
     finally:
         t.join()
+
+
+@needs_fork
+def test_keyring_handles_open_in_a_child_forked_while_a_thread_opens_one(tmp_path: Path) -> None:
+    # A thread of the parent is inside the package's shared open (reading
+    # the secret, under its Python lock) when the process forks: the child
+    # must still open keyrings, through a pickled handle and directly,
+    # instead of waiting for a lock whose holder does not exist there.
+    fast = strongroom.KdfParams(memory_kib=8 * 1024, iterations=1, parallelism=1)
+    strongroom.Keyring.create(tmp_path / "k.srk", "pw", kdf=fast).close()
+    (tmp_path / "pw.txt").write_text("pw\n")
+    inside, release = threading.Event(), threading.Event()
+
+    class SlowSecret(strongroom.FileSecret):
+        def read(self) -> str:
+            inside.set()
+            release.wait()
+            return super().read()
+
+    # What unpickling a handle gives: it opens on first use, under the shared lock.
+    lazy = strongroom._keyring._reopen(str(tmp_path / "k.srk"), "passphrase",
+                                       SlowSecret(str(tmp_path / "pw.txt")))
+    t = threading.Thread(target=lambda: lazy.generation)
+    t.start()
+    assert inside.wait(30)
+    try:
+        other = pickle.loads(pickle.dumps(
+            strongroom.Keyring.open(tmp_path / "k.srk", strongroom.FileSecret(str(tmp_path / "pw.txt")))))
+        assert in_forked_child(lambda: other.generation) == "ok"
+        assert in_forked_child(lambda: strongroom.Keyring.open(tmp_path / "k.srk", "pw").close()) == "ok"
+    finally:
+        release.set()
+        t.join()
