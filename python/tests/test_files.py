@@ -438,6 +438,67 @@ def test_readinto_of_a_tampered_chunk_raises(keyring: strongroom.Keyring, tmp_pa
                 pass
 
 
+def test_readinto_never_shows_a_forged_chunk_to_another_thread(keyring: strongroom.Keyring, tmp_path: Path) -> None:
+    """While `readinto` decrypts whole chunks with the interpreter released,
+    another thread watches the caller's buffer: the forged chunks' would-be
+    plaintext (a run of b"A", made with CTR malleability: ciphertext XOR
+    plaintext XOR pattern, the old tags kept) never appears there, and the
+    call fails with ChunkAuthFailed naming the first forged chunk."""
+    import sys
+
+    chunk, enc_chunk, prefix = 16384, 16400, 56
+    first, count = 8, 8  # the read covers chunks 8..15, all forged
+    # Plaintext bytes all >= 0x80, so b"A" (0x41) never occurs in it.
+    data = random.Random(11).randbytes(24 * chunk + 77).translate(bytes(b | 0x80 for b in range(256)))
+    (tmp_path / "plain").write_bytes(data)
+    strongroom.encrypt_file(tmp_path / "plain", tmp_path / "enc", keyring=keyring)
+    raw = bytearray((tmp_path / "enc").read_bytes())
+    body = strongroom.inspect(tmp_path / "enc").header_len + prefix
+    for i in range(first, first + count):
+        at = body + i * enc_chunk
+        ct = int.from_bytes(raw[at:at + chunk], "big")
+        pt = int.from_bytes(data[i * chunk:(i + 1) * chunk], "big")
+        pattern = int.from_bytes(b"A" * chunk, "big")
+        raw[at:at + chunk] = (ct ^ pt ^ pattern).to_bytes(chunk, "big")
+    (tmp_path / "bad").write_bytes(bytes(raw))
+
+    buf = bytearray(count * chunk)
+    probe = b"A" * 32
+    starts = [k * chunk for k in range(count)] + [k * chunk + chunk // 2 for k in range(count)]
+    stop = threading.Event()
+    seen: List[int] = []
+    looks = [0]
+
+    def watch() -> None:
+        while not stop.is_set():
+            for s in starts:
+                if buf[s:s + 32] == probe:
+                    seen.append(s)
+            looks[0] += 1
+
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with strongroom.open(tmp_path / "bad", "rb", keyring=keyring) as r:
+            for _ in range(3000):
+                r.raw.seek(first * chunk)
+                with pytest.raises(strongroom.AuthenticationError) as info:
+                    r.raw.readinto(buf)
+                assert info.value.name == "ChunkAuthFailed"
+                assert str(info.value).startswith(f"chunk {first} failed authentication")
+                if seen:
+                    break
+    finally:
+        stop.set()
+        watcher.join()
+        sys.setswitchinterval(old_interval)
+    assert looks[0] > 0
+    assert not seen, f"forged plaintext seen at buffer offsets {sorted(set(seen))[:8]}"
+    assert probe not in buf
+
+
 def test_rekey_file_revokes_old_protectors(keyring: strongroom.Keyring, tmp_path: Path) -> None:
     data = write_random(tmp_path / "plain", 150_000, seed=7)
     enc = tmp_path / "enc"

@@ -1,6 +1,14 @@
 //! Decrypting a whole message that sits in the caller's mutable buffer, in
-//! place: each chunk is opened and moved down over the tags and the prefix
-//! in the same pass, so the plaintext ends up contiguous at the front.
+//! place: each chunk's plaintext is moved down over the tags and the
+//! prefix, so the plaintext ends up contiguous at the front.
+//!
+//! The buffer is the caller's, and may be shared or mapped memory that
+//! another thread or process reads while this runs, so no chunk is
+//! decrypted there: each is copied to a private scratch buffer, opened
+//! there, and its plaintext copied into place only once it authenticated.
+//! (The engines decrypt before they compare tags, so decrypting in the
+//! caller's buffer would show a forged chunk's plaintext until the tag
+//! check failed.)
 //!
 //! Chunk `j`'s ciphertext starts at `PREFIX_LEN + j * ENCRYPTED_CHUNK_SIZE`
 //! and its plaintext goes to `j * CHUNK_SIZE`: every chunk moves down by
@@ -16,15 +24,17 @@ use super::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, MAX_CHUNKS, PREFIX_LEN};
 use crate::crypto::TAG_LEN;
 use crate::error::{Error, Result};
 use rayon::prelude::*;
+use zeroize::Zeroizing;
 
 /// Below this many chunks per thread a message is opened on one thread.
 const MIN_CHUNKS_PER_SEGMENT: usize = 8;
 
 /// Decrypts the chunked message `msg` (prefix, then chunks) in place under
 /// `input_key` and `context`, using every core. On success the plaintext is
-/// `msg[..n]` and `n` is returned. On any failure (commitment, a chunk that
-/// does not authenticate, truncation) the whole buffer is zeroed, so no
-/// unauthenticated plaintext is left in it.
+/// `msg[..n]` and `n` is returned. No byte of a chunk is written to `msg`
+/// before that chunk authenticated (see the module docs), and on any
+/// failure (commitment, a chunk that does not authenticate, truncation)
+/// the whole buffer is zeroed.
 pub fn open_in_place(msg: &mut [u8], input_key: &[u8], context: &[u8]) -> Result<usize> {
     let result = open_all(msg, input_key, context);
     if result.is_err() {
@@ -73,7 +83,8 @@ struct Segment<'a> {
     end: usize,
     buf: &'a mut [u8],
     aside_from: usize,
-    aside: Vec<u8>,
+    /// Opened in place, so it holds plaintext afterwards: wiped on drop.
+    aside: Zeroizing<Vec<u8>>,
 }
 
 /// Cuts `msg` (of `chunks` chunks) into at most `parts` segments.
@@ -103,12 +114,12 @@ fn cut(msg: &mut [u8], chunks: usize, parts: usize) -> Vec<Segment<'_>> {
         let (first, end) = (w[0], w[1]);
         let last_segment = end == chunks;
         let (aside_from, aside) = if last_segment {
-            (end, Vec::new())
+            (end, Zeroizing::new(Vec::new()))
         } else {
             let from = aside_from(first, end);
             let start = PREFIX_LEN + from * ENCRYPTED_CHUNK_SIZE - first * CHUNK_SIZE;
             let stop = PREFIX_LEN + end * ENCRYPTED_CHUNK_SIZE - first * CHUNK_SIZE;
-            (from, rest[start..stop].to_vec())
+            (from, Zeroizing::new(rest[start..stop].to_vec()))
         };
         let own = if last_segment {
             rest.len()
@@ -130,28 +141,31 @@ fn cut(msg: &mut [u8], chunks: usize, parts: usize) -> Vec<Segment<'_>> {
 
 impl Segment<'_> {
     /// Opens the segment's chunks in order; returns the index of the first
-    /// that fails to authenticate.
-    fn open(self, key: &PayloadKey) -> Option<u64> {
+    /// that fails to authenticate. Each chunk is opened in private memory
+    /// (a scratch copy, or its copy set aside) and its plaintext copied to
+    /// its place in `buf` once it authenticated.
+    fn open(mut self, key: &PayloadKey) -> Option<u64> {
         let base = self.first * CHUNK_SIZE;
+        let mut scratch = Zeroizing::new(vec![0u8; ENCRYPTED_CHUNK_SIZE]);
         for j in self.first..self.aside_from {
             let out = j * CHUNK_SIZE - base;
             let src = PREFIX_LEN + j * ENCRYPTED_CHUNK_SIZE - base;
             let stop = (src + ENCRYPTED_CHUNK_SIZE).min(self.buf.len());
-            if key
-                .open_chunk_within(j as u64, &mut self.buf[out..stop], src - out)
-                .is_err()
-            {
-                return Some(j as u64);
+            let private = &mut scratch[..stop - src];
+            private.copy_from_slice(&self.buf[src..stop]);
+            match key.open_chunk_in_place(j as u64, private) {
+                // The plaintext's place ends before the next chunk's
+                // ciphertext starts, so nothing still to open is overwritten.
+                Ok(len) => self.buf[out..out + len].copy_from_slice(&private[..len]),
+                Err(_) => return Some(j as u64),
             }
         }
         for (k, j) in (self.aside_from..self.end).enumerate() {
             let out = j * CHUNK_SIZE - base;
-            let ct = &self.aside[k * ENCRYPTED_CHUNK_SIZE..(k + 1) * ENCRYPTED_CHUNK_SIZE];
-            if key
-                .open_chunk(j as u64, ct, &mut self.buf[out..out + CHUNK_SIZE])
-                .is_err()
-            {
-                return Some(j as u64);
+            let ct = &mut self.aside[k * ENCRYPTED_CHUNK_SIZE..(k + 1) * ENCRYPTED_CHUNK_SIZE];
+            match key.open_chunk_in_place(j as u64, ct) {
+                Ok(len) => self.buf[out..out + len].copy_from_slice(&ct[..len]),
+                Err(_) => return Some(j as u64),
             }
         }
         None

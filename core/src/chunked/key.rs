@@ -125,26 +125,59 @@ impl PayloadKey {
         self.aead.seal_in_place(&self.nonce(index), &[], buf)
     }
 
-    /// Decrypts chunk `index`, found at `in_out[src..]`, to the start of
-    /// `in_out`; returns the plaintext length. The plaintext region is
-    /// zeroed on failure.
-    pub(crate) fn open_chunk_within(&self, index: u64, in_out: &mut [u8], src: usize) -> Result<usize> {
-        if in_out.len() < src + TAG_LEN {
-            return Err(Error::Truncated("chunk shorter than its tag"));
-        }
-        self.aead
-            .open_within(&self.nonce(index), &[], in_out, src)
-            .map_err(|_| Error::ChunkAuthFailed { index })
-    }
-
     /// Decrypts chunk `index` into `out`; `out` is zeroed on failure.
-    pub(crate) fn open_chunk(&self, index: u64, ciphertext: &[u8], out: &mut [u8]) -> Result<()> {
+    ///
+    /// The engines decrypt before they compare tags, so `out` holds the
+    /// chunk's unauthenticated plaintext while this runs: `out` must be
+    /// private memory (a buffer the core allocated and hands out only after
+    /// success). For a caller's memory use
+    /// [`open_chunk_in_place`](Self::open_chunk_in_place) on a private copy
+    /// of the ciphertext, then copy.
+    pub(crate) fn open_chunk_private(&self, index: u64, ciphertext: &[u8], out: &mut [u8]) -> Result<()> {
         if ciphertext.len() < TAG_LEN {
             return Err(Error::Truncated("chunk shorter than its tag"));
         }
         self.aead
             .open_into(&self.nonce(index), &[], ciphertext, out)
             .map_err(|_| Error::ChunkAuthFailed { index })
+    }
+
+    /// Decrypts chunk `index` (ciphertext then tag) where it lies, in
+    /// private memory (a buffer of the core's own that nobody else reads);
+    /// returns the plaintext length, the plaintext being at the start of
+    /// `ct_and_tag`. On failure the whole buffer is zeroed. Copying the
+    /// plaintext out afterwards is how a chunk reaches a caller's memory:
+    /// only once it authenticated.
+    pub(crate) fn open_chunk_in_place(&self, index: u64, ct_and_tag: &mut [u8]) -> Result<usize> {
+        if ct_and_tag.len() < TAG_LEN {
+            return Err(Error::Truncated("chunk shorter than its tag"));
+        }
+        self.aead
+            .open_in_place(&self.nonce(index), &[], ct_and_tag)
+            .map_err(|_| {
+                ct_and_tag.fill(0);
+                Error::ChunkAuthFailed { index }
+            })
+    }
+
+    /// Decrypts chunk `index` into `out`, memory that others may read (a
+    /// caller's buffer, shared or mapped memory): the ciphertext is copied
+    /// into `scratch` (private, at least `ciphertext.len()` bytes), opened
+    /// there, and only authenticated plaintext is copied to `out`, which is
+    /// left untouched on failure. `scratch` holds the plaintext afterwards:
+    /// the caller wipes it.
+    pub(crate) fn open_chunk_shared(
+        &self,
+        index: u64,
+        ciphertext: &[u8],
+        out: &mut [u8],
+        scratch: &mut [u8],
+    ) -> Result<()> {
+        let private = &mut scratch[..ciphertext.len()];
+        private.copy_from_slice(ciphertext);
+        let len = self.open_chunk_in_place(index, private)?;
+        out.copy_from_slice(&private[..len]);
+        Ok(())
     }
 }
 

@@ -12,13 +12,24 @@
 //! - [`ChunkedOpener`]: push-style decryption of ciphertext given piece by
 //!   piece (for callers that are handed bytes rather than a reader).
 //! - [`open_in_place`]: a whole message in a mutable buffer, decrypted
-//!   where it lies (no copy; the fastest way when the message is in memory).
+//!   where it lies (no second buffer; the fastest way when the message is
+//!   in memory).
 //! - [`ChunkedWriter::write_in_place`]: encryption that overwrites the
 //!   caller's buffer instead of copying it.
 //!
 //! The commitment is checked before any chunk is decrypted, and no plaintext
-//! leaves a chunk before that chunk authenticates.
+//! leaves a chunk before that chunk authenticates. Memory the caller can
+//! see (a buffer given to `read`, the message given to [`open_in_place`],
+//! the vector an opener appends to) never holds a byte of a chunk before
+//! that chunk authenticated, even while a call runs: the engines decrypt
+//! before they compare tags, so chunks are opened in the core's own
+//! memory (a ciphertext buffer or a scratch copy) and copied out once
+//! they authenticated. Only buffers the core owns and hands out after
+//! success (the seekable reader's chunk cache, the streaming reader's
+//! batch buffer) are decrypted into directly.
 
+#[cfg(test)]
+mod exposure_tests;
 mod in_place;
 mod key;
 mod layout;

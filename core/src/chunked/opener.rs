@@ -9,7 +9,7 @@
 //! what is left as the final chunk.
 
 use super::key::PayloadKey;
-use super::parallel::open_full_chunks;
+use super::parallel::open_full_chunks_shared;
 use super::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, MAX_CHUNKS, PREFIX_LEN};
 use crate::crypto::TAG_LEN;
 use crate::error::{Error, Result};
@@ -124,6 +124,8 @@ impl ChunkedOpener {
     }
 
     /// Opens whole encrypted chunks, appending their plaintext to `out`.
+    /// `out` is the caller's: chunks are opened in private scratch memory
+    /// and copied there only once they authenticated.
     fn open_chunks(&mut self, chunks: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let count = chunks.len() / ENCRYPTED_CHUNK_SIZE;
         if count == 0 {
@@ -134,7 +136,7 @@ impl ChunkedOpener {
         }
         let start = out.len();
         out.resize(start + count * CHUNK_SIZE, 0);
-        let (good, err) = open_full_chunks(&self.key, self.next_chunk, chunks, &mut out[start..]);
+        let (good, err) = open_full_chunks_shared(&self.key, self.next_chunk, chunks, &mut out[start..]);
         self.next_chunk += good as u64;
         err.map_or(Ok(()), Err)
     }
@@ -155,15 +157,12 @@ impl ChunkedOpener {
         if self.next_chunk >= MAX_CHUNKS {
             return Err(Error::MessageTooLong);
         }
-        let start = out.len();
-        out.resize(start + self.pending.len() - TAG_LEN, 0);
-        let opened = self
-            .key
-            .open_chunk(self.next_chunk, &self.pending, &mut out[start..]);
-        if opened.is_err() {
-            out.truncate(start);
-        }
-        opened
+        // `pending` is the opener's own: the chunk opens there, and only
+        // its authenticated plaintext goes to the caller's `out`.
+        let mut pending = zeroize::Zeroizing::new(self.pending);
+        let len = self.key.open_chunk_in_place(self.next_chunk, &mut pending)?;
+        out.extend_from_slice(&pending[..len]);
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Streaming decryption.
 
 use super::key::PayloadKey;
-use super::parallel::open_full_chunks;
+use super::parallel::{open_full_chunks, open_full_chunks_in_place};
 use super::writer::batch_chunks;
 use super::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, MAX_CHUNKS, read_full};
 use crate::crypto::TAG_LEN;
@@ -49,7 +49,8 @@ enum State {
 /// Decrypts a chunked message read from `R`.
 ///
 /// Plaintext is released one authenticated chunk at a time (chunks are
-/// opened in parallel batches). `read` returns `Ok(0)` only after the short
+/// opened in parallel batches); a read's buffer receives a chunk only once
+/// it authenticated, even while the read runs. `read` returns `Ok(0)` only after the short
 /// final chunk has authenticated; a truncated, extended or modified message
 /// yields an error (an `io::Error` wrapping [`Error`], see
 /// [`crate::error::from_io`]) and every later read yields it again.
@@ -140,20 +141,31 @@ impl<R: Read> ChunkedReader<R> {
     /// Opens the `full` whole chunks at the start of `ct` into `pt`. With
     /// more than one thread and more input to come, the next batch is read
     /// into `ahead` meanwhile, so reading the input overlaps the opening.
-    fn open_batch(&mut self, full: usize, eof: bool, pt: &mut [u8]) -> (usize, Option<Error>) {
+    /// `pt` is either the reader's own buffer or (`shared`) the caller's
+    /// memory, which only ever receives authenticated chunks: those open
+    /// in `ct` and are copied.
+    fn open_batch(&mut self, full: usize, eof: bool, pt: &mut [u8], shared: bool) -> (usize, Option<Error>) {
         let (key, first) = (&self.key, self.next_chunk);
-        let ct = &self.ct[..full * ENCRYPTED_CHUNK_SIZE];
+        let ct = &mut self.ct[..full * ENCRYPTED_CHUNK_SIZE];
         let pt = &mut pt[..full * CHUNK_SIZE];
+        let open = |ct: &mut [u8], pt: &mut [u8]| {
+            if shared {
+                open_full_chunks_in_place(key, first, ct, pt)
+            } else {
+                open_full_chunks(key, first, ct, pt)
+            }
+        };
         if eof || full < 2 || crate::parallel::threads() < 2 {
-            return open_full_chunks(key, first, ct, pt);
+            return open(ct, pt);
         }
         if self.ahead.len() != self.ct.len() {
             self.ahead = vec![0u8; self.ct.len()];
         }
+        let ct = &mut self.ct[..full * ENCRYPTED_CHUNK_SIZE];
         let (inner, ahead) = (&mut self.inner, &mut self.ahead);
         let mut opened = (0, None);
         let read = crate::parallel::overlap(
-            || opened = open_full_chunks(key, first, ct, pt),
+            || opened = open(ct, pt),
             || {
                 let len = read_full(inner, ahead)?;
                 Ok((len, len < ahead.len()))
@@ -165,15 +177,17 @@ impl<R: Read> ChunkedReader<R> {
 
     fn refill(&mut self) -> io::Result<()> {
         let mut pt = std::mem::take(&mut self.pt);
-        let result = self.refill_to(&mut pt);
+        let result = self.refill_to(&mut pt, false);
         self.pt = pt;
         result
     }
 
     /// Reads and opens the next batch into `pt` (at least one batch of
     /// plaintext long): `self.avail` bytes of it are authenticated
-    /// plaintext afterwards, from offset 0.
-    fn refill_to(&mut self, pt: &mut [u8]) -> io::Result<()> {
+    /// plaintext afterwards, from offset 0. `shared`: `pt` is the caller's
+    /// memory, where no unauthenticated byte may appear (see
+    /// [`open_batch`](Self::open_batch)).
+    fn refill_to(&mut self, pt: &mut [u8], shared: bool) -> io::Result<()> {
         self.pos = 0;
         self.avail = 0;
         let (len, eof) = self
@@ -185,7 +199,7 @@ impl<R: Read> ChunkedReader<R> {
             self.state = State::Failed(Failure::TooLong);
             return Ok(());
         }
-        let (good, err) = self.open_batch(full, eof, pt);
+        let (good, err) = self.open_batch(full, eof, pt, shared);
         self.avail = good * CHUNK_SIZE;
         self.next_chunk += good as u64;
         if let Some(e) = err {
@@ -203,13 +217,13 @@ impl<R: Read> ChunkedReader<R> {
             let start = full * ENCRYPTED_CHUNK_SIZE;
             let out_len = last - TAG_LEN;
             // `pt` has room: `last` < one encrypted chunk, and a failed
-            // final chunk releases nothing of itself.
-            let (ct, pt) = (
-                &self.ct[start..start + last],
-                &mut pt[self.avail..self.avail + out_len],
-            );
-            match self.key.open_chunk(self.next_chunk, ct, pt) {
-                Ok(()) => {
+            // final chunk releases nothing of itself. The chunk opens where
+            // it lies in the reader's own `ct`, so `pt` (perhaps the
+            // caller's) receives it only once it authenticated.
+            let ct = &mut self.ct[start..start + last];
+            match self.key.open_chunk_in_place(self.next_chunk, ct) {
+                Ok(len) => {
+                    pt[self.avail..self.avail + out_len].copy_from_slice(&ct[..len]);
                     self.avail += out_len;
                     self.state = State::Done;
                 }
@@ -263,7 +277,7 @@ impl<R: Read> Read for ChunkedReader<R> {
                 // into it, saving a copy of every byte.
                 State::Reading if buf.len() >= self.pt.len() => {
                     let batch = self.pt.len();
-                    self.refill_to(&mut buf[..batch])?;
+                    self.refill_to(&mut buf[..batch], true)?;
                     let n = self.avail;
                     self.pos = 0;
                     self.avail = 0;

@@ -11,7 +11,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 ///
 /// The message starts at the inner reader's position when
 /// [`new`](Self::new) is called and runs to the end of the inner stream.
-/// Each chunk is authenticated before any of its bytes are returned.
+/// Each chunk is authenticated before any of its bytes are returned, and
+/// before any of them reach the caller's buffer.
 /// Reaching the end of the message, seeking relative to the end, and
 /// [`authenticated_len`](Self::authenticated_len) all authenticate the final
 /// chunk first, so the length is never taken on trust.
@@ -107,8 +108,10 @@ impl<R: Read + Seek> ChunkedSeekReader<R> {
         };
         self.read_ciphertext(index, ct_len)?;
         let pt_len = ct_len - TAG_LEN;
+        // The cache is private: it is handed out only once `cached` says
+        // the chunk authenticated.
         self.key
-            .open_chunk(index, &self.ct[..ct_len], &mut self.cache[..pt_len])?;
+            .open_chunk_private(index, &self.ct[..ct_len], &mut self.cache[..pt_len])?;
         self.cached = Some(index);
         self.cache_len = pt_len;
         if index == self.full_chunks {
@@ -119,9 +122,12 @@ impl<R: Read + Seek> ChunkedSeekReader<R> {
 }
 
 impl<R: Read + Seek> ChunkedSeekReader<R> {
-    /// A read of whole full chunks from a chunk boundary straight into
-    /// `buf`, opened on all cores: at most [`MAX_DIRECT_CHUNKS`], never the
-    /// final chunk. `None` when the read is not of that shape.
+    /// A read of whole full chunks from a chunk boundary into `buf`, opened
+    /// on all cores: at most [`MAX_DIRECT_CHUNKS`], never the final chunk.
+    /// `None` when the read is not of that shape. `buf` is the caller's
+    /// memory, which another thread (or a mapping) may see: each chunk is
+    /// opened in the reader's own ciphertext buffer and copied to `buf`
+    /// only once it authenticated.
     fn read_direct(&mut self, buf: &mut [u8]) -> Option<Result<usize>> {
         if !self.pos.is_multiple_of(CHUNK_SIZE as u64) {
             return None;
@@ -142,7 +148,8 @@ impl<R: Read + Seek> ChunkedSeekReader<R> {
         if let Err(e) = self.read_ciphertext(index, ct_len) {
             return Some(Err(e));
         }
-        let (_, failed) = super::parallel::open_full_chunks(&self.key, index, &self.ct[..ct_len], out);
+        let (_, failed) =
+            super::parallel::open_full_chunks_in_place(&self.key, index, &mut self.ct[..ct_len], out);
         if let Some(e) = failed {
             // Nothing of this read is handed out.
             out.fill(0);

@@ -70,6 +70,11 @@ impl Aes256Gcm {
     /// Decrypts `ct_and_tag` (ciphertext followed by the tag) in place and
     /// returns the plaintext length. On failure the buffer's contents are
     /// unspecified and must not be used.
+    ///
+    /// While this runs, the output holds plaintext whose tag is not checked
+    /// yet (ring and aws-lc-rs decrypt, then compare): give it private
+    /// memory, or open a private copy and copy the plaintext out once this
+    /// returned `Ok`, when another thread or a mapping could see it.
     pub fn open_in_place(
         &self,
         nonce: &[u8; NONCE_LEN],
@@ -79,6 +84,8 @@ impl Aes256Gcm {
         if ct_and_tag.len() < TAG_LEN {
             return Err(OpenError);
         }
+        #[cfg(test)]
+        watch::note(&ct_and_tag[..ct_and_tag.len() - TAG_LEN]);
         self.inner.open_in_place(nonce, aad, ct_and_tag)?;
         Ok(ct_and_tag.len() - TAG_LEN)
     }
@@ -88,6 +95,11 @@ impl Aes256Gcm {
     /// in-place open that also moves the data down by `src` bytes, in the
     /// same pass where the engine allows it. On failure the plaintext
     /// region is zeroed.
+    ///
+    /// While this runs, the output holds plaintext whose tag is not checked
+    /// yet (ring and aws-lc-rs decrypt, then compare): give it private
+    /// memory, or open a private copy and copy the plaintext out once this
+    /// returned `Ok`, when another thread or a mapping could see it.
     pub fn open_within(
         &self,
         nonce: &[u8; NONCE_LEN],
@@ -98,6 +110,8 @@ impl Aes256Gcm {
         let Some(len) = in_out.len().checked_sub(src).and_then(|n| n.checked_sub(TAG_LEN)) else {
             return Err(OpenError);
         };
+        #[cfg(test)]
+        watch::note(&in_out[..len]);
         let result = self.inner.open_within(nonce, aad, in_out, src);
         if result.is_err() {
             in_out[..len].fill(0);
@@ -107,6 +121,11 @@ impl Aes256Gcm {
 
     /// Decrypts `ct_and_tag` into `out` (exactly `ct_and_tag.len() - TAG_LEN`
     /// bytes). On failure `out` is zeroed.
+    ///
+    /// While this runs, the output holds plaintext whose tag is not checked
+    /// yet (ring and aws-lc-rs decrypt, then compare): give it private
+    /// memory, or open a private copy and copy the plaintext out once this
+    /// returned `Ok`, when another thread or a mapping could see it.
     pub fn open_into(
         &self,
         nonce: &[u8; NONCE_LEN],
@@ -117,11 +136,74 @@ impl Aes256Gcm {
         if ct_and_tag.len() < TAG_LEN || out.len() != ct_and_tag.len() - TAG_LEN {
             return Err(OpenError);
         }
+        #[cfg(test)]
+        watch::note(out);
         let result = self.inner.open_into(nonce, aad, ct_and_tag, out);
         if result.is_err() {
             out.fill(0);
         }
         result
+    }
+}
+
+/// Test instrumentation: where the engines write plaintext before its tag
+/// is checked. A test watches an address range (a caller's buffer); every
+/// open notes its plaintext destination, and a destination that overlaps a
+/// watched range marks it. The engines decrypt before they compare tags
+/// (ring and aws-lc-rs), so a marked range held unauthenticated plaintext.
+#[cfg(test)]
+pub(crate) mod watch {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// Watched ranges: (id, start, end, overlapped).
+    static WATCHED: Mutex<Vec<(u64, usize, usize, bool)>> = Mutex::new(Vec::new());
+    static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+    /// A watched range; it stops being watched when dropped.
+    pub(crate) struct Watch(u64);
+
+    /// Watches the `len` bytes at address `start` (only the addresses are
+    /// compared: the memory is never read).
+    pub(crate) fn range(start: usize, len: usize) -> Watch {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let mut w = WATCHED.lock().unwrap_or_else(|p| p.into_inner());
+        w.push((id, start, start + len, false));
+        Watch(id)
+    }
+
+    /// Watches the memory of `buf`.
+    pub(crate) fn slice(buf: &[u8]) -> Watch {
+        range(buf.as_ptr() as usize, buf.len())
+    }
+
+    impl Watch {
+        /// Whether an open decrypted into the range since it was watched.
+        pub(crate) fn decrypted_into(&self) -> bool {
+            let w = WATCHED.lock().unwrap_or_else(|p| p.into_inner());
+            w.iter().any(|&(id, _, _, hit)| id == self.0 && hit)
+        }
+    }
+
+    impl Drop for Watch {
+        fn drop(&mut self) {
+            let mut w = WATCHED.lock().unwrap_or_else(|p| p.into_inner());
+            w.retain(|&(id, ..)| id != self.0);
+        }
+    }
+
+    /// Called by every open with the memory its plaintext goes to.
+    pub(crate) fn note(dst: &[u8]) {
+        if dst.is_empty() {
+            return;
+        }
+        let (start, end) = (dst.as_ptr() as usize, dst.as_ptr() as usize + dst.len());
+        let mut w = WATCHED.lock().unwrap_or_else(|p| p.into_inner());
+        for entry in w.iter_mut() {
+            if start < entry.2 && entry.1 < end {
+                entry.3 = true;
+            }
+        }
     }
 }
 

@@ -113,11 +113,14 @@ impl<R: Read> Read for Decryptor<R> {
     }
 }
 
-/// Decrypts a whole encrypted file held in `buf`, where it lies: no copy
-/// is made, and every core is used. Returns the plaintext, a part of `buf`
-/// (the header and the tags it replaced are left around it). On a failure
-/// to authenticate, the payload part of `buf` is zeroed, so no
-/// unauthenticated plaintext is left in it.
+/// Decrypts a whole encrypted file held in `buf`, where it lies: no second
+/// buffer, and every core is used. Returns the plaintext, a part of `buf`
+/// (the header and the tags it replaced are left around it). `buf` may be
+/// memory another thread or process sees (shared, mapped): each chunk is
+/// opened in a private scratch buffer and its plaintext copied into `buf`
+/// only once it authenticated, so `buf` never holds unauthenticated
+/// plaintext, not even while this runs. On a failure the payload part of
+/// `buf` is zeroed.
 pub fn decrypt_in_place<'b>(buf: &'b mut [u8], identities: &[Identity<'_>]) -> Result<&'b mut [u8]> {
     let mut rest = &buf[..];
     let header = Header::read_from(&mut rest)?;
@@ -129,6 +132,9 @@ pub fn decrypt_in_place<'b>(buf: &'b mut [u8], identities: &[Identity<'_>]) -> R
 
 /// Random-access decryption of a file that starts at the reader's current
 /// position. Seeking from the end authenticates the final chunk first.
+/// A `read` writes to its buffer only plaintext of chunks that
+/// authenticated, even while it runs (another thread may be looking at
+/// the buffer).
 ///
 /// **Threads:** `Send` (and `Sync`) when `R` is; one reader is used by one
 /// thread at a time (`&mut self`).
