@@ -46,7 +46,8 @@ struct Keys {
 impl Keys {
     fn open(w: &World) -> Self {
         Keys {
-            keyring: Keyring::open(&w.keyring(), &Unlock::Passphrase(Passphrase::from(KEYRING_PASS))).unwrap(),
+            keyring: Keyring::open(&w.keyring(), &Unlock::Passphrase(Passphrase::from(KEYRING_PASS)))
+                .unwrap(),
             pass: Passphrase::from(FILE_PASS),
         }
     }
@@ -282,14 +283,25 @@ fn round(
             let old = data(1 + rng.below(70_000) as usize, 0x5a);
             std::fs::write(files.path(&d), &old).unwrap();
             old_dest = Some(old);
-            args.extend([s("decrypt"), s("--force"), e.clone(), s("-o"), format!("files/{d}")]);
+            args.extend([
+                s("decrypt"),
+                s("--force"),
+                e.clone(),
+                s("-o"),
+                format!("files/{d}"),
+            ]);
         }
         Op::ToPrimary => args.extend([s("rewrap"), s("--to-primary"), e.clone()]),
         Op::Passphrases => {
             if has_passphrase(&info_before) {
                 args.extend([s("rewrap"), s("--remove-all-passphrases"), e.clone()]);
             } else {
-                args.extend([s("rewrap"), s("--add-passphrase"), s("--new-passphrase-env"), s("NFP")]);
+                args.extend([
+                    s("rewrap"),
+                    s("--add-passphrase"),
+                    s("--new-passphrase-env"),
+                    s("NFP"),
+                ]);
                 args.extend(FAST.iter().map(|x| x.to_string()));
                 args.push(e.clone());
                 env.push(("NFP", FILE_PASS));
@@ -371,8 +383,15 @@ fn round(
                 "round {round} ({op:?}): {what} does not decrypt to the plaintext"
             );
             if op == Op::Rekey {
-                assert_ne!(after.file_id, info_before.file_id, "round {round}: {what}: no new file key");
-                assert_eq!(has_passphrase(&after), has_passphrase(&info_before), "round {round}");
+                assert_ne!(
+                    after.file_id, info_before.file_id,
+                    "round {round}: {what}: no new file key"
+                );
+                assert_eq!(
+                    has_passphrase(&after),
+                    has_passphrase(&info_before),
+                    "round {round}"
+                );
             } else {
                 // Header only: the payload is copied byte for byte.
                 assert_eq!(after.file_id, info_before.file_id, "round {round}: {what}");
@@ -388,7 +407,11 @@ fn round(
                     "round {round}: {what}"
                 ),
                 Op::Passphrases => {
-                    assert_ne!(has_passphrase(&after), has_passphrase(&info_before), "round {round}: {what}")
+                    assert_ne!(
+                        has_passphrase(&after),
+                        has_passphrase(&info_before),
+                        "round {round}: {what}"
+                    )
                 }
                 _ => {}
             }
@@ -405,7 +428,11 @@ fn round(
     // The destination: absent (or the old one) or complete.
     let changed = match op {
         Op::Encrypt | Op::EncryptStdin | Op::Decrypt | Op::DecryptStdin => {
-            let name = if matches!(op, Op::Encrypt | Op::EncryptStdin) { &pe } else { &d };
+            let name = if matches!(op, Op::Encrypt | Op::EncryptStdin) {
+                &pe
+            } else {
+                &d
+            };
             match files.read(name) {
                 Some(bytes) => {
                     check_output(&bytes, name);
@@ -423,7 +450,10 @@ fn round(
                 .read(name)
                 .unwrap_or_else(|| panic!("round {round} ({op:?}): {name} vanished"));
             if Some(&bytes) == old_dest.as_ref() {
-                assert!(killed, "round {round} ({op:?}): completed without replacing {name}");
+                assert!(
+                    killed,
+                    "round {round} ({op:?}): completed without replacing {name}"
+                );
                 false
             } else {
                 check_output(&bytes, name);
@@ -436,7 +466,10 @@ fn round(
                 .read(&name)
                 .unwrap_or_else(|| panic!("round {round} ({op:?}): {name} vanished"));
             if bytes == enc_before {
-                assert!(killed, "round {round} ({op:?}): completed without changing {name}");
+                assert!(
+                    killed,
+                    "round {round} ({op:?}): completed without changing {name}"
+                );
                 false
             } else {
                 check_output(&bytes, &name);
@@ -450,19 +483,28 @@ fn round(
     // replacing command may leave when killed between naming and renaming it.
     for name in files.new_leftovers(round, op) {
         assert!(
-            killed && matches!(
-                op,
-                Op::EncryptForce | Op::DecryptForce | Op::ToPrimary | Op::Passphrases | Op::Rekey
-            ),
+            killed
+                && matches!(
+                    op,
+                    Op::EncryptForce | Op::DecryptForce | Op::ToPrimary | Op::Passphrases | Op::Rekey
+                ),
             "round {round} ({op:?}): temporary file {name} left by a run that {}",
-            if killed { "only creates a file" } else { "completed" }
+            if killed {
+                "only creates a file"
+            } else {
+                "completed"
+            }
         );
         let bytes = files.read(&name).unwrap();
         check_output(&bytes, &name);
         eprintln!("round {round} ({op:?}): complete temporary file {name} left by the kill");
         files.leftovers.insert(name);
     }
-    Outcome { killed, changed, took }
+    Outcome {
+        killed,
+        changed,
+        took,
+    }
 }
 
 fn setup(w: &World, rng: &mut Rng) -> Files {
@@ -478,7 +520,12 @@ fn setup(w: &World, rng: &mut Rng) -> Files {
     for (i, &len) in SIZES.iter().enumerate() {
         let plain = data(len, rng.next() as u8);
         std::fs::write(files.path(&format!("p{i}")), &plain).unwrap();
-        let out = w.run(["encrypt", &format!("files/p{i}"), "-o", &format!("files/e{i}.srf")]);
+        let out = w.run([
+            "encrypt",
+            &format!("files/p{i}"),
+            "-o",
+            &format!("files/e{i}.srf"),
+        ]);
         assert_code(&out, 0);
         files.enc.push(files.read(&format!("e{i}.srf")).unwrap());
         files.plain.push(plain);
@@ -507,8 +554,9 @@ fn every_file_command_survives_sigkill() {
             .or_insert_with(|| Spread::new(Duration::from_millis(30)));
         let delay = spread.delay(&mut rng);
         let outcome = round(&w, &keys, &mut files, &mut rng, op, i, delay, n);
-        if let Some(took) = outcome.took {
-            spread.learn(took);
+        match outcome.took {
+            Some(took) => spread.learn(took),
+            None => spread.learn_killed(),
         }
         let c = counts.entry(op).or_default();
         c.0 += 1;
@@ -546,7 +594,10 @@ fn race(a: Command, b: Command) -> (std::process::Output, std::process::Output) 
 
 /// The error name of a command that failed (run with --json).
 fn error_name(out: &std::process::Output) -> String {
-    json_error(out)["error"]["name"].as_str().unwrap_or_default().to_string()
+    json_error(out)["error"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Two processes change one file at once: rewrap against rewrap, rewrap
@@ -613,7 +664,12 @@ fn two_processes_changing_one_file_lose_nothing() {
             if ok == [true, true] {
                 both += 1;
             } else {
-                assert!(ok.contains(&true), "kind {kind}: nobody won:\n{}\n{}", stderr(&a), stderr(&b));
+                assert!(
+                    ok.contains(&true),
+                    "kind {kind}: nobody won:\n{}\n{}",
+                    stderr(&a),
+                    stderr(&b)
+                );
                 one += 1;
             }
             // Every change reported done is in the file.
@@ -627,7 +683,11 @@ fn two_processes_changing_one_file_lose_nothing() {
                 }
                 1 => {
                     if ok[0] {
-                        assert_eq!(opens_with("first passphrase"), Some(true), "the added passphrase was lost");
+                        assert_eq!(
+                            opens_with("first passphrase"),
+                            Some(true),
+                            "the added passphrase was lost"
+                        );
                     }
                     if ok[1] {
                         assert_ne!(after.file_id, before.file_id, "a reported rekey was undone");
@@ -681,7 +741,11 @@ fn two_processes_writing_one_destination() {
                 };
                 let (a, b) = race(make("a"), make("b"));
                 let bytes = w.read(dest);
-                let got = if decrypt { Some(bytes) } else { keys.decrypt(&bytes, false) };
+                let got = if decrypt {
+                    Some(bytes)
+                } else {
+                    keys.decrypt(&bytes, false)
+                };
                 let which = sources.iter().position(|s| Some(s) == got.as_ref());
                 let which = which.expect("the destination is one complete output");
                 if force {

@@ -1071,7 +1071,10 @@ fn in_place_changes_take_turns_and_refuse_a_stale_plan() {
     std::thread::scope(|s| {
         let waiter = s.spawn(|| {
             let info = rewrap_file(&path, &ids, &plan, &FileOptions::new().expect_header(&planned)).unwrap();
-            assert!(released.load(Ordering::SeqCst), "the rewrap did not wait for the lock");
+            assert!(
+                released.load(Ordering::SeqCst),
+                "the rewrap did not wait for the lock"
+            );
             info
         });
         std::thread::sleep(std::time::Duration::from_millis(300));
@@ -1080,7 +1083,10 @@ fn in_place_changes_take_turns_and_refuse_a_stale_plan() {
         waiter.join().unwrap();
     });
     let after_add = fs::read(&path).unwrap();
-    assert_eq!(decrypt_bytes(&after_add, &[Identity::Passphrase(&added)]).unwrap(), plain);
+    assert_eq!(
+        decrypt_bytes(&after_add, &[Identity::Passphrase(&added)]).unwrap(),
+        plain
+    );
 
     // A rekey planned on the header before that rewrap: refused, nothing written.
     let opts = FileOptions::new().expect_header(&planned);
@@ -1098,5 +1104,8 @@ fn in_place_changes_take_turns_and_refuse_a_stale_plan() {
     let info = rekey_file(&path, None, &ids, &to, &FileOptions::new().expect_header(&now)).unwrap();
     assert_ne!(info.file_id, planned.file_id);
     let rekeyed = fs::read(&path).unwrap();
-    assert_eq!(decrypt_bytes(&rekeyed, &[Identity::Passphrase(&added)]).unwrap(), plain);
+    assert_eq!(
+        decrypt_bytes(&rekeyed, &[Identity::Passphrase(&added)]).unwrap(),
+        plain
+    );
 }

@@ -64,7 +64,14 @@ pub fn run_killed(mut cmd: Command, delay: Duration) -> Option<(Output, Duration
             let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
             child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
             child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
-            return Some((Output { status, stdout, stderr }, took));
+            return Some((
+                Output {
+                    status,
+                    stdout,
+                    stderr,
+                },
+                took,
+            ));
         }
         if start.elapsed() >= delay {
             child.kill().unwrap(); // SIGKILL
@@ -99,6 +106,13 @@ impl Spread {
     /// Learns from a run that completed in `took`.
     pub fn learn(&mut self, took: Duration) {
         self.typical_us = (self.typical_us * 3 + took.as_micros() as u64) / 4;
+    }
+
+    /// Learns from a run that was killed: it would have run longer than
+    /// that, so the estimate grows (a first guess that was too short must
+    /// not keep every run killed early).
+    pub fn learn_killed(&mut self) {
+        self.typical_us += self.typical_us / 4 + 1;
     }
 
     /// The current estimate.
