@@ -13,7 +13,8 @@ Exit codes:
   4  format: not a strongroom file, malformed, truncated, unsupported version
   5  integrity: authentication failed, the data was modified
   6  key: wrong passphrase or recovery key, no matching key, unusable key version, wrong keyring
-  7  conflict: the output or keyring already exists, or the keyring is locked
+  7  conflict: the output or keyring already exists, or the keyring (or a file
+     being rewrapped) is locked or was changed by another process
   8  cancelled (Ctrl-C)
 
 Environment:
@@ -132,7 +133,7 @@ fn hint_for(e: &strongroom::Error) -> Option<String> {
             "a keyring already exists there; pick another path with --keyring".to_string()
         }
         E::AlreadyExists(_) => "use --force to replace it".to_string(),
-        E::Locked(_) => "another strongroom process is changing the keyring; try again".to_string(),
+        E::Locked(_) => "another strongroom process is changing it; run the command again".to_string(),
         E::NoMatchingKey { .. } => {
             "run `strongroom inspect FILE` to see who can open it; use --keyring or --passphrase".to_string()
         }

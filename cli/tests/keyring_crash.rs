@@ -10,10 +10,11 @@
 
 mod helpers;
 
+use helpers::crash::{Rng, Spread, rounds, run_killed};
 use helpers::*;
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 use strongroom::keyring::{
     KeyStatus, KeyUse, Keyring, KeyringOptions, Purpose, RecoveryKey, SeenRecord, Unlock,
 };
@@ -21,43 +22,6 @@ use strongroom::{Error, Passphrase};
 
 const EXAMPLE_PASS: &str = "correct horse battery staple";
 const EXAMPLE_RK: &str = "SRRK-G20R5-0W4GP-38F24-9HA5R-S3CEH-Y8934-MKJJA-SD5WR-K6D9Q-74XKT-FSGD0";
-
-/// A small deterministic generator (xorshift64*), seeded per run.
-struct Rng(u64);
-
-impl Rng {
-    fn seeded() -> Self {
-        let seed = std::env::var("STRONGROOM_CRASH_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos() as u64
-            });
-        eprintln!("crash test seed: STRONGROOM_CRASH_SEED={seed}");
-        Rng(seed | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn rounds() -> usize {
-    std::env::var("STRONGROOM_CRASH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(400)
-}
 
 /// A secret the test knows, and the protector it belongs to.
 #[derive(Clone, Debug)]
@@ -85,33 +49,6 @@ struct Model {
     keys: BTreeMap<u32, [u8; 32]>,
     generation: u64,
     format: u8,
-}
-
-/// Runs a command and kills it after `delay` (if it is still running);
-/// returns its output and how long it ran when it finished by itself.
-fn run_killed(mut cmd: Command, delay: Duration) -> Option<(std::process::Output, Duration)> {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::null());
-    let mut child = cmd.spawn().unwrap();
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut stdout = Vec::new();
-            use std::io::Read;
-            child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
-            let output = std::process::Output {
-                status,
-                stdout,
-                stderr: Vec::new(),
-            };
-            return Some((output, start.elapsed()));
-        }
-        if start.elapsed() >= delay {
-            child.kill().unwrap(); // SIGKILL
-            child.wait().unwrap();
-            return None;
-        }
-        std::thread::sleep(Duration::from_micros(500));
-    }
 }
 
 /// Checks every invariant after a round and learns the new state: the
@@ -293,20 +230,19 @@ fn every_keyring_change_survives_sigkill() {
 
     // How long a command runs here, learnt from the ones that complete, so
     // the kills spread over the whole run of a command.
-    let mut typical_us: u64 = 40_000;
+    let mut spread = Spread::new(Duration::from_millis(40));
     let (mut kills, mut kills_after_save) = (0, 0);
-    for round in 1..=rounds() {
+    let rounds = rounds(400);
+    for round in 1..=rounds {
         let (cmd, pending) = pick(&w, &mut rng, &model, 1);
         // Spread over the whole run of a command (learnt from the runs
         // that succeed); some complete.
-        let delay = Duration::from_micros(rng.below(typical_us * 3 / 2 + 1));
+        let delay = spread.delay(&mut rng);
         let generation = model.generation;
         let out = run_killed(cmd, delay);
         match &out {
             None => kills += 1,
-            Some((o, took)) if o.status.success() => {
-                typical_us = (typical_us * 3 + took.as_micros() as u64) / 4;
-            }
+            Some((o, took)) if o.status.success() => spread.learn(*took),
             Some(_) => {}
         }
         // A recovery key printed by a completed command is known.
@@ -340,10 +276,9 @@ fn every_keyring_change_survives_sigkill() {
         }
     }
     eprintln!(
-        "{} rounds, {kills} killed mid-run ({kills_after_save} of them after the new file was in place)",
-        rounds()
+        "{rounds} rounds, {kills} killed mid-run ({kills_after_save} of them after the new file was in place)"
     );
-    assert!(kills > rounds() / 4, "too few kills ({kills}) to mean anything");
+    assert!(kills > rounds / 4, "too few kills ({kills}) to mean anything");
 }
 
 /// Two processes change one keyring at once, each through the command

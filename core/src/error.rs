@@ -294,8 +294,10 @@ pub enum Error {
     /// overwriting is allowed.
     #[error("{} is a symbolic link; refusing to create a file through it (remove the link or name its target)", .0.display())]
     DestinationIsSymlink(PathBuf),
-    /// Another process holds the keyring lock.
-    #[error("keyring {} is locked by another process", .0.display())]
+    /// Another process holds the lock of a keyring, or of a file being
+    /// rewrapped or rekeyed in place; or it changed that file after the
+    /// caller read the header it planned on. Nothing was changed.
+    #[error("{} is locked by another process, or was changed by one meanwhile; nothing was changed", .0.display())]
     Locked(PathBuf),
     /// Upgrading a keyring to the current format needs the secret of every
     /// protector it keeps, and these protectors' secrets were not given.
@@ -769,7 +771,7 @@ pub mod codes {
         702,
         "Locked",
         Conflict,
-        "the keyring is locked by another process",
+        "the keyring or file is locked or being changed by another process",
     );
 
     /// See [`Error::DestinationIsSymlink`](super::Error::DestinationIsSymlink).

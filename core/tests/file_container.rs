@@ -1045,3 +1045,67 @@ fn rewrap_counts_are_checked_before_any_argon2() {
     assert_eq!(fs::read(&path).unwrap(), before);
     assert_eq!(dir_names(dir.path()), vec!["doc.srf"]);
 }
+
+/// Two in-place changes of one file take turns: a rewrap or rekey waits
+/// for another process's lock on the file and then works on the file that
+/// process wrote, and one planned on a header that changed meanwhile fails
+/// with `Locked` before writing anything. Without the lock, the second
+/// change was made to the old copy and silently undid the first (a rekey
+/// included).
+#[test]
+fn in_place_changes_take_turns_and_refuse_a_stale_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let kr = new_keyring(dir.path());
+    let plain = data(100_000, 4);
+    let path = dir.path().join("doc.srf");
+    fs::write(&path, encrypt_bytes(&plain, &[Recipient::Keyring(&kr)])).unwrap();
+    let planned = inspect_path(&path).unwrap();
+    let ids = [Identity::Keyring(&kr)];
+
+    // Another holder of the lock: the rewrap waits until it lets go.
+    let holder = fs::File::open(&path).unwrap();
+    holder.lock().unwrap();
+    let added = Passphrase::from("added while locked");
+    let plan = Rewrap::new().add_passphrase(&added, FAST);
+    let released = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| {
+            let info = rewrap_file(&path, &ids, &plan, &FileOptions::new().expect_header(&planned)).unwrap();
+            assert!(
+                released.load(Ordering::SeqCst),
+                "the rewrap did not wait for the lock"
+            );
+            info
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        released.store(true, Ordering::SeqCst);
+        holder.unlock().unwrap();
+        waiter.join().unwrap();
+    });
+    let after_add = fs::read(&path).unwrap();
+    assert_eq!(
+        decrypt_bytes(&after_add, &[Identity::Passphrase(&added)]).unwrap(),
+        plain
+    );
+
+    // A rekey planned on the header before that rewrap: refused, nothing written.
+    let opts = FileOptions::new().expect_header(&planned);
+    let err = rekey_file(&path, None, &ids, &[Recipient::Keyring(&kr)], &opts).unwrap_err();
+    assert!(matches!(err, Error::Locked(ref p) if p == &path), "{err}");
+    let err = rewrap_file(&path, &ids, &Rewrap::new().remove_all_passphrases(true), &opts).unwrap_err();
+    assert!(matches!(err, Error::Locked(ref p) if p == &path), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), after_add);
+    assert_eq!(dir_names(dir.path()), vec!["doc.srf", "keys.srk"]);
+
+    // Planned on the current header, the rekey goes ahead and keeps the
+    // passphrase it is given.
+    let now = inspect_path(&path).unwrap();
+    let to = [Recipient::Keyring(&kr), Recipient::Passphrase(&added, FAST)];
+    let info = rekey_file(&path, None, &ids, &to, &FileOptions::new().expect_header(&now)).unwrap();
+    assert_ne!(info.file_id, planned.file_id);
+    let rekeyed = fs::read(&path).unwrap();
+    assert_eq!(
+        decrypt_bytes(&rekeyed, &[Identity::Passphrase(&added)]).unwrap(),
+        plain
+    );
+}

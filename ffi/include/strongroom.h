@@ -801,7 +801,7 @@ typedef int32_t (*strongroom_write_fn)(void *user_data, const uint8_t *buf, size
 #define STRONGROOM_ALREADY_EXISTS 701
 
 /**
- * The keyring is locked by another process.
+ * The keyring or file is locked or being changed by another process.
  */
 #define STRONGROOM_LOCKED 702
 

@@ -109,7 +109,7 @@ pub const STRONGROOM_KEY_VERSION_UNUSABLE: strongroom_status = 606;
 pub const STRONGROOM_WRONG_KEYRING: strongroom_status = 607;
 /// The destination already exists.
 pub const STRONGROOM_ALREADY_EXISTS: strongroom_status = 701;
-/// The keyring is locked by another process.
+/// The keyring or file is locked or being changed by another process.
 pub const STRONGROOM_LOCKED: strongroom_status = 702;
 /// The destination is a symbolic link (refused).
 pub const STRONGROOM_DESTINATION_IS_SYMLINK: strongroom_status = 703;

@@ -155,7 +155,7 @@ class KeyAccessError(StrongroomError):
 
 
 class ConflictError(StrongroomError):
-    """The destination exists, or the keyring is locked by another process."""
+    """The destination exists, or the keyring or file is locked or being changed by another process."""
 
     kind = "conflict"
 

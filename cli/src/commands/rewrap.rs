@@ -147,7 +147,12 @@ pub fn run(ctx: &Ctx<'_>, a: &RewrapArgs) -> Result<()> {
     let total = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
     let bar = ctx.out.progress("rewrapping", total);
     let progress = bar.as_ref().map(progress_fn);
-    let mut opts = FileOptions::new().overwrite(true).cancel(cancel.flag());
+    // The plan was made on `before`: if another process changed the file
+    // since, fail (Locked) rather than apply a stale plan.
+    let mut opts = FileOptions::new()
+        .overwrite(true)
+        .cancel(cancel.flag())
+        .expect_header(&before);
     if let Some(p) = &progress {
         opts = opts.progress(p);
     }
@@ -218,7 +223,10 @@ fn run_rekey(
     let total = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
     let bar = ctx.out.progress("rekeying", total);
     let progress = bar.as_ref().map(progress_fn);
-    let mut opts = FileOptions::new().overwrite(true).cancel(cancel.flag());
+    let mut opts = FileOptions::new()
+        .overwrite(true)
+        .cancel(cancel.flag())
+        .expect_header(before);
     if let Some(p) = &progress {
         opts = opts.progress(p);
     }

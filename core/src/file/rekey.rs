@@ -4,8 +4,8 @@
 use super::header::check_stanza_counts;
 use super::info::FileInfo;
 use super::recipients::{Identity, Recipient};
-use super::rewrap::refuse_hard_links;
-use super::stream::{Decryptor, new_header};
+use super::rewrap::{open_locked, refuse_hard_links};
+use super::stream::{EncryptedFile, new_header};
 use super::whole::{BLOCK, FileOptions, refuse_same_file, write_behind};
 use crate::atomic::{AtomicFile, resolve_link};
 use crate::chunked::{CHUNK_SIZE, PREFIX_LEN, Sealer};
@@ -21,7 +21,9 @@ use zeroize::Zeroizing;
 ///
 /// With `dst` = `None` the file is replaced in place (through a symbolic
 /// link, the file it points to), keeping its permission bits (0o777 only);
-/// a file with other hard links is refused. With `Some(dst)` a new file is
+/// a file with other hard links is refused, and the file is locked as by
+/// [`rewrap_file`](super::rewrap_file) (with the same
+/// [`FileOptions::expect_header`] check). With `Some(dst)` a new file is
 /// written there (mode 0600), under the same rules as
 /// [`encrypt_file`](super::encrypt_file) (`opts.overwrite`, symbolic links
 /// refused).
@@ -45,7 +47,7 @@ pub fn rekey_file(
         None => {
             in_place = resolve_link(src);
             let path = &in_place;
-            let input = File::open(path).map_err(Error::file("open", path))?;
+            let input = open_locked(path)?;
             refuse_hard_links(path, &input)?;
             let out = AtomicFile::create(path, true)?;
             #[cfg(unix)]
@@ -63,7 +65,14 @@ pub fn rekey_file(
         }
     };
     let total = input.metadata().map_err(Error::file("read", src))?.len();
-    let mut dec = Decryptor::new(input, identities).map_err(|e| e.on_file("read", src))?;
+    let encrypted = EncryptedFile::open(input).map_err(|e| e.on_file("read", src))?;
+    if dst.is_none() {
+        // Before any Argon2id run: the header the caller planned on.
+        opts.check_expected(encrypted.info(), out_path)?;
+    }
+    let mut dec = encrypted
+        .decrypt(identities)
+        .map_err(|e| e.on_file("read", src))?;
     let payload = total.saturating_sub(dec.info().header_len);
     let total = crate::chunked::plaintext_len(payload).unwrap_or(total);
     dec.set_batch_chunks(BLOCK / CHUNK_SIZE);

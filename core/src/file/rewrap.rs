@@ -10,9 +10,10 @@ use crate::error::{Error, Result};
 use crate::keyring::Keyring;
 use crate::passphrase::KdfParams;
 use crate::secret::{Passphrase, SecretKey};
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// What a rewrap changes. Stanzas not named here are kept as they are.
 /// Build it with [`Rewrap::new`] and the setters:
@@ -94,6 +95,12 @@ impl<'a> Rewrap<'a> {
 ///
 /// A plan that would certainly leave more stanzas than the format allows
 /// fails with [`Error::TooManyRecipients`] before any Argon2id run.
+///
+/// The file is locked while it is read and replaced: a second process
+/// changing it in place waits (up to 5 seconds, then [`Error::Locked`])
+/// and then works on the file the first one wrote, so no change is lost.
+/// With [`FileOptions::expect_header`], a header other than the expected
+/// one fails with [`Error::Locked`] before any Argon2id run.
 pub fn rewrap_file(
     path: &Path,
     identities: &[Identity<'_>],
@@ -102,9 +109,10 @@ pub fn rewrap_file(
 ) -> Result<FileInfo> {
     // Through a symbolic link, rewrap the file it points to.
     let path = &resolve_link(path);
-    let mut input = File::open(path).map_err(Error::file("open", path))?;
+    let mut input = open_locked(path)?;
     refuse_hard_links(path, &input)?;
     let header = Header::read_from(&mut input)?;
+    opts.check_expected(&FileInfo::from_header(&header, None)?, path)?;
     check_counts(&header, plan)?;
     let file_key = unwrap_file_key(&header, identities)?;
     let stanzas = new_stanzas(&header, &file_key, plan)?;
@@ -154,6 +162,64 @@ fn check_counts(header: &Header, plan: &Rewrap<'_>) -> Result<()> {
         }
     }
     check_stanza_counts(passphrases, passphrases + others)
+}
+
+/// How long an in-place change waits for another process's lock on the file.
+const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause between lock attempts.
+const LOCK_RETRY: Duration = Duration::from_millis(10);
+
+/// Opens the file that an in-place rewrap or rekey will replace, holding
+/// an exclusive advisory lock on it until the returned handle is dropped,
+/// so that two processes changing one file take turns: each reads the
+/// header the other committed, and neither replaces the file with a
+/// change made to a copy the other already replaced (which would silently
+/// drop that change, or undo a rekey). Waits up to 5 seconds for another
+/// process's lock, then fails with [`Error::Locked`]. A file replaced
+/// between the open and the lock is opened again.
+pub(super) fn open_locked(path: &Path) -> Result<File> {
+    let deadline = Instant::now() + LOCK_TIMEOUT;
+    loop {
+        let file = File::open(path).map_err(Error::file("open", path))?;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(Error::Locked(path.to_path_buf()));
+                    }
+                    std::thread::sleep(LOCK_RETRY.min(deadline - now));
+                }
+                Err(TryLockError::Error(e)) => return Err(Error::file("lock", path)(e)),
+            }
+        }
+        if still_named(&file, path)? {
+            return Ok(file);
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Locked(path.to_path_buf()));
+        }
+    }
+}
+
+/// Whether `path` still names the open `file` (not a file that replaced it).
+fn still_named(file: &File, path: &Path) -> Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let open = file.metadata().map_err(Error::file("read", path))?;
+        Ok(match std::fs::metadata(path) {
+            Ok(now) => (now.dev(), now.ino()) == (open.dev(), open.ino()),
+            // Removed meanwhile: the next open reports it.
+            Err(_) => false,
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        Ok(true)
+    }
 }
 
 /// A rewrap replaces the file under one name; other hard links would keep

@@ -40,6 +40,12 @@ pub struct FileOptions<'a> {
     /// When set to true by another thread, the operation stops with
     /// [`Error::Cancelled`] and leaves no output behind.
     pub cancel: Option<&'a AtomicBool>,
+    /// For an in-place rewrap or rekey: the header the caller planned the
+    /// change on (from [`inspect_path`](super::inspect_path)). If the file,
+    /// read again under its lock, has another header, another process
+    /// changed it meanwhile and the call fails with [`Error::Locked`]
+    /// before writing anything, rather than act on a stale plan.
+    pub expect_header: Option<&'a FileInfo>,
 }
 
 impl std::fmt::Debug for FileOptions<'_> {
@@ -48,6 +54,7 @@ impl std::fmt::Debug for FileOptions<'_> {
             .field("overwrite", &self.overwrite)
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel.is_some())
+            .field("expect_header", &self.expect_header.is_some())
             .finish()
     }
 }
@@ -74,6 +81,28 @@ impl<'a> FileOptions<'a> {
     pub fn cancel(mut self, flag: &'a AtomicBool) -> Self {
         self.cancel = Some(flag);
         self
+    }
+
+    /// Makes an in-place rewrap or rekey fail with [`Error::Locked`] if
+    /// the file's header is no longer the one `info` describes (another
+    /// process changed the file since the caller read it).
+    pub fn expect_header(mut self, info: &'a FileInfo) -> Self {
+        self.expect_header = Some(info);
+        self
+    }
+
+    /// Fails with [`Error::Locked`] if `now` is not the header the caller
+    /// expected (`path` names the file in the error).
+    pub(crate) fn check_expected(&self, now: &FileInfo, path: &Path) -> Result<()> {
+        match self.expect_header {
+            Some(want)
+                if (want.format_version, want.file_id, want.header_len, &want.stanzas)
+                    != (now.format_version, now.file_id, now.header_len, &now.stanzas) =>
+            {
+                Err(Error::Locked(path.to_path_buf()))
+            }
+            _ => Ok(()),
+        }
     }
 
     pub(crate) fn tick(&self, done: u64, total: u64) -> Result<()> {
