@@ -507,6 +507,7 @@ pub unsafe extern "C" fn strongroom_file_rekey(
                 ring: None,
                 pass,
                 kdf: t.kdf.into(),
+                budget: t.kdf_budget.budget(),
             };
             let mut v = vec![Recipient::Keyring(
                 from.ring.as_ref().ok_or(Fail::Internal("keyring guard"))?,
