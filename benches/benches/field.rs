@@ -12,6 +12,11 @@
 //!   every message sent to the engine (`engine`), alternating in one run:
 //!   single calls and batches on one thread. The evidence for keeping the
 //!   short path (docs/DESIGN-NOTES.md).
+//! - `field-random-batch-100k/...`: one `encrypt_batch` of 100 000 values,
+//!   tokens sharing a nonce prefix per 1024 values (`shared`, the default)
+//!   against every token with its own prefix (`unlinkable`,
+//!   `ColumnSpec::unlinkable_batches`), alternating in one run, on one and
+//!   two threads: the price of unlinkable batches (docs/FIELDS.md).
 //! - `xaes-256-gcm/...`: the bare construction on 33 bytes (the plaintext
 //!   of a 32-byte value), with a fixed nonce: the floor under random mode.
 //!
@@ -264,5 +269,30 @@ fn xaes(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, modes, short_vs_engine, blind_index, xaes);
+/// Shared nonce prefixes against one prefix per token, on 100 000 values.
+fn linkability(c: &mut Criterion) {
+    const N: usize = 100_000;
+    let pools = pools();
+    let batch: Vec<Option<Value>> = (0..N).map(|_| Some(value32())).collect();
+    let shared = cipher(ColumnSpec::new(ValueType::Bytes));
+    let unlinkable = cipher(ColumnSpec::new(ValueType::Bytes).unlinkable_batches());
+    let mut group = c.benchmark_group("field-random-batch-100k");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    group.throughput(Throughput::Elements(N as u64));
+    for (threads, pool) in &pools {
+        for (name, cipher) in [("shared", &shared), ("unlinkable", &unlinkable)] {
+            group.bench_function(format!("{name}/{threads}"), |b| {
+                b.iter_with_large_drop(|| {
+                    pool.install(|| black_box(cipher.encrypt_batch(black_box(&batch), None).expect("batch")))
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, modes, short_vs_engine, blind_index, linkability, xaes);
 criterion_main!(benches);

@@ -8,6 +8,11 @@
 //!   with the default parameters: read, parse, one Argon2id run, unwrap the
 //!   master key, decrypt the body.
 //!
+//! - `argon2id-budget/...`: the dearest runs the default
+//!   [`KdfBudget`] lets a hostile header demand of one call: one run at
+//!   1 GiB, t=3, p=4 (the budget allows two), against the default
+//!   parameters measured in the same run.
+//!
 //! The parameters used are printed before the measurements. The same
 //! derivation by the reference C implementation (Debian's `argon2` command)
 //! is timed by `compare.sh --kdf`.
@@ -19,7 +24,7 @@ use std::hint::black_box;
 use std::time::Duration;
 use strongroom::Passphrase;
 use strongroom::keyring::{Keyring, Unlock};
-use strongroom::passphrase::{KdfParams, SALT_LEN};
+use strongroom::passphrase::{KdfBudget, KdfParams, SALT_LEN};
 
 const PASSPHRASE: &str = "correct horse battery staple";
 
@@ -51,6 +56,28 @@ fn kdf(c: &mut Criterion) {
         .expect("build a rayon pool");
     group.bench_function("derive/1t", |b| {
         b.iter(|| one.install(|| black_box(params.derive(&passphrase, &salt).expect("derive"))))
+    });
+    group.finish();
+
+    // The most the default budget lets a header cost: runs at its memory
+    // per run with t=3, two of which fill its total.
+    let budget = KdfBudget::DEFAULT;
+    let dearest = KdfParams {
+        memory_kib: budget.max_memory_kib,
+        iterations: 3,
+        parallelism: 4,
+    };
+    assert!(budget.allows(&dearest) && dearest.work() * 2 == budget.max_work());
+    let mut group = c.benchmark_group("argon2id-budget");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("default-params/all-cores", |b| {
+        b.iter(|| black_box(params.derive(&passphrase, &salt).expect("derive")))
+    });
+    group.bench_function("1GiB-t3-p4/all-cores", |b| {
+        b.iter(|| black_box(dearest.derive(&passphrase, &salt).expect("derive")))
     });
     group.finish();
 

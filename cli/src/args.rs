@@ -50,6 +50,19 @@ pub struct GlobalArgs {
     /// [default: the record in $STRONGROOM_STATE_DIR, $XDG_STATE_HOME/strongroom or ~/.local/state/strongroom]
     #[arg(long, global = true, env = "STRONGROOM_NO_SEEN_RECORD", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_seen_record: bool,
+    /// Allow passphrase stanzas (of files and keyrings) that ask Argon2id for up to MIB of memory per run,
+    /// and six passes over MIB per command in all [default: 1024]; dearer stanzas are not tried (exit 2)
+    #[arg(
+        long,
+        global = true,
+        value_name = "MIB",
+        conflicts_with = "allow_expensive_kdf"
+    )]
+    pub max_kdf_memory: Option<u32>,
+    /// Try passphrase stanzas whatever Argon2id work they ask for, up to the format's caps (2 GiB,
+    /// 16 passes, each of 4 stanzas): only for files and keyrings you trust
+    #[arg(long, global = true)]
+    pub allow_expensive_kdf: bool,
 }
 
 /// The commands.
@@ -582,6 +595,10 @@ pub struct FieldColumnArgs {
     /// The column encrypts SQL NULL as a token (instead of keeping NULL)
     #[arg(long)]
     pub hide_null: bool,
+    /// Random mode: every token gets its own nonce prefix, so tokens written together cannot be linked
+    /// (by default those of one batch share one per 1024 values)
+    #[arg(long)]
+    pub unlinkable_batches: bool,
     /// Blind index length in bytes (2 to 32)
     #[arg(long, value_name = "N")]
     pub index_len: Option<usize>,

@@ -170,6 +170,27 @@ fn hint_for(e: &strongroom::Error) -> Option<String> {
             "give one token per line: sr1.… text, or hex of the binary form".to_string()
         }
         E::Truncated(_) => "the file is incomplete (interrupted copy or download?)".to_string(),
+        E::KdfBudgetExceeded {
+            memory_kib,
+            iterations,
+            spent_work,
+            ..
+        } => {
+            // The smallest --max-kdf-memory whose budget (that memory per
+            // run, six passes over it in all) covers this stanza too.
+            let passes = u64::from(strongroom::passphrase::KdfBudget::DEFAULT.max_passes);
+            let work = spent_work + u64::from(*memory_kib) * u64::from(*iterations);
+            let mib = u64::from(*memory_kib).max(work.div_ceil(passes)).div_ceil(1024);
+            let cap = u64::from(strongroom::passphrase::KdfParams::MAX_MEMORY_KIB / 1024);
+            let opt_in = if mib <= cap {
+                format!("--max-kdf-memory {mib} (or --allow-expensive-kdf)")
+            } else {
+                "--allow-expensive-kdf".to_string()
+            };
+            format!(
+                "whoever can write a file or keyring chooses its Argon2id cost; if this one is yours, allow it with {opt_in}"
+            )
+        }
         E::KdfParams(_) => {
             "the file or keyring asks for Argon2id work beyond the documented caps (docs/SPEC.md); it is damaged or crafted".to_string()
         }

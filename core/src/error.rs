@@ -234,6 +234,31 @@ pub enum Error {
     /// they mean a crafted or damaged input.
     #[error("Argon2id parameters refused: {0}")]
     KdfParams(String),
+    /// A passphrase stanza of the file or keyring asks for more Argon2id
+    /// work than the call's [`KdfBudget`](crate::passphrase::KdfBudget)
+    /// allows, so it was not tried (no other stanza opened). The header
+    /// may be hostile; if it is trusted, the caller opts in to a larger
+    /// budget. Classed as [`ErrorKind::Usage`]: the input is within the
+    /// format, and the caller's policy refused it.
+    #[error(
+        "a passphrase stanza asks for Argon2id with {} MiB and {iterations} passes, beyond this call's budget \
+         ({} MiB per run, {} MiB-passes in all, {} spent), so it was not tried; if you trust this file or \
+         keyring, allow a larger budget (KdfBudget; kdf_budget= in Python; strongroom_kdf_budget in C; \
+         --max-kdf-memory or --allow-expensive-kdf on the command line)",
+        .memory_kib / 1024, .max_memory_kib / 1024, .max_work / 1024, .spent_work / 1024
+    )]
+    KdfBudgetExceeded {
+        /// Memory the stanza asks for, in KiB.
+        memory_kib: u32,
+        /// Passes the stanza asks for.
+        iterations: u32,
+        /// Work this call had already spent, in KiB-passes.
+        spent_work: u64,
+        /// The budget's memory per run, in KiB.
+        max_memory_kib: u32,
+        /// The budget's total work, in KiB-passes.
+        max_work: u64,
+    },
     /// An argument is invalid; the string says which and why.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -360,6 +385,7 @@ impl Error {
             TrailingData => &c::TRAILING_DATA,
             UnknownProtectorKind { .. } => &c::UNKNOWN_PROTECTOR_KIND,
             KdfParams(_) => &c::KDF_PARAMS,
+            KdfBudgetExceeded { .. } => &c::KDF_BUDGET_EXCEEDED,
             HeaderMacMismatch => &c::HEADER_MAC_MISMATCH,
             CommitmentMismatch => &c::COMMITMENT_MISMATCH,
             ChunkAuthFailed { .. } => &c::CHUNK_AUTH_FAILED,
@@ -602,6 +628,13 @@ pub mod codes {
         Usage,
         "the rewrap would drop the token's row binding",
     );
+    /// See [`Error::KdfBudgetExceeded`](super::Error::KdfBudgetExceeded).
+    pub const KDF_BUDGET_EXCEEDED: E = E::core(
+        220,
+        "KdfBudgetExceeded",
+        Usage,
+        "a passphrase stanza needs more Argon2id work than the call allows",
+    );
     /// See [`Error::SecretMissing`](super::Error::SecretMissing).
     pub const SECRET_MISSING: E = E::core(230, "SecretMissing", Usage, "the secret source holds no secret");
     /// See [`Error::SecretTooLong`](super::Error::SecretTooLong).
@@ -812,6 +845,7 @@ pub const TABLE: &[&ErrorCode] = &[
     &codes::FIELD_TYPE,
     &codes::TOO_MANY_RECIPIENTS,
     &codes::ROW_BINDING_WOULD_DROP,
+    &codes::KDF_BUDGET_EXCEEDED,
     &codes::SECRET_MISSING,
     &codes::SECRET_TOO_LONG,
     &codes::SECRET_NOT_UTF8,
@@ -920,6 +954,13 @@ mod tests {
             Error::Truncated("x"),
             Error::TrailingData,
             Error::KdfParams("x".into()),
+            Error::KdfBudgetExceeded {
+                memory_kib: 1 << 21,
+                iterations: 16,
+                spent_work: 0,
+                max_memory_kib: 1 << 20,
+                max_work: 6 << 20,
+            },
             Error::HeaderMacMismatch,
             Error::CommitmentMismatch,
             Error::ChunkAuthFailed { index: 3 },

@@ -3,6 +3,11 @@
 //! Parameters are always stored next to the salt, and checked against
 //! documented bounds *before* any memory is allocated, so a crafted file or
 //! keyring cannot make a reader allocate 100 GiB or spin for hours.
+//!
+//! Within those caps, a [`KdfBudget`] bounds what one call may spend: a
+//! file or keyring whose header asks for more Argon2id work than the budget
+//! is refused ([`Error::KdfBudgetExceeded`]) before the work, unless the
+//! caller opts in to a larger budget.
 
 use crate::error::{Error, Result};
 use crate::secret::{Passphrase, SecretKey};
@@ -78,6 +83,13 @@ impl KdfParams {
         Ok(())
     }
 
+    /// The work of one Argon2id run with these parameters, in KiB-passes
+    /// (`memory_kib * iterations`): what its time is proportional to. The
+    /// lanes spread the same work over threads and do not change it.
+    pub fn work(&self) -> u64 {
+        u64::from(self.memory_kib) * u64::from(self.iterations)
+    }
+
     /// Derives a 32-byte key from `passphrase` and `salt`. Validates first.
     pub fn derive(&self, passphrase: &Passphrase, salt: &[u8; SALT_LEN]) -> Result<SecretKey> {
         self.validate()?;
@@ -92,6 +104,141 @@ impl Default for KdfParams {
     fn default() -> Self {
         Self::DEFAULT
     }
+}
+
+/// How much Argon2id work one call may spend on the passphrase stanzas of
+/// a file or keyring it reads.
+///
+/// The parameters of a passphrase stanza come from the file, which anyone
+/// who can write it may choose: up to the caps of [`KdfParams`], four
+/// stanzas could make one call run Argon2id for minutes with 2 GiB. A
+/// budget bounds two things, each checked *before* a run starts:
+///
+/// - **memory per run**: a stanza asking for more than `max_memory_kib` is
+///   not tried;
+/// - **total work per call**: the runs of one call (every stanza tried,
+///   with every passphrase offered) add up their [`KdfParams::work`]; a run
+///   that would take the sum above [`KdfBudget::max_work`]
+///   (`max_memory_kib * max_passes`) is not tried.
+///
+/// A stanza not tried makes the call fail with
+/// [`Error::KdfBudgetExceeded`] (naming the cost asked and the budget)
+/// unless another stanza opens. Stanzas within [`KdfBudget::DEFAULT`] are
+/// tried first, in file order, then the dearer ones the budget allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KdfBudget {
+    /// Largest memory one Argon2id run may use, in KiB.
+    pub max_memory_kib: u32,
+    /// Total work of one call, in passes over `max_memory_kib`.
+    pub max_passes: u32,
+}
+
+impl KdfBudget {
+    /// The default budget: at most 1 GiB per run (16 times the default
+    /// 64 MiB) and 6 passes over 1 GiB per call (6 GiB-passes: 32 runs at
+    /// the default parameters, or two 1 GiB runs with t=3). Anyone who
+    /// raised the defaults up to 16-fold is served without asking; a
+    /// hostile header costs at most 1 GiB and a few seconds
+    /// (docs/SECURITY.md gives the figure measured).
+    pub const DEFAULT: KdfBudget = KdfBudget {
+        max_memory_kib: 1024 * 1024,
+        max_passes: 6,
+    };
+
+    /// Everything the format's caps allow (2 GiB per run, no total): for
+    /// files and keyrings the caller trusts to be its own.
+    pub const UNLIMITED: KdfBudget = KdfBudget {
+        max_memory_kib: KdfParams::MAX_MEMORY_KIB,
+        max_passes: u32::MAX,
+    };
+
+    /// The total work one call may spend, in KiB-passes.
+    pub fn max_work(&self) -> u64 {
+        u64::from(self.max_memory_kib) * u64::from(self.max_passes)
+    }
+
+    /// Whether one run with `params` fits an unspent budget.
+    pub fn allows(&self, params: &KdfParams) -> bool {
+        params.memory_kib <= self.max_memory_kib && params.work() <= self.max_work()
+    }
+
+    /// The larger of two budgets in each respect: what a call allows when
+    /// several passphrases, each with its budget, are offered to it.
+    pub fn max(self, other: KdfBudget) -> KdfBudget {
+        KdfBudget {
+            max_memory_kib: self.max_memory_kib.max(other.max_memory_kib),
+            max_passes: self.max_passes.max(other.max_passes),
+        }
+    }
+}
+
+impl Default for KdfBudget {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// The Argon2id work spent so far in one call, against its budget.
+#[derive(Debug)]
+pub(crate) struct KdfMeter {
+    budget: KdfBudget,
+    spent: u64,
+}
+
+impl KdfMeter {
+    /// A fresh meter: nothing spent.
+    pub(crate) fn new(budget: KdfBudget) -> Self {
+        Self { budget, spent: 0 }
+    }
+
+    /// Derives with `params` if the run fits what is left of the budget
+    /// (and charges it), else fails with [`Error::KdfBudgetExceeded`]
+    /// without any work. Validates the parameters first.
+    pub(crate) fn derive(
+        &mut self,
+        params: &KdfParams,
+        passphrase: &Passphrase,
+        salt: &[u8; SALT_LEN],
+    ) -> Result<SecretKey> {
+        params.validate()?;
+        let budget = self.budget;
+        let fits = params.memory_kib <= budget.max_memory_kib
+            && self.spent.saturating_add(params.work()) <= budget.max_work();
+        if !fits {
+            return Err(Error::KdfBudgetExceeded {
+                memory_kib: params.memory_kib,
+                iterations: params.iterations,
+                spent_work: self.spent,
+                max_memory_kib: budget.max_memory_kib,
+                max_work: budget.max_work(),
+            });
+        }
+        let key = params.derive(passphrase, salt)?;
+        self.spent += params.work();
+        Ok(key)
+    }
+}
+
+/// The order in which stanzas with `params` are tried: those within
+/// [`KdfBudget::DEFAULT`] first, then the others, each group in its
+/// original order. Items without parameters (`None`) keep the first group.
+pub(crate) fn trial_order(params: &[Option<KdfParams>]) -> Vec<usize> {
+    let cheap = |p: &Option<KdfParams>| p.as_ref().is_none_or(|p| KdfBudget::DEFAULT.allows(p));
+    let mut order: Vec<usize> = (0..params.len()).filter(|&i| cheap(&params[i])).collect();
+    order.extend((0..params.len()).filter(|&i| !cheap(&params[i])));
+    order
+}
+
+#[cfg(test)]
+thread_local! {
+    static RUNS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many Argon2id runs this thread has started (tests only): lets a
+/// test show that a refusal came before any work, without timing it.
+#[cfg(test)]
+pub(crate) fn argon2_runs() -> u64 {
+    RUNS.with(|r| r.get())
 }
 
 /// Raw Argon2id with no bounds check beyond the algorithm's own (used by
@@ -122,6 +269,8 @@ fn argon2id_keyed(
         builder.data(AssociatedData::new(associated_data).map_err(kdf_err)?);
     }
     let p = builder.build().map_err(kdf_err)?;
+    #[cfg(test)]
+    RUNS.with(|r| r.set(r.get() + 1));
     let argon = if secret.is_empty() {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, p)
     } else {
@@ -244,6 +393,93 @@ mod tests {
             .hash_password_into(&password, &salt, &mut plain)
             .unwrap();
         assert_eq!(raw.expose(), &plain);
+    }
+
+    #[test]
+    fn default_budget_is_sixteen_times_the_default_memory_and_six_passes_over_it() {
+        let d = KdfBudget::DEFAULT;
+        assert_eq!(d.max_memory_kib, 16 * KdfParams::DEFAULT.memory_kib);
+        assert_eq!(d.max_work(), 32 * KdfParams::DEFAULT.work());
+        assert!(d.allows(&KdfParams::DEFAULT));
+        let gib_t3 = KdfParams {
+            memory_kib: 1 << 20,
+            iterations: 3,
+            parallelism: 4,
+        };
+        assert!(d.allows(&gib_t3));
+        // RFC 9106's first option (2 GiB, t=1) and a 1 GiB run with t=7
+        // need the caller's opt-in.
+        let two_gib = KdfParams {
+            memory_kib: 2 << 20,
+            iterations: 1,
+            parallelism: 4,
+        };
+        assert!(!d.allows(&two_gib));
+        assert!(!d.allows(&KdfParams {
+            iterations: 7,
+            ..gib_t3
+        }));
+        let caps = KdfParams {
+            memory_kib: KdfParams::MAX_MEMORY_KIB,
+            iterations: KdfParams::MAX_ITERATIONS,
+            parallelism: KdfParams::MAX_PARALLELISM,
+        };
+        assert!(KdfBudget::UNLIMITED.allows(&caps));
+        assert_eq!(d.max(KdfBudget::UNLIMITED), KdfBudget::UNLIMITED);
+    }
+
+    #[test]
+    fn the_meter_refuses_before_running_and_charges_what_ran() {
+        let small = KdfParams {
+            memory_kib: 8192,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let mut meter = KdfMeter::new(KdfBudget {
+            max_memory_kib: 8192,
+            max_passes: 1,
+        });
+        let before = argon2_runs();
+        meter.derive(&small, &Passphrase::from("x"), &[0; 16]).unwrap();
+        let err = meter
+            .derive(&small, &Passphrase::from("x"), &[0; 16])
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::KdfBudgetExceeded {
+                    spent_work: 8192,
+                    max_work: 8192,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(argon2_runs() - before, 1);
+        // Parameters beyond the caps stay a format error.
+        let err = meter
+            .derive(
+                &KdfParams {
+                    memory_kib: u32::MAX,
+                    ..small
+                },
+                &Passphrase::from("x"),
+                &[0; 16],
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::KdfParams(_)), "{err}");
+    }
+
+    #[test]
+    fn stanzas_within_the_default_budget_come_first_in_order() {
+        let dear = Some(KdfParams {
+            memory_kib: 2 << 20,
+            iterations: 1,
+            parallelism: 1,
+        });
+        let cheap = Some(KdfParams::DEFAULT);
+        assert_eq!(trial_order(&[dear, cheap, None, dear, cheap]), [1, 2, 4, 0, 3]);
+        assert_eq!(trial_order(&[]), Vec::<usize>::new());
     }
 
     #[test]

@@ -593,6 +593,74 @@ fn batches_match_single_calls() {
     assert!(c.encrypt_batch(&[], None).unwrap().is_empty());
 }
 
+/// The nonce prefix (bytes 6..18: after the 6-byte header) of each token.
+fn prefixes(tokens: &[Option<Token>]) -> Vec<[u8; 12]> {
+    tokens
+        .iter()
+        .flatten()
+        .map(|t| t.as_bytes()[6..18].try_into().unwrap())
+        .collect()
+}
+
+/// By default the tokens of one batch chunk share their nonce prefix (what
+/// links them); with `unlinkable_batches` no two share one. Both kinds
+/// decrypt one by one, with and without row keys.
+#[test]
+fn unlinkable_batches_give_every_token_its_own_nonce_prefix() {
+    let n = strongroom::field::CHUNK + 5;
+    let values: Vec<Option<Value>> = (0..n).map(|i| Some(Value::Bytes(vec![i as u8; 32]))).collect();
+    let rows_owned: Vec<Vec<u8>> = (0..n).map(|i| (i as u64).to_be_bytes().to_vec()).collect();
+    let rows: Vec<&[u8]> = rows_owned.iter().map(Vec::as_slice).collect();
+    for row_keys in [None, Some(&rows[..])] {
+        let shared = cipher("t", "c", ColumnSpec::new(ValueType::Bytes));
+        let tokens = shared.encrypt_batch(&values, row_keys).unwrap();
+        let p = prefixes(&tokens);
+        // The first chunk: one prefix, the same bytes in every token.
+        let chunk = strongroom::field::CHUNK;
+        assert!(p[..chunk].iter().all(|x| *x == p[0]), "one prefix per chunk");
+        assert_ne!(p[chunk], p[0], "the next chunk draws another");
+
+        let spec = ColumnSpec::new(ValueType::Bytes).unlinkable_batches();
+        let unlinkable = cipher("t", "c", spec);
+        let tokens2 = unlinkable.encrypt_batch(&values, row_keys).unwrap();
+        let p2 = prefixes(&tokens2);
+        let distinct: std::collections::HashSet<_> = p2.iter().collect();
+        assert_eq!(distinct.len(), n, "every token has its own prefix");
+
+        // Both decrypt through the single-value path, with either spec.
+        for (i, (a, b)) in tokens.iter().zip(&tokens2).enumerate() {
+            let row = row_keys.map(|r| r[i]);
+            for t in [a, b] {
+                let t = t.as_ref().unwrap();
+                assert!(shared.decrypt(t.as_bytes(), row).unwrap() == values[i]);
+                assert!(unlinkable.decrypt(t.as_bytes(), row).unwrap() == values[i]);
+            }
+        }
+    }
+    // NULLs: kept as NULL, or hidden as tokens of their own prefix.
+    let spec = ColumnSpec::new(ValueType::Bytes).unlinkable_batches();
+    let c = cipher("t", "c", spec);
+    let with_null = vec![None, Some(Value::Bytes(vec![1; 32]))];
+    let tokens = c.encrypt_batch(&with_null, None).unwrap();
+    assert!(tokens[0].is_none() && tokens[1].is_some());
+    let c = cipher("t", "c", spec.hide_null());
+    let tokens = c.encrypt_batch(&with_null, None).unwrap();
+    assert!(
+        c.decrypt(tokens[0].as_ref().unwrap().as_bytes(), None)
+            .unwrap()
+            .is_none()
+    );
+    assert_ne!(prefixes(&tokens)[0], prefixes(&tokens)[1]);
+    // Deterministic tokens have no nonce: the setting is refused there.
+    let det = ColumnSpec::new(ValueType::Bytes)
+        .deterministic()
+        .unlinkable_batches();
+    assert!(matches!(
+        FieldCipher::with_keys("t", "c", det, 1, vec![(1, keys(10))]),
+        Err(Error::InvalidArgument(ref m)) if m.contains("random-mode columns only")
+    ));
+}
+
 /// Without row keys, random-mode batches finish tokens two at a time;
 /// every mix of lengths (paired, too long to pair, an odd one left over),
 /// NULLs kept and hidden, decrypts to its value.

@@ -209,6 +209,13 @@ typedef struct strongroom_column_spec {
    * column also reads, or 0.
    */
   strongroom_mode also_accept_mode;
+  /**
+   * Random mode: give every token of a batch its own random nonce
+   * prefix, so that nothing links the tokens of one batch call (they
+   * otherwise share one per 1024 values). Costs one key derivation per
+   * value; refused (`STRONGROOM_INVALID_ARGUMENT`) in deterministic mode.
+   */
+  bool unlinkable_batches;
 } strongroom_column_spec;
 
 /**
@@ -251,6 +258,30 @@ typedef struct strongroom_kdf_params {
 } strongroom_kdf_params;
 
 /**
+ * How much Argon2id work one call may spend on the passphrase stanzas of
+ * a file or keyring it reads. Their cost is written in the file, by
+ * whoever could write it: the budget keeps a crafted header from costing
+ * minutes and gigabytes. A stanza beyond it is not tried
+ * (`STRONGROOM_KDF_BUDGET_EXCEEDED` if nothing else opens).
+ *
+ * A field left zero takes the library default's value, so a
+ * zero-initialised struct is the default (`strongroom_kdf_budget_default()`:
+ * 1 GiB per run, six passes over it per call). Raise it only for files and
+ * keyrings you trust, with `strongroom_kdf_budget_unlimited()` or values of
+ * your own.
+ */
+typedef struct strongroom_kdf_budget {
+  /**
+   * Largest Argon2id memory of one run, in KiB.
+   */
+  uint32_t max_memory_kib;
+  /**
+   * Total work of one call, in passes over `max_memory_kib`.
+   */
+  uint32_t max_passes;
+} strongroom_kdf_budget;
+
+/**
  * Who a file is encrypted to, or what may open it: a keyring, a
  * passphrase, or both. Fields not used are NULL.
  *
@@ -279,6 +310,13 @@ typedef struct strongroom_keys {
    * start from `strongroom_kdf_params_default()`). Ignored when decrypting.
    */
   struct strongroom_kdf_params kdf;
+  /**
+   * When decrypting with the passphrase: the Argon2id work the call may
+   * spend on the file's passphrase stanzas (all zero, as in a
+   * zero-initialised struct: the library default). Ignored when
+   * encrypting.
+   */
+  struct strongroom_kdf_budget kdf_budget;
 } strongroom_keys;
 
 /**
@@ -611,6 +649,13 @@ typedef int32_t (*strongroom_write_fn)(void *user_data, const uint8_t *buf, size
  * A rewrap would drop a token's row binding.
  */
 #define STRONGROOM_ROW_BINDING_WOULD_DROP 206
+
+/**
+ * A passphrase stanza of the file or keyring asks for more Argon2id work
+ * than the call's budget allows, so it was not tried (see
+ * `strongroom_kdf_budget`; the last error names the cost asked).
+ */
+#define STRONGROOM_KDF_BUDGET_EXCEEDED 220
 
 /**
  * A secret source (environment variable, file, descriptor) holds no secret.
@@ -1322,6 +1367,18 @@ strongroom_status strongroom_file_rekey(const char *src,
 struct strongroom_kdf_params strongroom_kdf_params_default(void);
 
 /**
+ * The default Argon2id budget (1 GiB per run, six passes over 1 GiB per
+ * call). Never fails.
+ */
+struct strongroom_kdf_budget strongroom_kdf_budget_default(void);
+
+/**
+ * The budget that allows everything the format's caps allow (2 GiB per
+ * run, no total): for files and keyrings you trust. Never fails.
+ */
+struct strongroom_kdf_budget strongroom_kdf_budget_unlimited(void);
+
+/**
  * Creates a new keyring file at `path` protected by a passphrase
  * (`passphrase_len` bytes of UTF-8, not NUL-terminated, not empty),
  * holding key version 1 as primary, and opens it into `*out`.
@@ -1368,6 +1425,28 @@ strongroom_status strongroom_keyring_open_passphrase(const char *path,
                                                      const uint8_t *passphrase,
                                                      size_t passphrase_len,
                                                      struct strongroom_keyring **out);
+
+/**
+ * `strongroom_keyring_open_passphrase` with an Argon2id budget other than
+ * the default: `budget` (NULL for the default) bounds the work spent on
+ * the keyring's passphrase protectors, in this call and in later
+ * re-enrollments and upgrades through the handle. A protector beyond it
+ * is not tried; if no other opens, `STRONGROOM_KDF_BUDGET_EXCEEDED`.
+ *
+ * ```c
+ * strongroom_kdf_budget big = strongroom_kdf_budget_unlimited();
+ * strongroom_keyring_open_passphrase_with_budget("app.srk", pw, pw_len, &big, &kr);
+ * ```
+ *
+ * # Safety
+ * As `strongroom_keyring_open_passphrase`; `budget` is NULL or points to
+ * a `strongroom_kdf_budget`.
+ */
+strongroom_status strongroom_keyring_open_passphrase_with_budget(const char *path,
+                                                                 const uint8_t *passphrase,
+                                                                 size_t passphrase_len,
+                                                                 const struct strongroom_kdf_budget *budget,
+                                                                 struct strongroom_keyring **out);
 
 /**
  * Opens the keyring at `path` with a recovery key in its text form

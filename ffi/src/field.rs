@@ -76,6 +76,11 @@ pub struct strongroom_column_spec {
     /// During a migration between modes: the other mode whose tokens the
     /// column also reads, or 0.
     pub also_accept_mode: strongroom_mode,
+    /// Random mode: give every token of a batch its own random nonce
+    /// prefix, so that nothing links the tokens of one batch call (they
+    /// otherwise share one per 1024 values). Costs one key derivation per
+    /// value; refused (`STRONGROOM_INVALID_ARGUMENT`) in deterministic mode.
+    pub unlinkable_batches: bool,
 }
 
 fn value_type(t: strongroom_value_type) -> Result<ValueType, Fail> {
@@ -114,6 +119,9 @@ fn spec_from(s: &strongroom_column_spec) -> Result<ColumnSpec, Fail> {
     }
     if s.hide_null {
         spec = spec.hide_null();
+    }
+    if s.unlinkable_batches {
+        spec = spec.unlinkable_batches();
     }
     if s.blind_index_len != 0 {
         let n = match s.normalizer {

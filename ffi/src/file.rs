@@ -1,7 +1,7 @@
 //! Whole files by path: encrypt, decrypt, rewrap, rekey (atomic output,
 //! every core), with progress reports and cancellation.
 
-use crate::keyring::{strongroom_kdf_params, strongroom_keyring};
+use crate::keyring::{strongroom_kdf_budget, strongroom_kdf_params, strongroom_keyring};
 use crate::status::{Fail, boundary, invalid, strongroom_status};
 use crate::util::{c_passphrase, c_path, handle, need_out, opt_bytes, put};
 use std::ffi::{c_char, c_void};
@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use strongroom::Passphrase;
 use strongroom::file::{self, FileOptions, Identity, Recipient, Rewrap};
 use strongroom::keyring::Keyring;
-use strongroom::passphrase::KdfParams;
+use strongroom::passphrase::{KdfBudget, KdfParams};
 
 /// Who a file is encrypted to, or what may open it: a keyring, a
 /// passphrase, or both. Fields not used are NULL.
@@ -33,6 +33,11 @@ pub struct strongroom_keys {
     /// zero-initialised struct, is refused with `STRONGROOM_KDF_PARAMS`:
     /// start from `strongroom_kdf_params_default()`). Ignored when decrypting.
     pub kdf: strongroom_kdf_params,
+    /// When decrypting with the passphrase: the Argon2id work the call may
+    /// spend on the file's passphrase stanzas (all zero, as in a
+    /// zero-initialised struct: the library default). Ignored when
+    /// encrypting.
+    pub kdf_budget: strongroom_kdf_budget,
 }
 
 /// The owned form of a [`strongroom_keys`] for the length of a call.
@@ -40,6 +45,7 @@ pub(crate) struct Keys<'a> {
     ring: Option<RwLockReadGuard<'a, Keyring>>,
     pass: Option<Passphrase>,
     kdf: KdfParams,
+    budget: KdfBudget,
 }
 
 impl<'a> Keys<'a> {
@@ -68,6 +74,7 @@ impl<'a> Keys<'a> {
             ring,
             pass,
             kdf: k.kdf.into(),
+            budget: k.kdf_budget.budget(),
         })
     }
 
@@ -88,7 +95,7 @@ impl<'a> Keys<'a> {
             v.push(Identity::Keyring(r));
         }
         if let Some(p) = &self.pass {
-            v.push(Identity::Passphrase(p));
+            v.push(Identity::PassphraseWithBudget(p, self.budget));
         }
         v
     }
@@ -500,6 +507,7 @@ pub unsafe extern "C" fn strongroom_file_rekey(
                 ring: None,
                 pass,
                 kdf: t.kdf.into(),
+                budget: t.kdf_budget.budget(),
             };
             let mut v = vec![Recipient::Keyring(
                 from.ring.as_ref().ok_or(Fail::Internal("keyring guard"))?,

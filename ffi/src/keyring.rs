@@ -7,8 +7,9 @@ use crate::status::{Fail, boundary, invalid, strongroom_status};
 use crate::util::{bytes, c_passphrase, c_path, c_text, handle, need_buf, need_out, put};
 use std::ffi::c_char;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use strongroom::keyring::KeyringOptions;
 use strongroom::keyring::{KeyStatus, Keyring, ProtectorKind, RecoveryKey, Rotation, SeenRecord, Unlock};
-use strongroom::passphrase::KdfParams;
+use strongroom::passphrase::{KdfBudget, KdfParams};
 use zeroize::Zeroizing;
 
 /// An open (unlocked) keyring. Holds the master key and every key
@@ -76,6 +77,60 @@ pub extern "C" fn strongroom_kdf_params_default() -> strongroom_kdf_params {
         iterations: d.iterations,
         parallelism: d.parallelism,
     }
+}
+
+/// How much Argon2id work one call may spend on the passphrase stanzas of
+/// a file or keyring it reads. Their cost is written in the file, by
+/// whoever could write it: the budget keeps a crafted header from costing
+/// minutes and gigabytes. A stanza beyond it is not tried
+/// (`STRONGROOM_KDF_BUDGET_EXCEEDED` if nothing else opens).
+///
+/// A field left zero takes the library default's value, so a
+/// zero-initialised struct is the default (`strongroom_kdf_budget_default()`:
+/// 1 GiB per run, six passes over it per call). Raise it only for files and keyrings you trust, with
+/// `strongroom_kdf_budget_unlimited()` or values of your own.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct strongroom_kdf_budget {
+    /// Largest Argon2id memory of one run, in KiB.
+    pub max_memory_kib: u32,
+    /// Total work of one call, in passes over `max_memory_kib`.
+    pub max_passes: u32,
+}
+
+impl strongroom_kdf_budget {
+    /// The core's budget: a field left zero takes the default's value.
+    pub(crate) fn budget(&self) -> KdfBudget {
+        let d = KdfBudget::DEFAULT;
+        let or = |v: u32, default: u32| if v == 0 { default } else { v };
+        KdfBudget {
+            max_memory_kib: or(self.max_memory_kib, d.max_memory_kib),
+            max_passes: or(self.max_passes, d.max_passes),
+        }
+    }
+}
+
+impl From<KdfBudget> for strongroom_kdf_budget {
+    fn from(b: KdfBudget) -> Self {
+        Self {
+            max_memory_kib: b.max_memory_kib,
+            max_passes: b.max_passes,
+        }
+    }
+}
+
+/// The default Argon2id budget (1 GiB per run, six passes over 1 GiB per
+/// call). Never fails.
+#[unsafe(no_mangle)]
+pub extern "C" fn strongroom_kdf_budget_default() -> strongroom_kdf_budget {
+    KdfBudget::DEFAULT.into()
+}
+
+/// The budget that allows everything the format's caps allow (2 GiB per
+/// run, no total): for files and keyrings you trust. Never fails.
+#[unsafe(no_mangle)]
+pub extern "C" fn strongroom_kdf_budget_unlimited() -> strongroom_kdf_budget {
+    KdfBudget::UNLIMITED.into()
 }
 
 /// Kind of secret for `strongroom_keyring_open_secret_file` and
@@ -208,6 +263,49 @@ pub unsafe extern "C" fn strongroom_keyring_open_passphrase(
         need_out(out, "out")?;
         let unlock = Unlock::Passphrase(c_passphrase(pass, "passphrase")?);
         hand_out(out, Keyring::open(p, &unlock)?);
+        Ok(())
+    })
+}
+
+/// `strongroom_keyring_open_passphrase` with an Argon2id budget other than
+/// the default: `budget` (NULL for the default) bounds the work spent on
+/// the keyring's passphrase protectors, in this call and in later
+/// re-enrollments and upgrades through the handle. A protector beyond it
+/// is not tried; if no other opens, `STRONGROOM_KDF_BUDGET_EXCEEDED`.
+///
+/// ```c
+/// strongroom_kdf_budget big = strongroom_kdf_budget_unlimited();
+/// strongroom_keyring_open_passphrase_with_budget("app.srk", pw, pw_len, &big, &kr);
+/// ```
+///
+/// # Safety
+/// As `strongroom_keyring_open_passphrase`; `budget` is NULL or points to
+/// a `strongroom_kdf_budget`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn strongroom_keyring_open_passphrase_with_budget(
+    path: *const c_char,
+    passphrase: *const u8,
+    passphrase_len: usize,
+    budget: *const strongroom_kdf_budget,
+    out: *mut *mut strongroom_keyring,
+) -> strongroom_status {
+    boundary(|| {
+        // SAFETY: the caller's promises, checked for NULL by the helpers.
+        let (p, pass) = unsafe {
+            (
+                c_path(path, "path")?,
+                bytes(passphrase, passphrase_len, "passphrase")?,
+            )
+        };
+        // SAFETY: NULL or a readable `strongroom_kdf_budget` (the caller's promise).
+        let budget = match unsafe { budget.as_ref() } {
+            Some(b) => b.budget(),
+            None => KdfBudget::DEFAULT,
+        };
+        need_out(out, "out")?;
+        let unlock = Unlock::Passphrase(c_passphrase(pass, "passphrase")?);
+        let options = KeyringOptions::new().kdf_budget(budget);
+        hand_out(out, Keyring::open_with(p, &unlock, &options)?);
         Ok(())
     })
 }

@@ -32,6 +32,10 @@ pub const STRONGROOM_FIELD_TYPE: strongroom_status = 204;
 pub const STRONGROOM_TOO_MANY_RECIPIENTS: strongroom_status = 205;
 /// A rewrap would drop a token's row binding.
 pub const STRONGROOM_ROW_BINDING_WOULD_DROP: strongroom_status = 206;
+/// A passphrase stanza of the file or keyring asks for more Argon2id work
+/// than the call's budget allows, so it was not tried (see
+/// `strongroom_kdf_budget`; the last error names the cost asked).
+pub const STRONGROOM_KDF_BUDGET_EXCEEDED: strongroom_status = 220;
 /// A secret source (environment variable, file, descriptor) holds no secret.
 pub const STRONGROOM_SECRET_MISSING: strongroom_status = 230;
 /// A secret is longer than the library accepts (64 KiB).

@@ -13,6 +13,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex};
 use strongroom::Passphrase;
 use strongroom::file::{Decryptor, Encryptor, Identity, PushDecryptor, SeekableDecryptor};
+use strongroom::passphrase::KdfBudget;
 use zeroize::Zeroizing;
 
 // The payload's sizes, from the core: plaintext per chunk, tag, encrypted
@@ -250,6 +251,8 @@ pub unsafe extern "C" fn strongroom_encryptor_free(enc: *mut strongroom_encrypto
 pub struct strongroom_decryptor {
     keyring: *const strongroom_keyring,
     pass: Option<Passphrase>,
+    /// The Argon2id budget of the passphrase (`with.kdf_budget`).
+    budget: KdfBudget,
     inner: Option<PushDecryptor>,
     failed: bool,
 }
@@ -268,6 +271,7 @@ impl strongroom_decryptor {
 fn with_ids<T>(
     keyring: *const strongroom_keyring,
     pass: &Option<Passphrase>,
+    budget: KdfBudget,
     f: impl FnOnce(&[Identity<'_>]) -> T,
 ) -> Result<T, Fail> {
     // SAFETY: NULL or a live keyring handle (documented requirement).
@@ -280,7 +284,7 @@ fn with_ids<T>(
         ids.push(Identity::Keyring(r));
     }
     if let Some(p) = pass {
-        ids.push(Identity::Passphrase(p));
+        ids.push(Identity::PassphraseWithBudget(p, budget));
     }
     Ok(f(&ids))
 }
@@ -313,6 +317,7 @@ pub unsafe extern "C" fn strongroom_decryptor_new(
         let h = strongroom_decryptor {
             keyring: k.keyring,
             pass,
+            budget: k.kdf_budget.budget(),
             inner: Some(PushDecryptor::new()),
             failed: false,
         };
@@ -394,7 +399,9 @@ fn decrypt_step(
     let result = match data {
         Some(data) => {
             let inner = d.inner.as_mut().ok_or(Fail::Internal("decryptor state"))?;
-            with_ids(d.keyring, &d.pass, |ids| inner.update(data, ids, &mut plain))?
+            with_ids(d.keyring, &d.pass, d.budget, |ids| {
+                inner.update(data, ids, &mut plain)
+            })?
         }
         None => {
             let inner = d.inner.take().ok_or(Fail::Internal("decryptor state"))?;

@@ -1237,6 +1237,108 @@ static void test_io_messages(void) {
     EXPECT(strstr(m, "No such file or directory") != NULL);
 }
 
+/* The Argon2id budget: a stanza dearer than the budget is not tried
+ * (KDF_BUDGET_EXCEEDED, nothing written); a larger budget opens it. Test
+ * parameters are tiny, with a budget lowered below them. */
+static void test_kdf_budget(void) {
+    strongroom_kdf_budget d = strongroom_kdf_budget_default();
+    EXPECT(d.max_memory_kib == 1024 * 1024 && d.max_passes == 6);
+    strongroom_kdf_budget u = strongroom_kdf_budget_unlimited();
+    EXPECT(u.max_memory_kib == 2 * 1024 * 1024 && u.max_passes == UINT32_MAX);
+    EXPECT(strcmp(strongroom_status_name(STRONGROOM_KDF_BUDGET_EXCEEDED), "KdfBudgetExceeded") == 0);
+
+    strongroom_kdf_params k16 = fast_kdf();
+    k16.memory_kib = 16384;
+    const char *path = p(0, "budget.srk");
+    strongroom_keyring *kr = NULL;
+    EXPECT_OK(strongroom_keyring_create(path, (const uint8_t *)PASS, PASS_LEN, &k16, &kr));
+    strongroom_keyring_free(kr);
+    kr = NULL;
+    strongroom_kdf_budget small = {8192, 4};
+    EXPECT_STATUS(STRONGROOM_KDF_BUDGET_EXCEEDED,
+                  strongroom_keyring_open_passphrase_with_budget(path, (const uint8_t *)PASS, PASS_LEN, &small, &kr));
+    EXPECT(kr == NULL);
+    EXPECT(strstr(check_last_error(), "16 MiB and 1 passes") != NULL);
+    strongroom_kdf_budget enough = {16384, 1};
+    EXPECT_OK(strongroom_keyring_open_passphrase_with_budget(path, (const uint8_t *)PASS, PASS_LEN, &enough, &kr));
+    strongroom_keyring_free(kr);
+    kr = NULL;
+    EXPECT_OK(strongroom_keyring_open_passphrase_with_budget(path, (const uint8_t *)PASS, PASS_LEN, NULL, &kr));
+    strongroom_keyring_free(kr);
+
+    const char *src = p(1, "budget.txt"), *enc = p(2, "budget.srf"), *out = p(3, "budget.out");
+    EXPECT(write_all(src, (const unsigned char *)"hello", 5) == 0);
+    strongroom_keys to;
+    memset(&to, 0, sizeof to);
+    to.passphrase = (const uint8_t *)PASS;
+    to.passphrase_len = PASS_LEN;
+    to.kdf = k16;
+    EXPECT_OK(strongroom_file_encrypt(src, enc, &to, NULL));
+    strongroom_keys with;
+    memset(&with, 0, sizeof with);
+    with.passphrase = (const uint8_t *)PASS;
+    with.passphrase_len = PASS_LEN;
+    with.kdf_budget = small;
+    EXPECT_STATUS(STRONGROOM_KDF_BUDGET_EXCEEDED, strongroom_file_decrypt(enc, out, &with, NULL, NULL));
+    EXPECT(!file_exists(out));
+    with.kdf_budget.max_passes = 0; /* a field left zero takes the default's */
+    EXPECT_STATUS(STRONGROOM_KDF_BUDGET_EXCEEDED, strongroom_file_decrypt(enc, out, &with, NULL, NULL));
+    with.kdf_budget = enough;
+    EXPECT_OK(strongroom_file_decrypt(enc, out, &with, NULL, NULL));
+    unlink(out);
+    memset(&with.kdf_budget, 0, sizeof with.kdf_budget); /* the default */
+    EXPECT_OK(strongroom_file_decrypt(enc, out, &with, NULL, NULL));
+}
+
+/* unlinkable_batches: every token of a batch has its own nonce prefix
+ * (bytes 6 to 17); by default the batch shares one. */
+static void test_unlinkable_batches(void) {
+    strongroom_keyring *kr = make_keyring(p(0, "unlinkable.srk"));
+    strongroom_item items[3] = {
+        {(const uint8_t *)"a", 1, false},
+        {(const uint8_t *)"b", 1, false},
+        {(const uint8_t *)"c", 1, false},
+    };
+    for (int unlinkable = 0; unlinkable < 2; unlinkable++) {
+        strongroom_column_spec spec;
+        memset(&spec, 0, sizeof spec);
+        spec.value_type = STRONGROOM_TYPE_BYTES;
+        spec.mode = STRONGROOM_MODE_RANDOM;
+        spec.unlinkable_batches = unlinkable;
+        strongroom_field_cipher *c = NULL;
+        EXPECT_OK(strongroom_field_cipher_new(kr, "t", "c", &spec, &c));
+        strongroom_field_results *res = NULL;
+        size_t failed = 0;
+        EXPECT_OK(strongroom_field_encrypt_batch(c, items, 3, NULL, &res, &failed));
+        uint8_t prefix[3][12];
+        for (size_t i = 0; i < 3; i++) {
+            const uint8_t *d = NULL;
+            size_t dl = 0;
+            bool nul = false;
+            strongroom_status st = 1;
+            EXPECT_OK(strongroom_field_results_get(res, i, &d, &dl, &nul, &st));
+            EXPECT(st == STRONGROOM_OK && dl > 18);
+            memcpy(prefix[i], d + 6, 12);
+            uint8_t plain[8];
+            size_t pl = 0;
+            bool is_null = true;
+            EXPECT_OK(strongroom_field_decrypt(c, d, dl, NULL, 0, plain, sizeof plain, &pl, &is_null));
+            EXPECT(pl == 1 && plain[0] == (uint8_t)('a' + i) && !is_null);
+        }
+        bool same01 = memcmp(prefix[0], prefix[1], 12) == 0, same12 = memcmp(prefix[1], prefix[2], 12) == 0;
+        EXPECT(unlinkable ? (!same01 && !same12) : (same01 && same12));
+        strongroom_field_results_free(res);
+        strongroom_field_cipher_free(c);
+        if (unlinkable) {
+            spec.mode = STRONGROOM_MODE_DETERMINISTIC;
+            c = NULL;
+            EXPECT_STATUS(STRONGROOM_INVALID_ARGUMENT, strongroom_field_cipher_new(kr, "t", "c", &spec, &c));
+            EXPECT(c == NULL);
+        }
+    }
+    strongroom_keyring_free(kr);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s WORKDIR\n", argv[0]);
@@ -1253,5 +1355,7 @@ int main(int argc, char **argv) {
     test_lengths_too_large();
     test_callback_contract();
     test_io_messages();
+    test_kdf_budget();
+    test_unlinkable_batches();
     return check_done("test_api");
 }

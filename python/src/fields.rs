@@ -364,7 +364,7 @@ impl PyFieldCipher {
     /// values ("text", "bytes", "int", "float", "bool", "date",
     /// "timestamp", "decimal").
     #[new]
-    #[pyo3(signature = (keyring, table, column, value_type, deterministic=false, hide_null=false, blind_index=None, accept=Vec::new(), allow_dropping_row_binding=false))]
+    #[pyo3(signature = (keyring, table, column, value_type, deterministic=false, hide_null=false, blind_index=None, accept=Vec::new(), allow_dropping_row_binding=false, unlinkable_batches=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -377,8 +377,12 @@ impl PyFieldCipher {
         blind_index: Option<(usize, String)>,
         accept: Vec<String>,
         allow_dropping_row_binding: bool,
+        unlinkable_batches: bool,
     ) -> PyResult<Self> {
-        let spec = column_spec(py, value_type, deterministic, hide_null, blind_index, &accept)?;
+        let mut spec = column_spec(py, value_type, deterministic, hide_null, blind_index, &accept)?;
+        if unlinkable_batches {
+            spec = spec.unlinkable_batches();
+        }
         let cipher = run(py, || {
             keyring.get().with(|kr| {
                 let c = FieldCipher::new(kr, &table, &column, spec)?;

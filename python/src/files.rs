@@ -1,7 +1,7 @@
 //! Whole-file encryption and the streams behind `strongroom.open`.
 
 use crate::buffer::WritableBuffer;
-use crate::keyring::{PyKeyring, kdf};
+use crate::keyring::{PyKeyring, kdf, kdf_budget};
 use crate::locks::{Exclusive, Guard};
 use crate::pyio::{Pending, PyFile};
 use crate::writeahead::{Stopped, WriteAhead, parent_writer};
@@ -18,7 +18,7 @@ use strongroom::file::{
     self, Decryptor, Encryptor, FileOptions, Identity, OutputFile, Recipient, Rewrap, SeekableDecryptor,
 };
 use strongroom::keyring::Keyring;
-use strongroom::passphrase::KdfParams;
+use strongroom::passphrase::{KdfBudget, KdfParams};
 use strongroom::{Error, Passphrase, Result};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -43,9 +43,13 @@ pub(crate) fn recipients<'a>(
     out
 }
 
-pub(crate) fn identities<'a>(kr: Option<&'a Keyring>, passes: &'a [Passphrase]) -> Vec<Identity<'a>> {
+pub(crate) fn identities<'a>(
+    kr: Option<&'a Keyring>,
+    passes: &'a [Passphrase],
+    budget: KdfBudget,
+) -> Vec<Identity<'a>> {
     let mut out: Vec<Identity<'a>> = kr.map(Identity::Keyring).into_iter().collect();
-    out.extend(passes.iter().map(Identity::Passphrase));
+    out.extend(passes.iter().map(|p| Identity::PassphraseWithBudget(p, budget)));
     out
 }
 
@@ -134,7 +138,8 @@ fn encrypt_file(
 /// Decrypts the file `src` to `dst` (atomically; `dst` appears only once
 /// the whole file authenticated). Returns the plaintext length.
 #[pyfunction]
-#[pyo3(signature = (src, dst, keyring=None, passphrases=Vec::new(), overwrite=false, progress=None))]
+#[pyo3(signature = (src, dst, keyring=None, passphrases=Vec::new(), overwrite=false, progress=None, kdf_budget=None))]
+#[allow(clippy::too_many_arguments)]
 fn decrypt_file(
     py: Python<'_>,
     src: PathBuf,
@@ -143,14 +148,16 @@ fn decrypt_file(
     passphrases: Vec<Bound<'_, PyAny>>,
     overwrite: bool,
     progress: Option<Py<PyAny>>,
+    kdf_budget: Option<(u32, u32)>,
 ) -> PyResult<u64> {
     let passes = self::passphrases(passphrases)?;
+    let budget = self::kdf_budget(kdf_budget);
     whole_file(
         py,
         progress,
         |opts| {
             with_keyring(keyring.as_ref(), |kr| {
-                file::decrypt_file(&src, &dst, &identities(kr, &passes), opts)
+                file::decrypt_file(&src, &dst, &identities(kr, &passes, budget), opts)
             })
         },
         overwrite,
@@ -178,7 +185,7 @@ fn with_keyrings<T>(
 /// `passphrases`. In place (atomically) when `dst` is `None`, else into
 /// `dst`. Returns the plaintext length.
 #[pyfunction]
-#[pyo3(signature = (src, dst=None, keyring=None, passphrases=Vec::new(), to_keyring=None, to_passphrases=Vec::new(), kdf=None, overwrite=false, progress=None))]
+#[pyo3(signature = (src, dst=None, keyring=None, passphrases=Vec::new(), to_keyring=None, to_passphrases=Vec::new(), kdf=None, overwrite=false, progress=None, kdf_budget=None))]
 #[allow(clippy::too_many_arguments)]
 fn rekey_file(
     py: Python<'_>,
@@ -191,8 +198,10 @@ fn rekey_file(
     kdf: Option<(u32, u32, u32)>,
     overwrite: bool,
     progress: Option<Py<PyAny>>,
+    kdf_budget: Option<(u32, u32)>,
 ) -> PyResult<u64> {
     let passes = self::passphrases(passphrases)?;
+    let budget = self::kdf_budget(kdf_budget);
     let new_passes = self::passphrases(to_passphrases)?;
     let params = self::kdf(kdf);
     whole_file(
@@ -203,7 +212,7 @@ fn rekey_file(
                 let info = file::rekey_file(
                     &src,
                     dst.as_deref(),
-                    &identities(from, &passes),
+                    &identities(from, &passes, budget),
                     &recipients(to, &new_passes, params),
                     opts,
                 )?;
@@ -220,7 +229,7 @@ fn rekey_file(
 /// for its primary version, then the removals and additions. Returns the
 /// plaintext length.
 #[pyfunction]
-#[pyo3(signature = (path, keyring=None, passphrases=Vec::new(), to_primary=None, remove_keyrings=false, add_passphrases=Vec::new(), remove_passphrases=Vec::new(), remove_all_passphrases=false, kdf=None, progress=None))]
+#[pyo3(signature = (path, keyring=None, passphrases=Vec::new(), to_primary=None, remove_keyrings=false, add_passphrases=Vec::new(), remove_passphrases=Vec::new(), remove_all_passphrases=false, kdf=None, progress=None, kdf_budget=None))]
 #[allow(clippy::too_many_arguments)]
 fn rewrap_file(
     py: Python<'_>,
@@ -234,8 +243,10 @@ fn rewrap_file(
     remove_all_passphrases: bool,
     kdf: Option<(u32, u32, u32)>,
     progress: Option<Py<PyAny>>,
+    kdf_budget: Option<(u32, u32)>,
 ) -> PyResult<u64> {
     let passes = self::passphrases(passphrases)?;
+    let budget = self::kdf_budget(kdf_budget);
     let adds = self::passphrases(add_passphrases)?;
     let removes = self::passphrases(remove_passphrases)?;
     let params = self::kdf(kdf);
@@ -256,7 +267,7 @@ fn rewrap_file(
                 for p in &removes {
                     plan = plan.remove_passphrase(p);
                 }
-                let info = file::rewrap_file(&path, &identities(from, &passes), &plan, opts)?;
+                let info = file::rewrap_file(&path, &identities(from, &passes, budget), &plan, opts)?;
                 Ok(info.plaintext_len.unwrap_or(0))
             })
         },
@@ -660,7 +671,7 @@ impl Reader {
     /// object `fileobj` (seekable when `seekable`). The header is
     /// authenticated and the key commitment checked before this returns.
     #[new]
-    #[pyo3(signature = (path=None, fileobj=None, seekable=true, keyring=None, passphrases=Vec::new()))]
+    #[pyo3(signature = (path=None, fileobj=None, seekable=true, keyring=None, passphrases=Vec::new(), kdf_budget=None))]
     fn new(
         py: Python<'_>,
         path: Option<PathBuf>,
@@ -668,14 +679,16 @@ impl Reader {
         seekable: bool,
         keyring: Option<Py<PyKeyring>>,
         passphrases: Vec<Bound<'_, PyAny>>,
+        kdf_budget: Option<(u32, u32)>,
     ) -> PyResult<Self> {
         let passes = self::passphrases(passphrases)?;
+        let budget = self::kdf_budget(kdf_budget);
         let pending = Pending::default();
         let src_pending = pending.clone();
         let from_path = path.is_some();
         let plain = step(py, &pending, move || {
             with_keyring(keyring.as_ref(), |kr| {
-                let ids = identities(kr, &passes);
+                let ids = identities(kr, &passes, budget);
                 Ok(match (path, fileobj, seekable) {
                     (Some(p), None, _) => {
                         let f: Box<dyn ReadSeek> = Box::new(File::open(&p).map_err(Error::file("open", &p))?);

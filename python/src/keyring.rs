@@ -8,7 +8,7 @@ use std::sync::Arc;
 use strongroom::keyring::{
     KeyStatus, Keyring, KeyringOptions, ProtectorKind, RecoveryKey, Revocation, Rotation, SeenRecord, Unlock,
 };
-use strongroom::passphrase::KdfParams;
+use strongroom::passphrase::{KdfBudget, KdfParams};
 use strongroom::secret_source::SecretSource;
 use strongroom::{Error, Result};
 
@@ -25,17 +25,30 @@ pub(crate) fn kdf(params: Option<(u32, u32, u32)>) -> KdfParams {
     }
 }
 
+/// The Argon2id budget from `(max_memory_kib, max_passes)`, or the
+/// core's default.
+pub(crate) fn kdf_budget(budget: Option<(u32, u32)>) -> KdfBudget {
+    match budget {
+        Some((max_memory_kib, max_passes)) => KdfBudget {
+            max_memory_kib,
+            max_passes,
+        },
+        None => KdfBudget::DEFAULT,
+    }
+}
+
 /// Options from the Python arguments: `seen_record` is a path to the
 /// record of keyrings seen, or (with `seen_default`) its default location.
-fn options(seen_record: Option<PathBuf>, seen_default: bool) -> Result<KeyringOptions> {
+fn options(seen_record: Option<PathBuf>, seen_default: bool, budget: KdfBudget) -> Result<KeyringOptions> {
     let record = match (seen_record, seen_default) {
         (Some(path), _) => Some(SeenRecord::new(path)),
         (None, true) => Some(SeenRecord::at_default_location()?),
         (None, false) => None,
     };
+    let options = KeyringOptions::new().kdf_budget(budget);
     Ok(match record {
-        Some(r) => KeyringOptions::new().seen_record(r),
-        None => KeyringOptions::new(),
+        Some(r) => options.seen_record(r),
+        None => options,
     })
 }
 
@@ -126,14 +139,19 @@ impl PyKeyring {
         let pass = crate::passphrase(passphrase)?;
         let params = self::kdf(kdf);
         run(py, move || {
-            Keyring::create_with(&path, &pass, params, &options(seen_record, seen_default)?)
+            Keyring::create_with(
+                &path,
+                &pass,
+                params,
+                &options(seen_record, seen_default, KdfBudget::DEFAULT)?,
+            )
         })
         .map(Self::wrap)
     }
 
     /// Opens the keyring at `path` with a passphrase or a recovery key.
     #[staticmethod]
-    #[pyo3(signature = (path, passphrase=None, recovery_key=None, seen_record=None, seen_default=false))]
+    #[pyo3(signature = (path, passphrase=None, recovery_key=None, seen_record=None, seen_default=false, kdf_budget=None))]
     fn open(
         py: Python<'_>,
         path: PathBuf,
@@ -141,6 +159,7 @@ impl PyKeyring {
         recovery_key: Option<&str>,
         seen_record: Option<PathBuf>,
         seen_default: bool,
+        kdf_budget: Option<(u32, u32)>,
     ) -> PyResult<Self> {
         let unlock = match (passphrase, recovery_key) {
             (Some(p), None) => Unlock::Passphrase(crate::passphrase(p)?),
@@ -153,7 +172,11 @@ impl PyKeyring {
             }
         };
         run(py, move || {
-            Keyring::open_with(&path, &unlock, &options(seen_record, seen_default)?)
+            Keyring::open_with(
+                &path,
+                &unlock,
+                &options(seen_record, seen_default, self::kdf_budget(kdf_budget))?,
+            )
         })
         .map(Self::wrap)
     }
@@ -440,5 +463,9 @@ fn read_secret(py: Python<'_>, kind: &str, place: &Bound<'_, PyAny>) -> PyResult
 /// Adds the class to the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_secret, m)?)?;
+    let d = KdfBudget::DEFAULT;
+    m.add("KDF_BUDGET_DEFAULT", (d.max_memory_kib, d.max_passes))?;
+    let u = KdfBudget::UNLIMITED;
+    m.add("KDF_BUDGET_UNLIMITED", (u.max_memory_kib, u.max_passes))?;
     m.add_class::<PyKeyring>()
 }

@@ -41,20 +41,22 @@ fn encrypt_bytes<'py>(
 /// unless the whole file, final chunk included, authenticated; the working
 /// copy of the plaintext is wiped before this returns.
 #[pyfunction]
-#[pyo3(signature = (data, keyring=None, passphrases=Vec::new()))]
+#[pyo3(signature = (data, keyring=None, passphrases=Vec::new(), kdf_budget=None))]
 fn decrypt_bytes<'py>(
     py: Python<'py>,
     data: PyBackedBytes,
     keyring: Option<Py<PyKeyring>>,
     passphrases: Vec<Bound<'py, PyAny>>,
+    kdf_budget: Option<(u32, u32)>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let passes = self::passphrases(passphrases)?;
+    let budget = crate::keyring::kdf_budget(kdf_budget);
     let mut buf = Zeroizing::new(data.to_vec());
     drop(data);
     let range = run(py, || {
         with_keyring(keyring.as_ref(), |kr| {
             let base = buf.as_ptr() as usize;
-            let plain = decrypt_in_place(&mut buf, &identities(kr, &passes))?;
+            let plain = decrypt_in_place(&mut buf, &identities(kr, &passes, budget))?;
             // The plaintext is a part of `buf`: where it starts in it.
             let start = plain.as_ptr() as usize - base;
             Ok(start..start + plain.len())

@@ -32,6 +32,7 @@ __all__ = [
     "StrongroomIOError",
     "FormatError",
     "KdfLimitsError",
+    "KdfBudgetExceededError",
     "AuthenticationError",
     "KeyAccessError",
     "ConflictError",
@@ -142,6 +143,13 @@ class KdfLimitsError(FormatError):
     (``KdfParams``, refused before any work)."""
 
 
+class KdfBudgetExceededError(UsageError):
+    """A passphrase stanza of the file or keyring asks for more Argon2id
+    work than the call's :class:`~strongroom.KdfBudget` allows, so it was
+    not tried (``KdfBudgetExceeded``). Pass a larger ``kdf_budget`` for a
+    file or keyring you trust."""
+
+
 class AuthenticationError(StrongroomError):
     """Authentication failed: the data was modified or belongs elsewhere."""
 
@@ -184,9 +192,13 @@ CLASSES: Dict[str, Type[StrongroomError]] = {
 for _kind, _cls in CLASSES.items():
     _cls.kind_number = _KIND_NUMBERS[_kind]
 KdfLimitsError.kind_number = FormatError.kind_number
+KdfBudgetExceededError.kind_number = UsageError.kind_number
 
 #: Rows with a more specific class than their table class.
-_SPECIFIC: Dict[str, Type[StrongroomError]] = {"KdfParams": KdfLimitsError}
+_SPECIFIC: Dict[str, Type[StrongroomError]] = {
+    "KdfParams": KdfLimitsError,
+    "KdfBudgetExceeded": KdfBudgetExceededError,
+}
 
 
 #: The built-in OSError subclass of the I/O rows when the OS gave no number.

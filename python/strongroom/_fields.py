@@ -104,6 +104,12 @@ class FieldCipher(Generic[T]):
     - ``blind_index``: the length in bytes (2..32) of a blind index next
       to the token, with ``normalizer`` applied first (text columns).
     - ``accept``: modes also read during a migration window.
+    - ``unlinkable_batches`` (random mode): every token of a batch
+      (``encrypt_many``, ``encrypt_series``) gets its own random nonce
+      prefix. By default the tokens of one batch call share one per 1024
+      values, which tells whoever sees them that they were written
+      together (nothing about the values); unlinkable batches cost one key
+      derivation per value (docs/FIELDS.md).
 
     Values straight from pandas and numpy are taken where they are
     unambiguous: numpy integers, floats and booleans, ``datetime64`` days
@@ -127,24 +133,28 @@ class FieldCipher(Generic[T]):
     def __init__(self: FieldCipher[V], keyring: Keyring, table: str, column: str, value_type: Type[V], *,
                  deterministic: bool = ..., hide_null: Literal[False] = ...,
                  blind_index: Optional[int] = ..., normalizer: str = ...,
-                 accept: Sequence[str] = ..., allow_dropping_row_binding: bool = ...) -> None: ...
+                 accept: Sequence[str] = ..., allow_dropping_row_binding: bool = ...,
+                 unlinkable_batches: bool = ...) -> None: ...
 
     @overload
     def __init__(self: FieldCipher[Optional[V]], keyring: Keyring, table: str, column: str,
                  value_type: Type[V], *, deterministic: bool = ..., hide_null: Literal[True],
                  blind_index: Optional[int] = ..., normalizer: str = ...,
-                 accept: Sequence[str] = ..., allow_dropping_row_binding: bool = ...) -> None: ...
+                 accept: Sequence[str] = ..., allow_dropping_row_binding: bool = ...,
+                 unlinkable_batches: bool = ...) -> None: ...
 
     @overload
     def __init__(self: FieldCipher[Any], keyring: Keyring, table: str, column: str, value_type: str, *,
                  deterministic: bool = ..., hide_null: bool = ...,
                  blind_index: Optional[int] = ..., normalizer: str = ...,
-                 accept: Sequence[str] = ..., allow_dropping_row_binding: bool = ...) -> None: ...
+                 accept: Sequence[str] = ..., allow_dropping_row_binding: bool = ...,
+                 unlinkable_batches: bool = ...) -> None: ...
 
     def __init__(self, keyring: Keyring, table: str, column: str, value_type: Union[str, type], *,
                  deterministic: bool = False, hide_null: bool = False,
                  blind_index: Optional[int] = None, normalizer: str = "none",
-                 accept: Sequence[str] = (), allow_dropping_row_binding: bool = False) -> None:
+                 accept: Sequence[str] = (), allow_dropping_row_binding: bool = False,
+                 unlinkable_batches: bool = False) -> None:
         if not isinstance(keyring, Keyring):
             raise error("InvalidArgument", "keyring must be a strongroom.Keyring")
         self._keyring = keyring
@@ -155,6 +165,7 @@ class FieldCipher(Generic[T]):
             deterministic=deterministic, hide_null=hide_null, blind_index=blind_index,
             normalizer=normalizer, accept=tuple(accept),
             allow_dropping_row_binding=allow_dropping_row_binding,
+            unlinkable_batches=unlinkable_batches,
         )
         self._native_cipher: Optional[_native.FieldCipher] = None
         self._pinned: Optional[int] = None
@@ -182,7 +193,7 @@ class FieldCipher(Generic[T]):
         bi = None if o["blind_index"] is None else (int(o["blind_index"]), str(o["normalizer"]))
         return _native.FieldCipher(self._keyring._native, self.table, self.column, self.value_type,
                                    o["deterministic"], o["hide_null"], bi, list(o["accept"]),
-                                   o["allow_dropping_row_binding"])
+                                   o["allow_dropping_row_binding"], bool(o.get("unlinkable_batches", False)))
 
     def _check_pin(self, native: _native.FieldCipher) -> Tuple[_native.FieldCipher, Optional[Tuple[str, str]]]:
         """The native cipher to use when its primary is not the pinned
@@ -239,6 +250,11 @@ class FieldCipher(Generic[T]):
     def hide_null(self) -> bool:
         """Whether ``None`` is encrypted as a token (instead of kept as NULL)."""
         return bool(self._opts["hide_null"])
+
+    @property
+    def unlinkable_batches(self) -> bool:
+        """Whether every token of a batch gets its own nonce prefix."""
+        return bool(self._opts.get("unlinkable_batches", False))
 
     @property
     def has_blind_index(self) -> bool:

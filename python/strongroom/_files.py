@@ -12,7 +12,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, List, Literal, Optional, Se
 
 from . import _native
 from ._errors import error
-from ._keyring import KdfParams, Keyring, PathLike, Secret, kdf_tuple, resolve
+from ._keyring import KdfBudget, KdfParams, Keyring, PathLike, Secret, budget_tuple, kdf_tuple, resolve
 
 __all__ = [
     "encrypt_file",
@@ -63,12 +63,15 @@ def encrypt_file(src: PathLike, dst: PathLike, *, keyring: Optional[Keyring] = N
 
 def decrypt_file(src: PathLike, dst: PathLike, *, keyring: Optional[Keyring] = None,
                  passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
-                 overwrite: bool = False, progress: Optional[Progress] = None) -> int:
+                 overwrite: bool = False, progress: Optional[Progress] = None,
+                 kdf_budget: Optional[KdfBudget] = None) -> int:
     """Decrypts ``src`` to ``dst``. ``dst`` appears only once the whole
     file authenticated; on any error nothing is left. Returns the plaintext
-    length."""
+    length. ``kdf_budget`` (default :class:`KdfBudget()`) bounds the
+    Argon2id work spent on the file's passphrase stanzas; raise it only for
+    a file you trust."""
     return _native.decrypt_file(os.fspath(src), os.fspath(dst), _native_ring(keyring),
-                                _secrets(passphrase, passphrases), overwrite, progress)
+                                _secrets(passphrase, passphrases), overwrite, progress, budget_tuple(kdf_budget))
 
 
 @dataclass(frozen=True)
@@ -125,12 +128,13 @@ def encrypt_bytes(data: BytesLike, *, keyring: Optional[Keyring] = None, passphr
 
 
 def decrypt_bytes(data: BytesLike, *, keyring: Optional[Keyring] = None, passphrase: Optional[Secret] = None,
-                  passphrases: Sequence[Secret] = ()) -> bytes:
+                  passphrases: Sequence[Secret] = (), kdf_budget: Optional[KdfBudget] = None) -> bytes:
     """Decrypts a complete encrypted file held in memory. The plaintext is
     returned only once the whole file, final chunk included,
     authenticated; a damaged or truncated file raises and returns
-    nothing."""
-    return _native.decrypt_bytes(_as_bytes(data), _native_ring(keyring), _secrets(passphrase, passphrases))
+    nothing. ``kdf_budget`` as for :func:`decrypt_file`."""
+    return _native.decrypt_bytes(_as_bytes(data), _native_ring(keyring), _secrets(passphrase, passphrases),
+                                 budget_tuple(kdf_budget))
 
 
 def _as_bytes(data: BytesLike) -> Union[bytes, bytearray]:
@@ -145,7 +149,7 @@ def rekey_file(src: PathLike, dst: Optional[PathLike] = None, *, keyring: Option
                passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
                to_keyring: Optional[Keyring] = None, to_passphrases: Sequence[Secret] = (),
                kdf: Optional[KdfParams] = None, overwrite: bool = False,
-               progress: Optional[Progress] = None) -> int:
+               progress: Optional[Progress] = None, kdf_budget: Optional[KdfBudget] = None) -> int:
     """Re-encrypts ``src`` under a new file key for exactly ``to_keyring``
     (its primary key) and/or ``to_passphrases``, after opening it with
     ``keyring`` and/or ``passphrase``/``passphrases``. With neither
@@ -162,14 +166,16 @@ def rekey_file(src: PathLike, dst: Optional[PathLike] = None, *, keyring: Option
         to_keyring = keyring
     return _native.rekey_file(os.fspath(src), None if dst is None else os.fspath(dst), _native_ring(keyring),
                               _secrets(passphrase, passphrases), _native_ring(to_keyring),
-                              [resolve(p) for p in to_passphrases], kdf_tuple(kdf), overwrite, progress)
+                              [resolve(p) for p in to_passphrases], kdf_tuple(kdf), overwrite, progress,
+                              budget_tuple(kdf_budget))
 
 
 def rewrap_file(path: PathLike, *, keyring: Optional[Keyring] = None, passphrase: Optional[Secret] = None,
                 passphrases: Sequence[Secret] = (), to_primary: Optional[Keyring] = None,
                 remove_keyrings: bool = False, add_passphrases: Sequence[Secret] = (),
                 remove_passphrases: Sequence[Secret] = (), remove_all_passphrases: bool = False,
-                kdf: Optional[KdfParams] = None, progress: Optional[Progress] = None) -> int:
+                kdf: Optional[KdfParams] = None, progress: Optional[Progress] = None,
+                kdf_budget: Optional[KdfBudget] = None) -> int:
     """Changes who can open the file at ``path`` without re-encrypting its
     payload, after opening it with ``keyring`` and/or
     ``passphrase``/``passphrases``: ``to_primary`` replaces that keyring's
@@ -186,7 +192,7 @@ def rewrap_file(path: PathLike, *, keyring: Optional[Keyring] = None, passphrase
     return _native.rewrap_file(os.fspath(path), _native_ring(keyring), _secrets(passphrase, passphrases),
                                _native_ring(to_primary), remove_keyrings, [resolve(p) for p in add_passphrases],
                                [resolve(p) for p in remove_passphrases], remove_all_passphrases,
-                               kdf_tuple(kdf), progress)
+                               kdf_tuple(kdf), progress, budget_tuple(kdf_budget))
 
 
 class _RawReader(io.RawIOBase):
@@ -333,38 +339,39 @@ FileArg = Union[PathLike, bytes, IO[bytes], io.RawIOBase, io.BufferedIOBase]
 def open(file: FileArg, mode: Literal["rb"] = "rb", *, keyring: Optional[Keyring] = None,
          passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
          kdf: Optional[KdfParams] = None, overwrite: bool = False,
-         buffer_size: int = _BUFFER) -> EncryptedReader: ...
+         buffer_size: int = _BUFFER, kdf_budget: Optional[KdfBudget] = None) -> EncryptedReader: ...
 
 
 @overload
 def open(file: FileArg, mode: Literal["wb"], *, keyring: Optional[Keyring] = None,
          passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
          kdf: Optional[KdfParams] = None, overwrite: bool = False,
-         buffer_size: int = _BUFFER) -> EncryptedWriter: ...
+         buffer_size: int = _BUFFER, kdf_budget: Optional[KdfBudget] = None) -> EncryptedWriter: ...
 
 
 def open(file: FileArg, mode: str = "rb", *, keyring: Optional[Keyring] = None,
          passphrase: Optional[Secret] = None, passphrases: Sequence[Secret] = (),
          kdf: Optional[KdfParams] = None, overwrite: bool = False,
-         buffer_size: int = _BUFFER) -> Union[EncryptedReader, EncryptedWriter]:
+         buffer_size: int = _BUFFER, kdf_budget: Optional[KdfBudget] = None) -> Union[EncryptedReader, EncryptedWriter]:
     """Opens an encrypted file as a binary file object.
 
     ``file`` is a path or a binary file object. ``"rb"`` returns an
     :class:`EncryptedReader` (seekable for paths and seekable file
     objects), ``"wb"`` an :class:`EncryptedWriter` that encrypts for the
     keyring and/or passphrases. ``"wb"`` on a path refuses an existing file
-    unless ``overwrite``."""
+    unless ``overwrite``. ``kdf_budget`` (``"rb"``) as for
+    :func:`decrypt_file`."""
     secrets = _secrets(passphrase, passphrases)
     ring = _native_ring(keyring)
     if mode == "rb":
         if isinstance(file, (str, bytes, os.PathLike)):
             path = os.fspath(file)
             name = path if isinstance(path, str) else path.decode()
-            native_r = _native.Reader(name, None, True, ring, secrets)
+            native_r = _native.Reader(name, None, True, ring, secrets, budget_tuple(kdf_budget))
         else:
             seekable = bool(getattr(file, "seekable", lambda: False)())
             name = str(getattr(file, "name", "<stream>"))
-            native_r = _native.Reader(None, file, seekable, ring, secrets)
+            native_r = _native.Reader(None, file, seekable, ring, secrets, budget_tuple(kdf_budget))
         return EncryptedReader(_RawReader(native_r, name), buffer_size)
     if mode == "wb":
         if isinstance(file, (str, bytes, os.PathLike)):

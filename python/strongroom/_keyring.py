@@ -15,6 +15,7 @@ from ._errors import error
 __all__ = [
     "Keyring",
     "KdfParams",
+    "KdfBudget",
     "KeyVersion",
     "Protector",
     "Revocation",
@@ -138,6 +139,37 @@ class KdfParams:
 
 def kdf_tuple(kdf: Optional[KdfParams]) -> Optional[Tuple[int, int, int]]:
     return None if kdf is None else kdf.as_tuple()
+
+
+@dataclass(frozen=True)
+class KdfBudget:
+    """How much Argon2id work one call may spend on the passphrase stanzas
+    of a file or keyring it reads. Their cost is written in the file by
+    whoever could write it; a stanza beyond the budget is not tried, and if
+    nothing else opens the call raises ``KdfBudgetExceeded``
+    (:class:`KdfBudgetExceededError`, a :class:`UsageError`).
+
+    ``max_memory_kib`` bounds the memory of one run, ``max_passes`` the
+    total work of the call (in passes over ``max_memory_kib``). The
+    default, ``KdfBudget()``, is the library's: 1 GiB per run and six
+    passes over it per call. :meth:`unlimited` allows everything the
+    format's caps allow: only for files and keyrings you trust."""
+
+    max_memory_kib: int = _native.KDF_BUDGET_DEFAULT[0]
+    max_passes: int = _native.KDF_BUDGET_DEFAULT[1]
+
+    @classmethod
+    def unlimited(cls) -> "KdfBudget":
+        """Everything the format's caps allow (2 GiB per run, no total)."""
+        return cls(*_native.KDF_BUDGET_UNLIMITED)
+
+    def as_tuple(self) -> Tuple[int, int]:
+        """``(max_memory_kib, max_passes)``."""
+        return (self.max_memory_kib, self.max_passes)
+
+
+def budget_tuple(budget: Optional[KdfBudget]) -> Optional[Tuple[int, int]]:
+    return None if budget is None else budget.as_tuple()
 
 
 @dataclass(frozen=True)
@@ -277,8 +309,15 @@ class Keyring:
 
     @classmethod
     def open(cls, path: PathLike, passphrase: Optional[Secret] = None, *,
-             recovery_key: Optional[Secret] = None, seen_record: SeenRecordOption = None) -> "Keyring":
+             recovery_key: Optional[Secret] = None, seen_record: SeenRecordOption = None,
+             kdf_budget: Optional[KdfBudget] = None) -> "Keyring":
         """Opens the keyring at ``path`` with a passphrase or a recovery key.
+
+        ``kdf_budget`` (default :class:`KdfBudget()`) bounds the Argon2id
+        work spent on the keyring's passphrase protectors, here and in the
+        handle's later re-enrollments and upgrades; a protector beyond it
+        is not tried (``KdfBudgetExceeded`` if no other opens). A handle
+        re-opened after pickling uses the default.
 
         With ``seen_record`` (see :data:`SeenRecordOption`), a keyring older
         than a state of it seen before is refused (``KeyringRolledBack``,
@@ -291,12 +330,13 @@ class Keyring:
             raise error("InvalidArgument", "give exactly one of passphrase and recovery_key")
         seen = _seen_args(seen_record)
         if passphrase is not None:
-            native = _native.Keyring.open(p, resolve(passphrase), None, *seen)
+            native = _native.Keyring.open(p, resolve(passphrase), None, *seen, budget_tuple(kdf_budget))
             ref = _ref("passphrase", passphrase)
         else:
             assert recovery_key is not None
             rk = resolve(recovery_key)
-            native = _native.Keyring.open(p, None, rk.decode() if isinstance(rk, (bytes, bytearray)) else rk, *seen)
+            native = _native.Keyring.open(p, None, rk.decode() if isinstance(rk, (bytes, bytearray)) else rk, *seen,
+                                          budget_tuple(kdf_budget))
             ref = _ref("recovery_key", recovery_key)
         return cls(_INTERNAL, native, p, ref, seen)
 

@@ -16,6 +16,7 @@ use std::io::{BufWriter, Read};
 use strongroom::Passphrase;
 use strongroom::file::{EncryptedFile, FileInfo, FileOptions, Identity, OutputFile, decrypt_file};
 use strongroom::keyring::Keyring;
+use strongroom::passphrase::KdfBudget;
 
 /// Runs `decrypt`.
 pub fn run(ctx: &Ctx<'_>, a: &DecryptArgs) -> Result<()> {
@@ -131,6 +132,9 @@ pub fn run(ctx: &Ctx<'_>, a: &DecryptArgs) -> Result<()> {
 struct Keys {
     keyring: Option<Keyring>,
     passphrase: Option<Passphrase>,
+    /// The Argon2id budget the passphrase may spend (--max-kdf-memory,
+    /// --allow-expensive-kdf).
+    budget: KdfBudget,
 }
 
 impl Keys {
@@ -151,6 +155,7 @@ impl Keys {
             return Ok(Keys {
                 keyring: None,
                 passphrase: Some(p),
+                budget: ctx.kdf_budget,
             });
         }
         let mut keyring = None;
@@ -187,7 +192,11 @@ impl Keys {
             }
             .into());
         }
-        Ok(Keys { keyring, passphrase })
+        Ok(Keys {
+            keyring,
+            passphrase,
+            budget: ctx.kdf_budget,
+        })
     }
 
     fn identities(&self) -> Vec<Identity<'_>> {
@@ -196,7 +205,7 @@ impl Keys {
             ids.push(Identity::Keyring(k));
         }
         if let Some(p) = &self.passphrase {
-            ids.push(Identity::Passphrase(p));
+            ids.push(Identity::PassphraseWithBudget(p, self.budget));
         }
         ids
     }

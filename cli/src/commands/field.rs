@@ -168,6 +168,9 @@ fn column_spec(a: &FieldColumnArgs) -> ColumnSpec {
     if a.hide_null {
         spec = spec.hide_null();
     }
+    if a.unlinkable_batches {
+        spec = spec.unlinkable_batches();
+    }
     if let Some(len) = a.index_len {
         spec = spec.with_blind_index(len, a.normalizer.unwrap_or_default());
     }

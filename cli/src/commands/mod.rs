@@ -10,7 +10,7 @@ pub mod inspect;
 pub mod keyring;
 pub mod rewrap;
 
-use crate::args::{Cli, Command, KdfArgs, UnlockArgs};
+use crate::args::{Cli, Command, GlobalArgs, KdfArgs, UnlockArgs};
 use crate::cancel::CancelGuard;
 use crate::exit::{usage, usage_hint};
 use crate::output::Output;
@@ -20,7 +20,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use strongroom::file::{FileInfo, StanzaInfo};
 use strongroom::keyring::{KeyStatus, Keyring, KeyringOptions, SeenRecord};
-use strongroom::passphrase::KdfParams;
+use strongroom::passphrase::{KdfBudget, KdfParams};
 
 /// Runs the parsed command line.
 pub fn run(cli: &Cli, out: &Output) -> Result<()> {
@@ -28,6 +28,7 @@ pub fn run(cli: &Cli, out: &Output) -> Result<()> {
         out,
         keyring: cli.global.keyring.clone(),
         seen_record: !cli.global.no_seen_record,
+        kdf_budget: kdf_budget(&cli.global)?,
     };
     match &cli.command {
         Command::Keyring(cmd) => keyring::run(&ctx, cmd),
@@ -50,6 +51,32 @@ pub struct Ctx<'a> {
     /// Whether keyrings are checked against and added to the record of
     /// keyrings seen (on unless `--no-seen-record`).
     seen_record: bool,
+    /// The Argon2id work each passphrase attempt may spend on a file's or
+    /// keyring's stanzas (`--max-kdf-memory`, `--allow-expensive-kdf`).
+    pub kdf_budget: KdfBudget,
+}
+
+/// The Argon2id budget from the global options: the library's default,
+/// `--allow-expensive-kdf` (up to the format's caps) or `--max-kdf-memory`
+/// (that much per run, and six passes over it per command, as the default
+/// allows six passes over its 1 GiB).
+fn kdf_budget(g: &GlobalArgs) -> Result<KdfBudget> {
+    if g.allow_expensive_kdf {
+        return Ok(KdfBudget::UNLIMITED);
+    }
+    let Some(mib) = g.max_kdf_memory else {
+        return Ok(KdfBudget::DEFAULT);
+    };
+    let max = KdfParams::MAX_MEMORY_KIB / 1024;
+    if !(1..=max).contains(&mib) {
+        return Err(usage(format!(
+            "--max-kdf-memory {mib} is outside 1..={max} MiB (the format's cap; --allow-expensive-kdf allows everything up to it)"
+        )));
+    }
+    Ok(KdfBudget {
+        max_memory_kib: mib * 1024,
+        ..KdfBudget::DEFAULT
+    })
 }
 
 /// The default keyring path: `$XDG_CONFIG_HOME/strongroom/keyring.srk`,
@@ -87,7 +114,7 @@ impl Ctx<'_> {
     /// seen at its default location, unless `--no-seen-record`.
     pub fn keyring_options(&self) -> Result<KeyringOptions> {
         if !self.seen_record {
-            return Ok(KeyringOptions::new());
+            return Ok(KeyringOptions::new().kdf_budget(self.kdf_budget));
         }
         let record = SeenRecord::at_default_location().map_err(|e| {
             usage_hint(
@@ -95,7 +122,9 @@ impl Ctx<'_> {
                 "set STRONGROOM_STATE_DIR to a folder for the record of keyrings seen, or give --no-seen-record",
             )
         })?;
-        Ok(KeyringOptions::new().seen_record(record))
+        Ok(KeyringOptions::new()
+            .seen_record(record)
+            .kdf_budget(self.kdf_budget))
     }
 
     /// Unlocks the configured keyring, which must exist.

@@ -106,7 +106,7 @@ pub fn run(ctx: &Ctx<'_>, a: &RewrapArgs) -> Result<()> {
         identities.push(Identity::Keyring(k));
     }
     if let Some(p) = &current {
-        identities.push(Identity::Passphrase(p));
+        identities.push(Identity::PassphraseWithBudget(p, ctx.kdf_budget));
     }
     if a.rekey {
         let mut recipients = Vec::new();

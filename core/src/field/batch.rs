@@ -5,7 +5,9 @@
 //! once; every value then gets its own random 12-byte suffix. At most
 //! [`MAX_PER_PREFIX`] values ever share a prefix (a chunk is far smaller),
 //! well below the random-nonce limit of one AES-GCM key. The tokens are
-//! ordinary XAES-256-GCM tokens. Decryption reuses a derived key while
+//! ordinary XAES-256-GCM tokens. A column with
+//! [`ColumnSpec::unlinkable_batches`](super::ColumnSpec::unlinkable_batches)
+//! gives every token its own prefix instead. Decryption reuses a derived key while
 //! consecutive tokens share a prefix, as tokens of one batch do.
 
 use super::blind::IndexTerm;
@@ -92,6 +94,19 @@ impl FieldCipher {
         let version = self.primary_version();
         let keys = self.primary_column_keys();
         match self.spec().mode {
+            // Every token with its own random prefix, as one by one.
+            Mode::Random if self.spec().unlinkable_batches => {
+                for_chunks(values, &mut out, |offset, chunk, out| {
+                    for (i, v) in chunk.iter().enumerate() {
+                        if v.is_none() && !hide_null {
+                            continue;
+                        }
+                        let len = self.plaintext_len_of(*v);
+                        out[i] =
+                            Some(self.seal_primary(row_at(rows, offset + i), len, |b| self.encode(*v, b)));
+                    }
+                })
+            }
             Mode::Random => for_chunks(values, &mut out, |offset, chunk, out| {
                 let mut prefix = [0u8; PREFIX_LEN];
                 random::fill_fast(&mut prefix);

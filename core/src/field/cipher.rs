@@ -122,6 +122,10 @@ pub struct ColumnSpec {
     /// empty (the default) outside a migration window. See
     /// [`ColumnSpec::accept_mode`].
     pub also_accept: ModeSet,
+    /// Random mode: give every token of a batch its own random nonce
+    /// prefix, so nothing links the tokens of one batch call (off by
+    /// default; see [`ColumnSpec::unlinkable_batches`]).
+    pub unlinkable_batches: bool,
 }
 
 impl ColumnSpec {
@@ -133,6 +137,7 @@ impl ColumnSpec {
             hide_null: false,
             blind_index: None,
             also_accept: ModeSet::EMPTY,
+            unlinkable_batches: false,
         }
     }
 
@@ -186,6 +191,23 @@ impl ColumnSpec {
         }
     }
 
+    /// The same spec with unlinkable batches (random mode only).
+    ///
+    /// By default the tokens of one batch call share a random 12-byte
+    /// nonce prefix per group of up to [`CHUNK`](super::CHUNK) values, so
+    /// the subkey is derived once per group: whoever sees the tokens can
+    /// tell which of them came from one batch call (nothing about their
+    /// values). With this setting every token gets its own random prefix,
+    /// as [`FieldCipher::encrypt`] gives, and costs one subkey derivation
+    /// each (docs/FIELDS.md gives the figure measured). The tokens are the
+    /// same format either way.
+    pub fn unlinkable_batches(self) -> Self {
+        Self {
+            unlinkable_batches: true,
+            ..self
+        }
+    }
+
     /// The same spec with a blind index of `len` bytes.
     pub fn with_blind_index(self, len: usize, normalizer: Normalizer) -> Self {
         Self {
@@ -195,6 +217,12 @@ impl ColumnSpec {
     }
 
     pub(crate) fn check(&self) -> Result<()> {
+        if self.unlinkable_batches && self.mode != Mode::Random {
+            return Err(Error::InvalidArgument(
+                "unlinkable batches apply to random-mode columns only (deterministic tokens carry no nonce)"
+                    .into(),
+            ));
+        }
         if let Some(bi) = &self.blind_index {
             bi.check()?;
             if bi.normalizer != Normalizer::None && self.value_type != ValueType::Text {
@@ -877,7 +905,12 @@ impl FieldCipher {
     /// A token of the column's mode under the primary version, for a
     /// plaintext of `len` bytes that `write` appends; a random nonce in
     /// random mode.
-    fn seal_primary(&self, row: Option<&[u8]>, len: usize, write: impl FnOnce(&mut Vec<u8>)) -> Token {
+    pub(crate) fn seal_primary(
+        &self,
+        row: Option<&[u8]>,
+        len: usize,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> Token {
         let keys = self.primary_keys();
         match self.spec.mode {
             Mode::Random => {

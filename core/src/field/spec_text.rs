@@ -21,6 +21,7 @@ impl ColumnSpec {
     /// | `random` / `deterministic` | the mode (default `random`) | `--deterministic` |
     /// | `type=TYPE` | the value type (`text`, `bytes`, `int`, ...) | `--type` |
     /// | `hide-null` | NULL is encrypted as a value | `--hide-null` |
+    /// | `unlinkable-batches` | every token of a batch gets its own nonce prefix (random mode) | `--unlinkable-batches` |
     /// | `accept-mode=MODE` | a migration window: also read tokens of MODE | `--accept-mode` |
     /// | `index=LEN` or `index=LEN:NORMALIZER` | a blind index | `--index-len`, `--normalizer` |
     ///
@@ -42,6 +43,7 @@ impl ColumnSpec {
         let mut ty = default_type;
         let mut mode = None;
         let mut hide_null = false;
+        let mut unlinkable = false;
         let mut accept = Vec::new();
         let mut index = None;
         for word in text.split([',', ' ', '\t', '\n']).filter(|w| !w.is_empty()) {
@@ -53,6 +55,7 @@ impl ColumnSpec {
                 ("random", None) => mode = Some(Mode::Random),
                 ("deterministic", None) => mode = Some(Mode::Deterministic),
                 ("hide-null", None) => hide_null = true,
+                ("unlinkable-batches", None) => unlinkable = true,
                 ("type", Some(v)) => {
                     ty = ValueType::from_name(v).ok_or_else(|| bad(word, "not a value type"))?;
                 }
@@ -68,7 +71,7 @@ impl ColumnSpec {
                 _ => {
                     return Err(bad(
                         word,
-                        "not a column setting (random, deterministic, type=, hide-null, accept-mode=, index=)",
+                        "not a column setting (random, deterministic, type=, hide-null, unlinkable-batches, accept-mode=, index=)",
                     ));
                 }
             }
@@ -79,6 +82,9 @@ impl ColumnSpec {
         }
         if hide_null {
             spec = spec.hide_null();
+        }
+        if unlinkable {
+            spec = spec.unlinkable_batches();
         }
         for m in accept {
             spec = spec.accept_mode(m);
@@ -99,11 +105,14 @@ fn mode_named(name: &str) -> Option<Mode> {
 
 impl fmt::Display for ColumnSpec {
     /// The text form, every setting written: `random, type=text`, then
-    /// `hide-null`, `accept-mode=...` and `index=LEN:NORMALIZER` when set.
+    /// `hide-null`, `unlinkable-batches`, `accept-mode=...` and `index=LEN:NORMALIZER` when set.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}, type={}", self.mode.name(), self.value_type.name())?;
         if self.hide_null {
             f.write_str(", hide-null")?;
+        }
+        if self.unlinkable_batches {
+            f.write_str(", unlinkable-batches")?;
         }
         for m in [Mode::Random, Mode::Deterministic] {
             if m != self.mode && self.accepts(m) {
@@ -139,6 +148,7 @@ mod tests {
         for spec in [
             s,
             ColumnSpec::new(ValueType::Decimal).hide_null(),
+            ColumnSpec::new(ValueType::Text).hide_null().unlinkable_batches(),
             ColumnSpec::new(ValueType::Bytes)
                 .deterministic()
                 .accept_mode(Mode::Random),
@@ -155,6 +165,10 @@ mod tests {
                 .to_string(),
             "random, type=text, index=8:none"
         );
+        assert_eq!(
+            ColumnSpec::parse("unlinkable-batches", ValueType::Text).unwrap(),
+            ColumnSpec::new(ValueType::Text).unlinkable_batches()
+        );
     }
 
     #[test]
@@ -167,6 +181,8 @@ mod tests {
             "index=8:upper",
             "index=64",
             "type=int index=8:digits-only",
+            "deterministic unlinkable-batches",
+            "unlinkable-batches=yes",
         ] {
             assert!(
                 matches!(

@@ -2,13 +2,13 @@
 
 use super::header::{Header, MAX_PASSPHRASE_STANZAS, RawStanza, check_stanza_counts};
 use super::info::FileInfo;
-use super::recipients::{Identity, Recipient, unwrap_file_key, wrap_one};
+use super::recipients::{Identity, Recipient, call_budget, unwrap_file_key_metered, wrap_one};
 use super::stanza::{self, KIND_KEYRING, KIND_PASSPHRASE, StanzaInfo};
 use super::whole::FileOptions;
 use crate::atomic::{AtomicFile, resolve_link};
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
-use crate::passphrase::KdfParams;
+use crate::passphrase::{KdfMeter, KdfParams};
 use crate::secret::{Passphrase, SecretKey};
 use std::fs::{File, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -114,8 +114,11 @@ pub fn rewrap_file(
     let header = Header::read_from(&mut input)?;
     opts.check_expected(&FileInfo::from_header(&header, None)?, path)?;
     check_counts(&header, plan)?;
-    let file_key = unwrap_file_key(&header, identities)?;
-    let stanzas = new_stanzas(&header, &file_key, plan)?;
+    // The Argon2id runs of opening and of finding the stanzas to remove
+    // share the call's budget.
+    let mut meter = KdfMeter::new(call_budget(identities));
+    let file_key = unwrap_file_key_metered(&header, identities, &mut meter)?;
+    let stanzas = new_stanzas(&header, &file_key, plan, &mut meter)?;
     let new_header = Header::build(header.core, stanzas, &file_key)?;
 
     let mut out = AtomicFile::create(path, true)?;
@@ -258,7 +261,12 @@ fn copy_payload(input: &mut File, out: &mut File, total: u64, opts: &FileOptions
     }
 }
 
-fn new_stanzas(header: &Header, file_key: &SecretKey, plan: &Rewrap<'_>) -> Result<Vec<RawStanza>> {
+fn new_stanzas(
+    header: &Header,
+    file_key: &SecretKey,
+    plan: &Rewrap<'_>,
+    meter: &mut KdfMeter,
+) -> Result<Vec<RawStanza>> {
     let core = header.core.to_bytes();
     let mut removed_by = vec![false; plan.remove_passphrases.len()];
     let mut keep = Vec::new();
@@ -272,7 +280,7 @@ fn new_stanzas(header: &Header, file_key: &SecretKey, plan: &Rewrap<'_>) -> Resu
                 let mut opened = false;
                 for (i, pass) in plan.remove_passphrases.iter().enumerate() {
                     let salt = parsed.salt.expect("passphrase stanza has a salt");
-                    let kek = params.derive(pass, &salt)?;
+                    let kek = meter.derive(params, pass, &salt)?;
                     if stanza::unwrap(&core, KIND_PASSPHRASE, &parsed, &kek).is_some() {
                         removed_by[i] = true;
                         opened = true;

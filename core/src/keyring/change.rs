@@ -12,7 +12,7 @@ use super::{Keyring, store, unix_now};
 use crate::crypto::kdf::ct_eq;
 use crate::crypto::random;
 use crate::error::{Error, Result};
-use crate::passphrase::KdfParams;
+use crate::passphrase::{KdfMeter, KdfParams};
 use crate::secret::{Passphrase, SecretKey};
 
 /// Whether a change that revokes a protector (removing it, replacing the
@@ -387,10 +387,12 @@ impl Keyring {
     /// nothing changes.
     pub fn reenroll(&mut self, secrets: &[Unlock]) -> Result<Reenrollment> {
         let me = self.unlocker.id;
+        let mut meter = KdfMeter::new(self.kdf_budget);
         self.mutate(|header, body, ctx| {
             let mut fresh: Vec<(u32, SecretKey)> = Vec::new();
             for unlock in secrets {
-                let (opened, unlocker) = protector::unlock_master(&header.id, &header.stanzas, unlock)?;
+                let (opened, unlocker) =
+                    protector::unlock_master(&header.id, &header.stanzas, unlock, &mut meter)?;
                 let auth_matches = matches!(
                     (body.auth.get(unlocker.id), &opened.auth),
                     (Some(a), Some(b)) if ct_eq(a.expose(), b.expose())

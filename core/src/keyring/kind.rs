@@ -11,7 +11,7 @@ use super::recovery::RecoveryKey;
 use crate::codec::Reader;
 use crate::crypto::kdf::derive_key32;
 use crate::error::{Error, Result};
-use crate::passphrase::{KdfParams, SALT_LEN};
+use crate::passphrase::{KdfMeter, KdfParams, SALT_LEN};
 use crate::secret::{Passphrase, SecretKey};
 
 /// Kind byte of a format-1 passphrase stanza.
@@ -165,10 +165,14 @@ impl Kind {
     /// The KEK `unlock` gives for this protector, or `None` if `unlock` is
     /// a secret of another kind. Passphrase parameters are validated before
     /// any Argon2id work.
-    pub fn kek(&self, unlock: &Unlock) -> Result<Option<SecretKey>> {
+    /// The Argon2id run is charged to `meter`, which refuses it
+    /// ([`Error::KdfBudgetExceeded`](crate::Error::KdfBudgetExceeded))
+    /// beyond the call's budget.
+    pub fn kek(&self, unlock: &Unlock, meter: &mut KdfMeter) -> Result<Option<SecretKey>> {
         match (self, unlock) {
             (Kind::Passphrase { params, salt }, Unlock::Passphrase(p)) => {
-                passphrase_kek(p, params, salt).map(Some)
+                let stretched = meter.derive(params, p, salt)?;
+                Ok(Some(derive_key32(stretched.expose(), salt, LABEL_KEK_PASSPHRASE)))
             }
             (Kind::RecoveryKey { salt }, Unlock::RecoveryKey(k)) => Ok(Some(recovery_kek(k, salt))),
             _ => Ok(None),

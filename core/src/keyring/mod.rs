@@ -76,7 +76,7 @@ pub use version::{KeyStatus, KeyUse, KeyVersionInfo, Purpose};
 use crate::crypto::kdf::ct_eq;
 use crate::crypto::random;
 use crate::error::{Error, Result};
-use crate::passphrase::KdfParams;
+use crate::passphrase::{KdfBudget, KdfMeter, KdfParams};
 use crate::secret::{Passphrase, SecretKey};
 use format::{AuthTable, Body, Header};
 use kind::Kind;
@@ -109,6 +109,9 @@ pub struct Keyring {
     unlocker: Unlocker,
     /// Checked on every read of the file and raised on every save.
     seen: Option<SeenRecord>,
+    /// The Argon2id budget of each call that tries further passphrases
+    /// (re-enrollment, upgrade).
+    kdf_budget: KdfBudget,
 }
 
 /// How a keyring is opened or created: the record of keyrings seen to
@@ -118,6 +121,7 @@ pub struct Keyring {
 pub struct KeyringOptions {
     seen: Option<SeenRecord>,
     lock_timeout: Option<Duration>,
+    kdf_budget: Option<KdfBudget>,
 }
 
 impl KeyringOptions {
@@ -140,6 +144,22 @@ impl KeyringOptions {
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = Some(timeout);
         self
+    }
+
+    /// The Argon2id work each call may spend on the keyring's passphrase
+    /// protectors ([`KdfBudget::DEFAULT`] unless set): opening, and the
+    /// further passphrases given to [`Keyring::reenroll`] and
+    /// [`Keyring::upgrade`]. A protector beyond it is not tried, and if no
+    /// other opens, the call fails with [`Error::KdfBudgetExceeded`]. Raise
+    /// it only for a keyring file you trust (anyone who can write the file
+    /// chooses its parameters).
+    pub fn kdf_budget(mut self, budget: KdfBudget) -> Self {
+        self.kdf_budget = Some(budget);
+        self
+    }
+
+    fn budget(&self) -> KdfBudget {
+        self.kdf_budget.unwrap_or_default()
     }
 }
 
@@ -234,13 +254,17 @@ impl Keyring {
                 recovery: false,
             },
             seen: options.seen.clone(),
+            kdf_budget: options.budget(),
         })
     }
 
     /// Opens the keyring at `path` with a passphrase or a recovery key.
     ///
     /// Every protector of the matching kind is tried. Argon2id parameters
-    /// are checked against the caps before any work ([`Error::KdfParams`]).
+    /// are checked against the caps before any work ([`Error::KdfParams`]),
+    /// and the work is bounded by [`KdfBudget::DEFAULT`] (a protector
+    /// beyond it gives [`Error::KdfBudgetExceeded`] if no other opens; see
+    /// [`KeyringOptions::kdf_budget`]).
     /// A secret that fits no protector gives [`Error::WrongPassphrase`] or
     /// [`Error::WrongRecoveryKey`]; a modified or forged file gives
     /// [`Error::KeyringCorrupt`] or a format error. Keyrings in formats 1
@@ -264,7 +288,8 @@ impl Keyring {
         if let Some(seen) = &seen {
             seen.check(&h.id, h.format, h.generation)?;
         }
-        let (opened, unlocker) = protector::unlock_master(&h.id, &h.stanzas, unlock)?;
+        let mut meter = KdfMeter::new(options.budget());
+        let (opened, unlocker) = protector::unlock_master(&h.id, &h.stanzas, unlock, &mut meter)?;
         let body = format::open_body(&parsed, &opened.master)?;
         check_unlocker_auth(h, &body, unlocker.id, &opened)?;
         if let Some(seen) = &options.seen {
@@ -278,6 +303,7 @@ impl Keyring {
             lock_timeout: options.lock_timeout.unwrap_or(store::DEFAULT_LOCK_TIMEOUT),
             unlocker,
             seen: options.seen.clone(),
+            kdf_budget: options.budget(),
         })
     }
 

@@ -7,7 +7,7 @@ use super::layout::ID_LEN;
 use super::recovery::RecoveryKey;
 use super::stanza::{Opened, Stanza};
 use crate::error::{Error, Result};
-use crate::passphrase::KdfParams;
+use crate::passphrase::{KdfMeter, KdfParams, trial_order};
 use crate::secret::{Passphrase, SecretKey};
 
 /// What kind of secret a protector takes.
@@ -103,18 +103,38 @@ impl Stanza {
 
 /// The first stanza `unlock` opens, with what it gave and the protector
 /// that opened; `None` if it opens none. Every passphrase stanza's
-/// parameters are validated before the first Argon2id run.
+/// parameters are validated before the first Argon2id run; each run is
+/// charged to `meter`, stanzas within
+/// [`KdfBudget::DEFAULT`](crate::passphrase::KdfBudget::DEFAULT) first. If a
+/// stanza was skipped as beyond the budget and none opened, the error is
+/// [`Error::KdfBudgetExceeded`] (the secret may fit the skipped one).
 pub(crate) fn find_opening(
     keyring_id: &[u8; ID_LEN],
     stanzas: &[Stanza],
     unlock: &Unlock,
+    meter: &mut KdfMeter,
 ) -> Result<Option<(Opened, Unlocker)>> {
     for stanza in stanzas {
         stanza.kind.validate()?;
     }
-    for stanza in stanzas {
-        let Some(kek) = stanza.kind.kek(unlock)? else {
-            continue;
+    let params: Vec<Option<KdfParams>> = stanzas
+        .iter()
+        .map(|s| match &s.kind {
+            Kind::Passphrase { params, .. } => Some(*params),
+            _ => None,
+        })
+        .collect();
+    let mut skipped = None;
+    for i in trial_order(&params) {
+        let stanza = &stanzas[i];
+        let kek = match stanza.kind.kek(unlock, meter) {
+            Ok(Some(kek)) => kek,
+            Ok(None) => continue,
+            Err(e @ Error::KdfBudgetExceeded { .. }) => {
+                skipped.get_or_insert(e);
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         if let Some(opened) = stanza.open(keyring_id, &kek)? {
             let unlocker = Unlocker {
@@ -125,16 +145,21 @@ pub(crate) fn find_opening(
             return Ok(Some((opened, unlocker)));
         }
     }
-    Ok(None)
+    match skipped {
+        Some(e) => Err(e),
+        None => Ok(None),
+    }
 }
 
 /// Recovers the master key with `unlock`, trying every stanza of the
 /// matching kind; [`Error::WrongPassphrase`] or [`Error::WrongRecoveryKey`]
-/// if none opens.
+/// if none opens, [`Error::KdfBudgetExceeded`] if one was beyond `meter`'s
+/// budget.
 pub(crate) fn unlock_master(
     keyring_id: &[u8; ID_LEN],
     stanzas: &[Stanza],
     unlock: &Unlock,
+    meter: &mut KdfMeter,
 ) -> Result<(Opened, Unlocker)> {
-    find_opening(keyring_id, stanzas, unlock)?.ok_or_else(|| unlock.mismatch())
+    find_opening(keyring_id, stanzas, unlock, meter)?.ok_or_else(|| unlock.mismatch())
 }

@@ -510,6 +510,108 @@ fn with_params(bytes: &[u8], params: KdfParams) -> Vec<u8> {
     b
 }
 
+/// Opens `path` with passphrase `p` and `options`; also returns the
+/// Argon2id runs the call made.
+fn open_counting(path: &Path, p: &str, options: &KeyringOptions) -> (Result<Keyring>, u64) {
+    let before = crate::passphrase::argon2_runs();
+    let result = Keyring::open_with(path, &unlock_pass(p), options);
+    (result, crate::passphrase::argon2_runs() - before)
+}
+
+#[test]
+fn a_hostile_protector_at_the_caps_is_refused_before_any_argon2id_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, bytes, _) = damage_fixture(&dir);
+    let path = dir.path().join("crafted.keyring");
+    let caps = KdfParams {
+        memory_kib: KdfParams::MAX_MEMORY_KIB,
+        iterations: KdfParams::MAX_ITERATIONS,
+        parallelism: KdfParams::MAX_PARALLELISM,
+    };
+    fs::write(&path, with_params(&bytes, caps)).unwrap();
+    let (result, runs) = open_counting(&path, PASS, &KeyringOptions::new());
+    let err = result.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::KdfBudgetExceeded {
+                memory_kib: 2097152,
+                iterations: 16,
+                spent_work: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.code(), 220);
+    assert_eq!(runs, 0);
+}
+
+#[test]
+fn the_kdf_budget_bounds_opening_and_reenrolling_and_can_be_raised() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("budget.keyring");
+    let p16 = KdfParams {
+        memory_kib: 16 * 1024,
+        iterations: 1,
+        parallelism: 1,
+    };
+    let mut ring = Keyring::create(&path, &Passphrase::from("p1"), p16).unwrap();
+    for p in ["p2", "p3", "p4"] {
+        ring.add_passphrase(&Passphrase::from(p), p16).unwrap();
+    }
+    drop(ring);
+    let budget = |mib: u32, passes: u32| {
+        KeyringOptions::new().kdf_budget(KdfBudget {
+            max_memory_kib: mib * 1024,
+            max_passes: passes,
+        })
+    };
+    // Above the memory per run: nothing runs.
+    let (result, runs) = open_counting(&path, "p1", &budget(8, 100));
+    assert!(
+        matches!(
+            result,
+            Err(Error::KdfBudgetExceeded {
+                memory_kib: 16384,
+                spent_work: 0,
+                ..
+            })
+        ),
+        "{:?}",
+        result.err()
+    );
+    assert_eq!(runs, 0);
+    // Room for two runs in all: the second protector opens, the fourth
+    // is never reached.
+    let (result, runs) = open_counting(&path, "p2", &budget(16, 2));
+    result.unwrap();
+    assert_eq!(runs, 2);
+    let (result, runs) = open_counting(&path, "p4", &budget(16, 2));
+    assert!(matches!(
+        result,
+        Err(Error::KdfBudgetExceeded {
+            spent_work: 32768,
+            ..
+        })
+    ));
+    assert_eq!(runs, 2);
+    // The caller opts in: it opens.
+    let (result, runs) = open_counting(&path, "p4", &budget(16, 4));
+    result.unwrap();
+    assert_eq!(runs, 4);
+    // Within the default budget a wrong passphrase is still just wrong.
+    let (result, runs) = open_counting(&path, "wrong", &KeyringOptions::new());
+    assert!(matches!(result, Err(Error::WrongPassphrase)));
+    assert_eq!(runs, 4);
+    // Further passphrases of one call share the handle's budget.
+    let mut ring = Keyring::open_with(&path, &unlock_pass("p1"), &budget(16, 1)).unwrap();
+    let before = crate::passphrase::argon2_runs();
+    let err = ring.reenroll(&[unlock_pass("p3")]).unwrap_err();
+    assert!(matches!(err, Error::KdfBudgetExceeded { .. }), "{err}");
+    assert_eq!(crate::passphrase::argon2_runs() - before, 1);
+}
+
 #[test]
 fn excessive_kdf_params_are_refused_before_any_work() {
     let dir = tempfile::tempdir().unwrap();
@@ -1264,7 +1366,8 @@ fn changes_through_a_symlink_reach_the_real_keyring() {
 /// The master key a copy of the keyring file yields with `unlock`.
 fn master_of(bytes: &[u8], unlock: &Unlock) -> SecretKey {
     let parsed = format::parse(bytes).unwrap();
-    protector::unlock_master(&parsed.header.id, &parsed.header.stanzas, unlock)
+    let mut meter = crate::passphrase::KdfMeter::new(crate::passphrase::KdfBudget::DEFAULT);
+    protector::unlock_master(&parsed.header.id, &parsed.header.stanzas, unlock, &mut meter)
         .unwrap()
         .0
         .master

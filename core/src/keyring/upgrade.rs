@@ -17,6 +17,7 @@ use super::{Keyring, store, unix_now};
 use crate::crypto::kdf::ct_eq;
 use crate::crypto::random;
 use crate::error::{Error, Result};
+use crate::passphrase::KdfMeter;
 use crate::secret::SecretKey;
 
 /// What [`Keyring::upgrade`] did.
@@ -41,6 +42,7 @@ fn gather_keks(
     master: &SecretKey,
     unlocker: (u32, &SecretKey),
     secrets: &[Unlock],
+    meter: &mut KdfMeter,
 ) -> Result<Vec<(u32, SecretKey)>> {
     let mut keks: Vec<(u32, SecretKey)> = Vec::new();
     if header.stanza(unlocker.0).is_some() {
@@ -48,7 +50,7 @@ fn gather_keks(
         keks.push((unlocker.0, kek));
     }
     for unlock in secrets {
-        let (opened, found) = protector::unlock_master(&header.id, &header.stanzas, unlock)?;
+        let (opened, found) = protector::unlock_master(&header.id, &header.stanzas, unlock, meter)?;
         if !ct_eq(opened.master.expose(), master.expose()) {
             return Err(Error::KeyringCorrupt);
         }
@@ -105,6 +107,7 @@ impl Keyring {
             &self.master,
             (self.unlocker.id, &self.unlocker.kek),
             secrets,
+            &mut KdfMeter::new(self.kdf_budget),
         )?;
         let kept: Vec<&Stanza> = header
             .stanzas
