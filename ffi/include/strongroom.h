@@ -266,9 +266,8 @@ typedef struct strongroom_kdf_params {
  *
  * A field left zero takes the library default's value, so a
  * zero-initialised struct is the default (`strongroom_kdf_budget_default()`:
- * 1 GiB per run, six passes over it per call). Raise it only for files and
- * keyrings you trust, with `strongroom_kdf_budget_unlimited()` or values of
- * your own.
+ * 1 GiB per run, six passes over it per call). Raise it only for files and keyrings you trust, with
+ * `strongroom_kdf_budget_unlimited()` or values of your own.
  */
 typedef struct strongroom_kdf_budget {
   /**
