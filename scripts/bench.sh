@@ -16,7 +16,7 @@
 #
 # The install step is idempotent: it installs only what is missing.
 # Debian packages (age, argon2, gnupg, openssl, gcc, pkg-config,
-# python3-venv) only when running as root (no sudo); the Python peers
+# python3-venv, time) only when running as root (no sudo); the Python peers
 # (benches/requirements-peers.txt) and the harness's own needs
 # (benches/requirements-harness.txt: matplotlib, installed even with
 # --no-install) into target/bench-venv; rage from crates.io with
@@ -87,7 +87,7 @@ pip_install() { # requirements file
 }
 
 if [ "$INSTALL" = 1 ]; then
-    apt_install age argon2 gnupg openssl gcc pkg-config python3-venv
+    apt_install age argon2 gnupg openssl gcc pkg-config python3-venv time
 fi
 if [ ! -x "$venv/bin/python" ]; then
     note "creating $venv"

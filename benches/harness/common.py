@@ -137,21 +137,37 @@ def log(msg: str) -> None:
     print(f"bench: {msg}", flush=True, file=sys.stderr)
 
 
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+PEAK_NOTE = ("Peak memory: maximum resident set of each process, measured by GNU time." if GNU_TIME else
+             "Peak memory: from wait4 without GNU time (Debian package time): it includes the harness's own "
+             "interpreter pages, so small figures are too high.")
+
+
 def run_process(cmd: Sequence[str], env: Optional[Dict[str, str]] = None, cwd: Optional[Path] = None,
                 stdin: Optional[bytes] = None, capture: bool = False) -> Tuple[float, int, str]:
     """Runs a command to its end; returns its wall time (seconds), its
-    peak resident memory (KiB, from wait4: the process and the children it
-    waited for) and, with `capture`, its standard output. Raises
-    BenchError with its standard error when it fails."""
+    peak resident memory (KiB) and, with `capture`, its standard output.
+    Raises BenchError with its standard error when it fails.
+
+    The peak memory comes from GNU time when installed: a process forked
+    from this interpreter would count the interpreter's own pages until it
+    runs its program (the kernel keeps the largest resident set across
+    exec), so the command is started from the small `time` process, whose
+    pages are what it counts instead (about 2 MiB). Without GNU time it is
+    the wait4 figure, which includes this interpreter (PEAK_NOTE says so)."""
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
-    with tempfile.TemporaryFile() as fin, tempfile.TemporaryFile() as fout, tempfile.TemporaryFile() as ferr:
+    with tempfile.TemporaryFile() as fin, tempfile.TemporaryFile() as fout, tempfile.TemporaryFile() as ferr, \
+            tempfile.NamedTemporaryFile(prefix="bench-rss-") as frss:
         if stdin is not None:
             fin.write(stdin)
             fin.seek(0)
+        argv = list(map(str, cmd))
+        if GNU_TIME:
+            argv = [GNU_TIME, "-f", "%M", "-o", frss.name, "--"] + argv
         start = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), env=full_env, cwd=cwd,
+        proc = subprocess.Popen(argv, env=full_env, cwd=cwd,
                                 stdin=fin if stdin is not None else subprocess.DEVNULL,
                                 stdout=fout if capture else subprocess.DEVNULL, stderr=ferr)
         # wait4 rather than Popen.wait: it also gives this child's rusage.
@@ -161,10 +177,14 @@ def run_process(cmd: Sequence[str], env: Optional[Dict[str, str]] = None, cwd: O
         fout.seek(0)
         ferr.seek(0)
         out, err = fout.read(), ferr.read()
+        peak = int(usage.ru_maxrss)
+        if GNU_TIME:
+            text = open(frss.name).read().split()
+            peak = int(text[-1]) if text and text[-1].isdigit() else peak
     if proc.returncode != 0:
         tail = err.decode(errors="replace").strip()[-2000:]
         raise BenchError(f"command failed (exit {proc.returncode}): {' '.join(map(str, cmd))}\n{tail}")
-    return wall, int(usage.ru_maxrss), out.decode(errors="replace")
+    return wall, peak, out.decode(errors="replace")
 
 
 def json_lines(text: str) -> List[dict]:

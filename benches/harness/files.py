@@ -198,6 +198,10 @@ def run(ctx: Context) -> None:
             jobs = [j for t in found for j in _jobs(ctx, t, w, label, size, env)]
             ctx.run_rounds(GROUP, jobs, before_each=os.sync)
         finally:
+            if (w / "gnupg").is_dir() and shutil.which("gpgconf"):
+                # gpg started an agent for this home; it must not outlive the run.
+                subprocess.run(["gpgconf", "--homedir", str(w / "gnupg"), "--kill", "gpg-agent"], check=False,
+                               capture_output=True)
             shutil.rmtree(w, ignore_errors=True)
     memory_growth(ctx, found, env)
 

@@ -34,7 +34,7 @@ def _bars(rows: List[Row], title: str, path: Path) -> bool:
     ax.set_xlabel(str(rows[0]["throughput_unit"]) + " (median; higher is better; strongroom in red)")
     ax.set_title(title, fontsize=10)
     for yy, v in zip(y, values):
-        ax.text(v, yy, f" {v:.3g}", va="center", fontsize=6)
+        ax.text(v, yy, f" {v:,.0f}" if v >= 100 else f" {v:.3g}", va="center", fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from .common import Context, stats
+from .common import PEAK_NOTE, Context, stats
 
 SCHEMA = "strongroom-bench/1"
 
@@ -106,8 +106,8 @@ def write_markdown(ctx: Context, meta: Dict[str, object], data: List[Dict[str, o
         "Each figure is the median of the runs shown after "
         f"{ctx.warmup} warm-up round(s); the tools alternate inside each round in a fresh random order; "
         "**ratio** is the row's time divided by its reference's time, computed pair by pair within each round "
-        "(median of those ratios): below 1 is faster than the reference. Peak memory is the process's maximum "
-        "resident set (wait4). Nothing is carried over from an earlier run.",
+        "(median of those ratios): below 1 is faster than the reference. "
+        f"{PEAK_NOTE} Nothing is carried over from an earlier run.",
         "",
         "## Machine",
         "",
@@ -140,7 +140,7 @@ def write_markdown(ctx: Context, meta: Dict[str, object], data: List[Dict[str, o
                 tp = f"{r['throughput']:.2f} {r['throughput_unit']}" if r["throughput"] else ""
                 ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "n/a"
                 peak = f"{r['peak_rss_kib'] / 1024:.1f} MiB" if r["peak_rss_kib"] else ""
-                tool = r["tool"] + (f" ({r['version']})" if r["version"] and group != "fields" else "")
+                tool = r["tool"]
                 lines.append(
                     f"| {tool} | {r['case']} | {r['setting']} | {_fmt_size(r['size'], r['size_unit'])} | {r['runs']} "
                     f"| {_fmt_time(r['median'], r['unit'])} | {_fmt_time(r['min'], r['unit'])}–"
