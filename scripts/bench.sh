@@ -115,9 +115,10 @@ build() { # name path command...
 }
 note "building (release)"
 build strongroom "$target/release/strongroom" cargo build --release --locked -q -p strongroom-cli
-build probe "$target/release/strongroom-bench" cargo build --release --locked -q -p strongroom-benches --bin strongroom-bench
 build sqlite_floor "$target/release/examples/sqlite_floor" cargo build --release --locked -q -p strongroom-db --example sqlite_floor
-build rust_field_bench "$target/release/examples/field_bench" cargo build --release --locked -q -p strongroom-ffi --example field_bench
+build probe "$target/release/examples/strongroom-bench" \
+    cargo build --release --locked -q -p strongroom-ffi --example strongroom-bench --example field_bench
+bins+=(--bin "rust_field_bench=$target/release/examples/field_bench")
 
 prefix=$target/c-prefix-release
 cdir=$target/bench-c

@@ -28,6 +28,7 @@ PY_CASES = {
     "cryptography/aesgcm-encrypt": ("cryptography", "AESGCM encrypt", "AESGCM encrypt"),
     "cryptography/aesgcm-decrypt": ("cryptography", "AESGCM decrypt", "AESGCM decrypt"),
     "cryptography/aessiv-encrypt": ("cryptography", "AESSIV encrypt", "AESSIV encrypt"),
+    "cryptography/aessiv-decrypt": ("cryptography", "AESSIV decrypt", "AESSIV decrypt"),
     "cryptography/fernet-encrypt": ("cryptography", "Fernet encrypt", "AESGCM encrypt"),
     "cryptography/fernet-decrypt": ("cryptography", "Fernet decrypt", "AESGCM decrypt"),
     "tink/aead-encrypt": ("Tink", "AEAD AES256_GCM encrypt", "AESGCM encrypt"),
@@ -43,11 +44,14 @@ RUST_CASES = {
     "random/decrypt/batch": ("random decrypt, batch", "AESGCM decrypt"),
     "deterministic/encrypt/single": ("deterministic encrypt, single calls", "AESSIV encrypt"),
     "deterministic/encrypt/batch": ("deterministic encrypt, batch", "AESSIV encrypt"),
+    "deterministic/decrypt/single": ("deterministic decrypt, single calls", "AESSIV decrypt"),
+    "deterministic/decrypt/batch": ("deterministic decrypt, batch", "AESSIV decrypt"),
     "blind-index/single": ("blind index, single calls", "HMAC-SHA-256"),
     "blind-index/batch": ("blind index, batch", "HMAC-SHA-256"),
 }
 
 REF_TOOL = {"AESGCM encrypt": "cryptography", "AESGCM decrypt": "cryptography", "AESSIV encrypt": "cryptography",
+            "AESSIV decrypt": "cryptography",
             "HMAC-SHA-256": "Python hmac"}
 
 
@@ -95,7 +99,7 @@ def _python(ctx: Context, size: int, n: int, threads: int) -> List[Job]:
             version = ctx.versions.get({"strongroom Python": "py:strongroom", "cryptography": "py:cryptography",
                                         "Tink": "py:tink"}.get(tool, "python"), "")
             key = _key(ctx, tool, case, size, threads, ref_key(ref, size), version)
-            samples.append(Sample(key, rec["seconds"] / rec["ops"] * 1e9))
+            samples.append(Sample(key, rec["seconds"] / rec["ops"] * 1e9, peak))
         return samples
     return [job]
 
@@ -115,8 +119,8 @@ def _rust(ctx: Context, size: int, n: int, threads: int) -> List[Job]:
                 continue  # single calls run on the calling thread
             case, ref = RUST_CASES[rec["case"]]
             key = _key(ctx, "strongroom Rust", case, size, threads, ref_key(ref, size),
-                       ctx.versions.get("strongroom", ""), "benches/src/bin/strongroom-bench.rs")
-            samples.append(Sample(key, rec["seconds"] / rec["ops"] * 1e9))
+                       ctx.versions.get("strongroom", ""), "benches/rust/strongroom_bench.rs")
+            samples.append(Sample(key, rec["seconds"] / rec["ops"] * 1e9, peak))
         return samples
     return [job]
 

@@ -161,14 +161,25 @@ def tools(ctx: Context, keydir_setup: List[Callable[[Path], None]]) -> List[Tool
     return out
 
 
-def prepare(ctx: Context, work: Path, size: int, setups: List[Callable[[Path], None]]) -> Path:
-    """Keys and the input file in a fresh folder under `work`."""
+def prepare(ctx: Context, work: Path, size: int, setups: List[Callable[[Path], None]],
+            env: Dict[str, str]) -> Path:
+    """Keys and the input file in a fresh folder under `work` (removed
+    again if anything fails)."""
     w = Path(tempfile.mkdtemp(prefix="strongroom-bench-", dir=work))
+    try:
+        _prepare(ctx, w, size, setups, env)
+    except BaseException:
+        shutil.rmtree(w, ignore_errors=True)
+        raise
+    return w
+
+
+def _prepare(ctx: Context, w: Path, size: int, setups: List[Callable[[Path], None]], env: Dict[str, str]) -> None:
     (w / "pass.txt").write_text(PASS)
     os.chmod(w / "pass.txt", 0o600)
     sr = ctx.bins.get("strongroom")
     if sr:
-        run_process([str(sr), "--keyring", str(w / "strongroom.keyring"), "keyring", "init"])
+        run_process([str(sr), "--keyring", str(w / "strongroom.keyring"), "keyring", "init"], env=env)
     run_process([ctx.python, "-m", "harness.pyworker", "setup", str(w)], cwd=ctx.repo / "benches")
     for s in setups:
         s(w)
@@ -179,7 +190,6 @@ def prepare(ctx: Context, work: Path, size: int, setups: List[Callable[[Path], N
         while left > 0:
             f.write(block[:min(MIB, left)])
             left -= MIB
-    return w
 
 
 def run(ctx: Context) -> None:
@@ -193,7 +203,7 @@ def run(ctx: Context) -> None:
         if free < 4 * size + (256 * MIB):
             ctx.skip(GROUP, f"all tools on {label}", f"{work} has {free >> 20} MiB free, needs {(4 * size) >> 20} MiB")
             continue
-        w = prepare(ctx, work, size, setups)
+        w = prepare(ctx, work, size, setups, env)
         try:
             jobs = [j for t in found for j in _jobs(ctx, t, w, label, size, env)]
             ctx.run_rounds(GROUP, jobs, before_each=os.sync)
@@ -271,7 +281,7 @@ def memory_growth(ctx: Context, found: List[Tool], env: Dict[str, str]) -> None:
             ctx.skip(GROUP, f"memory growth at {size >> 20} MiB", f"{disk} has {free >> 20} MiB free")
             continue
         log(f"{GROUP}: peak memory at {size >> 20} MiB")
-        w = prepare(ctx, disk, size, [])
+        w = prepare(ctx, disk, size, [], env)
         try:
             src, enc, dec = w / "input.bin", w / "out.enc", w / "out.dec"
             all_env = dict(env, **sr.env)

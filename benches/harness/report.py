@@ -54,6 +54,15 @@ def rows(ctx: Context) -> List[Dict[str, object]]:
             "throughput": tp[0] if tp else None, "throughput_unit": tp[1] if tp else None,
             "peak_rss_kib": ctx.peaks.get(key), "note": spec.note,
         })
+    # Per group and setting: the reference first, then strongroom, then the peers.
+    order = {g: i for i, g in enumerate(GROUP_ORDER)}
+
+    def sort_key(r: Dict[str, object]) -> tuple:
+        ref = r["reference"] if isinstance(r["reference"], dict) else {}
+        own = (ref.get("tool"), ref.get("case"), ref.get("setting")) == (r["tool"], r["case"], r["setting"])
+        return (order.get(str(r["group"]), 99), str(r["setting"]), not own,
+                not str(r["tool"]).startswith("strongroom"), str(r["tool"]), str(r["case"]))
+    out.sort(key=sort_key)
     return out
 
 

@@ -2,8 +2,8 @@
 //! `README.md` in this crate).
 //!
 //! The criterion benchmarks live in `benches/`; the harness behind
-//! `scripts/bench.sh` (`harness/`) runs the `strongroom-bench` binary
-//! (`src/bin/`) beside the peers it compares strongroom with.
+//! `scripts/bench.sh` (`harness/`) runs the `strongroom-bench` program
+//! (`rust/strongroom_bench.rs`) beside the peers it compares strongroom with.
 
 pub mod stream;
 

@@ -22,6 +22,12 @@
 //!
 //! Inputs are built and touched before the clock starts; results are
 //! passed through `black_box` so nothing is optimised away.
+//!
+//! It is an example of the C library's crate (strongroom-ffi), not a
+//! target of strongroom-benches: it needs only the core's public API and
+//! rayon, so it shares the release build the C library makes instead of
+//! compiling the core a second time with the criterion benches' peers.
+//! `cargo build --release -p strongroom-ffi --example strongroom-bench`
 
 use rayon::ThreadPoolBuilder;
 use rayon::prelude::*;
@@ -33,7 +39,9 @@ use strongroom::hazmat::aead::{Aes256Gcm, TAG_LEN};
 use strongroom::keyring::{Keyring, Unlock};
 use strongroom::passphrase::{KdfParams, SALT_LEN};
 use strongroom::{Passphrase, SecretKey};
-use strongroom_benches::{MIB, patterned};
+
+/// Bytes per MiB.
+const MIB: usize = 1 << 20;
 
 /// Bytes of every AES-GCM piece in the `aead` case: the size of a
 /// Cobblestone-256 chunk's order of magnitude, large enough that the
@@ -265,4 +273,19 @@ fn kdf() {
     black_box(Keyring::open(&path, &unlock).expect("open"));
     report("keyring-open-default", start, 1, 0);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A buffer of `len` bytes of a cheap non-constant pattern (xorshift):
+/// AES-GCM's speed does not depend on the data; the pattern makes sure
+/// every page is allocated and touched before the clock starts.
+fn patterned(len: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; len];
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    for word in buf.chunks_mut(8) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        word.copy_from_slice(&state.to_le_bytes()[..word.len()]);
+    }
+    buf
 }
