@@ -55,7 +55,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     bins: Dict[str, Optional[Path]] = {}
     for b in args.bin:
         name, _, path = b.partition("=")
-        bins[name] = Path(path) if path and os.access(path, os.X_OK) else None
+        bins[name] = Path(path).resolve() if path and os.access(path, os.X_OK) else None
     work: Dict[str, Path] = {}
     for label, d in (("tmpfs", args.tmpfs_dir), ("disk", args.disk_dir)):
         p = Path(d)

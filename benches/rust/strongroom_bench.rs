@@ -170,7 +170,12 @@ fn fields(opts: &Opts) {
             elapsed += start.elapsed().as_secs_f64();
             drop(black_box(out)); // freeing the tokens is the caller's cost, after storing them
         }
-        print_seconds(&format!("{mode}/encrypt/batch"), elapsed, reps * batch_len, opts.bytes);
+        print_seconds(
+            &format!("{mode}/encrypt/batch"),
+            elapsed,
+            reps * batch_len,
+            opts.bytes,
+        );
 
         let mut elapsed = 0.0;
         for _ in 0..reps {
@@ -179,7 +184,12 @@ fn fields(opts: &Opts) {
             elapsed += start.elapsed().as_secs_f64();
             drop(black_box(out));
         }
-        print_seconds(&format!("{mode}/decrypt/batch"), elapsed, reps * batch_len, opts.bytes);
+        print_seconds(
+            &format!("{mode}/decrypt/batch"),
+            elapsed,
+            reps * batch_len,
+            opts.bytes,
+        );
     }
 
     let c = cipher(ColumnSpec::new(ValueType::Text).with_blind_index(16, Normalizer::None));
