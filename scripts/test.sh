@@ -43,3 +43,6 @@ timed scripts/test-python.sh
 
 echo "== database tooling: servers, SQLite extension (scripts/test-db.sh) =="
 timed scripts/test-db.sh --after-workspace
+
+echo "== benchmark harness, quick mode (scripts/test-bench.sh) =="
+timed scripts/test-bench.sh

@@ -15,7 +15,7 @@
 //!
 //! The parameters used are printed before the measurements. The same
 //! derivation by the reference C implementation (Debian's `argon2` command)
-//! is timed by `compare.sh --kdf`.
+//! is timed by the keys group of `scripts/bench.sh`.
 //!
 //! Run: `cargo bench -p strongroom-benches --bench kdf`.
 

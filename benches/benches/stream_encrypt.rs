@@ -26,8 +26,8 @@
 //! The raw peers reuse nonces across iterations: they time the cipher and
 //! protect nothing.
 //!
-//! Run: `cargo bench -p strongroom-benches --bench stream_encrypt`, then
-//! `benches/summarize.py` for medians and ratios.
+//! Run: `cargo bench -p strongroom-benches --bench stream_encrypt` (criterion
+//! prints medians); `scripts/bench.sh` measures the same against the peers.
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};

@@ -1,7 +1,9 @@
-//! The Rust side of the C API's field benchmark (benches/c_api/run.sh):
-//! the same calls as field_bench.c, made on the core directly.
+//! The Rust side of the C API's field benchmark (the fields group of
+//! benches/harness): the same calls as field_bench.c, made on the core
+//! directly, on a BYTES-byte text value (default 32). Prints one line per
+//! case: "rust CASE NS ns" (nanoseconds per value).
 //!
-//! `cargo run --release -p strongroom-ffi --example field_bench -- ROUNDS`
+//! `cargo run --release -p strongroom-ffi --example field_bench -- [N [BYTES]]`
 use std::hint::black_box;
 use std::time::Instant;
 use strongroom::SecretKey;
@@ -11,7 +13,13 @@ fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
-        .unwrap_or(200_000);
+        .unwrap_or(200_000)
+        .max(1);
+    let bytes: usize = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(32)
+        .clamp(1, 65_536);
     let keys = PurposeKeys {
         field: SecretKey::from_array([1; 32]),
         deterministic: SecretKey::from_array([2; 32]),
@@ -25,12 +33,13 @@ fn main() {
         vec![(1, keys)],
     )
     .expect("cipher");
-    let text = "0123456789abcdef0123456789abcdef"; // 32 bytes
+    let owned = "a".repeat(bytes);
+    let text = owned.as_str();
     let row: &[u8] = b"row-42";
 
     // Single value, as the C call does it: from the caller's text
     // (borrowed, as the C API borrows) to a token in the caller's buffer.
-    let mut out = [0u8; 128];
+    let mut out = vec![0u8; 2 * bytes + 256];
     let start = Instant::now();
     for _ in 0..n {
         let v = ValueRef::Text(black_box(text));
@@ -72,7 +81,7 @@ fn main() {
         black_box(cipher.encrypt_batch_ref(&values, None).expect("batch"));
     }
     let batch = start.elapsed().as_nanos() as f64 / (reps * inputs.len()) as f64;
-    println!("rust single_encrypt_32B {enc:.1} ns");
-    println!("rust single_decrypt_32B {dec:.1} ns");
-    println!("rust batch_encrypt_32B_per_value {batch:.1} ns");
+    println!("rust single_encrypt {enc:.1} ns");
+    println!("rust single_decrypt {dec:.1} ns");
+    println!("rust batch_encrypt {batch:.1} ns");
 }

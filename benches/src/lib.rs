@@ -1,9 +1,9 @@
 //! Helpers shared by the strongroom benchmarks (see `benches/` and
 //! `README.md` in this crate).
 //!
-//! The benchmarks themselves live in `benches/stream_encrypt.rs`,
-//! `benches/interleaved.rs` and `benches/kdf.rs`; `compare.sh` compares
-//! the `strongroom` binary with `cp`, age, gpg and openssl.
+//! The criterion benchmarks live in `benches/`; the harness behind
+//! `scripts/bench.sh` (`harness/`) runs the `strongroom-bench` program
+//! (`rust/strongroom_bench.rs`) beside the peers it compares strongroom with.
 
 pub mod stream;
 
