@@ -14,6 +14,7 @@ use aes::Aes256;
 use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use std::cell::OnceCell;
 use std::fmt;
+use strongroom_keymem::LockedBox;
 use zeroize::Zeroize;
 
 /// XAES-256-GCM nonce length in bytes.
@@ -46,16 +47,21 @@ fn short_on() -> bool {
 }
 
 /// The AES-256-GCM key derived for one nonce prefix. The key bytes and
-/// schedules are wiped on drop; `Debug` is redacted. Not shared between
-/// threads (it builds the engine key lazily).
-pub struct DerivedKey {
-    kx: Box<[u8; 32]>,
+/// schedules live in key memory (locked, excluded from core dumps, where
+/// the OS allows) and are wiped on drop; `Debug` is redacted. Not shared
+/// between threads (it builds the engine key lazily).
+pub struct DerivedKey(LockedBox<DerivedState>);
+
+/// What a [`DerivedKey`] holds, all of it in one slot of key memory.
+struct DerivedState {
+    kx: [u8; 32],
     short: ShortGcm,
     engine: OnceCell<Aes256Gcm>,
 }
 
-impl Drop for DerivedKey {
+impl Drop for DerivedState {
     fn drop(&mut self) {
+        // The schedules wipe themselves; the slot is wiped after this.
         self.kx.zeroize();
     }
 }
@@ -68,14 +74,14 @@ impl fmt::Debug for DerivedKey {
 
 impl DerivedKey {
     fn engine(&self) -> &Aes256Gcm {
-        self.engine.get_or_init(|| Aes256Gcm::new(&self.kx))
+        self.0.engine.get_or_init(|| Aes256Gcm::new(&self.0.kx))
     }
 
     /// AES-256-GCM: encrypts `buf` in place under the 12-byte GCM nonce
     /// (the last 12 bytes of the XAES nonce) and returns the tag.
     pub fn seal_in_place(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
         let short = if short_on() {
-            self.short.seal_in_place(nonce, aad, buf)
+            self.0.short.seal_in_place(nonce, aad, buf)
         } else {
             None
         };
@@ -84,7 +90,7 @@ impl DerivedKey {
 
     /// The associated data absorbed once, for [`DerivedKey::seal_short_with`].
     pub(crate) fn absorb_aad(&self, aad: &[u8]) -> AadState {
-        self.short.absorb_aad(aad)
+        self.0.short.absorb_aad(aad)
     }
 
     /// Like [`DerivedKey::seal_in_place`] with pre-absorbed associated data;
@@ -99,7 +105,7 @@ impl DerivedKey {
         if !short_on() {
             return None;
         }
-        self.short.seal_in_place_with(state, nonce, buf)
+        self.0.short.seal_in_place_with(state, nonce, buf)
     }
 
     /// Two messages sealed with pre-absorbed associated data, their AES
@@ -115,7 +121,7 @@ impl DerivedKey {
         if !short_on() {
             return None;
         }
-        self.short.seal_pair_with(state, a, b)
+        self.0.short.seal_pair_with(state, a, b)
     }
 
     /// Like [`DerivedKey::open_into`], for a key that opens many messages
@@ -130,7 +136,7 @@ impl DerivedKey {
         out: &mut [u8],
     ) -> Result<(), OpenError> {
         let short = if cfg!(feature = "pure-rust") && short_on() {
-            self.short.open_into(nonce, aad, ct_and_tag, out)
+            self.0.short.open_into(nonce, aad, ct_and_tag, out)
         } else {
             None
         };
@@ -147,7 +153,7 @@ impl DerivedKey {
         out: &mut [u8],
     ) -> Result<(), OpenError> {
         let short = if short_on() {
-            self.short.open_into(nonce, aad, ct_and_tag, out)
+            self.0.short.open_into(nonce, aad, ct_and_tag, out)
         } else {
             None
         };
@@ -157,7 +163,10 @@ impl DerivedKey {
 
 /// An XAES-256-GCM key: the expanded AES-256 key and the CMAC subkey `K1`.
 /// Both are wiped on drop; `Debug` is redacted.
-pub struct Xaes256Gcm {
+pub struct Xaes256Gcm(LockedBox<XaesState>);
+
+/// The expanded input key and `K1`, in one slot of key memory.
+struct XaesState {
     aes: Aes256,
     k1: [u8; 16],
 }
@@ -168,7 +177,7 @@ impl fmt::Debug for Xaes256Gcm {
     }
 }
 
-impl Drop for Xaes256Gcm {
+impl Drop for XaesState {
     fn drop(&mut self) {
         // The `aes` key schedule wipes itself (feature `zeroize`).
         self.k1.zeroize();
@@ -191,7 +200,9 @@ impl Xaes256Gcm {
         // Constant time: the mask is all ones exactly when the MSB was set.
         k1[15] ^= 0x87 & 0u8.wrapping_sub(msb);
         l.zeroize();
-        Self { aes, k1 }
+        let this = Self(LockedBox::new(XaesState { aes, k1 }));
+        k1.zeroize();
+        this
     }
 
     /// Writes the derived 256-bit AES-GCM key `Kx` for a nonce prefix.
@@ -203,13 +214,13 @@ impl Xaes256Gcm {
             m[1] = (i + 1) as u8;
             m[2] = 0x58;
             m[4..].copy_from_slice(prefix);
-            for (b, k) in m.iter_mut().zip(self.k1.iter()) {
+            for (b, k) in m.iter_mut().zip(self.0.k1.iter()) {
                 *b ^= k;
             }
             block.copy_from_slice(&m);
             m.zeroize();
         }
-        self.aes.encrypt_blocks(&mut blocks);
+        self.0.aes.encrypt_blocks(&mut blocks);
         out[..16].copy_from_slice(&blocks[0]);
         out[16..].copy_from_slice(&blocks[1]);
         for b in &mut blocks {
@@ -220,14 +231,16 @@ impl Xaes256Gcm {
     /// The AES-256-GCM key that serves every nonce starting with `prefix`;
     /// use it with the last 12 nonce bytes as the GCM nonce.
     pub fn derive(&self, prefix: &[u8; PREFIX_LEN]) -> DerivedKey {
-        let mut kx = Box::new([0u8; 32]);
+        let mut kx = [0u8; 32];
         self.derive_into(prefix, &mut kx);
         let short = ShortGcm::new(&kx);
-        DerivedKey {
+        let key = DerivedKey(LockedBox::new(DerivedState {
             kx,
             short,
             engine: OnceCell::new(),
-        }
+        }));
+        kx.zeroize();
+        key
     }
 
     /// Splits a 24-byte nonce into its key-selecting prefix and GCM nonce.
