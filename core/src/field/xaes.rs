@@ -317,9 +317,9 @@ mod tests {
             x.derive_into(b"ABCDEFGHIJKL", &mut out);
             assert_eq!(out.to_vec(), hex(kx));
         }
-        let k1 = Xaes256Gcm::new(&[0x01; 32]).k1;
+        let k1 = Xaes256Gcm::new(&[0x01; 32]).0.k1;
         assert_eq!(k1.to_vec(), hex("e531954aca063d5b8d9c47a47d4cc6f0"));
-        let k1 = Xaes256Gcm::new(&[0x03; 32]).k1;
+        let k1 = Xaes256Gcm::new(&[0x03; 32]).0.k1;
         assert_eq!(k1.to_vec(), hex("23810ec50edb99f374409466ed1f4b7b"));
     }
 
