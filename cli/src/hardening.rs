@@ -92,11 +92,45 @@ pub fn take_environment_secrets(defaults: &[&str]) {
 
 #[allow(unsafe_code)]
 fn remove_from_environment(name: &str) {
+    wipe_environment_value(name);
     // SAFETY: `take_environment_secrets` runs at the start of `main`, before
     // the command line starts any thread, so nothing reads or writes the
     // environment concurrently.
     unsafe { std::env::remove_var(name) };
 }
+
+/// Overwrites the value of variable `name` with zeros where the process's
+/// environment holds it. Removing a variable only drops its entry from the
+/// list: the bytes stay in memory, and on Linux the kernel keeps showing
+/// the environment the process started with in `/proc/PID/environ`, value
+/// included. After this, that file shows `NAME=` followed by zeros.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn wipe_environment_value(name: &str) {
+    use zeroize::Zeroize;
+    let Ok(c_name) = std::ffi::CString::new(name) else {
+        return;
+    };
+    // SAFETY: called only from `take_environment_secrets`, while the
+    // process has one thread, so no one else reads or changes the
+    // environment meanwhile. `getenv` returns null or a pointer to the
+    // NUL-terminated value inside the environment's own `NAME=value`
+    // string, which glibc and musl keep in writable memory (the initial
+    // environment on the stack, or a string `setenv` allocated); its
+    // `strlen` bytes are overwritten in place (not the terminator), so the
+    // entry still reads as a valid, now empty, `NAME=` string until
+    // `remove_var` drops it.
+    unsafe {
+        let value = libc::getenv(c_name.as_ptr());
+        if !value.is_null() {
+            let len = libc::strlen(value);
+            std::slice::from_raw_parts_mut(value.cast::<u8>(), len).zeroize();
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn wipe_environment_value(_name: &str) {}
 
 /// The raw bytes of an environment variable's value.
 #[cfg(unix)]

@@ -37,5 +37,5 @@ pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     parallel::install(f)
 }
 pub use parallel::{MAX_THREADS, THREADS_ENV, set_threads, thread_count};
-pub use secret::{Passphrase, SecretKey};
+pub use secret::{KeyMemoryStatus, Passphrase, SecretKey, key_memory_status};
 pub use secret_source::SecretSource;

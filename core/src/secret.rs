@@ -1,17 +1,37 @@
 //! Secret byte containers: zeroized on drop, redacted in `Debug`, no `Clone`.
+//!
+//! Keys and passphrases live in key memory ([`strongroom_keymem`]): pooled
+//! pages locked in RAM and excluded from core dumps where the OS allows
+//! (see "Key memory" in docs/SECURITY.md and [`key_memory_status`]).
 
 use std::fmt;
+use strongroom_keymem::{LockedBox, LockedBytes};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+/// What key memory holds now and whether it is locked in RAM and excluded
+/// from core dumps: see [`key_memory_status`].
+pub use strongroom_keymem::Status as KeyMemoryStatus;
+
+/// Reports whether this process's key material is locked in RAM (`mlock`)
+/// and excluded from core dumps (`MADV_DONTDUMP`), after making sure a page
+/// for keys exists. Locking is best effort: when the OS refuses it (for
+/// example `RLIMIT_MEMLOCK` reached), keys still work, in memory that may
+/// be swapped; this is how a program finds out and tells its user.
+pub fn key_memory_status() -> KeyMemoryStatus {
+    strongroom_keymem::check()
+}
+
 /// A 256-bit secret key. Its bytes are wiped when it is dropped and never
-/// appear in `Debug` output. Reading the raw bytes is crate-internal.
+/// appear in `Debug` output. Reading the raw bytes is crate-internal. The
+/// bytes live in key memory (locked, excluded from core dumps, where the
+/// OS allows).
 #[derive(Zeroize, ZeroizeOnDrop)]
-pub struct SecretKey(Box<[u8; 32]>);
+pub struct SecretKey(LockedBox<[u8; 32]>);
 
 impl SecretKey {
     /// A fresh key from the OS random generator.
     pub fn random() -> Self {
-        let mut key = Self(Box::new([0u8; 32]));
+        let mut key = Self(LockedBox::new([0u8; 32]));
         crate::crypto::random::fill(&mut key.0[..]);
         key
     }
@@ -24,7 +44,7 @@ impl SecretKey {
     /// computed inside strongroom is written straight into the key's
     /// storage instead, so no copy is left on the stack.
     pub fn from_array(mut bytes: [u8; 32]) -> Self {
-        let key = Self(Box::new(bytes));
+        let key = Self(LockedBox::new(bytes));
         bytes.zeroize();
         key
     }
@@ -33,7 +53,7 @@ impl SecretKey {
     /// storage. If `fill` fails, the partly written storage is wiped and the
     /// error returned.
     pub(crate) fn try_filled<E>(fill: impl FnOnce(&mut [u8; 32]) -> Result<(), E>) -> Result<Self, E> {
-        let mut key = Self(Box::new([0u8; 32]));
+        let mut key = Self(LockedBox::new([0u8; 32]));
         fill(&mut key.0)?;
         Ok(key)
     }
@@ -41,7 +61,9 @@ impl SecretKey {
     /// Copies a 32-byte slice; `None` for any other length.
     pub fn from_slice(bytes: &[u8]) -> Option<Self> {
         let arr: &[u8; 32] = bytes.try_into().ok()?;
-        Some(Self(Box::new(*arr)))
+        let mut key = Self(LockedBox::new([0u8; 32]));
+        key.0.copy_from_slice(arr);
+        Some(key)
     }
 
     /// The raw key bytes, for use inside the crate only.
@@ -62,20 +84,24 @@ impl fmt::Debug for SecretKey {
     }
 }
 
-/// A passphrase. Wiped on drop and redacted in `Debug`.
+/// A passphrase. Wiped on drop and redacted in `Debug`; held in key memory
+/// (locked, excluded from core dumps, where the OS allows).
 #[derive(Zeroize, ZeroizeOnDrop)]
-pub struct Passphrase(String);
+pub struct Passphrase(LockedBytes);
 
 impl Passphrase {
-    /// Wraps a passphrase. Trailing `\r\n`/`\n` is not stripped here; the
-    /// input helpers in the command line do that.
-    pub fn new(s: String) -> Self {
-        Self(s)
+    /// Takes a passphrase. Trailing `\r\n`/`\n` is not stripped here; the
+    /// input helpers in the command line do that. The bytes are copied into
+    /// key memory and `s` is wiped.
+    pub fn new(mut s: String) -> Self {
+        let p = Self(LockedBytes::from_slice(s.as_bytes()));
+        s.zeroize();
+        p
     }
 
     /// The passphrase bytes, for key derivation only.
     pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.0.as_bytes()
+        &self.0
     }
 
     /// True for the empty passphrase (always refused when protecting data).
@@ -86,7 +112,7 @@ impl Passphrase {
 
 impl From<&str> for Passphrase {
     fn from(s: &str) -> Self {
-        Self(s.to_owned())
+        Self(LockedBytes::from_slice(s.as_bytes()))
     }
 }
 

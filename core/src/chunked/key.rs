@@ -13,7 +13,9 @@ const AEAD_NAME: &[u8] = b"AEAD_AES_256_GCM";
 /// The per-message AEAD key and base nonce, derived from an input key, a
 /// salt and a context. Holds no copy of the input key.
 pub struct PayloadKey {
-    aead: Aes256Gcm,
+    /// The expanded key, in key memory (locked, excluded from core dumps,
+    /// where the OS allows).
+    aead: strongroom_keymem::LockedBox<Aes256Gcm>,
     base_nonce: [u8; NONCE_LEN],
 }
 
@@ -60,7 +62,7 @@ impl PayloadKey {
         let mut commitment = [0u8; COMMITMENT_LEN];
         commitment.copy_from_slice(&okm[KEY_LEN + NONCE_LEN..]);
         let this = Self {
-            aead: Aes256Gcm::new(&key),
+            aead: strongroom_keymem::LockedBox::new(Aes256Gcm::new(&key)),
             base_nonce,
         };
         key.zeroize();
@@ -99,7 +101,7 @@ impl PayloadKey {
     #[doc(hidden)]
     pub fn hazmat_raw(key: &[u8; KEY_LEN], base_nonce: &[u8; NONCE_LEN]) -> Self {
         Self {
-            aead: Aes256Gcm::new(key),
+            aead: strongroom_keymem::LockedBox::new(Aes256Gcm::new(key)),
             base_nonce: *base_nonce,
         }
     }

@@ -99,12 +99,13 @@ impl fmt::Debug for IndexTerm {
     }
 }
 
-/// A column's blind index key for one key version (prepared HMAC state).
-pub(crate) struct BlindKey(HmacSha256Key);
+/// A column's blind index key for one key version (prepared HMAC state,
+/// in key memory).
+pub(crate) struct BlindKey(strongroom_keymem::LockedBox<HmacSha256Key>);
 
 impl BlindKey {
     pub fn new(key: &[u8; 32]) -> Self {
-        BlindKey(HmacSha256Key::new(key))
+        BlindKey(strongroom_keymem::LockedBox::new(HmacSha256Key::new(key)))
     }
 
     /// Computes the term of `value` (already type-checked) for a column of

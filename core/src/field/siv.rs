@@ -22,7 +22,7 @@ pub const SIV_LEN: usize = 16;
 /// `aes-siv` needs exclusive access while it runs, so each call expands the
 /// key afresh; that keeps the type shareable between threads.
 pub struct Aes256SivCmac {
-    key: Box<[u8; SIV_KEY_LEN]>,
+    key: strongroom_keymem::LockedBox<[u8; SIV_KEY_LEN]>,
 }
 
 impl Drop for Aes256SivCmac {
@@ -40,7 +40,11 @@ impl fmt::Debug for Aes256SivCmac {
 impl Aes256SivCmac {
     /// Wraps a 512-bit key (copied; the caller keeps and wipes its copy).
     pub fn new(key: &[u8; SIV_KEY_LEN]) -> Self {
-        Self { key: Box::new(*key) }
+        let mut this = Self {
+            key: strongroom_keymem::LockedBox::new([0u8; SIV_KEY_LEN]),
+        };
+        this.key.copy_from_slice(key);
+        this
     }
 
     fn cipher(&self) -> aes_siv::siv::Aes256Siv {

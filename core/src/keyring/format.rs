@@ -239,7 +239,8 @@ fn check_stanzas(stanzas: &[Stanza], next_protector_id: u32) -> Result<()> {
 /// or [`Error::KeyringCorrupt`]) and the version table.
 pub(crate) fn open_body(parsed: &Parsed<'_>, master: &SecretKey) -> Result<Body> {
     let key = body_key(master, &parsed.header.id);
-    let mut buf = Zeroizing::new(parsed.body.to_vec());
+    // The plaintext body holds every key version: key memory.
+    let mut buf = strongroom_keymem::LockedBytes::from_slice(parsed.body);
     let len = Aes256Gcm::new(key.expose())
         .open_in_place(&parsed.header.body_nonce, parsed.aad, &mut buf)
         .map_err(|_| Error::KeyringCorrupt)?;
