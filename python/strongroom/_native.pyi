@@ -7,7 +7,7 @@ _Kdf = Optional[Tuple[int, int, int]]
 _Budget = Optional[Tuple[int, int]]
 
 __all__ = [
-    "__version__", "MAX_THREADS", "error_table", "error_kinds", "_test_panic", "set_threads", "thread_count",
+    "__version__", "MAX_THREADS", "KDF_BUDGET_DEFAULT", "KDF_BUDGET_UNLIMITED", "error_table", "error_kinds", "_test_panic", "set_threads", "thread_count",
     "read_secret", "Keyring", "encrypt_file", "decrypt_file",
     "rekey_file", "rewrap_file", "encrypt_bytes", "decrypt_bytes", "inspect",
     "Writer", "Reader", "FieldCipher", "cobblestone256_encrypt", "cobblestone256_decrypt",

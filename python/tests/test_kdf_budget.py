@@ -62,8 +62,9 @@ def test_unlinkable_batches(keyring: strongroom.Keyring) -> None:
     shared = strongroom.FieldCipher(keyring, "t", "c", bytes)
     unlinkable = strongroom.FieldCipher(keyring, "t", "c", bytes, unlinkable_batches=True)
     assert unlinkable.unlinkable_batches and not shared.unlinkable_batches
-    a = shared.encrypt_many(values)
-    b = unlinkable.encrypt_many(values)
+    a = [t for t in shared.encrypt_many(values) if t is not None]
+    b = [t for t in unlinkable.encrypt_many(values) if t is not None]
+    assert len(a) == len(b) == 5
     assert len({bytes(t[6:18]) for t in a}) == 1
     assert len({bytes(t[6:18]) for t in b}) == 5
     for t in a + b:
