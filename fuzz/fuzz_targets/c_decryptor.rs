@@ -97,6 +97,7 @@ fuzz_target!(|data: &[u8]| {
         passphrase: std::ptr::null(),
         passphrase_len: 0,
         kdf: c::strongroom_kdf_params_default(),
+        kdf_budget: c::strongroom_kdf_budget_default(),
     };
     let mut dec = std::ptr::null_mut();
     // SAFETY: valid keys and a writable output.

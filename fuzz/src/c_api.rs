@@ -70,6 +70,7 @@ pub fn c_cipher(table: &str, column: &str, ty: ValueType, deterministic: bool) -
         blind_index_len: 8,
         normalizer: c::STRONGROOM_NORMALIZE_NONE,
         also_accept_mode: 0,
+        unlinkable_batches: false,
     };
     let keys = fixtures::field_keys();
     let t = std::ffi::CString::new(table).expect("no NUL");
