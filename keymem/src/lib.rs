@@ -38,7 +38,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use std::alloc::Layout;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
@@ -345,11 +345,15 @@ struct Region {
     mapped: bool,
 }
 
+/// The process's key pages and their free slots. Ordered maps rather than
+/// hash maps: their nodes are reached through pointers to their start, so
+/// a leak checker (valgrind) sees this process-wide pool as reachable
+/// instead of "possibly lost" through a hash table's interior pointer.
 struct Pool {
     page: usize,
-    regions: HashMap<usize, Region>,
+    regions: BTreeMap<usize, Region>,
     /// Free slot addresses, by slot size.
-    free: HashMap<usize, Vec<usize>>,
+    free: BTreeMap<usize, Vec<usize>>,
     lock_failures: u64,
     last_lock_error: Option<i32>,
     dump_exclusion_failures: u64,
@@ -359,8 +363,8 @@ impl Pool {
     fn new() -> Self {
         Self {
             page: page_size(),
-            regions: HashMap::new(),
-            free: HashMap::new(),
+            regions: BTreeMap::new(),
+            free: BTreeMap::new(),
             lock_failures: 0,
             last_lock_error: None,
             dump_exclusion_failures: 0,
