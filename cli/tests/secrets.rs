@@ -24,17 +24,10 @@ fn list(mut c: Command) -> Output {
     c.args(["keyring", "list"]).output().unwrap()
 }
 
-fn error_name(o: &Output) -> String {
-    let text = String::from_utf8_lossy(&o.stderr);
-    let v: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or_default())
-        .unwrap_or_else(|_| panic!("not JSON: {text}"));
-    v["error"]["name"].as_str().unwrap_or_default().to_string()
-}
-
-#[test]
-fn the_environment_rule_for_the_keyring_passphrase() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = cmd(dir.path())
+/// Creates the keyring `k.srk` in `dir` with the passphrase from
+/// STRONGROOM_KEYRING_PASSPHRASE, at a cheap Argon2id cost.
+fn init_keyring(dir: &std::path::Path) {
+    let out = cmd(dir)
         .env("STRONGROOM_KEYRING_PASSPHRASE", PASS)
         .args([
             "keyring",
@@ -49,6 +42,19 @@ fn the_environment_rule_for_the_keyring_passphrase() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn error_name(o: &Output) -> String {
+    let text = String::from_utf8_lossy(&o.stderr);
+    let v: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or_default())
+        .unwrap_or_else(|_| panic!("not JSON: {text}"));
+    v["error"]["name"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn the_environment_rule_for_the_keyring_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    init_keyring(dir.path());
     let file = dir.path().join("pass");
     std::fs::write(&file, format!("{PASS}\r\n")).unwrap();
     let wrong = dir.path().join("wrong");
@@ -107,21 +113,7 @@ fn the_database_password_leaves_the_environment_and_its_bytes_are_wiped() {
     use std::io::Write;
     use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
-    let init = cmd(dir.path())
-        .env("STRONGROOM_KEYRING_PASSPHRASE", PASS)
-        .args([
-            "keyring",
-            "init",
-            "--argon2-memory-mib",
-            "8",
-            "--argon2-time",
-            "1",
-            "--argon2-lanes",
-            "1",
-        ])
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    init_keyring(dir.path());
     let db = dir.path().join("app.db");
     rusqlite::Connection::open(&db)
         .unwrap()
