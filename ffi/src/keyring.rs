@@ -252,19 +252,16 @@ pub unsafe extern "C" fn strongroom_keyring_open_passphrase(
     passphrase_len: usize,
     out: *mut *mut strongroom_keyring,
 ) -> strongroom_status {
-    boundary(|| {
-        // SAFETY: the caller's promises, checked for NULL by the helpers.
-        let (p, pass) = unsafe {
-            (
-                c_path(path, "path")?,
-                bytes(passphrase, passphrase_len, "passphrase")?,
-            )
-        };
-        need_out(out, "out")?;
-        let unlock = Unlock::Passphrase(c_passphrase(pass, "passphrase")?);
-        hand_out(out, Keyring::open(p, &unlock)?);
-        Ok(())
-    })
+    // SAFETY: the caller's promises, passed on; a NULL budget is the default.
+    unsafe {
+        strongroom_keyring_open_passphrase_with_budget(
+            path,
+            passphrase,
+            passphrase_len,
+            std::ptr::null(),
+            out,
+        )
+    }
 }
 
 /// `strongroom_keyring_open_passphrase` with an Argon2id budget other than
